@@ -1,0 +1,7 @@
+"""`python -m laneway` is `laneway`."""
+
+import sys
+
+from laneway.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The `laneway` command line."""

@@ -1,0 +1,9 @@
+"""How the command line reports a user's mistake: one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem with what the user typed or pointed us at; the message is the whole report."""

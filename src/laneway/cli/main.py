@@ -1,0 +1,60 @@
+"""The `laneway` entry point: the click group and the one place errors become exit statuses."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from laneway.cli.cost import cost_command
+from laneway.cli.errors import EXIT_USAGE, CliError
+from laneway.cli.models import models_command
+from laneway.cli.tokens import tokens_command
+from laneway.errors import LanewayError
+
+
+@click.group(
+    name="laneway",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(package_name="laneway")
+def cli() -> None:
+    """laneway: an OpenAI-compatible LLM gateway with lanes, exact cost and budgets."""
+
+
+cli.add_command(cost_command)
+cli.add_command(models_command)
+cli.add_command(tokens_command)
+
+
+def _fail(message: str) -> int:
+    # One line a person can act on; never a traceback for something the user can fix.
+    first_line = " ".join(message.split())
+    sys.stderr.write(f"laneway: error: {first_line}\n")
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else sys.argv[1:],
+            prog_name="laneway",
+            standalone_mode=False,
+        )
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # Bare `laneway`: show the help, as people expect, but still exit as a usage error.
+        sys.stderr.write((exc.ctx.get_help() if exc.ctx else "") + "\n")
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        return _fail(exc.format_message())
+    except click.Abort:
+        return _fail("aborted")
+    except (CliError, LanewayError) as exc:
+        return _fail(str(exc))
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

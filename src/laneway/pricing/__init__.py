@@ -1,0 +1,1 @@
+"""The model catalog (a data file) and the exact cost engine."""
