@@ -116,7 +116,6 @@ def test_precision_survives_large_and_tiny_counts(catalog: Catalog) -> None:
     assert cost_of(model, Usage(1, 0)).total == Decimal("0.00000175")
     huge = cost_of(model, Usage(10**12 + 1, 10**12 + 3, cached_input_tokens=7))
     expected = (
-        (Decimal(10**12 + 1 - 7) * Decimal("1.75") + 7 * Decimal("0.175") + (10**12 + 3) * 14)
-        / 10**6
-    )
+        Decimal(10**12 + 1 - 7) * Decimal("1.75") + 7 * Decimal("0.175") + (10**12 + 3) * 14
+    ) / 10**6
     assert huge.total == expected

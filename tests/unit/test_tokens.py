@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from laneway.tokens import count_tokens
-from tests.conftest import ReferenceEncoding
+from tests.reference_tokenizer import ReferenceEncoding
 
 
 def test_known_counts() -> None:

@@ -9,7 +9,9 @@ from laneway.usage import ZERO_USAGE, Usage
 
 
 def test_derived_counts() -> None:
-    usage = Usage(input_tokens=1000, output_tokens=300, cached_input_tokens=256, reasoning_tokens=200)
+    usage = Usage(
+        input_tokens=1000, output_tokens=300, cached_input_tokens=256, reasoning_tokens=200
+    )
     assert usage.uncached_input_tokens == 744
     assert usage.total_tokens == 1300
 
@@ -29,7 +31,12 @@ def test_addition_sums_every_part() -> None:
         ({"input_tokens": 10, "output_tokens": 0, "cached_input_tokens": 11}, "exceed input"),
         ({"input_tokens": 0, "output_tokens": 10, "reasoning_tokens": 11}, "exceed output"),
         (
-            {"input_tokens": 10, "output_tokens": 0, "cached_input_tokens": 8, "cache_write_tokens": 3},
+            {
+                "input_tokens": 10,
+                "output_tokens": 0,
+                "cached_input_tokens": 8,
+                "cache_write_tokens": 3,
+            },
             "exceed the uncached input",
         ),
         ({"input_tokens": True, "output_tokens": 0}, "must be an integer"),

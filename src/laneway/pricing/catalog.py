@@ -24,6 +24,9 @@ from laneway.pricing.model_spec import ModelSpec
 SHIPPED_CATALOG = Path(str(files("laneway.pricing").joinpath("models.toml")))
 
 _RawTable = dict[str, Any]
+# Tags pydantic puts in an error's location (union branches, "a dict key was wrong"); they
+# are not fields a user wrote.
+_UNION_TAGS = frozenset({"limits", "unsupported", "[key]"})
 
 
 class Catalog:
@@ -153,8 +156,7 @@ def _load_models(paths: Sequence[Path]) -> list[ModelSpec]:
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 loc = [str(part) for part in error["loc"]]
-                # Union members show up in loc (e.g. "function-after[...]"); keep the field path.
-                field_path = [p for p in loc if "[" not in p and p not in ("str", "int", "bool")]
+                field_path = [part for part in loc if part not in _UNION_TAGS]
                 problems.append(
                     CatalogProblem(
                         file=_source_of(entry_id, field_path, layers),

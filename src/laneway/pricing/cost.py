@@ -73,8 +73,9 @@ def cost_of(model: ModelSpec, usage: Usage, *, batch: bool = False) -> CostBreak
     output = _part(usage.output_tokens, prices.output, multiplier, "output", reasons)
     reasoning = _part(usage.reasoning_tokens, prices.output, multiplier, "output", [])
 
-    parts = (uncached, cached, output)
-    total = None if any(p is None for p in parts) else sum(parts, _ZERO)  # type: ignore[arg-type]
+    total = None
+    if uncached is not None and cached is not None and output is not None:
+        total = uncached + cached + output
     return CostBreakdown(
         model=model.id,
         usage=usage,

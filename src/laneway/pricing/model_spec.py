@@ -15,10 +15,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StrictStr,
+    Tag,
     model_validator,
 )
 
@@ -164,7 +166,15 @@ class TierLimit(_Entry):
     tpm: Annotated[StrictInt, Field(gt=0)]
 
 
-TierEntry = TierLimit | Literal["unsupported"]
+def _tier_branch(value: object) -> str:
+    return "unsupported" if value == "unsupported" else "limits"
+
+
+# Discriminated, so a bad figure reports one error for the limits, not one per union branch.
+TierEntry = Annotated[
+    Annotated[TierLimit, Tag("limits")] | Annotated[Literal["unsupported"], Tag("unsupported")],
+    Discriminator(_tier_branch),
+]
 
 
 class ModelSpec(_Entry):
