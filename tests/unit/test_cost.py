@@ -90,6 +90,18 @@ def test_batch_halves_every_part(catalog: Catalog) -> None:
     assert batch.reasoning == Decimal("0.028")
 
 
+def test_unknown_batch_discount_makes_a_batch_cost_unknown(catalog: Catalog) -> None:
+    spec = catalog.get("gpt-5.4").model_copy(update={"batch_discount": None})
+    cost = cost_of(spec, Usage(1_000, 100), batch=True)
+    assert cost.total is None
+    assert cost.uncached_input is None
+    assert cost.unknown == ("batch discount is unknown",)
+    # Nothing to price: no discount needed.
+    assert cost_of(spec, Usage(0, 0), batch=True).total == 0
+    # The synchronous price does not depend on the discount.
+    assert cost_of(spec, Usage(1_000, 100)).total == Decimal("0.004")
+
+
 def test_unknown_price_makes_the_total_unknown_never_zero(catalog: Catalog) -> None:
     cost = cost_of(catalog.get("gpt-5.4-nano"), Usage(10_000, 2_000))
     assert cost.uncached_input == Decimal("0.001")
