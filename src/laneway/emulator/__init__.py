@@ -1,0 +1,1 @@
+"""The OpenAI API emulator: the offline upstream, the test bed, and an independent bill."""

@@ -1,0 +1,116 @@
+"""OpenAI's error shape: `{"error": {"message", "type", "param", "code"}}`, all four keys present.
+
+`ApiError` is an exception carrying the HTTP status and the four fields; both the emulator and
+the gateway raise it and render it with `error_body()`. Constructors below give the exact
+messages OpenAI uses for the common cases (shared/openai-wire.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+class ApiError(Exception):
+    """An error to send to an API client in OpenAI's shape."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = headers or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def body(self) -> bytes:
+        return orjson.dumps(self.to_json())
+
+
+def invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
+    """400 invalid_request_error."""
+    return ApiError(400, message, param=param, code=code)
+
+
+def missing_parameter(param: str) -> ApiError:
+    return ApiError(
+        400,
+        f"Missing required parameter: '{param}'.",
+        param=param,
+        code="missing_required_parameter",
+    )
+
+
+def invalid_type(param: str, expected: str, got: object) -> ApiError:
+    return ApiError(
+        400,
+        f"Invalid type for '{param}': expected {expected}, but got {json_type_name(got)} instead.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def invalid_value(param: str, message: str) -> ApiError:
+    return ApiError(400, message, param=param, code="invalid_value")
+
+
+def unknown_parameter(param: str) -> ApiError:
+    return ApiError(400, f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
+
+
+def model_not_found(model: str) -> ApiError:
+    return ApiError(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        param=None,
+        code="model_not_found",
+    )
+
+
+def invalid_json() -> ApiError:
+    return ApiError(
+        400,
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+        "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+        "sent was not valid JSON.)",
+    )
+
+
+_JSON_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),  # before int: bool is an int subclass
+    (int, "an integer"),
+    (float, "a decimal"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "an object"),
+)
+
+
+def json_type_name(value: object) -> str:
+    """How OpenAI's messages name a JSON value's type."""
+    if value is None:
+        return "null"
+    for kind, name in _JSON_TYPE_NAMES:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
