@@ -20,6 +20,10 @@ ENCODING = "o200k_base"
 class _Counter(Protocol):
     def count(self, text: str) -> int: ...
 
+    def encode_ordinary(self, text: str) -> list[int]: ...
+
+    def decode(self, tokens: list[int]) -> str: ...
+
 
 @functools.cache
 def _encoding() -> _Counter:
@@ -28,12 +32,28 @@ def _encoding() -> _Counter:
     return counter
 
 
+def _clean(text: str) -> str:
+    # Lone surrogates (legal in JSON "\\ud800" escapes) are not UTF-8; they become the
+    # replacement character, which is what reaches the model.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def count_tokens(text: str) -> int:
     """The number of o200k_base tokens in `text`."""
     try:
         return _encoding().count(text)
     except (TypeError, UnicodeEncodeError):
-        # Lone surrogates (legal in JSON "\\ud800" escapes) are not UTF-8; count them as the
-        # replacement character, which is what reaches the model.
-        clean = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-        return _encoding().count(clean)
+        return _encoding().count(_clean(text))
+
+
+def encode_tokens(text: str) -> list[int]:
+    """The o200k_base token ids of `text` (special-token text encoded as ordinary text)."""
+    try:
+        return _encoding().encode_ordinary(text)
+    except (TypeError, UnicodeEncodeError):
+        return _encoding().encode_ordinary(_clean(text))
+
+
+def decode_tokens(tokens: list[int]) -> str:
+    """The text of o200k_base token ids (a cut inside a character decodes to U+FFFD)."""
+    return _encoding().decode(tokens)

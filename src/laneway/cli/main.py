@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import click
 
 from laneway.cli.cost import cost_command
+from laneway.cli.emulate import emulate_command
 from laneway.cli.errors import EXIT_USAGE, CliError
 from laneway.cli.models import models_command
 from laneway.cli.tokens import tokens_command
@@ -25,6 +26,7 @@ def cli() -> None:
 
 
 cli.add_command(cost_command)
+cli.add_command(emulate_command)
 cli.add_command(models_command)
 cli.add_command(tokens_command)
 

@@ -1,0 +1,430 @@
+"""The emulator's own bill, served through OpenAI's admin Usage and Costs APIs.
+
+Every request the emulator serves is recorded once as a `BillEntry`; `Bill.completions_usage`
+and `Bill.costs` answer `GET /v1/organization/usage/completions` and `GET /v1/organization/costs`
+from those entries, so the gateway's ledger can be reconciled against "the provider's numbers".
+
+Recording is on the hot path and only appends. Queries scan: they parse the query string the
+way the spec's parameter descriptions say, cut the range into UTC-aligned buckets, page through
+them with an opaque cursor and aggregate. Money stays `Decimal` in the payload; `dumps` writes
+it as an exact JSON number.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import MAX_PREC, Decimal, localcontext
+from operator import attrgetter
+from typing import Any
+
+import orjson
+
+from laneway.clock import Clock, SystemClock
+from laneway.pricing.catalog import Catalog
+from laneway.pricing.cost import cost_of
+from laneway.usage import Usage
+from laneway.wire.errors import ApiError, invalid_value, missing_parameter
+
+_WIDTHS = {"1m": 60, "1h": 3_600, "1d": 86_400}
+# (default, maximum) number of buckets per page, from the spec's `limit` descriptions.
+_USAGE_LIMITS = {"1m": (60, 1_440), "1h": (24, 168), "1d": (7, 31)}
+_COSTS_LIMITS = {"1d": (7, 180)}
+_USAGE_GROUPS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier")
+_COSTS_GROUPS = ("project_id", "line_item", "api_key_id")
+_INTEGER = re.compile(r"-?[0-9]+")  # not int(): that also takes " 7", "1_000" and "٣"
+_CURSOR_PREFIX = "page_"
+# The emulator serves text only: these counts are always 0.
+_NON_TEXT = (
+    "input_audio_tokens",
+    "input_cached_audio_tokens",
+    "output_audio_tokens",
+    "input_image_tokens",
+    "input_cached_image_tokens",
+    "output_image_tokens",
+)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class BillEntry:
+    """One served request as the provider would bill it."""
+
+    at: float  # unix seconds when the request was served
+    model: str  # the catalog model id that served it, e.g. "gpt-5.2"
+    api_key_id: str  # an opaque id derived from the key, never the secret itself
+    project_id: str
+    batch: bool
+    usage: Usage
+    cost_usd: Decimal | None  # None when a price is unknown
+    # Optional so the brief's seven-field constructor keeps working; the API can group by both.
+    user_id: str | None = None
+    service_tier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """The parsed time range and the buckets of the page asked for."""
+
+    start: int  # the query's range, [start, end)
+    end: int
+    width: int
+    buckets: range  # bucket start times on this page
+    next_page: str | None
+
+
+class _Tally:
+    """Running sums for one group in one bucket."""
+
+    __slots__ = ("cache_write", "cached", "cost", "input", "output", "requests")
+
+    def __init__(self) -> None:
+        self.requests = self.input = self.cached = self.cache_write = self.output = 0
+        self.cost: Decimal | None = _ZERO
+
+    def add(self, entry: BillEntry) -> None:
+        usage = entry.usage
+        self.requests += 1
+        self.input += usage.input_tokens
+        self.cached += usage.cached_input_tokens
+        self.cache_write += usage.cache_write_tokens
+        self.output += usage.output_tokens
+        if self.cost is not None:  # one unknown cost makes the sum unknown, never a zero
+            self.cost = None if entry.cost_usd is None else self.cost + entry.cost_usd
+
+    def usage(self) -> Usage:
+        return Usage(self.input, self.output, self.cached, self.cache_write)
+
+
+class Bill:
+    """An append-only record of what the emulator served, queryable like OpenAI's admin API."""
+
+    def __init__(self, catalog: Catalog, *, clock: Clock | None = None) -> None:
+        self._catalog = catalog
+        self._clock: Clock = clock or SystemClock()
+        self._entries: list[BillEntry] = []
+        # While entries arrive in time order (the usual case) a query can bisect instead of scan.
+        self._in_order = True
+        self._latest = -math.inf
+
+    def record(self, entry: BillEntry) -> None:
+        """Add one served request: O(1), nothing allocated but the list slot."""
+        if entry.at < self._latest:
+            self._in_order = False
+        else:
+            self._latest = entry.at
+        self._entries.append(entry)
+
+    def entries(self) -> Sequence[BillEntry]:
+        """A snapshot of every entry, in the order recorded."""
+        return tuple(self._entries)
+
+    def completions_usage(self, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+        """`GET /v1/organization/usage/completions`; `params` as from `parse_qs`."""
+        page = self._page(params, "usage", _USAGE_LIMITS)
+        group = _group_by(params, _USAGE_GROUPS)
+        filters = [
+            *self._string_filters(params, ("project_ids", "user_ids", "api_key_ids", "models")),
+            *_batch_filter(params),
+        ]
+        tallies = self._tally(page, filters, lambda e: tuple(getattr(e, f) for f in group))
+        data: list[tuple[int, list[dict[str, Any]]]] = []
+        for start, groups in tallies:
+            results = []
+            for key, tally in _sorted(groups):
+                uncached = tally.input - tally.cached - tally.cache_write
+                results.append(
+                    {
+                        "object": "organization.usage.completions.result",
+                        "input_tokens": tally.input,
+                        "input_cached_tokens": tally.cached,
+                        "input_cache_write_tokens": tally.cache_write,
+                        "input_uncached_tokens": uncached,
+                        "output_tokens": tally.output,
+                        # The emulator serves text only, so every token is a text token.
+                        "input_text_tokens": uncached,
+                        "output_text_tokens": tally.output,
+                        "input_cached_text_tokens": tally.cached,
+                        **dict.fromkeys(_NON_TEXT, 0),
+                        "num_model_requests": tally.requests,
+                        **dict.fromkeys(_USAGE_GROUPS),
+                        **dict(zip(group, key, strict=True)),
+                    }
+                )
+            data.append((start, results))
+        return _body(page, data)
+
+    def costs(self, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+        """`GET /v1/organization/costs`; `params` as from `parse_qs`.
+
+        Without `line_item` an amount is the sum of the recorded `cost_usd`; with it, each
+        line is priced from the catalog per model, batch or not, and kind of token."""
+        page = self._page(params, "costs", _COSTS_LIMITS)
+        group = _group_by(params, _COSTS_GROUPS)
+        by_line = "line_item" in group
+        fields = tuple(f for f in group if f != "line_item")
+        filters = self._string_filters(params, ("project_ids", "api_key_ids"))
+
+        def key(entry: BillEntry) -> tuple[object, ...]:
+            values = tuple(getattr(entry, f) for f in fields)
+            return (*values, entry.model, entry.batch) if by_line else values
+
+        data: list[tuple[int, list[dict[str, Any]]]] = []
+        # Exact sums: no amount is ever rounded to the default 28 digits.
+        with localcontext(prec=MAX_PREC):
+            for start, groups in self._tally(page, filters, key):
+                results = []
+                for values, tally in _sorted(groups):
+                    named = dict(zip(fields, values, strict=False))
+                    if by_line:
+                        lines = self._lines(str(values[-2]), bool(values[-1]), tally)
+                    else:
+                        lines = [(None, tally.cost, None)]
+                    for line_item, value, quantity in lines:
+                        results.append(
+                            {
+                                "object": "organization.costs.result",
+                                # None -> null: the spec types it a number, but a made-up
+                                # 0 for an unknown price would be a wrong bill.
+                                "amount": {"value": value, "currency": "usd"},
+                                "line_item": line_item,
+                                "project_id": named.get("project_id"),
+                                "api_key_id": named.get("api_key_id"),
+                                "quantity": quantity,
+                                "quantity_unit": None if quantity is None else "tokens",
+                            }
+                        )
+                data.append((start, results))
+        return _body(page, data)
+
+    def _lines(
+        self, model: str, batch: bool, tally: _Tally
+    ) -> list[tuple[str | None, Decimal | None, int | None]]:
+        """The costs lines of one model, batch or not: (name, amount or None, tokens)."""
+        spec = self._catalog.find(model)
+        price = None if spec is None else cost_of(spec, tally.usage(), batch=batch)
+        kind = "batch " if batch else ""
+        parts = (
+            ("input", tally.input - tally.cached, None if price is None else price.uncached_input),
+            ("cached input", tally.cached, None if price is None else price.cached_input),
+            ("output", tally.output, None if price is None else price.output),
+        )
+        # A kind with no tokens has no line, as on a real invoice.
+        return [(f"{model}, {kind}{name}", value, n) for name, n, value in parts if n]
+
+    def _page(
+        self, params: Mapping[str, Sequence[str]], endpoint: str, limits: dict[str, tuple[int, int]]
+    ) -> _Page:
+        start = _integer(params, "start_time")
+        if start is None:
+            raise missing_parameter("start_time")
+        _in_range("start_time", start, 0)
+        end = _integer(params, "end_time")
+        if end is None:  # open-ended: up to and including the current second
+            end = max(start, math.floor(self._clock.time()) + 1)
+        elif end <= start:
+            raise invalid_value(
+                "end_time",
+                f"Invalid 'end_time': must be greater than 'start_time' ({start}), "
+                f"but got {end} instead.",
+            )
+        width_name = _scalar(params, "bucket_width")
+        width_name = "1d" if width_name is None else width_name
+        if width_name not in limits:
+            raise _unsupported("bucket_width", width_name, tuple(limits))
+        width = _WIDTHS[width_name]
+        default, maximum = limits[width_name]
+        limit = _integer(params, "limit")
+        limit = default if limit is None else limit
+        _in_range("limit", limit, 1, maximum)
+        first = start - start % width
+        stop = end + (-end) % width if end > start else first  # the end of end - 1's bucket
+        page_from = first
+        cursor = _scalar(params, "page")
+        if cursor is not None:
+            page_from = _decode_cursor(cursor, f"{endpoint}:{width}")
+            if not (first <= page_from < stop and (page_from - first) % width == 0):
+                raise _bad_cursor(cursor)
+        page_to = min(page_from + limit * width, stop)
+        next_page = None
+        if page_to < stop:
+            token = f"{endpoint}:{width}:{page_to}".encode()
+            next_page = _CURSOR_PREFIX + base64.urlsafe_b64encode(token).decode().rstrip("=")
+        return _Page(start, end, width, range(page_from, page_to, width), next_page)
+
+    def _string_filters(
+        self, params: Mapping[str, Sequence[str]], names: Iterable[str]
+    ) -> list[tuple[str, frozenset[object]]]:
+        """(entry attribute, allowed values) for each filter given; `models` also matches a
+        snapshot or alias of the catalog model an entry names."""
+        filters: list[tuple[str, frozenset[object]]] = []
+        for name in names:
+            wanted = _array(params, name)
+            if not wanted:
+                continue
+            if name == "models":
+                resolved = (self._catalog.find(m) for m in wanted)
+                wanted += [spec.id for spec in resolved if spec is not None]
+            filters.append((name.removesuffix("s"), frozenset(wanted)))
+        return filters
+
+    def _tally(
+        self,
+        page: _Page,
+        filters: Sequence[tuple[str, frozenset[object]]],
+        key: Callable[[BillEntry], tuple[object, ...]],
+    ) -> list[tuple[int, dict[tuple[object, ...], _Tally]]]:
+        """Each bucket of the page, in time order, with its groups' tallies."""
+        if not page.buckets:
+            return []
+        width = page.width
+        lo = max(page.start, page.buckets[0])
+        hi = min(page.end, page.buckets[-1] + width)
+        buckets: dict[int, dict[tuple[object, ...], _Tally]] = {b: {} for b in page.buckets}
+        for entry in self._between(lo, hi):
+            if all(getattr(entry, attr) in allowed for attr, allowed in filters):
+                second = math.floor(entry.at)
+                groups = buckets[second - second % width]
+                group = key(entry)
+                tally = groups.get(group)
+                if tally is None:
+                    tally = groups[group] = _Tally()
+                tally.add(entry)
+        return list(buckets.items())
+
+    def _between(self, lo: float, hi: float) -> Iterable[BillEntry]:
+        entries = self._entries
+        if not self._in_order:
+            return (e for e in entries if lo <= e.at < hi)
+        at = attrgetter("at")
+        return entries[bisect_left(entries, lo, key=at) : bisect_left(entries, hi, key=at)]
+
+
+def dumps(payload: dict[str, Any]) -> bytes:
+    """JSON bytes with every `Decimal` written as its exact value, never through a float."""
+    return orjson.dumps(payload, default=_exact_number)
+
+
+def _exact_number(value: object) -> orjson.Fragment:
+    if isinstance(value, Decimal) and value.is_finite():
+        text = format(value, "f")  # plain notation; format() never rounds
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return orjson.Fragment(b"0" if text == "-0" else text.encode())
+    raise TypeError(f"cannot serialise {type(value).__name__} {value!r} as JSON")
+
+
+def _sorted(
+    groups: dict[tuple[object, ...], _Tally],
+) -> list[tuple[tuple[object, ...], _Tally]]:
+    # A stable order across calls and pages; None (ungrouped or unknown) first.
+    return sorted(groups.items(), key=lambda kv: [(v is not None, str(v)) for v in kv[0]])
+
+
+def _body(page: _Page, buckets: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+    data = [
+        {"object": "bucket", "start_time": start, "end_time": start + page.width, "results": r}
+        for start, r in buckets
+    ]
+    return {
+        "object": "page",
+        "data": data,
+        "has_more": page.next_page is not None,
+        "next_page": page.next_page,
+    }
+
+
+def _scalar(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = params.get(name)
+    return values[-1] if values else None  # a repeated scalar: the last one wins
+
+
+def _array(params: Mapping[str, Sequence[str]], name: str) -> list[str]:
+    """Both spellings: `name=a&name=b` and `name[]=a&name[]=b`."""
+    return [*params.get(name, ()), *params.get(f"{name}[]", ())]
+
+
+def _integer(params: Mapping[str, Sequence[str]], name: str) -> int | None:
+    raw = _scalar(params, name)
+    if raw is None:
+        return None
+    if not _INTEGER.fullmatch(raw):
+        raise _bad(
+            name,
+            "invalid_type",
+            f"Invalid type for '{name}': expected an integer, but got '{raw}' instead.",
+        )
+    return int(raw)
+
+
+def _in_range(name: str, value: int, minimum: int, maximum: int | None = None) -> None:
+    if value < minimum:
+        code, text = (
+            "integer_below_min_value",
+            f"below minimum value. Expected a value >= {minimum}",
+        )
+    elif maximum is not None and value > maximum:
+        code, text = (
+            "integer_above_max_value",
+            f"above maximum value. Expected a value <= {maximum}",
+        )
+    else:
+        return
+    raise _bad(name, code, f"Invalid '{name}': integer {text}, but got {value} instead.")
+
+
+def _bad(param: str, code: str, message: str) -> ApiError:
+    return ApiError(400, message, param=param, code=code)
+
+
+def _unsupported(name: str, value: str, allowed: Sequence[str]) -> ApiError:
+    quoted = [f"'{a}'" for a in allowed]
+    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])}, and {quoted[-1]}"
+    return invalid_value(name, f"Invalid value: '{value}'. Supported values are: {listed}.")
+
+
+def _group_by(params: Mapping[str, Sequence[str]], allowed: Sequence[str]) -> tuple[str, ...]:
+    """The fields asked for, in the spec's order, each once."""
+    asked = _array(params, "group_by")
+    for field in asked:
+        if field not in allowed:
+            raise _unsupported("group_by", field, allowed)
+    return tuple(f for f in allowed if f in asked)
+
+
+def _batch_filter(params: Mapping[str, Sequence[str]]) -> list[tuple[str, frozenset[object]]]:
+    raw = _scalar(params, "batch")
+    if raw is None:
+        return []
+    if raw.lower() not in ("true", "false"):
+        raise _bad(
+            "batch",
+            "invalid_type",
+            f"Invalid type for 'batch': expected a boolean, but got '{raw}' instead.",
+        )
+    return [("batch", frozenset({raw.lower() == "true"}))]
+
+
+def _decode_cursor(cursor: str, scope: str) -> int:
+    """The bucket start a cursor points at; it must come from the same endpoint and width."""
+    if cursor.startswith(_CURSOR_PREFIX):
+        body = cursor.removeprefix(_CURSOR_PREFIX)
+        try:
+            text = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise _bad_cursor(cursor) from None
+        found, _, at = text.rpartition(":")
+        if found == scope and _INTEGER.fullmatch(at):
+            return int(at)
+    raise _bad_cursor(cursor)
+
+
+def _bad_cursor(cursor: str) -> ApiError:
+    return invalid_value(
+        "page", f"Invalid 'page': '{cursor}' is not a cursor this endpoint returned for the query."
+    )

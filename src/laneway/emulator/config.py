@@ -1,0 +1,133 @@
+"""The emulator's configuration: typed, validated at load, unknown keys rejected.
+
+Everything here is about the emulator's own behaviour (latency, limits, faults, keys); facts about
+the models (prices, windows, published tier limits) come from the catalog.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from laneway.errors import LanewayError
+from laneway.pricing.model_spec import Tier
+
+
+class EmulatorConfigError(LanewayError):
+    """An emulator config file is malformed; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Latency(_Strict):
+    """How long a model takes: time to first token, then output (reasoning included) at a rate."""
+
+    ttft_s: Annotated[float, Field(ge=0)]
+    tokens_per_s: Annotated[float, Field(gt=0)]
+
+
+# Emulator assumptions, not published figures: plausible relative speeds of the four models.
+DEFAULT_LATENCY: dict[str, Latency] = {
+    "gpt-5.2": Latency(ttft_s=0.6, tokens_per_s=60),
+    "gpt-5.4": Latency(ttft_s=0.7, tokens_per_s=55),
+    "gpt-5.4-mini": Latency(ttft_s=0.35, tokens_per_s=120),
+    "gpt-5.4-nano": Latency(ttft_s=0.25, tokens_per_s=180),
+}
+FALLBACK_LATENCY = Latency(ttft_s=0.5, tokens_per_s=80)
+
+
+class RateLimit(_Strict):
+    rpm: Annotated[int, Field(gt=0)]
+    tpm: Annotated[int, Field(gt=0)]
+
+
+FaultKind = Literal["status", "hang", "cut", "slow_first_byte"]
+
+
+class FaultRule(_Strict):
+    """Inject a fault into a share of matching requests (deterministic under the seed).
+
+    status: answer with `status` (429, 500, 502, 503, ...) in OpenAI's error shape.
+    hang: accept the request and never answer (until the client gives up).
+    cut: stream `after_events` events, then drop the connection without a final event.
+    slow_first_byte: wait `delay_s` before the response starts.
+    """
+
+    kind: FaultKind
+    share: Annotated[float, Field(ge=0, le=1)] = 1.0
+    status: Annotated[int, Field(ge=400, le=599)] | None = None
+    after_events: Annotated[int, Field(ge=0)] | None = None
+    delay_s: Annotated[float, Field(ge=0)] | None = None
+    models: tuple[str, ...] | None = None
+    endpoints: tuple[Literal["responses", "chat"], ...] | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_the_kind(self) -> FaultRule:
+        needs = {"status": "status", "cut": "after_events", "slow_first_byte": "delay_s"}
+        field = needs.get(self.kind)
+        if field is not None and getattr(self, field) is None:
+            raise ValueError(f"a '{self.kind}' fault needs '{field}'")
+        return self
+
+
+class KeyRule(_Strict):
+    """A key restricted to some models (OpenAI's project model-usage restrictions)."""
+
+    models: tuple[str, ...]
+
+
+class OutputLength(_Strict):
+    """Visible output tokens per answer are drawn deterministically from [min, max]."""
+
+    min: Annotated[int, Field(ge=1)] = 24
+    max: Annotated[int, Field(ge=1)] = 160
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutputLength:
+        if self.min > self.max:
+            raise ValueError("min exceeds max")
+        return self
+
+
+class EmulatorConfig(_Strict):
+    seed: int = 0
+    # Multiplies every modelled delay: 1 is real time, 0 answers at once (benchmarks, tests).
+    speed: Annotated[float, Field(ge=0)] = 1.0
+    # Which usage tier's published limits to enforce; "none" enforces nothing.
+    tier: Tier | Literal["none"] = "tier-5"
+    # Per-model limits that replace (or supply, where the catalog has none) the tier's.
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    prompt_cache_ttl_s: Annotated[float, Field(gt=0)] = 300.0
+    max_body_bytes: Annotated[int, Field(gt=0)] = 32 * 1024 * 1024
+    # Keys listed here are limited to their models; any other "sk-" key may use every model.
+    keys: dict[str, KeyRule] = Field(default_factory=dict)
+    latency: dict[str, Latency] = Field(default_factory=lambda: dict(DEFAULT_LATENCY))
+    output_tokens: OutputLength = OutputLength()
+    faults: tuple[FaultRule, ...] = ()
+    # Stored responses kept for previous_response_id (oldest forgotten first).
+    stored_responses: Annotated[int, Field(gt=0)] = 100_000
+
+    @classmethod
+    def load(cls, path: Path) -> EmulatorConfig:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise EmulatorConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise EmulatorConfigError(f"{path}: is not valid TOML: {exc}") from exc
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+            raise EmulatorConfigError(f"{path}: {problems}") from exc
+
+    def latency_of(self, model: str) -> Latency:
+        return self.latency.get(model, FALLBACK_LATENCY)

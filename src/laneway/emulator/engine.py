@@ -1,0 +1,360 @@
+"""The emulator's core: a request body in, a `Reply` (what to send, and when) out.
+
+No sockets here: the ASGI layer (`app.py`) reads bodies and writes bytes; this module decides
+status, headers, body or stream frames, delays and faults, and keeps the bill, the prompt cache,
+the rate-limit buckets and the stored conversations. Usable in-process from tests and `serve`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from laneway.clock import Clock, SystemClock
+from laneway.emulator.bill import Bill, BillEntry
+from laneway.emulator.chat_api import ChatDraft, completion_object, stream_chunks
+from laneway.emulator.chat_request import parse_chat_request
+from laneway.emulator.config import EmulatorConfig
+from laneway.emulator.faults import Endpoint, Fault, FaultPlan, injected_error
+from laneway.emulator.generation import Ask, Generation, generate
+from laneway.emulator.prompt_cache import PromptCache
+from laneway.emulator.rate_limits import Limits, RateLimiter
+from laneway.emulator.responses_api import ResponseDraft, new_id, response_object, stream_events
+from laneway.emulator.responses_api import output_items as response_output
+from laneway.emulator.responses_request import HOSTED_TOOL_CAPABILITY, parse_responses_request
+from laneway.pricing.catalog import Catalog
+from laneway.pricing.cost import cost_of
+from laneway.pricing.model_spec import ModelSpec
+from laneway.tokens import count_tokens, encode_tokens
+from laneway.usage import Usage
+from laneway.wire.errors import ApiError, invalid_request, model_not_found
+
+PROJECT_ID = "proj_emulator"
+_CACHE_MIN_TOKENS = 1024  # below this no prompt is cached, so no need for token ids
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    key_id: str  # derived from the key; the secret itself is never kept
+    allowed_models: frozenset[str] | None  # None: every model
+
+
+@dataclass(slots=True)
+class Reply:
+    """What the HTTP layer sends: a JSON body, or SSE frames paced by the delays."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    frames: list[bytes] | None = None
+    first_byte_delay_s: float = 0.0
+    frame_delay_s: float = 0.0
+    fault: Fault | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    model: str
+    key_id: str
+    conversation: str  # the rendered prompt plus the answer, for follow-ups
+
+
+def key_id_of(key: str) -> str:
+    return "key_" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+class Engine:
+    def __init__(
+        self, config: EmulatorConfig, catalog: Catalog, clock: Clock | None = None
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.clock = clock or SystemClock()
+        self.bill = Bill(catalog)
+        self.cache = PromptCache(self.clock, ttl_s=config.prompt_cache_ttl_s)
+        self.limiter = RateLimiter(self.clock, self._limits())
+        self.faults = FaultPlan(config.seed, config.faults)
+        self._stored: OrderedDict[str, _Stored] = OrderedDict()
+        self._restricted = {key: frozenset(rule.models) for key, rule in config.keys.items()}
+
+    def _limits(self) -> dict[str, Limits]:
+        limits: dict[str, Limits] = {}
+        for spec in self.catalog:
+            if self.config.tier != "none":
+                published = spec.tier_limit(self.config.tier)
+                if published is not None:
+                    limits[spec.id] = Limits(rpm=published.rpm, tpm=published.tpm)
+            override = self.config.rate_limits.get(spec.id)
+            if override is not None:
+                limits[spec.id] = Limits(rpm=override.rpm, tpm=override.tpm)
+        return limits
+
+    # -- authentication and models ---------------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> Caller:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise ApiError(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            )
+        key = authorization[7:].strip()
+        for restricted, models in self._restricted.items():
+            if hmac.compare_digest(key.encode(), restricted.encode()):
+                return Caller(key_id_of(key), models)
+        if not key.startswith("sk-"):
+            shown = key[:3] + "*" * 4 + key[-4:] if len(key) > 8 else "*" * len(key)
+            raise ApiError(
+                401,
+                f"Incorrect API key provided: {shown}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
+        return Caller(key_id_of(key), None)
+
+    def resolve_model(self, caller: Caller, name: str) -> ModelSpec:
+        spec = self.catalog.find(name)
+        if spec is None or (
+            caller.allowed_models is not None and not (set(spec.names) & caller.allowed_models)
+        ):
+            raise model_not_found(name)
+        return spec
+
+    def list_models(self, caller: Caller) -> dict[str, Any]:
+        data = []
+        for spec in self.catalog:
+            for name in spec.names:
+                if caller.allowed_models is None or name in caller.allowed_models:
+                    data.append(_model_json(name))
+        return {"object": "list", "data": data}
+
+    def get_model(self, caller: Caller, name: str) -> dict[str, Any]:
+        self.resolve_model(caller, name)
+        return _model_json(name)
+
+    # -- shared steps ------------------------------------------------------------------------
+
+    def _check_effort(self, spec: ModelSpec, effort: str | None, param: str) -> str:
+        effort = effort or "none"
+        supported = spec.reasoning_efforts
+        if supported is not None and effort not in supported:
+            listed = ", ".join(f"'{e}'" for e in supported)
+            raise ApiError(
+                400,
+                f"Unsupported value: '{param}' does not support '{effort}' with this model. "
+                f"Supported values are: {listed}.",
+                param=param,
+                code="unsupported_value",
+            )
+        return effort
+
+    def _input_usage(self, spec: ModelSpec, prompt: str, cache_key: str | None) -> tuple[int, int]:
+        tokens = count_tokens(prompt)
+        if spec.context_window is not None and tokens > spec.context_window:
+            raise ApiError(
+                400,
+                f"Your input exceeds the context window of this model ({tokens} tokens > "
+                f"{spec.context_window}). Please adjust your input and try again.",
+                param="input",
+                code="context_length_exceeded",
+            )
+        cached = 0
+        if tokens >= _CACHE_MIN_TOKENS:
+            cached = self.cache.lookup_and_store(spec.id, cache_key, encode_tokens(prompt))
+        return tokens, cached
+
+    def _admit(self, spec: ModelSpec, tokens: int, max_output: int | None) -> dict[str, str]:
+        estimate = tokens + (max_output or spec.max_output_tokens or 0)
+        decision = self.limiter.check(spec.id, estimate)
+        if decision is None:
+            return {}
+        if decision.error is not None:  # refused
+            decision.error.headers.update(decision.headers)
+            raise decision.error
+        return dict(decision.headers)
+
+    def _fault(self, endpoint: Endpoint, spec: ModelSpec, header: str | None) -> Fault | None:
+        fault = self.faults.pick(endpoint, spec.id, header)
+        if fault is not None and fault.kind == "status":
+            raise injected_error(fault.status or 500, spec.id)
+        return fault
+
+    def _record(self, caller: Caller, spec: ModelSpec, usage: Usage) -> None:
+        self.bill.record(
+            BillEntry(
+                at=self.clock.time(),
+                model=spec.id,
+                api_key_id=caller.key_id,
+                project_id=PROJECT_ID,
+                batch=False,
+                usage=usage,
+                cost_usd=cost_of(spec, usage).total,
+            )
+        )
+
+    def _pace(self, reply: Reply, spec: ModelSpec, gens: Sequence[Generation]) -> None:
+        speed = self.config.speed
+        if speed == 0:
+            return
+        latency = self.config.latency_of(spec.id)
+        thinking = sum(g.reasoning_tokens for g in gens) / latency.tokens_per_s
+        visible = sum(g.visible_tokens for g in gens) / latency.tokens_per_s
+        if reply.frames is None:
+            reply.first_byte_delay_s = speed * (latency.ttft_s + thinking + visible)
+        else:
+            reply.first_byte_delay_s = speed * latency.ttft_s
+            reply.frame_delay_s = speed * (thinking + visible) / max(len(reply.frames), 1)
+
+    # -- Responses -----------------------------------------------------------------------------
+
+    def responses(self, caller: Caller, body: Mapping[str, Any], fault: str | None) -> Reply:
+        req = parse_responses_request(body)
+        spec = self.resolve_model(caller, req.model)
+        effort = self._check_effort(spec, req.effort, "reasoning.effort")
+        for tool in req.hosted_tools:
+            if spec.capabilities.get(HOSTED_TOOL_CAPABILITY[tool]) is False:
+                raise invalid_request(
+                    f"Tool '{tool}' is not supported with {req.model}.", param="tools"
+                )
+        history = ""
+        if req.previous_response_id is not None:
+            stored = self._stored.get(req.previous_response_id)
+            if stored is None or stored.key_id != caller.key_id:
+                raise ApiError(
+                    400,
+                    f"Previous response with id '{req.previous_response_id}' not found.",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                )
+            history = stored.conversation
+        prompt = "".join(
+            [
+                f"system: {req.instructions}\n\n" if req.instructions else "",
+                history,
+                req.rendered_input,
+                orjson.dumps(req.tools).decode() if req.tools else "",
+            ]
+        )
+        tokens, cached = self._input_usage(spec, prompt, req.prompt_cache_key)
+        injected = self._fault("responses", spec, fault)
+        headers = self._admit(spec, tokens, req.max_output_tokens)
+        ask = Ask(
+            model=spec.id,
+            prompt=prompt,
+            effort=effort,
+            max_output_tokens=req.max_output_tokens,
+            json_schema=req.json_schema,
+            json_object=req.json_object,
+            functions=req.functions,
+            tool_choice=req.chosen_tool,
+            last_user_text=req.last_user_text,
+            answering_tool_output=req.answering_tool_output,
+        )
+        gen = generate(self.config.seed, ask, self.config.output_tokens)
+        usage = Usage(
+            input_tokens=tokens,
+            output_tokens=gen.output_tokens,
+            cached_input_tokens=cached,
+            reasoning_tokens=gen.reasoning_tokens,
+        )
+        self._record(caller, spec, usage)
+        draft = ResponseDraft(
+            request=req,
+            response_id=new_id("resp"),
+            created_at=int(self.clock.time()),
+            model_name=spec.snapshot or spec.id,
+            effort=effort,
+            generation=gen,
+            usage=usage,
+        )
+        if req.store:
+            answer = gen.text or (gen.call.arguments if gen.call else "")
+            self._remember(
+                draft.response_id,
+                _Stored(spec.id, caller.key_id, f"{prompt}assistant: {answer}\n\n"),
+            )
+        reply = Reply(headers=headers, fault=injected)
+        if req.stream:
+            obfuscate = secrets.token_urlsafe(12) if req.include_obfuscation else None
+            reply.frames = [
+                _sse(kind, payload, n)
+                for n, (kind, payload) in enumerate(stream_events(draft, obfuscate))
+            ]
+        else:
+            reply.body = response_object(draft, response_output(draft))
+        self._pace(reply, spec, [gen])
+        return reply
+
+    def _remember(self, response_id: str, stored: _Stored) -> None:
+        self._stored[response_id] = stored
+        while len(self._stored) > self.config.stored_responses:
+            self._stored.popitem(last=False)
+
+    # -- Chat Completions ------------------------------------------------------------------------
+
+    def chat(self, caller: Caller, body: Mapping[str, Any], fault: str | None) -> Reply:
+        req = parse_chat_request(body)
+        spec = self.resolve_model(caller, req.model)
+        effort = self._check_effort(spec, req.effort, "reasoning_effort")
+        tokens, cached = self._input_usage(spec, req.rendered, req.prompt_cache_key)
+        injected = self._fault("chat", spec, fault)
+        headers = self._admit(spec, tokens, req.max_completion_tokens)
+        gens = tuple(
+            generate(
+                self.config.seed,
+                Ask(
+                    model=spec.id,
+                    prompt=req.rendered,
+                    effort=effort,
+                    max_output_tokens=req.max_completion_tokens,
+                    json_schema=req.json_schema,
+                    json_object=req.json_object,
+                    functions=req.functions,
+                    tool_choice=req.chosen_tool,
+                    last_user_text=req.last_user_text,
+                    answering_tool_output=req.answering_tool_output,
+                    choice=choice,
+                ),
+                self.config.output_tokens,
+            )
+            for choice in range(req.n)
+        )
+        usage = Usage(
+            input_tokens=tokens,
+            output_tokens=sum(g.output_tokens for g in gens),
+            cached_input_tokens=cached,
+            reasoning_tokens=sum(g.reasoning_tokens for g in gens),
+        )
+        self._record(caller, spec, usage)
+        draft = ChatDraft(
+            request=req,
+            completion_id="chatcmpl-" + secrets.token_urlsafe(21),
+            created=int(self.clock.time()),
+            model_name=spec.snapshot or spec.id,
+            generations=gens,
+            usage=usage,
+        )
+        reply = Reply(headers=headers, fault=injected)
+        if req.stream:
+            reply.frames = [b"data: " + orjson.dumps(c) + b"\n\n" for c in stream_chunks(draft)]
+            reply.frames.append(b"data: [DONE]\n\n")
+        else:
+            reply.body = completion_object(draft)
+        self._pace(reply, spec, gens)
+        return reply
+
+
+def _sse(kind: str, payload: dict[str, Any], sequence: int) -> bytes:
+    data = orjson.dumps({"type": kind, **payload, "sequence_number": sequence})
+    return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
+
+
+def _model_json(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 1_765_411_200, "owned_by": "openai"}

@@ -1,0 +1,303 @@
+"""What the emulated model answers: deterministic text, JSON or a function call, with usage.
+
+Answers are a function of (seed, model, rendered prompt, choice index) only. Visible text is
+built from words that are each exactly one o200k_base token, so its length in tokens is known
+by construction (the tests check it against the tokenizer). Reasoning tokens grow with effort
+(none gives 0) and count against `max_output_tokens` before any visible token, as OpenAI's do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from laneway.emulator.config import OutputLength
+from laneway.emulator.determinism import rng, unit
+from laneway.emulator.schema_values import UnsupportedSchema, value_for_schema
+from laneway.tokens import count_tokens, decode_tokens, encode_tokens
+from laneway.wire.errors import ApiError
+
+# Each is one o200k_base token as "word", " word", "Word" and " Word" (checked by the tests).
+WORDS: tuple[str, ...] = (
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "with",
+    "was",
+    "on",
+    "be",
+    "by",
+    "this",
+    "are",
+    "from",
+    "at",
+    "or",
+    "have",
+    "an",
+    "they",
+    "which",
+    "one",
+    "you",
+    "were",
+    "all",
+    "we",
+    "can",
+    "her",
+    "has",
+    "there",
+    "been",
+    "if",
+    "more",
+    "when",
+    "will",
+    "would",
+    "who",
+    "so",
+    "no",
+    "time",
+    "about",
+    "up",
+    "out",
+    "them",
+    "then",
+    "she",
+    "many",
+    "some",
+    "these",
+    "two",
+    "like",
+    "other",
+    "could",
+    "into",
+    "than",
+    "only",
+    "its",
+    "also",
+    "new",
+    "after",
+    "first",
+    "any",
+    "may",
+    "most",
+    "over",
+    "such",
+    "where",
+    "those",
+    "even",
+    "because",
+    "how",
+    "through",
+    "each",
+    "well",
+    "our",
+    "much",
+    "own",
+    "just",
+    "both",
+    "good",
+    "under",
+    "same",
+    "while",
+    "last",
+    "great",
+    "since",
+    "against",
+    "right",
+    "three",
+    "during",
+    "without",
+    "again",
+    "place",
+    "around",
+    "however",
+    "small",
+    "found",
+    "still",
+    "between",
+    "life",
+    "never",
+    "world",
+    "fact",
+    "another",
+    "system",
+    "case",
+    "point",
+    "group",
+    "number",
+    "part",
+    "work",
+    "year",
+    "state",
+    "day",
+    "week",
+    "data",
+    "model",
+    "lane",
+    "request",
+    "answer",
+    "report",
+    "value",
+    "level",
+    "plan",
+    "cost",
+    "price",
+    "token",
+    "cache",
+    "stream",
+    "route",
+    "reason",
+    "result",
+    "order",
+    "market",
+    "team",
+    "project",
+    "service",
+)
+
+# Reasoning tokens per unit of a request's base effort; "none" reasons not at all.
+EFFORT_FACTOR: dict[str, float] = {
+    "none": 0.0,
+    "minimal": 0.25,
+    "low": 1.0,
+    "medium": 2.5,
+    "high": 5.0,
+    "xhigh": 10.0,
+    "max": 16.0,
+}
+_REASONING_BASE = (64, 256)  # a request's base effort, drawn per request from this range
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionTool:
+    name: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """What a request asks of the model, independent of which API carried it."""
+
+    model: str
+    prompt: str  # the rendered conversation; answers depend on it
+    effort: str
+    max_output_tokens: int | None
+    json_schema: Mapping[str, Any] | None = None
+    json_object: bool = False
+    functions: Sequence[FunctionTool] = ()
+    tool_choice: str | None = None  # "auto" | "none" | "required" | a function's name
+    last_user_text: str = ""
+    answering_tool_output: bool = False  # the conversation ends with a tool's result
+    choice: int = 0  # Chat's n: each choice is a different draw
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    name: str
+    call_id: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    text: str | None  # the message (plain text or JSON); None when the answer is a call
+    call: FunctionCall | None
+    visible_tokens: int
+    reasoning_tokens: int
+    incomplete: bool  # stopped by max_output_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self.visible_tokens + self.reasoning_tokens
+
+
+def reasoning_tokens(seed: int, ask: Ask) -> int:
+    low, high = _REASONING_BASE
+    base = low + int(unit(seed, "reasoning", ask.model, ask.prompt, ask.choice) * (high - low))
+    return int(base * EFFORT_FACTOR.get(ask.effort, 1.0))
+
+
+def _chosen_function(ask: Ask) -> FunctionTool | None:
+    if not ask.functions or ask.tool_choice == "none" or ask.answering_tool_output:
+        return None
+    if ask.tool_choice not in (None, "auto", "required"):
+        return next((f for f in ask.functions if f.name == ask.tool_choice), None)
+    mentioned = [f for f in ask.functions if f.name in ask.last_user_text]
+    if mentioned:
+        return mentioned[0]
+    return ask.functions[0] if ask.tool_choice == "required" else None
+
+
+def _words(seed: int, ask: Ask, n: int) -> str:
+    draw = rng(seed, "text", ask.model, ask.prompt, ask.choice)
+    pieces: list[str] = []
+    sentence = 0
+    for i in range(n):
+        # "." after a word is its own token; two in a row would merge, so never emit "..".
+        if i == n - 1 and n > 1 and sentence > 0:
+            pieces.append(".")
+        elif sentence == 0:
+            pieces.append((" " if pieces else "") + draw.choice(WORDS).capitalize())
+            sentence = 1
+        elif sentence > 8 and draw.random() < 0.25:
+            pieces.append(".")
+            sentence = 0
+        else:
+            pieces.append(" " + draw.choice(WORDS))
+            sentence += 1
+    return "".join(pieces)
+
+
+def _cut(text: str, tokens: int) -> str:
+    return decode_tokens(encode_tokens(text)[:tokens])
+
+
+def _schema_value(schema: Mapping[str, Any], seed: int, ask: Ask, what: str) -> str:
+    try:
+        value = value_for_schema(schema, rng(seed, "json", ask.model, ask.prompt, ask.choice))
+    except UnsupportedSchema as exc:
+        raise ApiError(400, f"Invalid schema for {what}: {exc}", param=None) from exc
+    return orjson.dumps(value).decode()
+
+
+def generate(seed: int, ask: Ask, lengths: OutputLength) -> Generation:
+    """The model's answer to `ask`; truncated (incomplete) when max_output_tokens is reached."""
+    thinking = reasoning_tokens(seed, ask)
+    budget = ask.max_output_tokens
+    if budget is not None and thinking >= budget:
+        return Generation(None, None, 0, budget, incomplete=True)
+    room = None if budget is None else budget - thinking
+
+    function = _chosen_function(ask)
+    if function is not None:
+        arguments = _schema_value(function.parameters, seed, ask, f"function '{function.name}'")
+        call_id = "call_" + rng(seed, "call", ask.prompt, ask.choice).randbytes(12).hex()
+        call = FunctionCall(function.name, call_id, arguments)
+        size = count_tokens(function.name) + count_tokens(arguments)
+        if room is not None and size > room:
+            return Generation(None, None, 0, thinking + room, incomplete=True)
+        return Generation(None, call, size, thinking, incomplete=False)
+
+    if ask.json_schema is not None:
+        text = _schema_value(ask.json_schema, seed, ask, "text.format")
+        size = count_tokens(text)
+    else:
+        low, high = lengths.min, lengths.max
+        size = low + int(unit(seed, "length", ask.model, ask.prompt, ask.choice) * (high - low + 1))
+        if ask.json_object:
+            text = orjson.dumps({"answer": _words(seed, ask, max(size - 6, 1))}).decode()
+            size = count_tokens(text)
+        else:
+            text = _words(seed, ask, size)
+    if room is not None and size > room:
+        return Generation(_cut(text, room), None, room, thinking, incomplete=True)
+    return Generation(text, None, size, thinking, incomplete=False)

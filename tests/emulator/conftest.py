@@ -1,0 +1,43 @@
+"""A live emulator on loopback and official-SDK clients in strict validation mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from openai import OpenAI
+
+from laneway.emulator.config import EmulatorConfig, KeyRule, RateLimit
+from laneway.emulator.server import EmulatorServer
+
+RESTRICTED_KEY = "sk-restricted-to-mini"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    config = EmulatorConfig(
+        seed=7,
+        speed=0,
+        tier="none",
+        # A tight limit on one model so rate limiting is testable without touching the others.
+        rate_limits={"gpt-5.4-nano": RateLimit(rpm=3, tpm=1_000_000)},
+        keys={RESTRICTED_KEY: KeyRule(models=("gpt-5.4-mini",))},
+    )
+    with EmulatorServer(config) as server:
+        yield server
+
+
+def sdk(base_url: str, api_key: str = "sk-test", **options: float) -> OpenAI:
+    return OpenAI(
+        base_url=base_url,
+        api_key=api_key,
+        max_retries=0,
+        _strict_response_validation=True,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def client(emulator: EmulatorServer) -> Iterator[OpenAI]:
+    with sdk(emulator.base_url) as openai_client:
+        yield openai_client
