@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -20,6 +19,7 @@ import orjson
 from laneway.emulator.bill import dumps as bill_dumps
 from laneway.emulator.engine import Caller, Engine, Reply
 from laneway.emulator.faults import FAULT_HEADER
+from laneway.emulator.ids import new_id
 from laneway.wire.errors import ApiError, invalid_json, invalid_request
 
 Scope = MutableMapping[str, Any]
@@ -54,7 +54,7 @@ class EmulatorApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        request_id = "req_" + secrets.token_hex(16)
+        request_id = new_id("req")
         headers = dict(scope["headers"])
         try:
             reply = await self._route(scope, headers, receive)

@@ -16,9 +16,8 @@ import base64
 import binascii
 import math
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from operator import attrgetter
 from typing import Any
@@ -61,10 +60,35 @@ class BillEntry:
     project_id: str
     batch: bool
     usage: Usage
-    cost_usd: Decimal | None  # None when a price is unknown
     # Optional so the brief's seven-field constructor keeps working; the API can group by both.
     user_id: str | None = None
     service_tier: str | None = None
+
+
+@dataclass(slots=True)
+class BillRow:
+    """Every request served in one second that shares all the attributes the API can group by.
+
+    The bill keeps rows, not requests: the API's finest resolution is a second, so summing per
+    second loses nothing, and memory (and the garbage collector's work) stays bounded by
+    seconds x groups however many requests are served.
+    """
+
+    at: int
+    model: str
+    api_key_id: str
+    project_id: str
+    batch: bool
+    user_id: str | None
+    service_tier: str | None
+    requests: int = 0
+    input: int = 0
+    cached: int = 0
+    cache_write: int = 0
+    output: int = 0
+
+
+_RowKey = tuple[int, str, str, str, bool, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,24 +105,23 @@ class _Page:
 class _Tally:
     """Running sums for one group in one bucket."""
 
-    __slots__ = ("cache_write", "cached", "cost", "input", "output", "requests")
+    __slots__ = ("cache_write", "cached", "input", "output", "requests")
 
     def __init__(self) -> None:
         self.requests = self.input = self.cached = self.cache_write = self.output = 0
-        self.cost: Decimal | None = _ZERO
 
-    def add(self, entry: BillEntry) -> None:
-        usage = entry.usage
-        self.requests += 1
-        self.input += usage.input_tokens
-        self.cached += usage.cached_input_tokens
-        self.cache_write += usage.cache_write_tokens
-        self.output += usage.output_tokens
-        if self.cost is not None:  # one unknown cost makes the sum unknown, never a zero
-            self.cost = None if entry.cost_usd is None else self.cost + entry.cost_usd
+    def add(self, row: BillRow) -> None:
+        self.requests += row.requests
+        self.input += row.input
+        self.cached += row.cached
+        self.cache_write += row.cache_write
+        self.output += row.output
 
     def usage(self) -> Usage:
         return Usage(self.input, self.output, self.cached, self.cache_write)
+
+
+_Groups = dict[tuple[object, ...], _Tally]  # a bucket's tallies by group
 
 
 class Bill:
@@ -107,22 +130,32 @@ class Bill:
     def __init__(self, catalog: Catalog, *, clock: Clock | None = None) -> None:
         self._catalog = catalog
         self._clock: Clock = clock or SystemClock()
-        self._entries: list[BillEntry] = []
-        # While entries arrive in time order (the usual case) a query can bisect instead of scan.
-        self._in_order = True
-        self._latest = -math.inf
+        self._rows: dict[_RowKey, BillRow] = {}
 
     def record(self, entry: BillEntry) -> None:
-        """Add one served request: O(1), nothing allocated but the list slot."""
-        if entry.at < self._latest:
-            self._in_order = False
-        else:
-            self._latest = entry.at
-        self._entries.append(entry)
+        """Add one served request to its second's row: O(1), no per-request allocation kept."""
+        key = (
+            math.floor(entry.at),
+            entry.model,
+            entry.api_key_id,
+            entry.project_id,
+            entry.batch,
+            entry.user_id,
+            entry.service_tier,
+        )
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = BillRow(*key)
+        usage = entry.usage
+        row.requests += 1
+        row.input += usage.input_tokens
+        row.cached += usage.cached_input_tokens
+        row.cache_write += usage.cache_write_tokens
+        row.output += usage.output_tokens
 
-    def entries(self) -> Sequence[BillEntry]:
-        """A snapshot of every entry, in the order recorded."""
-        return tuple(self._entries)
+    def rows(self) -> Sequence[BillRow]:
+        """A snapshot of the rows (copies: later requests do not change it)."""
+        return tuple(replace(row) for row in self._rows.values())
 
     def completions_usage(self, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
         """`GET /v1/organization/usage/completions`; `params` as from `parse_qs`."""
@@ -132,7 +165,7 @@ class Bill:
             *self._string_filters(params, ("project_ids", "user_ids", "api_key_ids", "models")),
             *_batch_filter(params),
         ]
-        tallies = self._tally(page, filters, lambda e: tuple(getattr(e, f) for f in group))
+        tallies = self._tally(page, filters, _key(group))
         data: list[tuple[int, list[dict[str, Any]]]] = []
         for start, groups in tallies:
             results = []
@@ -162,29 +195,21 @@ class Bill:
     def costs(self, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
         """`GET /v1/organization/costs`; `params` as from `parse_qs`.
 
-        Without `line_item` an amount is the sum of the recorded `cost_usd`; with it, each
-        line is priced from the catalog per model, batch or not, and kind of token."""
+        Amounts are priced at query time, not per request: cost is linear in tokens, so pricing
+        the summed tokens of each model (batch or not) once is exact, and keeps Decimal
+        arithmetic off the emulator's hot path. One unknown price makes its amount null."""
         page = self._page(params, "costs", _COSTS_LIMITS)
         group = _group_by(params, _COSTS_GROUPS)
         by_line = "line_item" in group
         fields = tuple(f for f in group if f != "line_item")
         filters = self._string_filters(params, ("project_ids", "api_key_ids"))
-
-        def key(entry: BillEntry) -> tuple[object, ...]:
-            values = tuple(getattr(entry, f) for f in fields)
-            return (*values, entry.model, entry.batch) if by_line else values
-
+        key = _key((*fields, "model", "batch"))
         data: list[tuple[int, list[dict[str, Any]]]] = []
         # Exact sums: no amount is ever rounded to the default 28 digits.
         with localcontext(prec=MAX_PREC):
             for start, groups in self._tally(page, filters, key):
                 results = []
-                for values, tally in _sorted(groups):
-                    named = dict(zip(fields, values, strict=False))
-                    if by_line:
-                        lines = self._lines(str(values[-2]), bool(values[-1]), tally)
-                    else:
-                        lines = [(None, tally.cost, None)]
+                for named, lines in self._priced(groups, fields, by_line):
                     for line_item, value, quantity in lines:
                         results.append(
                             {
@@ -201,6 +226,28 @@ class Bill:
                         )
                 data.append((start, results))
         return _body(page, data)
+
+    def _priced(
+        self, groups: _Groups, fields: tuple[str, ...], by_line: bool
+    ) -> list[tuple[dict[str, object], list[tuple[str | None, Decimal | None, int | None]]]]:
+        """Per group (named by `fields`): its lines, or one line with its total."""
+        priced: dict[tuple[object, ...], list[tuple[str | None, Decimal | None, int | None]]]
+        priced = {}
+        for values, tally in _sorted(groups):
+            model, batch = str(values[-2]), bool(values[-1])
+            lines = priced.setdefault(values[:-2], [])
+            if by_line:
+                lines.extend(self._lines(model, batch, tally))
+                continue
+            spec = self._catalog.find(model)
+            total = None if spec is None else cost_of(spec, tally.usage(), batch=batch).total
+            if not lines:
+                lines.append((None, total, None))
+            else:
+                _, sum_so_far, _ = lines[0]
+                both = None if sum_so_far is None or total is None else sum_so_far + total
+                lines[0] = (None, both, None)
+        return [(dict(zip(fields, group, strict=True)), lines) for group, lines in priced.items()]
 
     def _lines(
         self, model: str, batch: bool, tally: _Tally
@@ -277,32 +324,26 @@ class Bill:
         self,
         page: _Page,
         filters: Sequence[tuple[str, frozenset[object]]],
-        key: Callable[[BillEntry], tuple[object, ...]],
-    ) -> list[tuple[int, dict[tuple[object, ...], _Tally]]]:
+        key: Callable[[BillRow], tuple[object, ...]],
+    ) -> list[tuple[int, _Groups]]:
         """Each bucket of the page, in time order, with its groups' tallies."""
         if not page.buckets:
             return []
         width = page.width
         lo = max(page.start, page.buckets[0])
         hi = min(page.end, page.buckets[-1] + width)
-        buckets: dict[int, dict[tuple[object, ...], _Tally]] = {b: {} for b in page.buckets}
-        for entry in self._between(lo, hi):
-            if all(getattr(entry, attr) in allowed for attr, allowed in filters):
-                second = math.floor(entry.at)
-                groups = buckets[second - second % width]
-                group = key(entry)
+        buckets: dict[int, _Groups] = {b: {} for b in page.buckets}
+        for row in self._rows.values():
+            if not lo <= row.at < hi:
+                continue
+            if not filters or all(getattr(row, a) in allowed for a, allowed in filters):
+                groups = buckets[row.at - row.at % width]
+                group = key(row)
                 tally = groups.get(group)
                 if tally is None:
                     tally = groups[group] = _Tally()
-                tally.add(entry)
+                tally.add(row)
         return list(buckets.items())
-
-    def _between(self, lo: float, hi: float) -> Iterable[BillEntry]:
-        entries = self._entries
-        if not self._in_order:
-            return (e for e in entries if lo <= e.at < hi)
-        at = attrgetter("at")
-        return entries[bisect_left(entries, lo, key=at) : bisect_left(entries, hi, key=at)]
 
 
 def dumps(payload: dict[str, Any]) -> bytes:
@@ -319,9 +360,15 @@ def _exact_number(value: object) -> orjson.Fragment:
     raise TypeError(f"cannot serialise {type(value).__name__} {value!r} as JSON")
 
 
-def _sorted(
-    groups: dict[tuple[object, ...], _Tally],
-) -> list[tuple[tuple[object, ...], _Tally]]:
+def _key(fields: Sequence[str]) -> Callable[[BillRow], tuple[object, ...]]:
+    """An entry's group: its values of `fields`, always as a tuple."""
+    if not fields:
+        return lambda _: ()
+    get = attrgetter(*fields)
+    return get if len(fields) > 1 else lambda entry: (get(entry),)
+
+
+def _sorted(groups: _Groups) -> list[tuple[tuple[object, ...], _Tally]]:
     # A stable order across calls and pages; None (ungrouped or unknown) first.
     return sorted(groups.items(), key=lambda kv: [(v is not None, str(v)) for v in kv[0]])
 
@@ -354,28 +401,24 @@ def _integer(params: Mapping[str, Sequence[str]], name: str) -> int | None:
     if raw is None:
         return None
     if not _INTEGER.fullmatch(raw):
-        raise _bad(
-            name,
-            "invalid_type",
-            f"Invalid type for '{name}': expected an integer, but got '{raw}' instead.",
-        )
+        raise _wrong_type(name, "an integer", raw)
     return int(raw)
 
 
 def _in_range(name: str, value: int, minimum: int, maximum: int | None = None) -> None:
     if value < minimum:
-        code, text = (
-            "integer_below_min_value",
-            f"below minimum value. Expected a value >= {minimum}",
-        )
+        code, why = "integer_below_min_value", f"below minimum value. Expected a value >= {minimum}"
     elif maximum is not None and value > maximum:
-        code, text = (
-            "integer_above_max_value",
-            f"above maximum value. Expected a value <= {maximum}",
-        )
+        code, why = "integer_above_max_value", f"above maximum value. Expected a value <= {maximum}"
     else:
         return
-    raise _bad(name, code, f"Invalid '{name}': integer {text}, but got {value} instead.")
+    raise _bad(name, code, f"Invalid '{name}': integer {why}, but got {value} instead.")
+
+
+def _wrong_type(name: str, expected: str, raw: str) -> ApiError:
+    # Not errors.invalid_type: a query value is always a string, so name the text instead.
+    message = f"Invalid type for '{name}': expected {expected}, but got '{raw}' instead."
+    return _bad(name, "invalid_type", message)
 
 
 def _bad(param: str, code: str, message: str) -> ApiError:
@@ -402,11 +445,7 @@ def _batch_filter(params: Mapping[str, Sequence[str]]) -> list[tuple[str, frozen
     if raw is None:
         return []
     if raw.lower() not in ("true", "false"):
-        raise _bad(
-            "batch",
-            "invalid_type",
-            f"Invalid type for 'batch': expected a boolean, but got '{raw}' instead.",
-        )
+        raise _wrong_type("batch", "a boolean", raw)
     return [("batch", frozenset({raw.lower() == "true"}))]
 
 

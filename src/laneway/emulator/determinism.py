@@ -12,14 +12,22 @@ import random
 _SCALE = float(1 << 64)
 
 
-def _digest(seed: int, parts: tuple[object, ...]) -> bytes:
+def _digest(seed: int, parts: tuple[object, ...], size: int = 16) -> bytes:
     text = "\x1f".join([str(seed), *(str(p) for p in parts)])
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=size).digest()
 
 
 def unit(seed: int, *parts: object) -> float:
     """A uniform draw in [0, 1) fixed by the seed and the parts."""
     return int.from_bytes(_digest(seed, parts)[:8], "little") / _SCALE
+
+
+def units(seed: int, count: int, *parts: object) -> tuple[float, ...]:
+    """`count` independent uniform draws in [0, 1) from one hash of the seed and the parts."""
+    digest = _digest(seed, parts, 8 * count)
+    return tuple(
+        int.from_bytes(digest[i : i + 8], "little") / _SCALE for i in range(0, 8 * count, 8)
+    )
 
 
 def rng(seed: int, *parts: object) -> random.Random:

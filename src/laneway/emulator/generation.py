@@ -8,6 +8,7 @@ by construction (the tests check it against the tokenizer). Reasoning tokens gro
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 
 from laneway.emulator.config import OutputLength
-from laneway.emulator.determinism import rng, unit
+from laneway.emulator.determinism import rng, units
 from laneway.emulator.schema_values import UnsupportedSchema, value_for_schema
 from laneway.tokens import count_tokens, decode_tokens, encode_tokens
 from laneway.wire.errors import ApiError
@@ -220,10 +221,15 @@ class Generation:
         return self.visible_tokens + self.reasoning_tokens
 
 
-def reasoning_tokens(seed: int, ask: Ask) -> int:
+def _draws(seed: int, ask: Ask) -> tuple[float, float, float]:
+    """(reasoning, length, text) draws for this ask: one hash, not one per decision."""
+    reasoning, length, text = units(seed, 3, ask.model, ask.prompt, ask.choice)
+    return reasoning, length, text
+
+
+def _reasoning_tokens(effort: str, draw: float) -> int:
     low, high = _REASONING_BASE
-    base = low + int(unit(seed, "reasoning", ask.model, ask.prompt, ask.choice) * (high - low))
-    return int(base * EFFORT_FACTOR.get(ask.effort, 1.0))
+    return int((low + int(draw * (high - low))) * EFFORT_FACTOR.get(effort, 1.0))
 
 
 def _chosen_function(ask: Ask) -> FunctionTool | None:
@@ -237,24 +243,43 @@ def _chosen_function(ask: Ask) -> FunctionTool | None:
     return ask.functions[0] if ask.tool_choice == "required" else None
 
 
-def _words(seed: int, ask: Ask, n: int) -> str:
-    draw = rng(seed, "text", ask.model, ask.prompt, ask.choice)
+def _build_corpus() -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """A fixed text of one-token pieces (" Word", " word", ".") and where its sentences start.
+
+    Answers are slices of it: joining a slice is far cheaper than drawing word by word, and a
+    slice of n pieces is exactly n tokens.
+    """
+    draw = random.Random(0x1A9E)  # noqa: S311 - a fixed text, part of the emulator
     pieces: list[str] = []
+    starts: list[int] = []
     sentence = 0
-    for i in range(n):
-        # "." after a word is its own token; two in a row would merge, so never emit "..".
-        if i == n - 1 and n > 1 and sentence > 0:
-            pieces.append(".")
-        elif sentence == 0:
-            pieces.append((" " if pieces else "") + draw.choice(WORDS).capitalize())
+    while len(pieces) < _CORPUS_PIECES:
+        if sentence == 0:
+            starts.append(len(pieces))
+            pieces.append(" " + draw.choice(WORDS).capitalize())
             sentence = 1
         elif sentence > 8 and draw.random() < 0.25:
-            pieces.append(".")
+            pieces.append(".")  # never two in a row: ".." would be one token
             sentence = 0
         else:
             pieces.append(" " + draw.choice(WORDS))
             sentence += 1
-    return "".join(pieces)
+    if pieces[-1] == ".":
+        pieces[-1] = " " + WORDS[0]  # the text may wrap to its start, which follows a word
+    return tuple(pieces), tuple(starts)
+
+
+_CORPUS_PIECES = 1 << 14
+_PIECES, _SENTENCE_STARTS = _build_corpus()
+
+
+def _words(draw: float, n: int) -> str:
+    """n tokens of text starting at a sentence chosen by `draw`; a prefix of any longer one."""
+    start = _SENTENCE_STARTS[int(draw * len(_SENTENCE_STARTS))]
+    chosen = _PIECES[start : start + n]
+    while len(chosen) < n:  # longer than the rest of the corpus: wrap around
+        chosen += _PIECES[: n - len(chosen)]
+    return "".join(chosen)[1:]  # "Word" without its leading space is one token as well
 
 
 def _cut(text: str, tokens: int) -> str:
@@ -271,7 +296,8 @@ def _schema_value(schema: Mapping[str, Any], seed: int, ask: Ask, what: str) -> 
 
 def generate(seed: int, ask: Ask, lengths: OutputLength) -> Generation:
     """The model's answer to `ask`; truncated (incomplete) when max_output_tokens is reached."""
-    thinking = reasoning_tokens(seed, ask)
+    reasoning_draw, length_draw, text_draw = _draws(seed, ask)
+    thinking = _reasoning_tokens(ask.effort, reasoning_draw)
     budget = ask.max_output_tokens
     if budget is not None and thinking >= budget:
         return Generation(None, None, 0, budget, incomplete=True)
@@ -287,17 +313,19 @@ def generate(seed: int, ask: Ask, lengths: OutputLength) -> Generation:
             return Generation(None, None, 0, thinking + room, incomplete=True)
         return Generation(None, call, size, thinking, incomplete=False)
 
+    plain = ask.json_schema is None and not ask.json_object
     if ask.json_schema is not None:
         text = _schema_value(ask.json_schema, seed, ask, "text.format")
         size = count_tokens(text)
     else:
         low, high = lengths.min, lengths.max
-        size = low + int(unit(seed, "length", ask.model, ask.prompt, ask.choice) * (high - low + 1))
+        size = low + int(length_draw * (high - low + 1))
         if ask.json_object:
-            text = orjson.dumps({"answer": _words(seed, ask, max(size - 6, 1))}).decode()
+            text = orjson.dumps({"answer": _words(text_draw, max(size - 6, 1))}).decode()
             size = count_tokens(text)
         else:
-            text = _words(seed, ask, size)
+            text = _words(text_draw, size)
     if room is not None and size > room:
-        return Generation(_cut(text, room), None, room, thinking, incomplete=True)
+        cut = _words(text_draw, room) if plain else _cut(text, room)
+        return Generation(cut, None, room, thinking, incomplete=True)
     return Generation(text, None, size, thinking, incomplete=False)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from laneway.emulator.generation import Generation
+from laneway.emulator.ids import new_id
 from laneway.emulator.responses_request import ResponsesRequest
 from laneway.usage import Usage
 from laneway.wire.usage import responses_usage_json
@@ -16,10 +16,6 @@ _DELTA_WORDS = 4  # words per output_text.delta event
 _WORD = re.compile(r"\s*\S+")
 
 Event = tuple[str, dict[str, Any]]  # (type, payload without type/sequence_number)
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(24)}"
 
 
 @dataclass(frozen=True, slots=True)

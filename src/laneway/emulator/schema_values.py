@@ -15,9 +15,10 @@ import math
 import random
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
+from itertools import chain
 from typing import Any, TypeAlias
 from urllib.parse import unquote
 
@@ -282,11 +283,12 @@ class _Generator:
             regex = None if pattern is None else re.compile(pattern)
         except (re.error, TypeError) as exc:
             raise UnsupportedSchema(f"{path}: invalid pattern {pattern!r}") from exc
+        # Drawn lazily: usually the first candidate fits and the rest are never made.
         if make is not None:
-            candidates = [make(self.rng) for _ in range(3)]
+            candidates: Iterator[str] = (make(self.rng) for _ in range(3))
         else:  # strings sampled from the pattern first, the plain words as the fallback
-            candidates = _regex_samples(pattern, self.rng) if pattern is not None else []
-            candidates += [self._words(low, high) for _ in range(2)]
+            samples = _regex_samples(pattern, self.rng) if pattern is not None else iter(())
+            candidates = chain(samples, (self._words(low, high) for _ in range(2)))
         for text in candidates:
             fits = low <= len(text) <= (len(text) if high is None else high)
             if fits and (regex is None or regex.search(text)):
@@ -473,14 +475,13 @@ class _RegexUnsupported(Exception):
     pass
 
 
-def _regex_samples(pattern: str, rng: random.Random) -> list[str]:
-    out: list[str] = []
-    for stretch in (3, 3, 3, 8, 24):  # longer repeats later on, to reach a minLength
+def _regex_samples(pattern: str, rng: random.Random) -> Iterator[str]:
+    # Open repeats (+, *, {n,}) grow on later tries, to reach a minLength.
+    for stretch in (3, 3, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64):
         try:
-            out.append(_sample(pattern, 0, rng, stretch)[0])
+            yield _sample(pattern, 0, rng, stretch)[0]
         except (_RegexUnsupported, IndexError, ValueError):
-            break
-    return out
+            return
 
 
 def _sample(p: str, i: int, rng: random.Random, stretch: int) -> tuple[str, int]:
