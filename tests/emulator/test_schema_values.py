@@ -45,6 +45,25 @@ for _name, _check in FORMAT_CHECKS.items():
     )
 
 
+@pytest.mark.parametrize(
+    ("fmt", "bad"),
+    [
+        ("date-time", "2026-01-01 10:00:00"),
+        ("date-time", "2026-13-01T00:00:00Z"),
+        ("time", "10:00:00"),
+        ("duration", "P"),
+        ("uri", "example.com/a"),
+        ("hostname", "two words"),
+        ("date", "2026-02-30"),
+        ("uuid", "not-a-uuid"),
+        ("email", "nobody"),
+        ("ipv4", "1.2.3"),
+    ],
+)
+def test_the_format_checks_can_fail(fmt: str, bad: str) -> None:
+    assert not FORMATS.conforms(bad, fmt)
+
+
 def generate(schema: Any, seed: int) -> Any:
     return value_for_schema(schema, random.Random(seed))  # noqa: S311 - test data, not secrets
 
@@ -209,6 +228,8 @@ PATTERNS = strict(
         "anywhere": {"type": "string", "pattern": "ing"},
         "choice": {"type": "string", "pattern": r"^(?:red|green|blue)(/[^/\s]{2,3})?$"},
         "plain_words": {"type": "string", "pattern": "(?i)^[a-z ]+$"},
+        "account": {"type": "string", "pattern": r"^\d+$", "minLength": 10, "maxLength": 12},
+        "title": {"type": "string", "pattern": r"^[A-Z][a-z]*( [A-Z][a-z]*)*$", "minLength": 20},
     }
 )
 ANYTHING = {

@@ -175,15 +175,23 @@ class EmulatorApp:
             body = reply.body if isinstance(reply.body, bytes) else orjson.dumps(reply.body)
             await send({"type": "http.response.body", "body": body})
             return
-        cut_after = fault.after_events if fault is not None and fault.kind == "cut" else None
-        for index, frame in enumerate(reply.frames):
-            if cut_after is not None and index >= cut_after:
-                # Return without finishing the body: the server drops the connection mid-stream,
-                # which is what a client sees when a stream is cut.
-                return
-            if reply.frame_delay_s > 0 and index:
-                await asyncio.sleep(reply.frame_delay_s)
-            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        frames = reply.frames
+        cut = fault is not None and fault.kind == "cut"
+        if fault is not None and fault.kind == "cut":
+            frames = frames[: fault.after_events or 0]
+        if reply.frame_delay_s > 0:
+            for index, frame in enumerate(frames):
+                if index:
+                    await asyncio.sleep(reply.frame_delay_s)
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
+        elif frames:
+            # Nothing to pace: one write instead of one per event (the client parses the same
+            # SSE bytes either way).
+            await send({"type": "http.response.body", "body": b"".join(frames), "more_body": True})
+        if cut:
+            # Return without finishing the body: the server drops the connection mid-stream,
+            # which is what a client sees when a stream is cut.
+            return
         await send({"type": "http.response.body", "body": b""})
 
 

@@ -81,6 +81,7 @@ class Engine:
         self.faults = FaultPlan(config.seed, config.faults)
         self._stored: OrderedDict[str, _Stored] = OrderedDict()
         self._restricted = {key: frozenset(rule.models) for key, rule in config.keys.items()}
+        count_tokens("")  # load the vocabulary now, not during the first request (~0.8 s)
 
     def _limits(self) -> dict[str, Limits]:
         limits: dict[str, Limits] = {}

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from itertools import chain
 from typing import Any, TypeAlias
 from urllib.parse import unquote
@@ -208,7 +209,8 @@ class _Generator:
             if name in out:
                 continue
             if name in props:
-                sub, sub_path = props[name], f"{path}/properties/{_escape(name)}"
+                pointer = name.replace("~", "~0").replace("/", "~1")
+                sub, sub_path = props[name], f"{path}/properties/{pointer}"
             elif extra is False:
                 raise UnsupportedSchema(f"{path}: required {name!r} is not among the properties")
             else:
@@ -287,7 +289,7 @@ class _Generator:
         if make is not None:
             candidates: Iterator[str] = (make(self.rng) for _ in range(3))
         else:  # strings sampled from the pattern first, the plain words as the fallback
-            samples = _regex_samples(pattern, self.rng) if pattern is not None else iter(())
+            samples = _regex_samples(pattern, self.rng, low, high) if pattern else iter(())
             candidates = chain(samples, (self._words(low, high) for _ in range(2)))
         for text in candidates:
             fits = low <= len(text) <= (len(text) if high is None else high)
@@ -459,10 +461,6 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b) if numbers or type(a) is type(b) else False
 
 
-def _escape(name: str) -> str:
-    return name.replace("~", "~0").replace("/", "~1")
-
-
 # A small sampler for `pattern`: literals, classes, \d \w \s, groups, alternation, quantifiers.
 # Lookarounds, back references and flags are left out; the words are tried for those instead.
 _ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -475,59 +473,82 @@ class _RegexUnsupported(Exception):
     pass
 
 
-def _regex_samples(pattern: str, rng: random.Random) -> Iterator[str]:
-    # Open repeats (+, *, {n,}) grow on later tries, to reach a minLength.
-    for stretch in (3, 3, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64):
+def _regex_samples(pattern: str, rng: random.Random, low: int, high: int | None) -> Iterator[str]:
+    top = min(max(low, 8) + 16, high if high is not None else low + 16)  # keeps samples short
+    for attempt in range(9):  # free-running tries first, then ones aimed at a length
+        target = None if attempt < 3 and not low else rng.randint(low, top)
         try:
-            yield _sample(pattern, 0, rng, stretch)[0]
+            yield _Sampler(pattern, rng, target).alternation(0, 0)[0]
         except (_RegexUnsupported, IndexError, ValueError):
             return
 
 
-def _sample(p: str, i: int, rng: random.Random, stretch: int) -> tuple[str, int]:
-    """A random string for the alternation at p[i:], and the index of its closing ")"."""
-    branches = [""]
-    while i < len(p) and p[i] != ")":
-        if p[i] == "|":
-            branches.append("")
-            i += 1
-            continue
-        start = i
-        text, i = _atom(p, i, rng, stretch)
-        quantifier = _QUANTIFIER.match(p, i)
-        if quantifier:
-            i = quantifier.end()
-            symbol, low, comma, high = quantifier.groups()
-            least, most = {"*": (0, None), "+": (1, None), "?": (0, 1)}.get(symbol, (0, 0))
-            if not symbol:
-                least, most = int(low or 0), int(high) if high else None if comma else int(low)
-            top = least + stretch if most is None else min(most, least + stretch)
-            # Each repeat is drawn afresh, so [a-z]{3} gives "kqa" rather than "kkk".
-            text = "".join(_atom(p, start, rng, stretch)[0] for _ in range(rng.randint(least, top)))
-        branches[-1] += text
-    return rng.choice(branches), i
+class _Sampler:
+    """Random strings for a regex. Open repeats run up to 3 extra times or, given a target
+    length, until the string reaches it: that is how a minLength beside a pattern gets met."""
+
+    def __init__(self, pattern: str, rng: random.Random, target: int | None) -> None:
+        self.p, self.rng, self.target = pattern, rng, target
+
+    def alternation(self, i: int, used: int) -> tuple[str, int]:
+        """A string for the alternation at p[i:] (after `used` characters), and its end."""
+        p, branches = self.p, [""]
+        while i < len(p) and p[i] != ")":
+            if p[i] == "|":
+                branches.append("")
+                i += 1
+                continue
+            start = i
+            text, i = self.atom(i, used + len(branches[-1]))
+            quantifier = _QUANTIFIER.match(p, i)
+            if quantifier:
+                i = quantifier.end()
+                text = self.repeat(start, *_repeats(quantifier), used + len(branches[-1]))
+            branches[-1] += text
+        return self.rng.choice(branches), i
+
+    def repeat(self, start: int, least: int, most: int | None, used: int) -> str:
+        most = min(most if most is not None else 256, least + 3 if self.target is None else 256)
+        count = self.rng.randint(least, most) if self.target is None else most
+        pieces: list[str] = []
+        # Each repeat is drawn afresh, so [a-z]{3} gives "kqa" rather than "kkk".
+        while len(pieces) < least or (
+            len(pieces) < count and (self.target is None or used < self.target)
+        ):
+            pieces.append(self.atom(start, used)[0])
+            used += len(pieces[-1])
+        return "".join(pieces)
+
+    def atom(self, i: int, used: int) -> tuple[str, int]:
+        p, c, rng = self.p, self.p[i], self.rng
+        if c == "(":
+            if p.startswith("?", i + 1) and not p.startswith("?:", i + 1):
+                raise _RegexUnsupported  # lookarounds, named groups, flags
+            text, end = self.alternation(i + 3 if p.startswith("?:", i + 1) else i + 1, used)
+            return text, end + 1
+        if c == "[":
+            end = i + 1 + p.startswith("^", i + 1)
+            end += p[end] == "]"  # a "]" that opens the class is a member, not its end
+            while p[end] != "]":
+                end += 2 if p[end] == "\\" else 1
+            return rng.choice(_char_class(p[i + 1 : end])), end + 1
+        if c == "\\":
+            if p[i + 1].isdigit():
+                raise _RegexUnsupported  # back references
+            return (
+                "" if p[i + 1] in "bBAZ" else rng.choice(_ESCAPES.get(p[i + 1], p[i + 1]))
+            ), i + 2
+        return ("" if c in "^$" else rng.choice(_ALNUM) if c == "." else c), i + 1
 
 
-def _atom(p: str, i: int, rng: random.Random, stretch: int) -> tuple[str, int]:
-    c = p[i]
-    if c == "(":
-        if p.startswith("?", i + 1) and not p.startswith("?:", i + 1):
-            raise _RegexUnsupported  # lookarounds, named groups, flags
-        text, end = _sample(p, i + 3 if p.startswith("?:", i + 1) else i + 1, rng, stretch)
-        return text, end + 1
-    if c == "[":
-        end = i + 1 + p.startswith("^", i + 1)
-        end += p[end] == "]"  # a "]" that opens the class is a member, not its end
-        while p[end] != "]":
-            end += 2 if p[end] == "\\" else 1
-        return rng.choice(_char_class(p[i + 1 : end])), end + 1
-    if c == "\\":
-        if p[i + 1].isdigit():
-            raise _RegexUnsupported  # back references
-        return ("" if p[i + 1] in "bBAZ" else rng.choice(_ESCAPES.get(p[i + 1], p[i + 1]))), i + 2
-    return ("" if c in "^$" else rng.choice(_ALNUM) if c == "." else c), i + 1
+def _repeats(quantifier: re.Match[str]) -> tuple[int, int | None]:
+    symbol, low, comma, high = quantifier.groups()
+    if symbol:
+        return {"*": (0, None), "+": (1, None), "?": (0, 1)}[symbol]
+    return int(low or 0), int(high) if high else None if comma else int(low)
 
 
+@lru_cache(maxsize=256)  # samples re-read the same class once per character drawn
 def _char_class(body: str) -> str:
     negate = body.startswith("^")
     members, i = "", int(negate)
