@@ -11,18 +11,15 @@ from urllib.parse import parse_qs
 
 import jsonschema
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from laneway.clock import ManualClock
 from laneway.emulator.bill import Bill, BillEntry, dumps
 from laneway.pricing.catalog import Catalog
 from laneway.usage import Usage
 from laneway.wire.errors import ApiError
-from tests.paths import OPENAI_SPEC
+from tests.openapi import validator
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, a day boundary
 MINUTE, HOUR, DAY = 60, 3_600, 86_400
@@ -73,14 +70,8 @@ def catalog() -> Catalog:
 
 @pytest.fixture(scope="module")
 def usage_response() -> jsonschema.Draft202012Validator:
-    """A validator for the spec's `UsageResponse`, its `$ref`s resolved inside the spec."""
-    with (OPENAI_SPEC / "openapi.yaml").open(encoding="utf-8") as file:
-        spec = yaml.load(file, Loader=yaml.CSafeLoader)
-    registry: Registry[Any] = Registry().with_resource(
-        "urn:openai-spec", Resource.from_contents(spec, default_specification=DRAFT202012)
-    )
-    schema = {"$ref": "urn:openai-spec#/components/schemas/UsageResponse"}
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    """A validator for the spec's `UsageResponse`."""
+    return validator("UsageResponse")
 
 
 @pytest.fixture

@@ -68,7 +68,6 @@ def completion_object(draft: ChatDraft) -> dict[str, Any]:
         "choices": choices,
         "usage": chat_usage_json(draft.usage),
         "service_tier": _tier(draft.request.service_tier),
-        "system_fingerprint": None,
     }
 
 
@@ -85,7 +84,6 @@ def stream_chunks(draft: ChatDraft) -> list[dict[str, Any]]:
         "created": draft.created,
         "model": draft.model_name,
         "service_tier": _tier(draft.request.service_tier),
-        "system_fingerprint": None,
     }
 
     def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:

@@ -76,7 +76,7 @@ def response_object(
     req = draft.request
     gen = draft.generation
     status = ("incomplete" if gen.incomplete else "completed") if final else "in_progress"
-    return {
+    response = {
         "id": draft.response_id,
         "object": "response",
         "created_at": draft.created_at,
@@ -106,9 +106,12 @@ def response_object(
         "top_p": 1.0 if req.top_p is None else req.top_p,
         "truncation": "disabled",
         "usage": responses_usage_json(draft.usage) if final else None,
-        "user": req.body.get("user"),
         "metadata": req.metadata or {},
     }
+    user = req.body.get("user")
+    if user is not None:  # a string when present; the spec has no null for it
+        response["user"] = user
+    return response
 
 
 def _tier(requested: str | None) -> str:
