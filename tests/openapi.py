@@ -46,9 +46,10 @@ def _allow_null(node: Any) -> Any:
 def _registry() -> Registry[Any]:
     with (OPENAI_SPEC / "openapi.yaml").open(encoding="utf-8") as file:
         spec = _allow_null(yaml.load(file, Loader=yaml.CSafeLoader))
-    return Registry().with_resource(
+    registry: Registry[Any] = Registry().with_resource(
         _URI, Resource.from_contents(spec, default_specification=DRAFT202012)
     )
+    return registry
 
 
 @functools.cache

@@ -21,7 +21,7 @@ SCHEMA = {
 }
 TOOL = {"type": "function", "name": "forecast", "parameters": SCHEMA, "strict": True}
 
-RESPONSES_BODIES = {
+RESPONSES_BODIES: dict[str, dict[str, Any]] = {
     "plain": {"model": "gpt-5.4", "input": "hello"},
     "reasoning": {"model": "gpt-5.2", "input": "why?", "reasoning": {"effort": "high"}},
     "incomplete": {"model": "gpt-5.4", "input": "long", "max_output_tokens": 16},
@@ -33,7 +33,7 @@ RESPONSES_BODIES = {
     },
     "tool call": {"model": "gpt-5.4", "input": "call forecast", "tools": [TOOL]},
 }
-CHAT_BODIES = {
+CHAT_BODIES: dict[str, dict[str, Any]] = {
     "plain": {"model": "gpt-5.4", "messages": [{"role": "user", "content": "hi"}]},
     "n": {"model": "gpt-5.4", "messages": [{"role": "user", "content": "hi"}], "n": 2},
     "tool call": {

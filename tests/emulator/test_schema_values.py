@@ -339,7 +339,7 @@ def test_values_do_not_depend_on_hash_seeds() -> None:
     )
     # Another hash seed than this process's (random unless set, and then seldom 1234567).
     hash_seed = "1234567" if os.environ.get("PYTHONHASHSEED") != "1234567" else "7654321"
-    out = subprocess.run(  # noqa: S603 - our own interpreter and code
+    out = subprocess.run(
         [sys.executable, "-c", code],
         input=json.dumps(list(TABLE.values())),
         capture_output=True,

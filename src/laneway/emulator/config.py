@@ -124,10 +124,14 @@ class EmulatorConfig(_Strict):
             return cls.model_validate(raw)
         except ValidationError as exc:
             problems = "; ".join(
-                f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
-                for e in exc.errors(include_url=False)
+                f"field '{_field(e['loc'])}': {e['msg']}" for e in exc.errors(include_url=False)
             )
             raise EmulatorConfigError(f"{path}: {problems}") from exc
 
     def latency_of(self, model: str) -> Latency:
         return self.latency.get(model, FALLBACK_LATENCY)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    # Union branches appear in pydantic's locations ("literal['free',...]"); users wrote fields.
+    return ".".join(str(part) for part in loc if "[" not in str(part))

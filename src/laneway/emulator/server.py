@@ -39,10 +39,13 @@ def _uvicorn_config(app: EmulatorApp, log_level: str) -> uvicorn.Config:
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -104,4 +107,9 @@ def serve_forever(config: EmulatorConfig, catalog: Catalog, host: str, port: int
     """Serve in the foreground until interrupted (Ctrl-C or SIGTERM)."""
     app = EmulatorApp(Engine(config, catalog))
     sock = bind(host, port)
-    uvicorn.Server(_uvicorn_config(app, "info")).run(sockets=[sock])
+    try:
+        uvicorn.Server(_uvicorn_config(app, "info")).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a clean stop
+    finally:
+        sock.close()
