@@ -22,19 +22,18 @@ class Usage:
     reasoning_tokens: int = 0
 
     def __post_init__(self) -> None:
-        for name in (
-            "input_tokens",
-            "output_tokens",
-            "cached_input_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-        ):
-            value = getattr(self, name)
+        # Straight-line checks: this runs for every request, so no reflection loops.
+        counts = (
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_input_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+        )
+        for value in counts:
             # bool is an int subclass; True tokens is a bug somewhere upstream, not a count.
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise UsageError(f"{name} must be an integer, got {value!r}")
-            if value < 0:
-                raise UsageError(f"{name} must not be negative, got {value}")
+            if type(value) is not int or value < 0:
+                self._refuse()
         if self.cached_input_tokens > self.input_tokens:
             raise UsageError(
                 f"cached input tokens ({self.cached_input_tokens}) exceed input tokens "
@@ -50,6 +49,21 @@ class Usage:
                 f"reasoning tokens ({self.reasoning_tokens}) exceed output tokens "
                 f"({self.output_tokens}); reasoning tokens are a part of the output"
             )
+
+    def _refuse(self) -> None:
+        """Name the first count that is not a non-negative integer."""
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cached_input_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+        ):
+            value = getattr(self, name)
+            if type(value) is not int:
+                raise UsageError(f"{name} must be an integer, got {value!r}")
+            if value < 0:
+                raise UsageError(f"{name} must not be negative, got {value}")
 
     @property
     def uncached_input_tokens(self) -> int:

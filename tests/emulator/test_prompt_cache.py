@@ -14,7 +14,7 @@ from laneway.emulator.prompt_cache import PromptCache
 
 
 def tokens(n: int, seed: int = 0) -> list[int]:
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    rng = random.Random(seed)
     return [rng.randrange(200_000) for _ in range(n)]
 
 

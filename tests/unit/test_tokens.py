@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from laneway.tokens import count_tokens
+from laneway.tokens import NEWER_UNICODE_RANGES, _fast, count_tokens, encode_tokens
 from tests.reference_tokenizer import ReferenceEncoding
 
 
@@ -57,3 +59,43 @@ def test_seed_document_matches_tiktoken(tiktoken_o200k: ReferenceEncoding) -> No
 @given(st.text(max_size=400))
 def test_any_text_matches_tiktoken(tiktoken_o200k: ReferenceEncoding, text: str) -> None:
     assert count_tokens(text) == len(tiktoken_o200k.encode_ordinary(text))
+
+
+CONTEXTS = ("{c}:A", "a{c}b", " {c}{c}1", "{c}'s x", "X{c}")
+
+
+def test_newer_unicode_is_counted_by_the_reference(tiktoken_o200k: ReferenceEncoding) -> None:
+    # Characters added after Unicode 14, which the fast counter reads as unassigned.
+    for low, high in NEWER_UNICODE_RANGES:
+        for code_point in {low, (low + high) // 2, high}:
+            for context in CONTEXTS:
+                text = context.format(c=chr(code_point))
+                assert count_tokens(text) == len(tiktoken_o200k.encode_ordinary(text)), hex(
+                    code_point
+                )
+                assert encode_tokens(text) == tiktoken_o200k.encode_ordinary(text)
+
+
+def test_the_fast_counter_really_misreads_those_characters(
+    tiktoken_o200k: ReferenceEncoding,
+) -> None:
+    # If quicktok ever agrees here, the fallback (and its cost) can go.
+    text = "\U000323b0:A"
+    assert _fast().count(text) != len(tiktoken_o200k.encode_ordinary(text))
+
+
+def test_code_points_outside_the_table_need_no_fallback(
+    tiktoken_o200k: ReferenceEncoding,
+) -> None:
+    # A seeded sample of the whole code space, through the fast counter alone (the full scan of
+    # all 1.1M code points that found the table takes ~30 s; this keeps it honest cheaply).
+    draw = random.Random(20261122)
+    newer = {cp for low, high in NEWER_UNICODE_RANGES for cp in range(low, high + 1)}
+    checked = 0
+    while checked < 3000:
+        code_point = draw.randrange(0x110000)
+        if 0xD800 <= code_point <= 0xDFFF or code_point in newer:
+            continue
+        text = draw.choice(CONTEXTS).format(c=chr(code_point))
+        assert _fast().count(text) == len(tiktoken_o200k.encode_ordinary(text)), hex(code_point)
+        checked += 1

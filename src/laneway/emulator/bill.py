@@ -50,7 +50,7 @@ _NON_TEXT = (
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
 class BillEntry:
     """One served request as the provider would bill it."""
 

@@ -15,7 +15,7 @@ _DELTA_WORDS = 4
 _WORD = re.compile(r"\s*\S+")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
 class ChatDraft:
     request: ChatRequest
     completion_id: str

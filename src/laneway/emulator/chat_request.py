@@ -58,7 +58,7 @@ _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 MAX_N = 128
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
 class ChatRequest:
     body: Mapping[str, Any]
     model: str

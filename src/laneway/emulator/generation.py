@@ -178,13 +178,13 @@ EFFORT_FACTOR: dict[str, float] = {
 _REASONING_BASE = (64, 256)  # a request's base effort, drawn per request from this range
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
 class FunctionTool:
     name: str
     parameters: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
 class Ask:
     """What a request asks of the model, independent of which API carried it."""
 
@@ -201,14 +201,14 @@ class Ask:
     choice: int = 0  # Chat's n: each choice is a different draw
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
 class FunctionCall:
     name: str
     call_id: str
     arguments: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
 class Generation:
     text: str | None  # the message (plain text or JSON); None when the answer is a call
     call: FunctionCall | None
