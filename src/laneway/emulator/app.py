@@ -170,11 +170,13 @@ class EmulatorApp:
             *_STATIC_HEADERS,
         ]
         headers.extend((k.encode(), v.encode()) for k, v in reply.headers.items())
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         if reply.frames is None:
             body = reply.body if isinstance(reply.body, bytes) else orjson.dumps(reply.body)
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": reply.status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         frames = reply.frames
         cut = fault is not None and fault.kind == "cut"
         if fault is not None and fault.kind == "cut":

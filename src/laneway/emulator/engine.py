@@ -7,6 +7,7 @@ the rate-limit buckets and the stored conversations. Usable in-process from test
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -38,6 +39,10 @@ from laneway.wire.errors import ApiError, invalid_request, model_not_found
 
 PROJECT_ID = "proj_emulator"
 _CACHE_MIN_TOKENS = 1024  # below this no prompt is cached, so no need for token ids
+# Token counts and plain answers are pure functions of the prompt: memoised per engine, for
+# prompts up to this many characters (whole long prompts rarely repeat; memory stays bounded).
+_MEMO_ENTRIES = 4096
+_MEMO_MAX_CHARS = 16_384
 
 
 @dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
@@ -64,6 +69,7 @@ class Reply:
 _Stored = tuple[str, str, str]
 
 
+@functools.lru_cache(maxsize=1024)  # few keys, many requests: hash each key once
 def key_id_of(key: str) -> str:
     return "key_" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
@@ -82,6 +88,8 @@ class Engine:
         self._stored: OrderedDict[str, _Stored] = OrderedDict()
         self._restricted = {key: frozenset(rule.models) for key, rule in config.keys.items()}
         count_tokens("")  # load the vocabulary now, not during the first request (~0.8 s)
+        self._memo_count = functools.lru_cache(maxsize=_MEMO_ENTRIES)(count_tokens)
+        self._memo_plain = functools.lru_cache(maxsize=_MEMO_ENTRIES)(self._plain_answer)
 
     def _limits(self) -> dict[str, Limits]:
         limits: dict[str, Limits] = {}
@@ -154,8 +162,23 @@ class Engine:
             )
         return effort
 
+    def _generate(self, ask: Ask) -> Generation:
+        plain = not (ask.json_schema or ask.json_object or ask.functions)
+        if plain and len(ask.prompt) <= _MEMO_MAX_CHARS:
+            return self._memo_plain(
+                ask.model, ask.prompt, ask.effort, ask.max_output_tokens, ask.choice
+            )
+        return generate(self.config.seed, ask, self.config.output_tokens)
+
+    def _plain_answer(
+        self, model: str, prompt: str, effort: str, max_output: int | None, choice: int
+    ) -> Generation:
+        ask = Ask(model, prompt, effort, max_output, choice=choice)
+        return generate(self.config.seed, ask, self.config.output_tokens)
+
     def _input_usage(self, spec: ModelSpec, prompt: str, cache_key: str | None) -> tuple[int, int]:
-        tokens = count_tokens(prompt)
+        short = len(prompt) <= _MEMO_MAX_CHARS
+        tokens = self._memo_count(prompt) if short else count_tokens(prompt)
         if spec.context_window is not None and tokens > spec.context_window:
             raise ApiError(
                 400,
@@ -255,7 +278,7 @@ class Engine:
             last_user_text=req.last_user_text,
             answering_tool_output=req.answering_tool_output,
         )
-        gen = generate(self.config.seed, ask, self.config.output_tokens)
+        gen = self._generate(ask)
         usage = Usage(
             input_tokens=tokens,
             output_tokens=gen.output_tokens,
@@ -305,8 +328,7 @@ class Engine:
         injected = self._fault("chat", spec, fault)
         headers = self._admit(spec, tokens, req.max_completion_tokens)
         gens = tuple(
-            generate(
-                self.config.seed,
+            self._generate(
                 Ask(
                     model=spec.id,
                     prompt=req.rendered,
@@ -319,8 +341,7 @@ class Engine:
                     last_user_text=req.last_user_text,
                     answering_tool_output=req.answering_tool_output,
                     choice=choice,
-                ),
-                self.config.output_tokens,
+                )
             )
             for choice in range(req.n)
         )

@@ -30,6 +30,9 @@ def _uvicorn_config(app: EmulatorApp, log_level: str) -> uvicorn.Config:
         lifespan="off",
         access_log=False,
         log_level=log_level,
+        # No proxy sits in front of an emulator; skipping the middleware saves a hop per request.
+        proxy_headers=False,
+        server_header=False,
         # A reasoning-heavy stream can be quiet for a while; keep idle connections open longer
         # than uvicorn's 5 s so pooled clients do not race a closing socket.
         timeout_keep_alive=75,
