@@ -79,25 +79,12 @@ class ChatRequest:
 
 
 def _content_text(content: Any, param: str) -> str:
-    if content is None or isinstance(content, str):
-        return content or ""
-    if not isinstance(content, list):
-        raise invalid_type(param, "a string or an array", content)
-    texts = []
-    for i, part in enumerate(content):
-        if not isinstance(part, dict):
-            raise invalid_type(f"{param}[{i}]", "an object", part)
-        kind = part.get("type")
-        if kind in ("text", "refusal"):
-            text = part.get("text", part.get("refusal"))
-            if not isinstance(text, str):
-                raise invalid_type(f"{param}[{i}].text", "a string", text)
-            texts.append(text)
-        elif kind in ("image_url", "input_audio", "file"):
-            texts.append(f"[{kind}]")
-        else:
-            raise invalid_value(f"{param}[{i}].type", f"Invalid value: '{kind}'.")
-    return "\n".join(texts)
+    return v.content_text(
+        content,
+        param,
+        text_parts=("text", "refusal"),
+        other_parts=("image_url", "input_audio", "file"),
+    )
 
 
 def _render(messages: list[Any]) -> tuple[str, str, bool]:

@@ -21,7 +21,7 @@ import orjson
 from laneway.clock import Clock, SystemClock
 from laneway.emulator.bill import Bill, BillEntry
 from laneway.emulator.chat_api import ChatDraft, completion_object, stream_chunks
-from laneway.emulator.chat_request import parse_chat_request
+from laneway.emulator.chat_request import ChatRequest, parse_chat_request
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.faults import Endpoint, Fault, FaultPlan, injected_error
 from laneway.emulator.generation import Ask, Generation, generate
@@ -30,7 +30,11 @@ from laneway.emulator.prompt_cache import PromptCache
 from laneway.emulator.rate_limits import Limits, RateLimiter
 from laneway.emulator.responses_api import ResponseDraft, response_object, stream_events
 from laneway.emulator.responses_api import output_items as response_output
-from laneway.emulator.responses_request import HOSTED_TOOL_CAPABILITY, parse_responses_request
+from laneway.emulator.responses_request import (
+    HOSTED_TOOL_CAPABILITY,
+    ResponsesRequest,
+    parse_responses_request,
+)
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ModelSpec
 from laneway.tokens import count_tokens, encode_tokens
@@ -266,19 +270,7 @@ class Engine:
         tokens, cached = self._input_usage(spec, prompt, req.prompt_cache_key)
         injected = self._fault("responses", spec, fault)
         headers = self._admit(spec, tokens, req.max_output_tokens)
-        ask = Ask(
-            model=spec.id,
-            prompt=prompt,
-            effort=effort,
-            max_output_tokens=req.max_output_tokens,
-            json_schema=req.json_schema,
-            json_object=req.json_object,
-            functions=req.functions,
-            tool_choice=req.chosen_tool,
-            last_user_text=req.last_user_text,
-            answering_tool_output=req.answering_tool_output,
-        )
-        gen = self._generate(ask)
+        gen = self._generate(_ask(spec, prompt, effort, req.max_output_tokens, req))
         usage = Usage(
             input_tokens=tokens,
             output_tokens=gen.output_tokens,
@@ -328,21 +320,7 @@ class Engine:
         injected = self._fault("chat", spec, fault)
         headers = self._admit(spec, tokens, req.max_completion_tokens)
         gens = tuple(
-            self._generate(
-                Ask(
-                    model=spec.id,
-                    prompt=req.rendered,
-                    effort=effort,
-                    max_output_tokens=req.max_completion_tokens,
-                    json_schema=req.json_schema,
-                    json_object=req.json_object,
-                    functions=req.functions,
-                    tool_choice=req.chosen_tool,
-                    last_user_text=req.last_user_text,
-                    answering_tool_output=req.answering_tool_output,
-                    choice=choice,
-                )
-            )
+            self._generate(_ask(spec, req.rendered, effort, req.max_completion_tokens, req, choice))
             for choice in range(req.n)
         )
         usage = Usage(
@@ -368,6 +346,30 @@ class Engine:
             reply.body = completion_object(draft)
         self._pace(reply, spec, gens)
         return reply
+
+
+def _ask(
+    spec: ModelSpec,
+    prompt: str,
+    effort: str,
+    max_output: int | None,
+    req: ResponsesRequest | ChatRequest,
+    choice: int = 0,
+) -> Ask:
+    """What either API's request asks of the model."""
+    return Ask(
+        model=spec.id,
+        prompt=prompt,
+        effort=effort,
+        max_output_tokens=max_output,
+        json_schema=req.json_schema,
+        json_object=req.json_object,
+        functions=req.functions,
+        tool_choice=req.chosen_tool,
+        last_user_text=req.last_user_text,
+        answering_tool_output=req.answering_tool_output,
+        choice=choice,
+    )
 
 
 def _sse(kind: str, payload: dict[str, Any], sequence: int) -> bytes:

@@ -104,25 +104,14 @@ class ResponsesRequest:
 
 
 def _content_text(content: Any, param: str) -> str:
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
+    if content is None:
         raise invalid_type(param, "a string or an array", content)
-    texts = []
-    for i, part in enumerate(content):
-        if not isinstance(part, dict):
-            raise invalid_type(f"{param}[{i}]", "an object", part)
-        kind = part.get("type")
-        if kind in ("input_text", "output_text", "text", "refusal"):
-            text = part.get("text", part.get("refusal"))
-            if not isinstance(text, str):
-                raise invalid_type(f"{param}[{i}].text", "a string", text)
-            texts.append(text)
-        elif kind in ("input_image", "input_file", "input_audio"):
-            texts.append(f"[{kind}]")
-        else:
-            raise invalid_value(f"{param}[{i}].type", f"Invalid value: '{kind}'.")
-    return "\n".join(texts)
+    return v.content_text(
+        content,
+        param,
+        text_parts=("input_text", "output_text", "text", "refusal"),
+        other_parts=("input_image", "input_file", "input_audio"),
+    )
 
 
 def _render_message(item: Mapping[str, Any], param: str) -> tuple[str, str | None]:
