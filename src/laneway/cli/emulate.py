@@ -56,7 +56,15 @@ def emulate_command(
     if overrides:
         config = EmulatorConfig.model_validate({**config.model_dump(), **overrides})
     catalog = load_catalog(catalog_path)
+
+    def announce(url: str) -> None:
+        click.echo(
+            f"laneway emulator on {url} (seed {config.seed}, speed {config.speed:g}, "
+            f"tier {config.tier}); any 'sk-' key; Ctrl-C stops it",
+            err=True,
+        )
+
     try:
-        serve_forever(config, catalog, host, port)
+        serve_forever(config, catalog, host, port, on_ready=announce)
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc

@@ -6,37 +6,24 @@ with EmulatorServer() as emulator:
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import socket
 import threading
-import time
+from collections.abc import Callable
 from types import TracebackType
 
-import uvicorn
+import uvloop
 
 from laneway.clock import Clock
-from laneway.emulator.app import EmulatorApp
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.engine import Engine
+from laneway.emulator.http_protocol import EmulatorProtocol
+from laneway.emulator.router import Router
 from laneway.pricing.catalog import Catalog
 
 _START_TIMEOUT_S = 10.0
-
-
-def _uvicorn_config(app: EmulatorApp, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        loop="uvloop",
-        http="httptools",
-        lifespan="off",
-        access_log=False,
-        log_level=log_level,
-        # No proxy sits in front of an emulator; skipping the middleware saves a hop per request.
-        proxy_headers=False,
-        server_header=False,
-        # A reasoning-heavy stream can be quiet for a while; keep idle connections open longer
-        # than uvicorn's 5 s so pooled clients do not race a closing socket.
-        timeout_keep_alive=75,
-    )
+_BACKLOG = 2048
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -45,15 +32,37 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(2048)
+        sock.listen(_BACKLOG)
     except OSError:
         sock.close()
         raise
     return sock
 
 
+class Listener:
+    """Accepts connections for one engine and can close them all at shutdown."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._router = Router(engine)
+        self._max_body = engine.config.max_body_bytes
+        self._connections: set[EmulatorProtocol] = set()
+
+    def _protocol(self) -> EmulatorProtocol:
+        protocol = EmulatorProtocol(self._router, self._max_body, self._connections.discard)
+        self._connections.add(protocol)
+        return protocol
+
+    async def start(self, sock: socket.socket) -> asyncio.Server:
+        loop = asyncio.get_running_loop()
+        return await loop.create_server(self._protocol, sock=sock, backlog=_BACKLOG)
+
+    def close_connections(self) -> None:
+        for protocol in list(self._connections):
+            protocol.close()
+
+
 class EmulatorServer:
-    """The emulator on a loopback port, serving from a background thread while in use."""
+    """The emulator on a loopback port, served from a background thread while in use."""
 
     def __init__(
         self,
@@ -63,12 +72,14 @@ class EmulatorServer:
         clock: Clock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        log_level: str = "warning",
     ) -> None:
         self.engine = Engine(config or EmulatorConfig(), catalog or Catalog.load(), clock)
         self._socket = bind(host, port)
         self.host, self.port = self._socket.getsockname()[:2]
-        self._server = uvicorn.Server(_uvicorn_config(EmulatorApp(self.engine), log_level))
+        self._listener = Listener(self.engine)
+        self._loop = uvloop.new_event_loop()
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="laneway-emulator", daemon=True)
 
     @property
@@ -78,20 +89,38 @@ class EmulatorServer:
         return f"http://{host}:{self.port}/v1"
 
     def _run(self) -> None:
-        self._server.run(sockets=[self._socket])
+        loop = self._loop
+        asyncio.set_event_loop(loop)
+        try:
+            server = loop.run_until_complete(self._listener.start(self._socket))
+        except Exception as failure:  # noqa: BLE001 - reported to start(), which raises it
+            self._failure = failure
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            server.close()
+            self._listener.close_connections()
+            loop.run_until_complete(asyncio.sleep(0))  # let the closes run
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
 
     def start(self) -> EmulatorServer:
         self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the emulator did not start")
-            time.sleep(0.005)
+        if not self._ready.wait(_START_TIMEOUT_S):
+            raise RuntimeError("the emulator did not start")
+        if self._failure is not None:
+            raise RuntimeError("the emulator did not start") from self._failure
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=_START_TIMEOUT_S)
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=_START_TIMEOUT_S)
         self._socket.close()
 
     def __enter__(self) -> EmulatorServer:
@@ -106,13 +135,31 @@ class EmulatorServer:
         self.stop()
 
 
-def serve_forever(config: EmulatorConfig, catalog: Catalog, host: str, port: int) -> None:
-    """Serve in the foreground until interrupted (Ctrl-C or SIGTERM)."""
-    app = EmulatorApp(Engine(config, catalog))
+def serve_forever(
+    config: EmulatorConfig,
+    catalog: Catalog,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None] = lambda url: None,
+) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM, then close every connection."""
+    engine = Engine(config, catalog)
     sock = bind(host, port)
+
+    async def main() -> None:
+        listener = Listener(engine)
+        server = await listener.start(sock)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        shown = f"[{host}]" if ":" in host else host
+        on_ready(f"http://{shown}:{sock.getsockname()[1]}/v1")
+        await stop.wait()
+        server.close()
+        listener.close_connections()
+
     try:
-        uvicorn.Server(_uvicorn_config(app, "info")).run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a clean stop
+        uvloop.run(main())
     finally:
         sock.close()

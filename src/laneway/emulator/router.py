@@ -1,0 +1,72 @@
+"""Which engine call answers a request: routing, authentication and JSON bodies, HTTP-agnostic.
+
+The HTTP layer (`http_protocol.py`) hands over method, path, query, headers and body; the engine
+decides everything else. Errors are raised as `ApiError` for the HTTP layer to render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import orjson
+
+from laneway.emulator.bill import dumps as bill_dumps
+from laneway.emulator.engine import Caller, Engine, Reply
+from laneway.emulator.faults import FAULT_HEADER
+from laneway.wire.errors import ApiError, invalid_json, invalid_request
+
+Headers = Mapping[bytes, bytes]  # lower-cased names
+_FAULT = FAULT_HEADER.encode()
+
+
+class Router:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._post = {"/v1/responses": engine.responses, "/v1/chat/completions": engine.chat}
+
+    def handle(self, method: bytes, path: str, query: str, headers: Headers, body: bytes) -> Reply:
+        handler = self._post.get(path)
+        if handler is not None and method == b"POST":
+            caller = self._caller(headers)
+            fault = headers.get(_FAULT)
+            return handler(
+                caller, _json_object(body), fault.decode("latin-1") if fault is not None else None
+            )
+        if method == b"GET":
+            return self._get(path, query, headers)
+        raise ApiError(404, f"Invalid URL ({method.decode('latin-1')} {path})")
+
+    def _get(self, path: str, query: str, headers: Headers) -> Reply:
+        engine = self.engine
+        if path == "/v1/models":
+            return Reply(body=engine.list_models(self._caller(headers)))
+        if path.startswith("/v1/models/"):
+            name = unquote(path[len("/v1/models/") :])
+            return Reply(body=engine.get_model(self._caller(headers), name))
+        if path in ("/v1/organization/usage/completions", "/v1/organization/costs"):
+            self._caller(headers)
+            params = parse_qs(query, keep_blank_values=True)
+            if path.endswith("costs"):
+                return Reply(body=bill_dumps(engine.bill.costs(params)))
+            return Reply(body=bill_dumps(engine.bill.completions_usage(params)))
+        if path == "/healthz":
+            return Reply(body={"status": "ok"})
+        raise ApiError(404, f"Invalid URL (GET {path})")
+
+    def _caller(self, headers: Headers) -> Caller:
+        raw = headers.get(b"authorization")
+        return self.engine.authenticate(raw.decode("latin-1") if raw is not None else None)
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise invalid_json() from None
+    if not isinstance(body, dict):
+        raise invalid_request(
+            f"Invalid request body: expected a JSON object, but got {type(body).__name__} instead."
+        )
+    return body
