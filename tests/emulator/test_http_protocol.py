@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import orjson
 import pytest
 
+from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 
 BODY = b'{"model":"gpt-5.4","input":"hi"}'
@@ -151,3 +153,17 @@ def test_streams_are_chunked_server_sent_events(connect: Wire) -> None:
     assert b"transfer-encoding: chunked" in head
     assert b"content-type: text/event-stream" in head
     assert b"event: response.completed" in data
+
+
+def test_idle_connections_are_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("laneway.emulator.server.IDLE_TIMEOUT_S", 0.3)
+    with (
+        EmulatorServer(EmulatorConfig(speed=0, tier="none")) as server,
+        socket.create_connection((server.host, server.port), timeout=5) as sock,
+    ):
+        wire = Wire(sock)
+        wire.sendall(post())
+        assert wire.read_response()[0] == 200
+        started = time.monotonic()
+        assert wire.closed_by_server()
+        assert time.monotonic() - started < 1.5

@@ -91,21 +91,24 @@ def _render(messages: list[Any]) -> tuple[str, str, bool]:
     blocks: list[str] = []
     last_user = ""
     for i, message in enumerate(messages):
-        param = f"messages[{i}]"
         if not isinstance(message, dict):
-            raise invalid_type(param, "an object", message)
+            raise invalid_type(f"messages[{i}]", "an object", message)
         role = message.get("role")
-        if role is None:
-            raise missing_parameter(f"{param}.role")
         if role not in _ROLES:
+            if role is None:
+                raise missing_parameter(f"messages[{i}].role")
             raise invalid_value(
-                f"{param}.role",
+                f"messages[{i}].role",
                 f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
                 "'function', 'tool', and 'developer'.",
             )
-        if "content" not in message and role != "assistant":
-            raise missing_parameter(f"{param}.content")
-        text = _content_text(message.get("content"), f"{param}.content")
+        content = message.get("content")
+        if isinstance(content, str):  # the common case, without the general reader's checks
+            text = content
+        else:
+            if "content" not in message and role != "assistant":
+                raise missing_parameter(f"messages[{i}].content")
+            text = _content_text(content, f"messages[{i}].content")
         if role == "user":
             last_user = text
         calls = message.get("tool_calls")
@@ -170,7 +173,8 @@ def _tool_choice(value: Any) -> str | None:
 def parse_chat_request(body: Mapping[str, Any]) -> ChatRequest:
     v.reject_unknown(body, KNOWN_FIELDS)
     model = v.required_string(body, "model")
-    v.metadata(body)
+    if "metadata" in body:
+        v.metadata(body)
     messages = v.array(body, "messages")
     if messages is None:
         raise missing_parameter("messages")
@@ -193,9 +197,9 @@ def parse_chat_request(body: Mapping[str, Any]) -> ChatRequest:
             "stream_options",
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
         )
-    schema, json_object = _response_format(body)
+    schema, json_object = _response_format(body) if "response_format" in body else (None, False)
     max_tokens = v.integer(body, "max_completion_tokens", minimum=1)
-    if max_tokens is None:
+    if max_tokens is None and "max_tokens" in body:
         max_tokens = v.integer(body, "max_tokens", minimum=1)
     return ChatRequest(
         body=body,
@@ -211,7 +215,7 @@ def parse_chat_request(body: Mapping[str, Any]) -> ChatRequest:
         service_tier=v.one_of(v.string(body, "service_tier"), v.SERVICE_TIERS, "service_tier"),
         json_schema=schema,
         json_object=json_object,
-        functions=_functions(body),
+        functions=_functions(body) if "tools" in body else (),
         chosen_tool=_tool_choice(body.get("tool_choice")),
         rendered=rendered,
         last_user_text=last_user,

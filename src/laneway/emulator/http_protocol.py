@@ -92,14 +92,14 @@ class EmulatorProtocol(asyncio.Protocol):
         self._gone: asyncio.Future[None] = self._loop.create_future()
         self._task: asyncio.Task[None] | None = None
         self._refusal: ApiError | None = None
-        self._idle: asyncio.TimerHandle | None = None
+        self.idle_since: float | None = None  # loop time; None while a request is in hand
         self._reset_message()
 
     # -- connection events ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # a TCP server: a Transport
-        self._arm_idle_timer()
+        self.idle_since = self._loop.time()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -107,8 +107,6 @@ class EmulatorProtocol(asyncio.Protocol):
             self._gone.set_result(None)
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
-        if self._idle is not None:
-            self._idle.cancel()
         if self._task is not None:
             self._task.cancel()
         self._on_close(self)
@@ -122,9 +120,7 @@ class EmulatorProtocol(asyncio.Protocol):
         self._writable = None
 
     def data_received(self, data: bytes) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
+        self.idle_since = None
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError:
@@ -236,7 +232,7 @@ class EmulatorProtocol(asyncio.Protocol):
         if not keep_alive:
             self.close()
         elif not self._busy and not self._queue:
-            self._arm_idle_timer()
+            self.idle_since = self._loop.time()
 
     def _write_error(self, error: ApiError, request_id: str, keep_alive: bool) -> None:
         if self._closed or self._transport is None:
@@ -330,11 +326,6 @@ class EmulatorProtocol(asyncio.Protocol):
             return
         if not self._closed:
             transport.write(b"0\r\n\r\n")
-
-    def _arm_idle_timer(self) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-        self._idle = self._loop.call_later(IDLE_TIMEOUT_S, self.close)
 
 
 def _chunk(data: bytes) -> bytes:

@@ -18,7 +18,7 @@ import uvloop
 from laneway.clock import Clock
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.engine import Engine
-from laneway.emulator.http_protocol import EmulatorProtocol
+from laneway.emulator.http_protocol import IDLE_TIMEOUT_S, EmulatorProtocol
 from laneway.emulator.router import Router
 from laneway.pricing.catalog import Catalog
 
@@ -46,6 +46,7 @@ class Listener:
         self._router = Router(engine)
         self._max_body = engine.config.max_body_bytes
         self._connections: set[EmulatorProtocol] = set()
+        self._sweeper: asyncio.Task[None]
 
     def _protocol(self) -> EmulatorProtocol:
         protocol = EmulatorProtocol(self._router, self._max_body, self._connections.discard)
@@ -54,9 +55,21 @@ class Listener:
 
     async def start(self, sock: socket.socket) -> asyncio.Server:
         loop = asyncio.get_running_loop()
+        self._sweeper = loop.create_task(self._close_idle_connections())
         return await loop.create_server(self._protocol, sock=sock, backlog=_BACKLOG)
 
+    async def _close_idle_connections(self) -> None:
+        # One sweep every few seconds instead of a timer re-armed on every answer.
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(IDLE_TIMEOUT_S / 10)
+            cutoff = loop.time() - IDLE_TIMEOUT_S
+            for protocol in list(self._connections):
+                if protocol.idle_since is not None and protocol.idle_since < cutoff:
+                    protocol.close()
+
     def close_connections(self) -> None:
+        self._sweeper.cancel()
         for protocol in list(self._connections):
             protocol.close()
 
