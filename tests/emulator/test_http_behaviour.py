@@ -12,7 +12,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from laneway.emulator.config import EmulatorConfig, FaultRule
+from laneway.emulator.config import EmulatorConfig, FaultRule, Latency
 from laneway.emulator.server import EmulatorServer
 from tests.emulator.conftest import RESTRICTED_KEY, sdk
 
@@ -358,3 +358,47 @@ def test_usage_endpoint_reconciles_with_what_clients_received() -> None:
         ]
         assert sum(amounts) > 0
         assert all(isinstance(a, Decimal) for a in amounts)
+
+
+# -- latency and tier limits from the catalog ------------------------------------------------
+
+
+def test_latency_is_modelled_and_scaled_by_speed() -> None:
+    slow = {"gpt-5.4": Latency(ttft_s=0.2, tokens_per_s=1_000_000)}
+
+    def elapsed(speed: float) -> float:
+        config = EmulatorConfig(speed=speed, tier="none", latency=slow)
+        with EmulatorServer(config) as server, sdk(server.base_url) as client:
+            started = time.monotonic()
+            client.responses.create(model="gpt-5.4", input="time me")
+            return time.monotonic() - started
+
+    assert elapsed(1) >= 0.2
+    assert elapsed(0) < 0.2
+
+
+def test_stream_events_are_paced_at_the_model_rate() -> None:
+    # ~100 tokens at 500 tokens/s: the events spread over ~0.2 s after the first byte.
+    pace = {"gpt-5.4": Latency(ttft_s=0.0, tokens_per_s=500)}
+    config = EmulatorConfig(speed=1, tier="none", latency=pace)
+    with EmulatorServer(config) as server, sdk(server.base_url) as client:
+        arrivals = []
+        started = time.monotonic()
+        for _ in client.responses.create(model="gpt-5.4", input="stream", stream=True):
+            arrivals.append(time.monotonic() - started)
+    assert arrivals[-1] - arrivals[0] >= 0.03
+    assert arrivals[-1] < 5
+
+
+def test_the_tier_sets_the_published_limits() -> None:
+    with (
+        EmulatorServer(EmulatorConfig(speed=0, tier="tier-1")) as server,
+        sdk(server.base_url) as client,
+    ):
+        raw = client.responses.with_raw_response.create(model="gpt-5.2", input="hi")
+        assert raw.headers["x-ratelimit-limit-requests"] == "500"
+        assert raw.headers["x-ratelimit-limit-tokens"] == "500000"
+        assert raw.headers["x-ratelimit-remaining-requests"] == "499"
+        # gpt-5.4 publishes no tier-1 limits in the catalog: nothing enforced, no headers.
+        other = client.responses.with_raw_response.create(model="gpt-5.4", input="hi")
+        assert "x-ratelimit-limit-requests" not in other.headers
