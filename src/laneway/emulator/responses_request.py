@@ -54,6 +54,7 @@ KNOWN_FIELDS = frozenset(
     ]
 )
 _ROLES = ("user", "assistant", "system", "developer")
+_PLAIN_TEXT: Mapping[str, Any] = {"type": "text"}
 
 # Hosted tools and the catalog capability each needs.
 HOSTED_TOOL_CAPABILITY = {
@@ -124,9 +125,13 @@ def _render_message(item: Mapping[str, Any], param: str) -> tuple[str, str | Non
             f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', 'system', "
             "and 'developer'.",
         )
-    if "content" not in item:
-        raise missing_parameter(f"{param}.content")
-    text = _content_text(item["content"], f"{param}.content")
+    content = item.get("content")
+    if isinstance(content, str):
+        text = content
+    else:
+        if "content" not in item:
+            raise missing_parameter(f"{param}.content")
+        text = _content_text(content, f"{param}.content")
     return f"{role}: {text}\n\n", text if role == "user" else None
 
 
@@ -230,8 +235,9 @@ def parse_responses_request(body: Mapping[str, Any]) -> ResponsesRequest:
         "reasoning.effort",
     )
     summary = v.string(reasoning, "summary", param="reasoning.summary")
-    fmt, schema = _text_format(body)
-    tools, functions, hosted = _tools(body)
+    # Optional parts are validated only when present: the same checks, far fewer calls.
+    fmt, schema = _text_format(body) if "text" in body else (_PLAIN_TEXT, None)
+    tools, functions, hosted = _tools(body) if "tools" in body else ([], (), ())
     stream_options = v.obj(body, "stream_options") or {}
     rendered, last_user, tool_output = render_items(body.get("input", []))
     return ResponsesRequest(
@@ -246,7 +252,7 @@ def parse_responses_request(body: Mapping[str, Any]) -> ResponsesRequest:
         previous_response_id=v.string(body, "previous_response_id"),
         prompt_cache_key=v.string(body, "prompt_cache_key"),
         service_tier=v.one_of(v.string(body, "service_tier"), v.SERVICE_TIERS, "service_tier"),
-        metadata=v.metadata(body),
+        metadata=v.metadata(body) if "metadata" in body else None,
         text_format=fmt,
         json_schema=schema,
         json_object=fmt.get("type") == "json_object",
@@ -256,8 +262,8 @@ def parse_responses_request(body: Mapping[str, Any]) -> ResponsesRequest:
         tool_choice=body.get("tool_choice", "auto"),
         chosen_tool=_tool_choice(body.get("tool_choice")),
         parallel_tool_calls=v.boolean(body, "parallel_tool_calls", True),
-        temperature=v.number(body, "temperature", low=0, high=2),
-        top_p=v.number(body, "top_p", low=0, high=1),
+        temperature=v.number(body, "temperature", low=0, high=2) if "temperature" in body else None,
+        top_p=v.number(body, "top_p", low=0, high=1) if "top_p" in body else None,
         include_obfuscation=v.boolean(
             stream_options, "include_obfuscation", True, param="stream_options.include_obfuscation"
         ),
