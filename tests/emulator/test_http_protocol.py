@@ -167,3 +167,18 @@ def test_idle_connections_are_closed(monkeypatch: pytest.MonkeyPatch) -> None:
         started = time.monotonic()
         assert wire.closed_by_server()
         assert time.monotonic() - started < 1.5
+
+
+def test_nothing_is_served_or_billed_after_connection_close() -> None:
+    with (
+        EmulatorServer(EmulatorConfig(speed=0, tier="none")) as server,
+        socket.create_connection((server.host, server.port), timeout=5) as sock,
+    ):
+        wire = Wire(sock)
+        wire.sendall(post(extra=b"connection: close\r\n") + post())
+        status, headers, _ = wire.read_response()
+        assert (status, headers[b"connection"]) == (200, b"close")
+        assert wire.closed_by_server()
+        assert wire.buffer == b""
+        # The request pipelined behind the close was never run, so never billed.
+        assert sum(row.requests for row in server.engine.bill.rows()) == 1

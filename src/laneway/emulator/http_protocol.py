@@ -128,7 +128,10 @@ class EmulatorProtocol(asyncio.Protocol):
             self._write_error(error, new_id("req"), keep_alive=False)
 
     def close(self) -> None:
+        # Marked closed at once, not when connection_lost arrives later: nothing more may be
+        # written, not even an answer to a request pipelined behind a "Connection: close".
         if self._transport is not None and not self._closed:
+            self._closed = True
             self._transport.close()
 
     # -- httptools callbacks -----------------------------------------------------------------
