@@ -1,0 +1,1 @@
+"""Talking to upstream providers: the transport, retries and backoff, timeouts, health."""
