@@ -1,0 +1,1 @@
+"""The ledger: one record per request, reserved before the upstream call, settled after."""

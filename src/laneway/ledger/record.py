@@ -1,0 +1,54 @@
+"""What the ledger keeps about one request.
+
+A record is written twice: reserved (status "reserved") before the upstream call, and settled
+with the outcome after. A record still "reserved" after a restart is a request whose outcome
+was lost in a crash: visible, never silent. Retries and fallbacks are attempts inside the one
+record, never records of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from laneway.usage import Usage
+
+RecordStatus = Literal["reserved", "ok", "error", "broken"]
+# ok: answered in full; error: failed before any byte reached the client (the client got an
+# error); broken: a stream that failed after bytes were sent (it ended with an error event).
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    provider: str
+    model: str
+    status: int | None  # HTTP status, None when no answer came (refused, reset, timed out)
+    latency_ms: float
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class LedgerRecord:
+    id: str  # laneway's request id
+    created_at: float  # unix seconds
+    key_id: str | None  # the client key's id, never the key
+    endpoint: str  # "responses" | "chat"
+    requested_model: str
+    stream: bool
+    status: RecordStatus = "reserved"
+    answering_model: str | None = None
+    provider: str | None = None
+    upstream_request_id: str | None = None
+    attempts: tuple[Attempt, ...] = ()
+    http_status: int | None = None
+    usage: Usage | None = None  # None: upstream reported none, an error to see, not a zero
+    cost_usd: Decimal | None = None  # None: unknown (no usage, or an unknown price)
+    ttfb_ms: float | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+    settled_at: float | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.status != "reserved"

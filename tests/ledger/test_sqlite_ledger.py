@@ -1,0 +1,182 @@
+"""The SQLite ledger and its batching writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from laneway.ledger.record import Attempt, LedgerRecord
+from laneway.ledger.sqlite import SQLiteLedger
+from laneway.ledger.writer import LedgerWriter
+from laneway.usage import Usage
+
+
+def reserved(n: int, at: float = 1_767_225_600.0) -> LedgerRecord:
+    return LedgerRecord(
+        id=f"lw_{n:06d}",
+        created_at=at + n,
+        key_id="key_a",
+        endpoint="responses",
+        requested_model="gpt-5.2",
+        stream=n % 2 == 0,
+    )
+
+
+def settled(record: LedgerRecord) -> LedgerRecord:
+    return replace(
+        record,
+        status="ok",
+        answering_model="gpt-5.2-2025-12-11",
+        provider="emulator",
+        upstream_request_id="req_up",
+        attempts=(
+            Attempt("emulator", "gpt-5.2", 503, 12.5, "overloaded"),
+            Attempt("emulator", "gpt-5.2", 200, 80.25),
+        ),
+        http_status=200,
+        usage=Usage(
+            10_000, 2_000, cached_input_tokens=1_024, cache_write_tokens=8, reasoning_tokens=512
+        ),
+        cost_usd=Decimal("0.04388080"),
+        ttfb_ms=90.5,
+        latency_ms=120.0,
+        settled_at=record.created_at + 0.12,
+    )
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> SQLiteLedger:
+    return SQLiteLedger(tmp_path / "ledger.db")
+
+
+def test_a_settled_record_round_trips_exactly(ledger: SQLiteLedger) -> None:
+    record = reserved(1)
+    ledger.reserve([record])
+    assert ledger.get(record.id) == record
+    final = settled(record)
+    ledger.settle([final])
+    stored = ledger.get(record.id)
+    assert stored == final
+    assert stored is not None
+    assert stored.cost_usd == Decimal("0.0438808")  # exact, never through a float
+    assert stored.settled
+
+
+def test_unknown_cost_and_missing_usage_stay_unknown(ledger: SQLiteLedger) -> None:
+    record = replace(reserved(2), status="error", http_status=502, error="bad gateway")
+    ledger.settle([record])
+    stored = ledger.get(record.id)
+    assert stored is not None
+    assert stored.usage is None
+    assert stored.cost_usd is None
+
+
+def test_unsettled_records_survive_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    first = SQLiteLedger(path)
+    first.reserve([reserved(1), reserved(2), reserved(3)])
+    first.settle([settled(reserved(2))])
+    first.close()  # the process dies here: 1 and 3 never settle
+    reopened = SQLiteLedger(path)
+    assert [r.id for r in reopened.unsettled()] == ["lw_000001", "lw_000003"]
+
+
+def test_a_reservation_never_overwrites_its_settlement(ledger: SQLiteLedger) -> None:
+    record = reserved(4)
+    ledger.settle([settled(record)])
+    ledger.reserve([record])  # late, e.g. a retry of a lost write
+    stored = ledger.get(record.id)
+    assert stored is not None
+    assert stored.status == "ok"
+
+
+def test_between_selects_a_half_open_range(ledger: SQLiteLedger) -> None:
+    ledger.reserve([reserved(n) for n in range(10)])
+    base = reserved(0).created_at
+    assert [r.id for r in ledger.between(base + 3, base + 6)] == [
+        "lw_000003", "lw_000004", "lw_000005",
+    ]  # fmt: skip
+    assert len(list(ledger.between(None, None))) == 10
+
+
+def test_schema_version_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    SQLiteLedger(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE ledger_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(RuntimeError, match="schema 99"):
+        SQLiteLedger(path)
+
+
+def test_the_writer_commits_in_order_and_resolves_futures(ledger: SQLiteLedger) -> None:
+    writer = LedgerWriter(ledger)
+    record = reserved(5)
+    first = writer.reserve(record)
+    second = writer.settle(settled(record))  # in the same batch, after the reservation
+    first.result(5)
+    second.result(5)
+    stored = ledger.get(record.id)
+    assert stored is not None
+    assert stored.status == "ok"
+    writer.close()
+
+
+def test_the_writer_snapshots_records(ledger: SQLiteLedger) -> None:
+    writer = LedgerWriter(ledger)
+    record = reserved(6)
+    writer.reserve(record)
+    record.status = "ok"  # the caller moves on before the write happens
+    writer.flush(5)
+    stored = ledger.get(record.id)
+    assert stored is not None
+    assert stored.status == "reserved"
+    writer.close()
+
+
+class CountingLedger(SQLiteLedger):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.calls = 0
+
+    def reserve(self, records: Sequence[LedgerRecord]) -> None:
+        self.calls += 1
+        super().reserve(records)
+
+
+def test_writes_from_many_threads_are_batched(tmp_path: Path) -> None:
+    ledger = CountingLedger(tmp_path / "ledger.db")
+    writer = LedgerWriter(ledger)
+
+    def produce(base: int) -> None:
+        for n in range(500):
+            writer.reserve(reserved(base + n))
+
+    threads = [threading.Thread(target=produce, args=(i * 1000,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert len(list(ledger.between(None, None))) == 2000
+    assert ledger.calls < 2000  # some writes shared a transaction
+
+
+class FailingLedger(SQLiteLedger):
+    def settle(self, records: Sequence[LedgerRecord]) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_a_failed_write_reaches_the_callers(tmp_path: Path) -> None:
+    writer = LedgerWriter(FailingLedger(tmp_path / "ledger.db"))
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        writer.settle(settled(reserved(7))).result(5)
+    assert writer.reserve(reserved(8)).result(5) is None  # the writer keeps going
+    writer.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.reserve(reserved(9))
