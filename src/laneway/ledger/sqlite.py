@@ -7,6 +7,7 @@ columns (NULL when upstream reported none). The schema carries a version for lat
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,14 @@ from laneway.pricing.money import usd_str
 from laneway.usage import Usage
 
 SCHEMA_VERSION = 1
+
+
+def default_ledger_path() -> Path:
+    """$XDG_DATA_HOME/laneway/ledger.db, else ~/.local/share/laneway/ledger.db."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "laneway" / "ledger.db"
+
+
 _COLUMNS = (
     "id", "created_at", "key_id", "endpoint", "requested_model", "stream", "status",
     "answering_model", "provider", "upstream_request_id", "attempts", "http_status",

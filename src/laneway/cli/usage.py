@@ -1,0 +1,119 @@
+"""`laneway usage`: requests, tokens and cost from the ledger."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+from typing import Any, get_args
+
+import click
+from rich.table import Table
+
+from laneway.cli.errors import CliError
+from laneway.cli.output import print_json, stdout_console, warn
+from laneway.cli.time_range import parse_moment
+from laneway.ledger.report import GroupBy, UsageTotals, totals
+from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
+from laneway.pricing.money import usd_display, usd_str
+
+
+@click.command("usage")
+@click.option("--since", default=None, help="From this time: 2026-11-01, 2026-11-01T12:00, 24h.")
+@click.option("--until", default=None, help="Up to (not including) this time.")
+@click.option(
+    "--group-by", type=click.Choice(get_args(GroupBy)), default="model", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (money as decimal strings).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="LANEWAY_LEDGER",
+    default=None,
+    help=f"The ledger database [default: {default_ledger_path()}]. Also LANEWAY_LEDGER.",
+)
+def usage_command(
+    since: str | None,
+    until: str | None,
+    group_by: GroupBy,
+    as_json: bool,
+    as_csv: bool,
+    ledger_path: Path | None,
+) -> None:
+    """Requests, tokens and cost recorded in the ledger, grouped by model, day, key or provider."""
+    if as_json and as_csv:
+        raise CliError("give --json or --csv, not both")
+    now = time.time()
+    low = parse_moment(since, "--since", now) if since else None
+    high = parse_moment(until, "--until", now) if until else None
+    path = ledger_path or default_ledger_path()
+    if not path.is_file():
+        raise CliError(f"no ledger at {path} (laneway serve writes it; --ledger names another)")
+    ledger = SQLiteLedger(path)
+    try:
+        rows = totals(ledger.between(low, high), group_by)
+    finally:
+        ledger.close()
+    if as_json:
+        print_json([_json(row, group_by) for row in rows])
+    elif as_csv:
+        _csv(rows, group_by)
+    else:
+        stdout_console().print(_table(rows, group_by))
+    unknown = sum(row.unknown_cost_requests for row in rows)
+    if unknown:
+        warn(f"{unknown} request(s) have an unknown cost; their groups' totals are unknown")
+    unsettled = sum(row.unsettled for row in rows)
+    if unsettled:
+        warn(f"{unsettled} request(s) were never settled (their outcome was lost)")
+
+
+def _json(row: UsageTotals, group_by: str) -> dict[str, Any]:
+    cost = row.cost_usd
+    return {
+        group_by: row.group,
+        "requests": row.requests,
+        "failed": row.failed,
+        "unsettled": row.unsettled,
+        "input_tokens": row.input_tokens,
+        "cached_input_tokens": row.cached_input_tokens,
+        "output_tokens": row.output_tokens,
+        "reasoning_tokens": row.reasoning_tokens,
+        "cost_usd": None if cost is None else usd_str(cost),
+        "known_cost_usd": usd_str(row.known_cost_usd),
+        "unknown_cost_requests": row.unknown_cost_requests,
+    }
+
+
+def _csv(rows: list[UsageTotals], group_by: str) -> None:
+    records = [_json(row, group_by) for row in rows]
+    fields = list(records[0]) if records else [group_by, "requests"]
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+
+
+def _table(rows: list[UsageTotals], group_by: str) -> Table:
+    table = Table(title=f"Usage by {group_by}", title_justify="left")
+    table.add_column(group_by)
+    for name in ("requests", "failed", "input", "cached", "output", "reasoning", "cost"):
+        table.add_column(name, justify="right")
+    for row in rows:
+        cost = usd_display(row.cost_usd)
+        if row.cost_usd is None:
+            cost = f"{usd_display(row.known_cost_usd)} + ?"
+        table.add_row(
+            row.group,
+            f"{row.requests:,}",
+            f"{row.failed:,}",
+            f"{row.input_tokens:,}",
+            f"{row.cached_input_tokens:,}",
+            f"{row.output_tokens:,}",
+            f"{row.reasoning_tokens:,}",
+            cost,
+        )
+    return table

@@ -1,0 +1,84 @@
+"""Totals over ledger records: requests, tokens and cost, grouped by model, day, key or provider.
+
+Money stays exact. A group with any record of unknown cost has an unknown total (`cost_usd`
+None), and also reports the known part and how many records it lacks, so nothing unknown is
+ever shown as zero and nothing known is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+from laneway.ledger.record import LedgerRecord
+
+GroupBy = Literal["model", "day", "key", "provider"]
+
+
+def _model(record: LedgerRecord) -> str:
+    return record.answering_model or record.requested_model
+
+
+def _day(record: LedgerRecord) -> str:
+    return datetime.fromtimestamp(record.created_at, UTC).date().isoformat()
+
+
+_GROUPERS: dict[GroupBy, Callable[[LedgerRecord], str]] = {
+    "model": _model,
+    "day": _day,
+    "key": lambda record: record.key_id or "(none)",
+    "provider": lambda record: record.provider or "(none)",
+}
+
+
+@dataclass(slots=True)
+class UsageTotals:
+    group: str
+    requests: int = 0
+    failed: int = 0  # errors and broken streams
+    unsettled: int = 0  # reserved, never settled: outcome lost (a crash)
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    known_cost_usd: Decimal = field(default_factory=Decimal)
+    unknown_cost_requests: int = 0
+
+    @property
+    def cost_usd(self) -> Decimal | None:
+        return self.known_cost_usd if self.unknown_cost_requests == 0 else None
+
+    def add(self, record: LedgerRecord) -> None:
+        self.requests += 1
+        if record.status in ("error", "broken"):
+            self.failed += 1
+        if record.status == "reserved":
+            self.unsettled += 1
+        usage = record.usage
+        if usage is not None:
+            self.input_tokens += usage.input_tokens
+            self.cached_input_tokens += usage.cached_input_tokens
+            self.output_tokens += usage.output_tokens
+            self.reasoning_tokens += usage.reasoning_tokens
+        if record.cost_usd is not None:
+            self.known_cost_usd += record.cost_usd
+        elif record.status != "error" or usage is not None:
+            # An error before any upstream answer cost nothing; anything else without a
+            # price is money we cannot name.
+            self.unknown_cost_requests += 1
+
+
+def totals(records: Iterable[LedgerRecord], group_by: GroupBy) -> list[UsageTotals]:
+    """One `UsageTotals` per group, sorted by group name."""
+    grouper = _GROUPERS[group_by]
+    groups: dict[str, UsageTotals] = {}
+    for record in records:
+        name = grouper(record)
+        group = groups.get(name)
+        if group is None:
+            group = groups[name] = UsageTotals(name)
+        group.add(record)
+    return [groups[name] for name in sorted(groups)]
