@@ -30,16 +30,16 @@ def require_wrk() -> str:
     return wrk
 
 
-def _pinned(cpu: str, argv: Sequence[str]) -> list[str]:
+def pinned(cpu: str, argv: Sequence[str]) -> list[str]:
     taskset = shutil.which("taskset")
     return [taskset, "-c", cpu, *argv] if taskset and (os.cpu_count() or 1) > 1 else list(argv)
 
 
 @contextmanager
-def server(argv: Sequence[str], port: int) -> Iterator[int]:
-    """Start a server on SERVER_CPU, wait until it accepts, yield its PID, stop it."""
+def server(argv: Sequence[str], port: int, *, cpu: str = SERVER_CPU) -> Iterator[int]:
+    """Start a server pinned to `cpu`, wait until it accepts, yield its PID, stop it."""
     process = subprocess.Popen(
-        _pinned(SERVER_CPU, argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        pinned(cpu, argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 60
@@ -65,7 +65,7 @@ def _accepts(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime + stime
 
@@ -108,9 +108,9 @@ def load(url: str, body: bytes | None, *, connections: int, seconds: int, pid: i
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     try:
-        before = _cpu_seconds(pid)
+        before = cpu_seconds(pid)
         out = subprocess.run(
-            _pinned(
+            pinned(
                 LOAD_CPU,
                 [
                     require_wrk(),
@@ -128,7 +128,7 @@ def load(url: str, body: bytes | None, *, connections: int, seconds: int, pid: i
             timeout=seconds + 30,
             check=True,
         ).stdout
-        cpu = _cpu_seconds(pid) - before
+        cpu = cpu_seconds(pid) - before
     finally:
         os.unlink(lua.name)
     if "Latency Distribution" not in out:

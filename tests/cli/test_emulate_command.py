@@ -34,7 +34,8 @@ def wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError("the emulator did not start listening")
 
 
-def test_serves_the_sdk_until_interrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serves_the_sdk_until_stopped(tmp_path: Path, stop: signal.Signals) -> None:
     config = tmp_path / "emulator.toml"
     config.write_text(
         'tier = "none"\n[keys."sk-only-nano"]\nmodels = ["gpt-5.4-nano"]\n', encoding="utf-8"
@@ -55,10 +56,11 @@ def test_serves_the_sdk_until_interrupted(tmp_path: Path) -> None:
         with OpenAI(base_url=base, api_key="sk-only-nano", max_retries=0) as restricted:
             assert [m.id for m in restricted.models.list()] == ["gpt-5.4-nano"]
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         _, stderr = process.communicate(timeout=15)
     assert process.returncode == 0
     assert b"Traceback" not in stderr
+    assert f"laneway emulator on http://127.0.0.1:{port}/v1".encode() in stderr
 
 
 def test_port_in_use_is_one_line(run: Run) -> None:
