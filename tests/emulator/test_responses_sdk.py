@@ -291,3 +291,17 @@ def test_unknown_model(client: OpenAI) -> None:
 def test_emulator_is_reachable_via_base_url(emulator: EmulatorServer) -> None:
     assert emulator.base_url.startswith("http://127.0.0.1:")
     assert emulator.base_url.endswith("/v1")
+
+
+def test_the_context_manager_yields_a_base_url() -> None:
+    from laneway.emulator import EmulatorConfig, emulator  # noqa: PLC0415 - the public entry
+
+    with emulator(EmulatorConfig(speed=0, tier="none")) as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        with OpenAI(base_url=base_url, api_key="sk-x", _strict_response_validation=True) as client:
+            assert client.responses.create(model="gpt-5.4-nano", input="hi").output_text
+    with (
+        pytest.raises(openai.APIConnectionError),
+        OpenAI(base_url=base_url, api_key="sk-x", max_retries=0, timeout=2) as client,
+    ):
+        client.models.list()  # stopped on exit
