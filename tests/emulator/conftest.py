@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from openai import OpenAI
 
-from laneway.emulator.config import EmulatorConfig, KeyRule, RateLimit
+from laneway.emulator.config import EmulatorConfig, KeyRule
 from laneway.emulator.server import EmulatorServer
+from laneway.pricing.model_spec import TierLimit
 
 RESTRICTED_KEY = "sk-restricted-to-mini"
 
@@ -20,7 +21,7 @@ def emulator() -> Iterator[EmulatorServer]:
         speed=0,
         tier="none",
         # A tight limit on one model so rate limiting is testable without touching the others.
-        rate_limits={"gpt-5.4-nano": RateLimit(rpm=3, tpm=1_000_000)},
+        rate_limits={"gpt-5.4-nano": TierLimit(rpm=3, tpm=1_000_000)},
         keys={RESTRICTED_KEY: KeyRule(models=("gpt-5.4-mini",))},
     )
     with EmulatorServer(config) as server:

@@ -142,7 +142,7 @@ def test_metadata_limits(http: httpx.Client) -> None:
     assert "at most 16" in str(error_of(response)["message"])
 
 
-def test_oversize_body_is_413(emulator: EmulatorServer) -> None:
+def test_oversize_body_is_413() -> None:
     small = EmulatorConfig(speed=0, tier="none", max_body_bytes=1000)
     with (
         EmulatorServer(small) as server,

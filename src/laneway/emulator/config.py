@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from laneway.errors import LanewayError
-from laneway.pricing.model_spec import Tier
+from laneway.pricing.model_spec import Tier, TierLimit
 
 
 class EmulatorConfigError(LanewayError):
@@ -39,11 +39,6 @@ DEFAULT_LATENCY: dict[str, Latency] = {
     "gpt-5.4-nano": Latency(ttft_s=0.25, tokens_per_s=180),
 }
 FALLBACK_LATENCY = Latency(ttft_s=0.5, tokens_per_s=80)
-
-
-class RateLimit(_Strict):
-    rpm: Annotated[int, Field(gt=0)]
-    tpm: Annotated[int, Field(gt=0)]
 
 
 FaultKind = Literal["status", "hang", "cut", "slow_first_byte"]
@@ -101,7 +96,7 @@ class EmulatorConfig(_Strict):
     # Which usage tier's published limits to enforce; "none" enforces nothing.
     tier: Tier | Literal["none"] = "tier-5"
     # Per-model limits that replace (or supply, where the catalog has none) the tier's.
-    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    rate_limits: dict[str, TierLimit] = Field(default_factory=dict)
     prompt_cache_ttl_s: Annotated[float, Field(gt=0)] = 300.0
     max_body_bytes: Annotated[int, Field(gt=0)] = 32 * 1024 * 1024
     # Keys listed here are limited to their models; any other "sk-" key may use every model.

@@ -101,10 +101,10 @@ class Engine:
             if self.config.tier != "none":
                 published = spec.tier_limit(self.config.tier)
                 if published is not None:
-                    limits[spec.id] = Limits(rpm=published.rpm, tpm=published.tpm)
+                    limits[spec.id] = Limits.of(published)
             override = self.config.rate_limits.get(spec.id)
             if override is not None:
-                limits[spec.id] = Limits(rpm=override.rpm, tpm=override.tpm)
+                limits[spec.id] = Limits.of(override)
         return limits
 
     # -- authentication and models ---------------------------------------------------------

@@ -126,6 +126,7 @@ class EmulatorProtocol(asyncio.Protocol):
         except httptools.HttpParserError:
             error = self._refusal or ApiError(400, "We could not parse the HTTP request.")
             self._write_error(error, new_id("req"), keep_alive=False)
+            self._finish(keep_alive=False)
 
     def close(self) -> None:
         # Marked closed at once, not when connection_lost arrives later: nothing more may be
@@ -204,6 +205,7 @@ class EmulatorProtocol(asyncio.Protocol):
                 )
             except ApiError as error:
                 self._write_error(error, request_id, request.keep_alive)
+                self._finish(request.keep_alive)
                 continue
             except Exception:
                 log.exception("emulator failed on %s %s", request.method, request.path)
@@ -213,9 +215,11 @@ class EmulatorProtocol(asyncio.Protocol):
                     type="server_error",
                 )
                 self._write_error(failure, request_id, request.keep_alive)
+                self._finish(request.keep_alive)
                 continue
             if reply.frames is None and reply.fault is None and reply.first_byte_delay_s == 0:
                 self._write_json(reply, request_id, started, request.keep_alive)
+                self._finish(request.keep_alive)
                 continue
             self._busy = True
             if self._transport is not None:
@@ -246,7 +250,6 @@ class EmulatorProtocol(asyncio.Protocol):
             head += f"{name}: {value}\r\n".encode()
         head += b"content-length: %d\r\n\r\n" % len(body)
         self._transport.write(bytes(head) + body)
-        self._finish(keep_alive)
 
     def _write_json(self, reply: Reply, request_id: str, started: float, keep_alive: bool) -> None:
         if self._closed or self._transport is None:
@@ -258,7 +261,6 @@ class EmulatorProtocol(asyncio.Protocol):
             head += f"{name}: {value}\r\n".encode()
         head += b"content-length: %d\r\n\r\n" % len(body)
         self._transport.write(bytes(head) + body)  # one write: head and body together
-        self._finish(keep_alive)
 
     async def _deliver(
         self, reply: Reply, request_id: str, started: float, keep_alive: bool

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-PER_MILLION = 1_000_000
-
 
 def usd_str(amount: Decimal) -> str:
     """Exact plain-decimal text (no exponent, no trailing zeros): Decimal('0.04550') -> '0.0455'."""
