@@ -156,7 +156,7 @@ def test_streams_are_chunked_server_sent_events(connect: Wire) -> None:
 
 
 def test_idle_connections_are_closed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("laneway.emulator.server.IDLE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr("laneway.http.listener.IDLE_TIMEOUT_S", 0.3)
     with (
         EmulatorServer(EmulatorConfig(speed=0, tier="none")) as server,
         socket.create_connection((server.host, server.port), timeout=5) as sock,

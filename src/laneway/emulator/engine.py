@@ -1,6 +1,6 @@
 """The emulator's core: a request body in, a `Reply` (what to send, and when) out.
 
-No sockets here: the HTTP layer (`http_protocol.py`, via `router.py`) moves bytes; this decides
+No sockets here: the HTTP layer (`http_app.py`, via `router.py`) moves bytes; this decides
 status, headers, body or stream frames, delays and faults, and keeps the bill, the prompt cache,
 the rate-limit buckets and the stored conversations. Usable in-process from tests and `serve`.
 """

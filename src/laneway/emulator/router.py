@@ -1,6 +1,6 @@
 """Which engine call answers a request: routing, authentication and JSON bodies, HTTP-agnostic.
 
-The HTTP layer (`http_protocol.py`) hands over method, path, query, headers and body; the engine
+The HTTP layer (`http_app.py` on `laneway.http`) hands over method, path, query, headers and body; the engine
 decides everything else. Errors are raised as `ApiError` for the HTTP layer to render.
 """
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -18,60 +17,16 @@ import uvloop
 from laneway.clock import Clock
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.engine import Engine
-from laneway.emulator.http_protocol import IDLE_TIMEOUT_S, EmulatorProtocol
+from laneway.emulator.http_app import EmulatorApp
 from laneway.emulator.router import Router
+from laneway.http.listener import Listener, bind
 from laneway.pricing.catalog import Catalog
 
 _START_TIMEOUT_S = 10.0
-_BACKLOG = 2048
 
 
-def bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(_BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-class Listener:
-    """Accepts connections for one engine and can close them all at shutdown."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._router = Router(engine)
-        self._max_body = engine.config.max_body_bytes
-        self._connections: set[EmulatorProtocol] = set()
-        self._sweeper: asyncio.Task[None]
-
-    def _protocol(self) -> EmulatorProtocol:
-        protocol = EmulatorProtocol(self._router, self._max_body, self._connections.discard)
-        self._connections.add(protocol)
-        return protocol
-
-    async def start(self, sock: socket.socket) -> asyncio.Server:
-        loop = asyncio.get_running_loop()
-        self._sweeper = loop.create_task(self._close_idle_connections())
-        return await loop.create_server(self._protocol, sock=sock, backlog=_BACKLOG)
-
-    async def _close_idle_connections(self) -> None:
-        # One sweep every few seconds instead of a timer re-armed on every answer.
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(IDLE_TIMEOUT_S / 10)
-            cutoff = loop.time() - IDLE_TIMEOUT_S
-            for protocol in list(self._connections):
-                if protocol.idle_since is not None and protocol.idle_since < cutoff:
-                    protocol.close()
-
-    def close_connections(self) -> None:
-        self._sweeper.cancel()
-        for protocol in list(self._connections):
-            protocol.close()
+def _listener(engine: Engine) -> Listener:
+    return EmulatorApp(Router(engine), engine.config.max_body_bytes).listener()
 
 
 class EmulatorServer:
@@ -89,7 +44,7 @@ class EmulatorServer:
         self.engine = Engine(config or EmulatorConfig(), catalog or Catalog.load(), clock)
         self._socket = bind(host, port)
         self.host, self.port = self._socket.getsockname()[:2]
-        self._listener = Listener(self.engine)
+        self._listener = _listener(self.engine)
         self._loop = uvloop.new_event_loop()
         self._ready = threading.Event()
         self._failure: BaseException | None = None
@@ -160,7 +115,7 @@ def serve_forever(
     sock = bind(host, port)
 
     async def main() -> None:
-        listener = Listener(engine)
+        listener = _listener(engine)
         server = await listener.start(sock)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

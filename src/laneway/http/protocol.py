@@ -1,14 +1,14 @@
-"""The emulator's HTTP/1.1 server: an asyncio protocol over httptools (uvicorn's parser).
+"""One HTTP/1.1 connection: an asyncio protocol over httptools (uvicorn's parser).
 
 Why not uvicorn: measured side by side, the emulator under uvicorn spent ~190 us of CPU per
-request against ~100 us here (bench/README.md). Owning the protocol lets a plain answer go out
-in one write, synchronously from `data_received`, with no task or ASGI messages per request, and
-gives exact control over the faults an emulator exists to inject (a stream cut mid-body, a
-request that hangs until the client gives up).
+request against ~100 us here (bench/README.md). A whole answer goes out in one write,
+synchronously from `data_received` when the handler can answer at once, with no ASGI messages;
+an answer that must wait runs in one task per request.
 
 Supported: keep-alive (HTTP/1.1 default, `Connection: close`, HTTP/1.0), pipelined requests
 (answered in order), `Expect: 100-continue`, content-length and chunked request bodies, limits on
-header and body size (431, 413), chunked SSE responses with backpressure, an idle timeout.
+header and body size (431, 413), chunked streamed answers with backpressure, an idle timeout (by
+the listener). A client that goes away cancels its request's task.
 """
 
 from __future__ import annotations
@@ -18,29 +18,30 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
 
 import httptools
-import orjson
 
-from laneway.emulator.engine import Reply
-from laneway.emulator.ids import new_id
-from laneway.emulator.router import Router
+from laneway.http.messages import (
+    CutStream,
+    Handler,
+    HeaderList,
+    Request,
+    Response,
+    StreamResponse,
+)
 from laneway.wire.errors import ApiError
 
-log = logging.getLogger("laneway.emulator")
+log = logging.getLogger("laneway.http")
 
 MAX_HEADER_BYTES = 64 * 1024
-IDLE_TIMEOUT_S = 75.0  # longer than clients' pools keep idle sockets, so they close first
-MAX_HANG_S = 3600.0  # a hung request still ends eventually if its client never gives up
 
-_STATIC = b"openai-version: 2020-10-01\r\nopenai-organization: org-emulator\r\n"
-_JSON = b"content-type: application/json\r\n"
-_SSE = b"content-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\n"
+ErrorRenderer = Callable[[ApiError], Response]
+
 _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_LAST_CHUNK = b"0\r\n\r\n"
 
 
 class _Date:
@@ -63,33 +64,38 @@ class _Refuse(Exception):
     is kept on the protocol (`_refusal`)."""
 
 
-@dataclass(slots=True)
-class _Request:
-    method: bytes
-    path: str
-    query: str
-    headers: dict[bytes, bytes]
-    body: bytes
-    keep_alive: bool
+def internal_error() -> ApiError:
+    return ApiError(
+        500,
+        "The server had an error while processing your request. Sorry about that!",
+        type="server_error",
+    )
 
 
-class EmulatorProtocol(asyncio.Protocol):
+class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
     def __init__(
-        self, router: Router, max_body: int, on_close: Callable[[EmulatorProtocol], None]
+        self,
+        handler: Handler,
+        render_error: ErrorRenderer,
+        *,
+        max_body: int,
+        static_headers: bytes = b"",
+        on_close: Callable[[HttpProtocol], None] = lambda protocol: None,
     ) -> None:
-        self._router = router
+        self._handler = handler
+        self._render_error = render_error
         self._max_body = max_body
+        self._static = static_headers
         self._on_close = on_close
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._loop = asyncio.get_running_loop()
-        self._queue: deque[_Request] = deque()
+        self._queue: deque[Request] = deque()
         self._busy = False  # an answer is being delivered asynchronously
         self._closed = False
         self._writable: asyncio.Future[None] | None = None
-        self._gone: asyncio.Future[None] = self._loop.create_future()
         self._task: asyncio.Task[None] | None = None
         self._refusal: ApiError | None = None
         self.idle_since: float | None = None  # loop time; None while a request is in hand
@@ -103,8 +109,6 @@ class EmulatorProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        if not self._gone.done():
-            self._gone.set_result(None)
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
         if self._task is not None:
@@ -125,7 +129,7 @@ class EmulatorProtocol(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError:
             error = self._refusal or ApiError(400, "We could not parse the HTTP request.")
-            self._write_error(error, new_id("req"), keep_alive=False)
+            self._write(self._render_error(error), keep_alive=False)
             self._finish(keep_alive=False)
 
     def close(self) -> None:
@@ -167,20 +171,20 @@ class EmulatorProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         declared = self._headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            self._refuse(_too_large(self._max_body))
+            self._refuse(too_large(self._max_body))
         if self._headers.get(b"expect", b"").lower() == b"100-continue" and self._transport:
             self._transport.write(_CONTINUE)
 
     def on_body(self, chunk: bytes) -> None:
         self._body_bytes += len(chunk)
         if self._body_bytes > self._max_body:
-            self._refuse(_too_large(self._max_body))
+            self._refuse(too_large(self._max_body))
         self._body.append(chunk)
 
     def on_message_complete(self) -> None:
         url = httptools.parse_url(self._url)
         self._queue.append(
-            _Request(
+            Request(
                 method=self._parser.get_method(),
                 path=url.path.decode("latin-1"),
                 query=(url.query or b"").decode("latin-1"),
@@ -194,43 +198,30 @@ class EmulatorProtocol(asyncio.Protocol):
     # -- answering ---------------------------------------------------------------------------
 
     def _serve_queue(self) -> None:
-        """Answer queued requests in order; plain answers at once, paced ones in a task."""
+        """Answer queued requests in order; immediate answers at once, awaited ones in a task."""
         while self._queue and not self._busy and not self._closed:
             request = self._queue.popleft()
-            started = time.perf_counter()
-            request_id = new_id("req")
             try:
-                reply = self._router.handle(
-                    request.method, request.path, request.query, request.headers, request.body
-                )
+                answer = self._handler(request)
             except ApiError as error:
-                self._write_error(error, request_id, request.keep_alive)
-                self._finish(request.keep_alive)
-                continue
+                answer = self._render_error(error)
             except Exception:
-                log.exception("emulator failed on %s %s", request.method, request.path)
-                failure = ApiError(
-                    500,
-                    "The server had an error while processing your request. Sorry about that!",
-                    type="server_error",
-                )
-                self._write_error(failure, request_id, request.keep_alive)
-                self._finish(request.keep_alive)
-                continue
-            if reply.frames is None and reply.fault is None and reply.first_byte_delay_s == 0:
-                self._write_json(reply, request_id, started, request.keep_alive)
+                log.exception("failed on %s %s", request.method, request.path)
+                answer = self._render_error(internal_error())
+            if isinstance(answer, Response):
+                self._write(answer, request.keep_alive)
                 self._finish(request.keep_alive)
                 continue
             self._busy = True
             if self._transport is not None:
                 self._transport.pause_reading()  # pipelined requests wait their turn
-            self._task = self._loop.create_task(
-                self._deliver(reply, request_id, started, request.keep_alive)
-            )
+            self._task = self._loop.create_task(self._deliver(answer, request))
 
-    def _head(self, status: int, kind: bytes, request_id: str, keep_alive: bool) -> bytearray:
+    def _head(self, status: int, kind: bytes, headers: HeaderList, keep_alive: bool) -> bytearray:
         head = bytearray(_STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode())
-        head += kind + _Date.now() + _STATIC + b"x-request-id: " + request_id.encode() + b"\r\n"
+        head += kind + _Date.now() + self._static
+        for name, value in headers:
+            head += f"{name}: {value}\r\n".encode("latin-1")
         if not keep_alive:
             head += b"connection: close\r\n"
         return head
@@ -241,32 +232,29 @@ class EmulatorProtocol(asyncio.Protocol):
         elif not self._busy and not self._queue:
             self.idle_since = self._loop.time()
 
-    def _write_error(self, error: ApiError, request_id: str, keep_alive: bool) -> None:
+    def _write(self, response: Response, keep_alive: bool) -> None:
         if self._closed or self._transport is None:
             return
-        body = error.body()
-        head = self._head(error.status, _JSON, request_id, keep_alive)
-        for name, value in error.headers.items():
-            head += f"{name}: {value}\r\n".encode()
-        head += b"content-length: %d\r\n\r\n" % len(body)
-        self._transport.write(bytes(head) + body)
+        head = self._head(response.status, response.content_type, response.headers, keep_alive)
+        head += b"content-length: %d\r\n\r\n" % len(response.body)
+        self._transport.write(bytes(head) + response.body)  # one write: head and body together
 
-    def _write_json(self, reply: Reply, request_id: str, started: float, keep_alive: bool) -> None:
-        if self._closed or self._transport is None:
-            return
-        body = reply.body if isinstance(reply.body, bytes) else orjson.dumps(reply.body)
-        head = self._head(reply.status, _JSON, request_id, keep_alive)
-        head += b"openai-processing-ms: %d\r\n" % int((time.perf_counter() - started) * 1000)
-        for name, value in reply.headers.items():
-            head += f"{name}: {value}\r\n".encode()
-        head += b"content-length: %d\r\n\r\n" % len(body)
-        self._transport.write(bytes(head) + body)  # one write: head and body together
-
-    async def _deliver(
-        self, reply: Reply, request_id: str, started: float, keep_alive: bool
-    ) -> None:
+    async def _deliver(self, answer: object, request: Request) -> None:
+        keep_alive = request.keep_alive
         try:
-            await self._deliver_paced(reply, request_id, started, keep_alive)
+            try:
+                result = await answer  # type: ignore[misc]
+            except ApiError as error:
+                result = self._render_error(error)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("failed on %s %s", request.method, request.path)
+                result = self._render_error(internal_error())
+            if isinstance(result, Response):
+                self._write(result, keep_alive)
+            else:
+                keep_alive = await self._stream(result, keep_alive)
         except asyncio.CancelledError:
             return  # the client went away
         finally:
@@ -279,65 +267,50 @@ class EmulatorProtocol(asyncio.Protocol):
         self._finish(keep_alive)
         self._serve_queue()
 
-    async def _deliver_paced(
-        self, reply: Reply, request_id: str, started: float, keep_alive: bool
-    ) -> None:
-        fault = reply.fault
-        if fault is not None and fault.kind == "hang":
-            # Never answer; give the connection up only when the client does (or much later).
-            await asyncio.wait([self._gone], timeout=MAX_HANG_S)
-            self.close()
-            return
-        delay = reply.first_byte_delay_s
-        if fault is not None and fault.kind == "slow_first_byte":
-            delay += fault.delay_s or 0.0
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if reply.frames is None:
-            self._write_json(reply, request_id, started, keep_alive)
-            return
-        await self._stream(reply, request_id, started, keep_alive)
-
-    async def _stream(
-        self, reply: Reply, request_id: str, started: float, keep_alive: bool
-    ) -> None:
-        transport = self._transport
-        if reply.frames is None or transport is None:
-            return
-        fault = reply.fault
-        cut = fault is not None and fault.kind == "cut"
-        frames = reply.frames[: fault.after_events or 0] if cut and fault else reply.frames
-        head = self._head(reply.status, _SSE, request_id, keep_alive)
-        head += b"openai-processing-ms: %d\r\n" % int((time.perf_counter() - started) * 1000)
-        for name, value in reply.headers.items():
-            head += f"{name}: {value}\r\n".encode()
+    async def _stream(self, response: StreamResponse, keep_alive: bool) -> bool:
+        """Send a chunked answer; False when the connection had to be dropped mid-body."""
+        chunks = response.chunks
+        head = self._head(response.status, response.content_type, response.headers, keep_alive)
         head += b"transfer-encoding: chunked\r\n\r\n"
-        if reply.frame_delay_s > 0:
-            transport.write(bytes(head))
-            for index, frame in enumerate(frames):
-                if index:
-                    await asyncio.sleep(reply.frame_delay_s)
+        try:
+            first = b""
+            async for first in chunks:
+                if first:  # an empty chunk would read as the body's end
+                    break
+            self._send(bytes(head) + _chunk(first) if first else bytes(head))
+            async for chunk in chunks:
                 if self._closed:
-                    return
-                transport.write(_chunk(frame))
+                    break
+                if chunk:
+                    self._send(_chunk(chunk))
                 if self._writable is not None:
                     await self._writable
-        else:
-            # Nothing to pace: the head and every event in one write.
-            transport.write(bytes(head) + b"".join(_chunk(frame) for frame in frames))
-        if cut:
-            # No final chunk: the client sees the body end early, as when a stream is cut.
+        except CutStream:
             self.close()
-            return
-        if not self._closed:
-            transport.write(b"0\r\n\r\n")
+            return False
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("a streamed answer failed mid-body")
+            self.close()
+            return False
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        self._send(_LAST_CHUNK)
+        return keep_alive
+
+    def _send(self, data: bytes) -> None:
+        if not self._closed and self._transport is not None:
+            self._transport.write(data)
 
 
 def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def _too_large(limit: int) -> ApiError:
+def too_large(limit: int) -> ApiError:
     return ApiError(
         413,
         f"Request body too large. The maximum request size is {limit} bytes.",

@@ -1,0 +1,53 @@
+"""What a handler receives and returns: a parsed request, a whole response or a stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+JSON = b"content-type: application/json\r\n"
+SSE = b"content-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\n"
+
+HeaderList = Sequence[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class Request:
+    method: bytes
+    path: str
+    query: str
+    headers: dict[bytes, bytes]  # names lower-cased; a repeated header keeps its last value
+    body: bytes
+    keep_alive: bool
+
+
+@dataclass(slots=True)
+class Response:
+    """A whole answer, sent in one write."""
+
+    status: int
+    body: bytes
+    headers: HeaderList = ()
+    content_type: bytes = JSON
+
+
+@dataclass(slots=True)
+class StreamResponse:
+    """A chunked answer: the head goes out with the first chunk, each later chunk as it comes.
+
+    The iterator may raise `CutStream` to end the body without its final chunk (the client
+    sees a truncated response); any other exception does the same and is logged.
+    """
+
+    status: int
+    chunks: AsyncIterator[bytes]
+    headers: HeaderList = ()
+    content_type: bytes = SSE
+
+
+class CutStream(Exception):
+    """Raised by a stream's iterator to drop the connection mid-body on purpose."""
+
+
+# A handler answers at once (a Response) or later (an awaitable); errors are raised as ApiError.
+Handler = Callable[[Request], "Response | Awaitable[Response | StreamResponse]"]
