@@ -6,12 +6,12 @@ the models (prices, windows, published tier limits) come from the catalog.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from laneway.config_file import Strict, load_toml
 from laneway.errors import LanewayError
 from laneway.pricing.model_spec import Tier, TierLimit
 
@@ -20,11 +20,7 @@ class EmulatorConfigError(LanewayError):
     """An emulator config file is malformed; the message names the file and the field."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Latency(_Strict):
+class Latency(Strict):
     """How long a model takes: time to first token, then output (reasoning included) at a rate."""
 
     ttft_s: Annotated[float, Field(ge=0)]
@@ -44,7 +40,7 @@ FALLBACK_LATENCY = Latency(ttft_s=0.5, tokens_per_s=80)
 FaultKind = Literal["status", "hang", "cut", "slow_first_byte"]
 
 
-class FaultRule(_Strict):
+class FaultRule(Strict):
     """Inject a fault into a share of matching requests (deterministic under the seed).
 
     status: answer with `status` (429, 500, 502, 503, ...) in OpenAI's error shape.
@@ -70,13 +66,13 @@ class FaultRule(_Strict):
         return self
 
 
-class KeyRule(_Strict):
+class KeyRule(Strict):
     """A key restricted to some models (OpenAI's project model-usage restrictions)."""
 
     models: tuple[str, ...]
 
 
-class OutputLength(_Strict):
+class OutputLength(Strict):
     """Visible output tokens per answer are drawn deterministically from [min, max]."""
 
     min: Annotated[int, Field(ge=1)] = 24
@@ -89,7 +85,7 @@ class OutputLength(_Strict):
         return self
 
 
-class EmulatorConfig(_Strict):
+class EmulatorConfig(Strict):
     seed: int = 0
     # Multiplies every modelled delay: 1 is real time, 0 answers at once (benchmarks, tests).
     speed: Annotated[float, Field(ge=0)] = 1.0
@@ -109,24 +105,7 @@ class EmulatorConfig(_Strict):
 
     @classmethod
     def load(cls, path: Path) -> EmulatorConfig:
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise EmulatorConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise EmulatorConfigError(f"{path}: is not valid TOML: {exc}") from exc
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"field '{_field(e['loc'])}': {e['msg']}" for e in exc.errors(include_url=False)
-            )
-            raise EmulatorConfigError(f"{path}: {problems}") from exc
+        return load_toml(cls, path, EmulatorConfigError)
 
     def latency_of(self, model: str) -> Latency:
         return self.latency.get(model, FALLBACK_LATENCY)
-
-
-def _field(loc: tuple[int | str, ...]) -> str:
-    # Union branches appear in pydantic's locations ("literal['free',...]"); users wrote fields.
-    return ".".join(str(part) for part in loc if "[" not in str(part))

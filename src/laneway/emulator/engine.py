@@ -25,7 +25,6 @@ from laneway.emulator.chat_request import ChatRequest, parse_chat_request
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.faults import Endpoint, Fault, FaultPlan, injected_error
 from laneway.emulator.generation import Ask, Generation, generate
-from laneway.emulator.ids import new_id
 from laneway.emulator.prompt_cache import PromptCache
 from laneway.emulator.rate_limits import Limits, RateLimiter
 from laneway.emulator.responses_api import ResponseDraft, response_object, stream_events
@@ -35,11 +34,18 @@ from laneway.emulator.responses_request import (
     ResponsesRequest,
     parse_responses_request,
 )
+from laneway.ids import new_id
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ModelSpec
 from laneway.tokens import count_tokens, encode_tokens
 from laneway.usage import Usage
-from laneway.wire.errors import ApiError, invalid_request, model_not_found
+from laneway.wire.errors import (
+    ApiError,
+    incorrect_api_key,
+    invalid_request,
+    missing_api_key,
+    model_not_found,
+)
 
 PROJECT_ID = "proj_emulator"
 _CACHE_MIN_TOKENS = 1024  # below this no prompt is cached, so no need for token ids
@@ -111,22 +117,16 @@ class Engine:
 
     def authenticate(self, authorization: str | None) -> Caller:
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise ApiError(
-                401,
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-            )
+            raise missing_api_key()
         key = authorization[7:].strip()
         for restricted, models in self._restricted.items():
             if hmac.compare_digest(key.encode(), restricted.encode()):
                 return Caller(key_id_of(key), models)
         if not key.startswith("sk-"):
             shown = key[:3] + "*" * 4 + key[-4:] if len(key) > 8 else "*" * len(key)
-            raise ApiError(
-                401,
-                f"Incorrect API key provided: {shown}. You can find your API key at "
-                "https://platform.openai.com/account/api-keys.",
-                code="invalid_api_key",
+            raise incorrect_api_key(
+                f": {shown}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys."
             )
         return Caller(key_id_of(key), None)
 

@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 
 from laneway.emulator.engine import Reply
-from laneway.emulator.ids import new_id
 from laneway.emulator.router import Router
 from laneway.http.listener import Listener
 from laneway.http.messages import CutStream, Request, Response, StreamResponse
 from laneway.http.protocol import HttpProtocol
+from laneway.ids import new_id
 from laneway.wire.errors import ApiError
 
 log = logging.getLogger("laneway.emulator")

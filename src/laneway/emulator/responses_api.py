@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from laneway.emulator.generation import Generation
-from laneway.emulator.ids import new_id
 from laneway.emulator.responses_request import ResponsesRequest
+from laneway.ids import new_id
 from laneway.usage import Usage
 from laneway.wire.usage import responses_usage_json
 

@@ -1,7 +1,8 @@
 """Which engine call answers a request: routing, authentication and JSON bodies, HTTP-agnostic.
 
-The HTTP layer (`http_app.py` on `laneway.http`) hands over method, path, query, headers and body; the engine
-decides everything else. Errors are raised as `ApiError` for the HTTP layer to render.
+The HTTP layer (`http_app.py` on `laneway.http`) hands over method, path, query, headers and
+body; the engine decides everything else. Errors are raised as `ApiError` for the HTTP layer
+to render.
 """
 
 from __future__ import annotations

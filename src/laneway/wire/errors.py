@@ -87,6 +87,18 @@ def model_not_found(model: str) -> ApiError:
     )
 
 
+def missing_api_key() -> ApiError:
+    return ApiError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an "
+        "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+    )
+
+
+def incorrect_api_key(detail: str) -> ApiError:
+    return ApiError(401, f"Incorrect API key provided{detail}", code="invalid_api_key")
+
+
 def invalid_json() -> ApiError:
     return ApiError(
         400,

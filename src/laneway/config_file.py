@@ -1,0 +1,43 @@
+"""Reading a TOML file into a strict pydantic model, with errors that name file and field."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from laneway.errors import LanewayError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Config sections: unknown keys are errors, values are frozen once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def load_toml(model: type[M], path: Path, error: type[LanewayError]) -> M:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: is not valid TOML: {exc}") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise error(f"{path}: {describe(exc)}") from exc
+
+
+def describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"field '{_field(e['loc'])}': {e['msg']}" for e in exc.errors(include_url=False)
+    )
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    # Union branches appear in pydantic's locations ("literal['free',...]"); users wrote fields.
+    return ".".join(str(part) for part in loc if "[" not in str(part))
