@@ -10,6 +10,7 @@ from openai import OpenAI
 from laneway.emulator.config import EmulatorConfig, KeyRule
 from laneway.emulator.server import EmulatorServer
 from laneway.pricing.model_spec import TierLimit
+from tests.sdk import sdk
 
 RESTRICTED_KEY = "sk-restricted-to-mini"
 
@@ -26,16 +27,6 @@ def emulator() -> Iterator[EmulatorServer]:
     )
     with EmulatorServer(config) as server:
         yield server
-
-
-def sdk(base_url: str, api_key: str = "sk-test", **options: float) -> OpenAI:
-    return OpenAI(
-        base_url=base_url,
-        api_key=api_key,
-        max_retries=0,
-        _strict_response_validation=True,
-        **options,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture

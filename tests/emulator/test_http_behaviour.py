@@ -14,7 +14,8 @@ from openai import OpenAI
 
 from laneway.emulator.config import EmulatorConfig, FaultRule, Latency
 from laneway.emulator.server import EmulatorServer
-from tests.emulator.conftest import RESTRICTED_KEY, sdk
+from tests.emulator.conftest import RESTRICTED_KEY
+from tests.sdk import sdk
 
 AUTH = {"Authorization": "Bearer sk-test"}
 

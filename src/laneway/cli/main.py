@@ -11,6 +11,7 @@ from laneway.cli.cost import cost_command
 from laneway.cli.emulate import emulate_command
 from laneway.cli.errors import EXIT_USAGE, CliError
 from laneway.cli.models import models_command
+from laneway.cli.serve import serve_command
 from laneway.cli.tokens import tokens_command
 from laneway.cli.usage import usage_command
 from laneway.errors import LanewayError
@@ -29,6 +30,7 @@ def cli() -> None:
 cli.add_command(cost_command)
 cli.add_command(emulate_command)
 cli.add_command(models_command)
+cli.add_command(serve_command)
 cli.add_command(tokens_command)
 cli.add_command(usage_command)
 

@@ -64,6 +64,15 @@ class Listener:
     def connections(self) -> int:
         return len(self._connections)
 
+    async def drain(self, grace_s: float) -> None:
+        """Wait (up to `grace_s`) until no connection has a request in hand."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while loop.time() < deadline and any(
+            protocol.idle_since is None for protocol in self._connections
+        ):
+            await asyncio.sleep(0.05)
+
     def close_connections(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()

@@ -274,9 +274,13 @@ class HttpProtocol(asyncio.Protocol):
         head += b"transfer-encoding: chunked\r\n\r\n"
         try:
             first = b""
-            async for first in chunks:
-                if first:  # an empty chunk would read as the body's end
-                    break
+            try:
+                async for first in chunks:
+                    if first:  # an empty chunk would read as the body's end
+                        break
+            except CutStream:
+                self._send(bytes(head))  # cut before any event: the head, then nothing
+                raise
             self._send(bytes(head) + _chunk(first) if first else bytes(head))
             async for chunk in chunks:
                 if self._closed:

@@ -1,0 +1,52 @@
+"""`laneway serve`: the gateway, until stopped."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from laneway.cli.errors import CliError
+from laneway.config import GatewayConfig
+from laneway.server.run import serve_forever
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to listen on [config: 127.0.0.1].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="[config: 4141]")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    envvar="LANEWAY_CONFIG",
+    help="The gateway's config file (TOML) [env LANEWAY_CONFIG].",
+)
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="[config: 1]")
+def serve_command(
+    host: str | None, port: int | None, config_path: Path | None, workers: int | None
+) -> None:
+    """Serve the OpenAI-compatible gateway: POST /v1/responses, /v1/chat/completions,
+    GET /v1/models, /healthz, /readyz. With no provider configured and no OPENAI_API_KEY it
+    answers from the built-in emulator."""
+    logging.basicConfig(level=logging.INFO, format="laneway: %(levelname)s %(name)s: %(message)s")
+    config = GatewayConfig.load(config_path)
+    overrides = {
+        name: value
+        for name, value in (("host", host), ("port", port), ("workers", workers))
+        if value is not None
+    }
+    if overrides:
+        server = config.server.model_copy(update=overrides)
+        config = config.model_copy(update={"server": server})
+
+    def announce(line: str) -> None:
+        click.echo(line, err=True)
+
+    try:
+        serve_forever(config, os.environ, announce)
+    except OSError as exc:
+        where = f"{config.server.host}:{config.server.port}"
+        raise CliError(f"cannot listen on {where}: {exc.strerror}") from exc

@@ -1,0 +1,151 @@
+"""The gateway's configuration (`laneway.toml`): typed, validated at load, unknown keys rejected.
+
+Secrets never live here: a provider names the environment variable that holds its key. Client
+keys may be listed (`server.api_keys`) or given in `LANEWAY_API_KEYS` (comma-separated); virtual
+keys with budgets come later.
+
+    [server]
+    host = "127.0.0.1"
+    port = 4141
+    api_keys = ["sk-team-a"]
+
+    [providers.openai]
+    kind = "openai"                  # key from $OPENAI_API_KEY, base URL from $OPENAI_BASE_URL
+    tier = "tier-3"
+
+    [providers.local]
+    kind = "openai-compatible"
+    base_url = "http://127.0.0.1:8000/v1"
+    models = ["llama-3.3-70b"]
+
+    [models."gpt-5.4"]
+    fallbacks = ["gpt-5.4-mini"]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from laneway.config_file import Strict, load_toml
+from laneway.errors import LanewayError
+from laneway.pricing.model_spec import Tier
+from laneway.upstream.timeouts import Timeouts, default_timeouts
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+ENV_API_KEYS = "LANEWAY_API_KEYS"
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class ConfigError(LanewayError):
+    """A gateway config file is malformed; the message names the file and the field."""
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 4141
+    workers: Annotated[int, Field(ge=1, le=256)] = 1
+    api_keys: tuple[SecretStr, ...] = ()
+    max_body_bytes: Annotated[int, Field(gt=0)] = 32 * 1024 * 1024
+
+
+class ProviderConfig(Strict):
+    kind: Literal["openai", "openai-compatible"]
+    # openai: $OPENAI_BASE_URL, else api.openai.com. openai-compatible: required.
+    base_url: str | None = None
+    # The environment variable holding the key. openai: OPENAI_API_KEY unless set; for an
+    # openai-compatible server without auth (a local vLLM, Ollama), leave it out.
+    api_key_env: Annotated[str, Field(pattern=_ENV_NAME)] | None = None
+    models: tuple[str, ...] = ()  # the models served here; empty: any model
+    tier: Tier = "tier-1"
+    max_connections: Annotated[int, Field(gt=0)] = 512
+
+    @model_validator(mode="after")
+    def _base_url_given(self) -> ProviderConfig:
+        if self.kind == "openai-compatible" and not self.base_url:
+            raise ValueError("an openai-compatible provider needs base_url")
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://: {self.base_url!r}")
+        return self
+
+    def key_env(self) -> str | None:
+        if self.api_key_env is not None:
+            return self.api_key_env
+        return "OPENAI_API_KEY" if self.kind == "openai" else None
+
+    def resolved_base_url(self, env: Mapping[str, str]) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return (env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).rstrip("/")
+
+
+class ModelRoute(Strict):
+    """Per requested model: where to go when it cannot answer (lanes generalise this later)."""
+
+    fallbacks: tuple[str, ...] = ()
+
+
+class LedgerConfig(Strict):
+    path: Path | None = None  # default: $LANEWAY_LEDGER, else ~/.local/share/laneway/ledger.db
+    # Wait for the reservation to be committed before calling upstream: a crash can then never
+    # leave an upstream call without its record. Off trades that for ~no added latency.
+    durable_reservations: bool = True
+
+
+class RetryConfig(Strict):
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3  # per candidate, the first included
+    base_delay_s: Annotated[float, Field(ge=0)] = 0.5
+    max_delay_s: Annotated[float, Field(ge=0)] = 8.0
+    max_server_delay_s: Annotated[float, Field(ge=0)] = 60.0
+    budget_ratio: Annotated[float, Field(ge=0, le=10)] = 0.2  # retries per request, over time
+
+
+class TimeoutsConfig(Strict):
+    """Fixed per-attempt limits; a limit left out follows the request's reasoning effort."""
+
+    connect_s: Annotated[float, Field(gt=0)] | None = None
+    first_byte_s: Annotated[float, Field(gt=0)] | None = None
+    idle_s: Annotated[float, Field(gt=0)] | None = None
+    total_s: Annotated[float, Field(gt=0)] | None = None
+
+    def for_effort(self, effort: str | None) -> Timeouts:
+        base = default_timeouts(effort)
+        first_byte = self.first_byte_s or base.first_byte_s
+        return Timeouts(
+            connect_s=self.connect_s or base.connect_s,
+            first_byte_s=first_byte,
+            idle_s=self.idle_s or base.idle_s,
+            total_s=self.total_s or max(base.total_s, first_byte),
+        )
+
+
+class GatewayConfig(Strict):
+    server: ServerConfig = ServerConfig()
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    models: dict[str, ModelRoute] = Field(default_factory=dict)
+    ledger: LedgerConfig = LedgerConfig()
+    retry: RetryConfig = RetryConfig()
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+    catalog: tuple[Path, ...] = ()  # catalog files merged over the shipped one
+
+    @classmethod
+    def load(cls, path: Path | None) -> GatewayConfig:
+        if path is None:
+            return cls()
+        config = load_toml(cls, path, ConfigError)
+        base = path.parent  # relative paths in a config file are relative to that file
+        ledger = config.ledger
+        if ledger.path is not None and not ledger.path.is_absolute():
+            ledger = ledger.model_copy(update={"path": base / ledger.path})
+        catalog = tuple(p if p.is_absolute() else base / p for p in config.catalog)
+        return config.model_copy(update={"ledger": ledger, "catalog": catalog})
+
+    def client_keys(self, env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+        env = os.environ if env is None else env
+        listed = [key.get_secret_value() for key in self.server.api_keys]
+        listed += [key.strip() for key in env.get(ENV_API_KEYS, "").split(",") if key.strip()]
+        return tuple(dict.fromkeys(listed))

@@ -1,0 +1,1 @@
+"""The gateway over HTTP: routes, client authentication and start-up; thin over `gateway`."""

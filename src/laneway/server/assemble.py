@@ -1,0 +1,91 @@
+"""Building a running gateway from its config: ledger, providers, gateway, HTTP app."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from laneway.clock import Clock, SystemClock
+from laneway.config import GatewayConfig, ProviderConfig
+from laneway.gateway.attempts import Sleep
+from laneway.gateway.core import Gateway
+from laneway.gateway.providers import build_providers
+from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
+from laneway.ledger.writer import LedgerWriter
+from laneway.pricing.catalog import Catalog
+from laneway.server.app import GatewayApp
+from laneway.server.auth import ClientKeys
+from laneway.server.readiness import Readiness
+from laneway.upstream.aiohttp_transport import AiohttpTransport
+from laneway.upstream.retry import RetryPolicy
+
+
+def ledger_path(config: GatewayConfig, env: Mapping[str, str]) -> Path:
+    if config.ledger.path is not None:
+        return config.ledger.path
+    if env.get("LANEWAY_LEDGER"):
+        return Path(env["LANEWAY_LEDGER"])
+    return default_ledger_path()
+
+
+@dataclass
+class Assembly:
+    gateway: Gateway
+    app: GatewayApp
+    ledger: SQLiteLedger
+    writer: LedgerWriter
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        self.writer.close()
+        self.ledger.close()
+
+
+def assemble(
+    config: GatewayConfig,
+    providers: Mapping[str, ProviderConfig],
+    env: Mapping[str, str],
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    sleep: Sleep | None = None,
+) -> Assembly:
+    """Everything one worker runs. Call inside the event loop that will serve it."""
+    clock = clock or SystemClock()
+    retry = config.retry
+    built = build_providers(
+        providers,
+        env,
+        lambda provider: AiohttpTransport(max_connections=provider.max_connections),
+        clock,
+        budget_ratio=retry.budget_ratio,
+    )
+    ledger = SQLiteLedger(ledger_path(config, env))
+    writer = LedgerWriter(ledger)
+    extra = {} if sleep is None else {"sleep": sleep}
+    gateway = Gateway(
+        built,
+        Catalog.load(*config.catalog),
+        writer,
+        fallbacks={model: route.fallbacks for model, route in config.models.items()},
+        retry=RetryPolicy(
+            max_attempts=retry.max_attempts,
+            base_delay_s=retry.base_delay_s,
+            max_delay_s=max(retry.max_delay_s, retry.base_delay_s),
+            max_server_delay_s=retry.max_server_delay_s,
+        ),
+        durable_reservations=config.ledger.durable_reservations,
+        clock=clock,
+        rng=rng,
+        timeouts=config.timeouts.for_effort,
+        **extra,
+    )
+    app = GatewayApp(
+        gateway,
+        ClientKeys(config.client_keys(env)),
+        Readiness(built, writer),
+        max_body=config.server.max_body_bytes,
+    )
+    return Assembly(gateway, app, ledger, writer)

@@ -1,0 +1,56 @@
+"""`/readyz`: can this replica serve? Its ledger accepts writes and every upstream accepts a
+TCP connection. Answers are cached briefly so a probing load balancer costs nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from laneway.gateway.providers import Provider
+from laneway.ledger.writer import LedgerWriter
+
+_TIMEOUT_S = 2.0
+_CACHE_S = 1.0
+
+
+class Readiness:
+    def __init__(self, providers: Sequence[Provider], ledger: LedgerWriter) -> None:
+        self._providers = providers
+        self._ledger = ledger
+        self._cached: tuple[float, bool, dict[str, Any]] | None = None
+
+    async def check(self) -> tuple[bool, dict[str, Any]]:
+        now = time.monotonic()
+        if self._cached is not None and now - self._cached[0] < _CACHE_S:
+            return self._cached[1], self._cached[2]
+        results = await asyncio.gather(
+            self._ledger_ready(), *(self._reachable(provider) for provider in self._providers)
+        )
+        checks = {"ledger": results[0]}
+        for provider, result in zip(self._providers, results[1:], strict=True):
+            checks[f"provider:{provider.name}"] = result
+        ready = all(result == "ok" for result in checks.values())
+        self._cached = (now, ready, checks)
+        return ready, checks
+
+    async def _ledger_ready(self) -> str:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._ledger.flush, _TIMEOUT_S), _TIMEOUT_S)
+        except Exception as error:  # noqa: BLE001 - any failure means not ready
+            return f"failed: {type(error).__name__}"
+        return "ok"
+
+    async def _reachable(self, provider: Provider) -> str:
+        parts = urlsplit(provider.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname, port), _TIMEOUT_S
+            )
+        except (OSError, TimeoutError) as error:
+            return f"unreachable: {type(error).__name__}"
+        writer.close()
+        return "ok"

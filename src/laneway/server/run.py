@@ -1,0 +1,254 @@
+"""Running the gateway: in the foreground (`laneway serve`, one or more worker processes) or on
+a background thread (tests, embedding), with the emulator built in when there is no upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from types import TracebackType
+
+import uvloop
+
+from laneway.config import ConfigError, GatewayConfig, ProviderConfig
+from laneway.emulator.config import EmulatorConfig
+from laneway.emulator.server import EmulatorServer
+from laneway.gateway.attempts import Sleep
+from laneway.gateway.providers import effective_providers
+from laneway.http.listener import bind
+from laneway.server.assemble import Assembly, assemble
+
+EMULATOR_KEY_ENV = "LANEWAY_EMULATOR_KEY"
+_EMULATOR_KEY = "sk-laneway-embedded"
+_START_TIMEOUT_S = 15.0
+DRAIN_S = 30.0  # at shutdown, requests in flight get this long to finish
+
+Announce = Callable[[str], None]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def upstreams(
+    config: GatewayConfig, env: Mapping[str, str]
+) -> tuple[dict[str, ProviderConfig], dict[str, str], EmulatorServer | None]:
+    """The providers to call and the environment to read their keys from; when nothing is
+    configured and no OpenAI key is set, an emulator started here (the caller stops it)."""
+    providers = effective_providers(config, env)
+    if providers is not None:
+        return providers, dict(env), None
+    emulator = EmulatorServer(EmulatorConfig()).start()
+    provider = ProviderConfig(
+        kind="openai-compatible", base_url=emulator.base_url, api_key_env=EMULATOR_KEY_ENV
+    )
+    return {"emulator": provider}, {**env, EMULATOR_KEY_ENV: _EMULATOR_KEY}, emulator
+
+
+def check_exposure(config: GatewayConfig, env: Mapping[str, str], host: str) -> bool:
+    """True when client keys are configured; refuses a non-loopback address without them."""
+    if config.client_keys(env):
+        return True
+    if not is_loopback(host):
+        raise ConfigError(
+            f"refusing to listen on {host} without client keys: set server.api_keys in the "
+            "config or LANEWAY_API_KEYS, or listen on 127.0.0.1"
+        )
+    return False
+
+
+async def _serve(
+    assembly: Assembly, sock: socket.socket, stop: asyncio.Event, ready: Callable[[], None]
+) -> None:
+    listener = assembly.app.listener()
+    server = await listener.start(sock)
+    ready()
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        await listener.drain(DRAIN_S)
+        listener.close_connections()
+        await asyncio.sleep(0)  # let the closes and cancellations run
+        await assembly.close()
+
+
+def _worker(
+    config: GatewayConfig,
+    providers: dict[str, ProviderConfig],
+    env: dict[str, str],
+    host: str,
+    port: int,
+    announce: Announce | None,
+) -> None:
+    """One serving process: its own socket on the shared port, until SIGINT or SIGTERM."""
+    sock = bind(host, port, reuse_port=config.server.workers > 1)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        assembly = assemble(config, providers, env)
+
+        def ready() -> None:
+            if announce is not None:
+                shown = f"[{host}]" if ":" in host else host
+                announce(f"laneway gateway on http://{shown}:{sock.getsockname()[1]}/v1")
+
+        await _serve(assembly, sock, stop, ready)
+
+    try:
+        uvloop.run(main())
+    finally:
+        sock.close()
+
+
+def serve_forever(config: GatewayConfig, env: Mapping[str, str], announce: Announce) -> None:
+    """`laneway serve`: announce what it runs on, serve until SIGINT or SIGTERM."""
+    host, port, workers = config.server.host, config.server.port, config.server.workers
+    keyed = check_exposure(config, env, host)
+    providers, provider_env, emulator = upstreams(config, env)
+    try:
+        if emulator is not None:
+            announce(
+                "no OpenAI key (OPENAI_API_KEY) and no provider configured: answering from the "
+                f"built-in emulator at {emulator.base_url} (offline, synthetic answers)"
+            )
+        else:
+            announce("upstream providers: " + ", ".join(providers))
+        if not keyed:
+            announce(f"no client keys configured: any bearer is accepted, on {host} only")
+        if workers == 1:
+            _worker(config, providers, provider_env, host, port, announce)
+            return
+        if port == 0:
+            raise ConfigError("--workers needs a fixed --port (workers share it)")
+        _run_workers(config, providers, provider_env, announce)
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def _run_workers(
+    config: GatewayConfig,
+    providers: dict[str, ProviderConfig],
+    env: dict[str, str],
+    announce: Announce,
+) -> None:
+    server = config.server
+    context = multiprocessing.get_context("spawn")  # no threads or loops inherited
+    processes = [
+        context.Process(
+            target=_worker,
+            args=(config, providers, env, server.host, server.port, None),
+            name=f"laneway-worker-{index}",
+        )
+        for index in range(server.workers)
+    ]
+    for process in processes:
+        process.start()
+    announce(f"laneway gateway on http://{server.host}:{server.port}/v1 ({server.workers} workers)")
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping.wait(0.5):
+        if all(not process.is_alive() for process in processes):
+            return
+    for process in processes:
+        if process.pid is not None and process.is_alive():
+            os.kill(process.pid, signal.SIGTERM)
+    for process in processes:
+        process.join(DRAIN_S + 5)
+
+
+class GatewayServer:
+    """The gateway on a loopback port, served from a background thread while in use."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        env: Mapping[str, str] | None = None,
+        *,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self._config = config
+        self._env = dict(os.environ if env is None else env)
+        self._sleep = sleep
+        self._socket = bind(config.server.host, config.server.port)
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._loop = uvloop.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="laneway-gateway", daemon=True)
+        self._emulator: EmulatorServer | None = None
+        self.assembly: Assembly | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            providers, env, self._emulator = upstreams(self._config, self._env)
+            self.assembly = assemble(self._config, providers, env, sleep=self._sleep)
+            await _serve(self.assembly, self._socket, self._stop, self._ready.set)
+
+        try:
+            self._loop.run_until_complete(main())
+        except BaseException as failure:  # noqa: BLE001 - reported to start()
+            self._failure = failure
+            self._ready.set()
+        finally:
+            self._loop.close()
+
+    def start(self) -> GatewayServer:
+        """Start serving (once; a second call does nothing)."""
+        if self._thread.is_alive() or self._ready.is_set():
+            return self
+        check_exposure(self._config, self._env, self.host)
+        self._thread.start()
+        if not self._ready.wait(_START_TIMEOUT_S) or self._failure is not None:
+            raise RuntimeError("the gateway did not start") from self._failure
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive() and self._stop is not None:
+            # RuntimeError: the loop has just closed, so the thread is ending anyway.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(DRAIN_S + 5)
+        self._socket.close()
+        if self._emulator is not None:
+            self._emulator.stop()
+
+    def __enter__(self) -> GatewayServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
