@@ -20,6 +20,8 @@ class LedgerRepository(Protocol):
     def unsettled(self) -> list[LedgerRecord]:
         """Records still reserved: requests whose outcome was never recorded."""
 
+    def count_unsettled(self) -> int: ...
+
     def between(self, since: float | None, until: float | None) -> Iterator[LedgerRecord]:
         """Records created in [since, until), oldest first."""
 

@@ -130,6 +130,11 @@ class SQLiteLedger:
             ).fetchall()
         return [_record(row) for row in rows]
 
+    def count_unsettled(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT count(*) FROM requests WHERE status = 'reserved'")
+            return int(row.fetchone()[0])
+
     def between(self, since: float | None, until: float | None) -> Iterator[LedgerRecord]:
         low = float("-inf") if since is None else since
         high = float("inf") if until is None else until

@@ -101,6 +101,12 @@ def _worker(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         assembly = assemble(config, providers, env)
+        lost = assembly.ledger.count_unsettled()
+        if lost and announce is not None:
+            announce(
+                f"warning: the ledger holds {lost} request(s) reserved but never settled (an "
+                "earlier crash): `laneway usage` counts them"
+            )
 
         def ready() -> None:
             if announce is not None:

@@ -230,7 +230,7 @@ class StreamTap:
         self._created = True
         usage = payload.get("usage")
         self._read_usage(usage)
-        return usage is not None and payload.get("choices") == []
+        return usage is not None
 
     # -- shared ---------------------------------------------------------------------------
 

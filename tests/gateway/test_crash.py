@@ -1,0 +1,118 @@
+"""A gateway killed mid-stream leaves its request visible as unsettled, found after restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+
+from laneway.emulator.config import EmulatorConfig
+from laneway.emulator.server import EmulatorServer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "EMU_KEY": "sk-crash-test"}
+    env.pop("LANEWAY_API_KEYS", None)
+    with log.open("wb") as stderr:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "laneway",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError("laneway serve did not start: " + log.read_text())
+
+
+def test_a_killed_gateway_leaves_an_unsettled_record(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.db"
+    # Real-time pacing: a few hundred output tokens stream for seconds, time to kill mid-way.
+    with EmulatorServer(EmulatorConfig(speed=1, tier="none")) as emulator:
+        config = tmp_path / "laneway.toml"
+        config.write_text(
+            f"""
+[providers.emu]
+kind = "openai-compatible"
+base_url = "{emulator.base_url}"
+api_key_env = "EMU_KEY"
+
+[ledger]
+path = "ledger.db"
+"""
+        )
+        port = free_port()
+        first = serve(config, port, tmp_path / "first.log")
+        try:
+            body = {"model": "gpt-5.4", "input": "Write a long story.", "stream": True}
+            with httpx.stream(
+                "POST",
+                f"http://127.0.0.1:{port}/v1/responses",
+                json=body,
+                headers={"authorization": "Bearer sk-client"},
+                timeout=10,
+            ) as answer:
+                assert answer.status_code == 200
+                request_id = answer.headers["x-laneway-request-id"]
+                received = next(answer.iter_bytes())
+                assert b"response.created" in received
+                first.send_signal(signal.SIGKILL)  # no chance to settle anything
+                first.wait(10)
+        finally:
+            first.kill()
+
+        second = serve(config, port, tmp_path / "second.log")
+        try:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(20) == 0
+        finally:
+            second.kill()
+        assert "1 request(s) reserved but never settled" in (tmp_path / "second.log").read_text()
+
+    report = subprocess.run(
+        [sys.executable, "-m", "laneway", "usage", "--ledger", str(ledger), "--json"],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    rows = json.loads(report.stdout)
+    assert sum(row["unsettled"] for row in rows) == 1, report.stdout
+
+    from laneway.ledger.sqlite import SQLiteLedger  # noqa: PLC0415 - after the servers are gone
+
+    store = SQLiteLedger(ledger)
+    try:
+        (lost,) = store.unsettled()
+    finally:
+        store.close()
+    assert lost.id == request_id
+    assert lost.status == "reserved"
+    assert lost.stream
