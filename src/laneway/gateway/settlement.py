@@ -34,6 +34,8 @@ def read_whole(body: bytes) -> tuple[dict[str, Any] | None, Usage | None, str | 
         return None, None, "upstream body is not JSON"
     if not isinstance(document, dict):
         return None, None, "upstream body is not a JSON object"
+    if document.get("usage") is None:
+        return document, None, None  # the settler records that none came
     try:
         return document, usage_from_body(document), None
     except UsageError as error:

@@ -125,7 +125,6 @@ class StreamTap:
         A gateway that appends `error_event()` after a broken stream should drop these instead:
         a client would read them and the error event as one garbled event."""
         tail = bytes(self._pending)
-        self._pending.clear()
         return tail
 
     def error_event(self, error: ApiError) -> bytes:
@@ -230,7 +229,7 @@ class StreamTap:
         self._created = True
         usage = payload.get("usage")
         self._read_usage(usage)
-        return usage is not None
+        return usage is not None and payload.get("choices") == []
 
     # -- shared ---------------------------------------------------------------------------
 

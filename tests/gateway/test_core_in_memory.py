@@ -1,0 +1,283 @@
+"""The gateway core with an in-memory transport: no sockets, injected clock, randomness, sleep."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pytest
+
+from laneway.clock import ManualClock
+from laneway.gateway.core import Gateway
+from laneway.gateway.providers import Provider
+from laneway.http.messages import Response, StreamResponse
+from laneway.ledger.record import LedgerRecord
+from laneway.ledger.sqlite import SQLiteLedger
+from laneway.ledger.writer import LedgerWriter
+from laneway.pricing.catalog import Catalog
+from laneway.upstream.retry import RetryBudget, RetryPolicy
+from laneway.upstream.timeouts import Timeouts
+from laneway.upstream.transport import BodyBroken, NotSent
+from laneway.wire.errors import ApiError
+
+SECRET = "sk-upstream-secret-do-not-leak"  # noqa: S105 - a fake, to prove it never leaks
+CHAT = orjson.dumps({"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "hi"}]})
+USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes = b""
+    chunks: list[bytes | Exception] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    fail: Exception | None = None  # raised by send() instead of answering
+
+
+class FakeResponse:
+    def __init__(self, answer: Answer) -> None:
+        self.status = answer.status
+        self.headers: Mapping[str, str] = answer.headers
+        self._answer = answer
+        self.closed = False
+
+    async def read(self) -> bytes:
+        return self._answer.body
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self._answer.chunks:
+            if isinstance(chunk, Exception):
+                raise chunk
+            yield chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeTransport:
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.sent: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+    ) -> FakeResponse:
+        self.sent.append((url, dict(headers), body))
+        answer = self.answers.pop(0)
+        if answer.fail is not None:
+            raise answer.fail
+        return FakeResponse(answer)
+
+    async def close(self) -> None:
+        pass
+
+
+class Harness:
+    def __init__(self, tmp: Path, *transports: FakeTransport, budget_ratio: float = 0.2) -> None:
+        self.clock = ManualClock()
+        self.delays: list[float] = []
+        self.ledger = SQLiteLedger(tmp / "ledger.db")
+        self.writer = LedgerWriter(self.ledger)
+        providers = [
+            Provider(
+                name=f"p{index}",
+                kind="openai-compatible",
+                base_url=f"http://upstream-{index}/v1",
+                models=frozenset(),
+                tier="tier-1",
+                transport=transport,
+                retry_budget=RetryBudget(self.clock, ratio=budget_ratio),
+                headers={"authorization": f"Bearer {SECRET}"},
+                key_env="UPSTREAM_KEY",
+            )
+            for index, transport in enumerate(transports)
+        ]
+
+        async def sleep(seconds: float) -> None:
+            self.delays.append(seconds)
+            self.clock.advance(seconds)
+
+        self.gateway = Gateway(
+            providers,
+            Catalog.load(),
+            self.writer,
+            fallbacks={"gpt-5.4-mini": ["gpt-5.4-nano"]},
+            retry=RetryPolicy(max_attempts=3),
+            clock=self.clock,
+            rng=random.Random(1),
+            sleep=sleep,
+        )
+
+    def call(self, body: bytes = CHAT) -> Response | StreamResponse:
+        return asyncio.run(self.gateway.handle("chat", body, key_id="key_test"))
+
+    def records(self) -> list[LedgerRecord]:
+        self.writer.flush(5)
+        return list(self.ledger.between(None, None))
+
+    def close(self) -> None:
+        self.writer.close()
+        self.ledger.close()
+
+
+def chat_body(usage: object = USAGE, model: str = "gpt-5.4-mini-2026-03-17") -> bytes:
+    body: dict[str, object] = {"object": "chat.completion", "model": model, "choices": []}
+    if usage is not None:
+        body["usage"] = usage
+    return orjson.dumps(body)
+
+
+def chunk_event() -> bytes:
+    chunk = {
+        "object": "chat.completion.chunk",
+        "model": "gpt-5.4-mini",
+        "choices": [{"index": 0, "delta": {"content": "Hi"}}],
+    }
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
+
+
+def header(answer: Response | StreamResponse, name: str) -> str:
+    return dict(answer.headers)[name]
+
+
+def test_an_answer_without_usage_is_recorded_as_unknown_not_zero(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, FakeTransport(Answer(body=chat_body(usage=None))))
+    answer = harness.call()
+    (record,) = harness.records()
+    harness.close()
+    assert header(answer, "x-laneway-cost-usd") == "unknown"
+    assert record.status == "ok"
+    assert record.usage is None
+    assert record.cost_usd is None
+    assert record.error == "upstream reported no usage"
+
+
+def test_a_model_outside_the_catalog_has_an_unknown_cost(tmp_path: Path) -> None:
+    body = orjson.dumps({"model": "local-llama", "messages": []})
+    harness = Harness(tmp_path, FakeTransport(Answer(body=chat_body(model="local-llama"))))
+    harness.call(body)
+    (record,) = harness.records()
+    harness.close()
+    assert record.usage is not None
+    assert record.cost_usd is None
+    assert record.error is not None
+    assert "not in the catalog" in record.error
+
+
+def test_a_long_retry_after_moves_on_to_the_next_candidate_at_once(tmp_path: Path) -> None:
+    busy = Answer(
+        status=429, body=b'{"error":{"message":"slow down"}}', headers={"retry-after": "120"}
+    )
+    first = FakeTransport(busy, busy)
+    second = FakeTransport(Answer(body=chat_body()))
+    harness = Harness(tmp_path, first, second)
+    answer = harness.call()
+    (record,) = harness.records()
+    harness.close()
+    assert harness.delays == []  # never waited two minutes
+    assert header(answer, "x-laneway-provider") == "p1"
+    assert [(a.provider, a.model, a.status) for a in record.attempts] == [
+        ("p0", "gpt-5.4-mini", 429),
+        ("p1", "gpt-5.4-mini", 200),
+    ]
+
+
+def test_the_retry_budget_stops_a_retry_storm(tmp_path: Path) -> None:
+    down = Answer(status=503, body=b'{"error":{"message":"down"}}')
+    transport = FakeTransport(*[down] * 200)
+    harness = Harness(tmp_path, transport, budget_ratio=0.0)
+    harness.gateway.providers[0].retry_budget = RetryBudget(
+        harness.clock, ratio=0.0, floor_per_s=0.0, cap=2
+    )
+    for _ in range(10):
+        with pytest.raises(ApiError):
+            harness.call()
+    harness.close()
+    # 10 requests x (model + fallback model), plus only the 2 retries the budget held.
+    assert len(transport.sent) == 10 * 2 + 2
+
+
+def test_connection_failure_falls_back_and_the_attempt_says_not_sent(tmp_path: Path) -> None:
+    refused = Answer(fail=NotSent("ClientConnectorError: refused"))
+    harness = Harness(
+        tmp_path, FakeTransport(refused, refused, refused), FakeTransport(Answer(body=chat_body()))
+    )
+    harness.call()
+    (record,) = harness.records()
+    harness.close()
+    assert [a.status for a in record.attempts] == [None, None, None, 200]
+    assert record.attempts[0].error == "not sent: ClientConnectorError: refused"
+    assert len(harness.delays) == 2
+
+
+def test_fallback_rewrites_only_the_model(tmp_path: Path) -> None:
+    missing = Answer(status=404, body=b'{"error":{"message":"no","code":"model_not_found"}}')
+    transport = FakeTransport(missing, Answer(body=chat_body(model="gpt-5.4-nano")))
+    harness = Harness(tmp_path, transport)
+    harness.call()
+    harness.close()
+    first, second = (orjson.loads(body) for _, _, body in transport.sent)
+    assert transport.sent[0][2] == CHAT  # the client's bytes, untouched
+    assert second == {**first, "model": "gpt-5.4-nano"}
+
+
+def test_the_upstream_key_stays_out_of_records_errors_and_reprs(tmp_path: Path) -> None:
+    denied = Answer(
+        status=401, body=orjson.dumps({"error": {"message": f"Incorrect API key {SECRET[:8]}"}})
+    )
+    harness = Harness(tmp_path, FakeTransport(denied))
+    with pytest.raises(ApiError) as raised:
+        harness.call()
+    (record,) = harness.records()
+    harness.close()
+    assert raised.value.status == 401
+    assert "$UPSTREAM_KEY" in raised.value.message
+    for text in (raised.value.message, repr(record), repr(harness.gateway.providers[0])):
+        assert SECRET[:8] not in text
+
+
+def test_a_stream_that_breaks_after_its_first_event_ends_with_an_error_event(
+    tmp_path: Path,
+) -> None:
+    event = chunk_event()
+    broken = Answer(chunks=[event, BodyBroken("ClientPayloadError: cut")])
+    harness = Harness(tmp_path, FakeTransport(broken))
+    body = orjson.dumps({**orjson.loads(CHAT), "stream": True})
+
+    async def drain() -> list[bytes]:
+        answer = await harness.gateway.handle("chat", body, key_id="key_test")
+        assert isinstance(answer, StreamResponse)
+        return [chunk async for chunk in answer.chunks]
+
+    chunks = asyncio.run(drain())
+    (record,) = harness.records()
+    harness.close()
+    assert chunks[0] == event
+    error = orjson.loads(chunks[-1].removeprefix(b"data: "))["error"]
+    assert error["code"] == "upstream_stream_broken"
+    assert record.status == "broken"
+    assert record.usage is None
+
+
+def test_a_client_leaving_mid_stream_settles_the_record(tmp_path: Path) -> None:
+    event = chunk_event()
+    harness = Harness(tmp_path, FakeTransport(Answer(chunks=[event, event, event])))
+    body = orjson.dumps({**orjson.loads(CHAT), "stream": True})
+
+    async def leave_early() -> None:
+        answer = await harness.gateway.handle("chat", body, key_id="key_test")
+        assert isinstance(answer, StreamResponse)
+        chunks = answer.chunks
+        await anext(chunks)
+        await chunks.aclose()  # type: ignore[attr-defined]  # what the server does on disconnect
+
+    asyncio.run(leave_early())
+    (record,) = harness.records()
+    harness.close()
+    assert record.status == "broken"
+    assert record.error is not None
+    assert "client closed" in record.error
