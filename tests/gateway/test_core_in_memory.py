@@ -49,7 +49,10 @@ class FakeResponse:
         return self._answer.body
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        for chunk in self._answer.chunks:
+        # Like a socket: a second reader goes on where the first stopped.
+        pending = self._answer.chunks
+        while pending:
+            chunk = pending.pop(0)
             if isinstance(chunk, Exception):
                 raise chunk
             yield chunk
@@ -281,3 +284,42 @@ def test_a_client_leaving_mid_stream_settles_the_record(tmp_path: Path) -> None:
     assert record.status == "broken"
     assert record.error is not None
     assert "client closed" in record.error
+
+
+def stream_through(harness: Harness) -> list[bytes]:
+    body = orjson.dumps({**orjson.loads(CHAT), "stream": True})
+
+    async def drain() -> list[bytes]:
+        answer = await harness.gateway.handle("chat", body, key_id="key_test")
+        assert isinstance(answer, StreamResponse)
+        return [chunk async for chunk in answer.chunks]
+
+    return asyncio.run(drain())
+
+
+def test_a_stream_ending_early_drops_its_half_event_and_says_so(tmp_path: Path) -> None:
+    event = chunk_event()
+    harness = Harness(tmp_path, FakeTransport(Answer(chunks=[event, event[:20]])))
+    chunks = stream_through(harness)
+    (record,) = harness.records()
+    harness.close()
+    assert chunks[0] == event
+    assert len(chunks) == 2  # the half event never reached the client
+    assert orjson.loads(chunks[1].removeprefix(b"data: "))["error"]["code"] == (
+        "upstream_stream_broken"
+    )
+    assert record.status == "broken"
+
+
+def test_an_error_the_upstream_streams_itself_is_relayed_once_and_recorded(
+    tmp_path: Path,
+) -> None:
+    failure = b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'
+    harness = Harness(tmp_path, FakeTransport(Answer(chunks=[chunk_event(), failure])))
+    chunks = stream_through(harness)
+    (record,) = harness.records()
+    harness.close()
+    assert chunks == [chunk_event(), failure]  # no second error event from laneway
+    assert record.status == "error"
+    assert record.error is not None
+    assert "overloaded" in record.error

@@ -22,7 +22,7 @@ from laneway.gateway.settlement import Settler, read_whole
 from laneway.gateway.upstream_errors import no_provider
 from laneway.http.messages import Response, StreamResponse
 from laneway.ids import new_id
-from laneway.ledger.record import Attempt, LedgerRecord
+from laneway.ledger.record import Attempt, LedgerRecord, RecordStatus
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.money import usd_str
@@ -163,11 +163,11 @@ class Gateway:
                 events = tap.feed(chunk)
                 if events:
                     yield events
-            tail = tap.close()
-            if tail:
-                yield tail
-            if not tap.completed:
+            if not tap.ended:
+                # Any unfinished tail is dropped: half an event would garble the error event.
                 broken = "the upstream stream ended without its final event"
+            elif tail := tap.close():
+                yield tail
         except BodyBroken as failure:
             broken = f"the upstream stream broke: {failure}"
         except BaseException:  # cancelled or closed: the client went away mid-stream
@@ -175,14 +175,14 @@ class Gateway:
             raise
         finally:
             response.close()
-            usage_problem = tap.usage_error
+            status: RecordStatus = "ok"
+            problem = tap.usage_error
+            if broken is not None:
+                status, problem = "broken", broken
+            elif not tap.completed:  # upstream ended it with its own failure or error event
+                status, problem = "error", _upstream_failure(tap)
             self._settler.answered(
-                record,
-                committed,
-                tap.usage,
-                broken or usage_problem,
-                status="broken" if broken else "ok",
-                started=started,
+                record, committed, tap.usage, problem, status=status, started=started
             )
             self.ledger.settle(record)
             if request.endpoint == "responses":
@@ -210,6 +210,12 @@ class Gateway:
     async def close(self) -> None:
         for provider in self.providers:
             await provider.transport.close()
+
+
+def _upstream_failure(tap: StreamTap) -> str:
+    error = tap.upstream_error or {}
+    detail = error.get("message") or error.get("code") or "no detail"
+    return f"upstream ended the stream with an error: {detail}"
 
 
 def _forwarded(headers: Mapping[bytes, bytes] | None) -> dict[str, str]:

@@ -6,12 +6,12 @@
     await send(tap.close())                # at a clean end of the body
     record(tap.usage, tap.completed)
 
-The hot path per chunk: one boundary check at its end, one split into events, and a prefix
-check per event (Responses: its `event:` line; Chat: one substring search for a non-null usage
-and one for `"error"` per chunk). Only the few events that carry a fact (Responses:
-response.created, the terminal events, `error`; Chat: the first chunk, usage chunks,
-`{"error": ...}`) are JSON-parsed. Lines may end in LF or CRLF; a lone CR, legal in SSE but
-unused by OpenAI, is not supported (such a stream is held until `close()`).
+Per chunk: a boundary check at its end, one split into events, then a prefix check per event
+(Responses: the `event:` line; Chat: `[DONE]` or `{"error"`) and, for Chat, one search for a
+non-null usage. Only events that carry a fact are parsed (Responses: response.created, the
+terminal events, `error`; Chat: the first chunk, usage chunks, errors). Lines may end in LF or
+CRLF; a lone CR (legal SSE, unused by OpenAI) is not supported: such a stream is held until
+`close()`.
 """
 
 from __future__ import annotations
@@ -48,23 +48,6 @@ _RESPONSE_ENDS = (b"response.completed", b"response.incomplete", b"response.fail
 class StreamTap:
     """Reads one upstream stream; `feed()` returns what to relay now."""
 
-    __slots__ = (
-        "_created",
-        "_drop_usage",
-        "_last_event",
-        "_pending",
-        "_responses",
-        "completed",
-        "endpoint",
-        "events",
-        "failed",
-        "model",
-        "response_id",
-        "upstream_error",
-        "usage",
-        "usage_error",
-    )
-
     def __init__(self, endpoint: Endpoint, *, drop_usage_chunk: bool = False) -> None:
         """`drop_usage_chunk` (Chat only): the gateway forced `stream_options.include_usage`
         upstream and the client did not ask for it, so the usage-only chunk is not relayed."""
@@ -82,6 +65,12 @@ class StreamTap:
         self._created = False  # Chat: the first chunk was read
         self._last_event = b""  # Responses: its sequence_number is read only when asked for
         self._pending = bytearray()
+
+    @property
+    def ended(self) -> bool:
+        """Upstream ended the stream itself (completed, failed or an error event): a gateway
+        appends no error event of its own then."""
+        return self.completed or self.failed or self.upstream_error is not None
 
     @property
     def next_sequence_number(self) -> int:
@@ -125,6 +114,7 @@ class StreamTap:
         A gateway that appends `error_event()` after a broken stream should drop these instead:
         a client would read them and the error event as one garbled event."""
         tail = bytes(self._pending)
+        self._pending.clear()
         return tail
 
     def error_event(self, error: ApiError) -> bytes:
@@ -262,14 +252,8 @@ def error_event(endpoint: Endpoint, error: ApiError, *, sequence_number: int = 0
     inner = error.to_json()["error"]
     if endpoint == "chat":
         return b"data: " + orjson.dumps({"error": inner}) + b"\n\n"
-    payload = {
-        "type": "error",
-        "code": error.code,
-        "message": error.message,
-        "param": error.param,
-        "sequence_number": sequence_number,
-        "error": inner,
-    }
+    flat = {key: inner[key] for key in ("code", "message", "param")}
+    payload = {"type": "error", **flat, "sequence_number": sequence_number, "error": inner}
     return b"event: error\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
