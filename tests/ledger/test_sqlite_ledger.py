@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from laneway.ledger.record import Attempt, LedgerRecord
+from laneway.ledger.record import Attempt, LedgerRecord, Row, to_row
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.ledger.writer import LedgerWriter
 from laneway.usage import Usage
@@ -114,6 +114,33 @@ def test_schema_version_is_checked(tmp_path: Path) -> None:
         SQLiteLedger(path)
 
 
+def test_one_write_stores_reservations_then_settlements(ledger: SQLiteLedger) -> None:
+    # More rows than one statement takes, mixed with rows already stored either way.
+    ledger.reserve([reserved(n) for n in range(0, 300, 3)])
+    ledger.settle([settled(reserved(n)) for n in range(1, 300, 3)])
+    reserve = [to_row(reserved(n)) for n in range(300)]
+    settle = [to_row(settled(reserved(n))) for n in range(0, 300, 2)]
+    ledger.write(reserve, settle)
+    stored = {r.id: r for r in ledger.between(None, None)}
+    assert len(stored) == 300
+    for n in range(300):
+        expected = settled(reserved(n)) if n % 2 == 0 or n % 3 == 1 else reserved(n)
+        assert stored[f"lw_{n:06d}"] == expected
+
+
+def test_a_row_whose_status_contradicts_its_kind_keeps_its_kind(ledger: SQLiteLedger) -> None:
+    # Not the writer's case, but the interface's promise: a reservation never replaces, a
+    # settlement always does, whatever status the row carries.
+    first, second = settled(reserved(1)), reserved(2)
+    ledger.write([to_row(first)], [to_row(second)])
+    ledger.write([to_row(reserved(1))], [to_row(reserved(2))])
+    assert ledger.get(first.id) == first
+    ledger.write([], [to_row(reserved(1))])
+    assert ledger.get(first.id) == reserved(1)
+    ledger.write([to_row(settled(reserved(2)))], [])
+    assert ledger.get(second.id) == second
+
+
 def test_the_writer_commits_in_order_and_resolves_futures(ledger: SQLiteLedger) -> None:
     writer = LedgerWriter(ledger)
     record = reserved(5)
@@ -144,9 +171,9 @@ class CountingLedger(SQLiteLedger):
         super().__init__(path)
         self.calls = 0
 
-    def reserve(self, records: Sequence[LedgerRecord]) -> None:
+    def write(self, reserve: Sequence[Row], settle: Sequence[Row]) -> None:
         self.calls += 1
-        super().reserve(records)
+        super().write(reserve, settle)
 
 
 def test_writes_from_many_threads_are_batched(tmp_path: Path) -> None:
@@ -168,8 +195,10 @@ def test_writes_from_many_threads_are_batched(tmp_path: Path) -> None:
 
 
 class FailingLedger(SQLiteLedger):
-    def settle(self, records: Sequence[LedgerRecord]) -> None:
-        raise sqlite3.OperationalError("disk I/O error")
+    def write(self, reserve: Sequence[Row], settle: Sequence[Row]) -> None:
+        if settle:
+            raise sqlite3.OperationalError("disk I/O error")
+        super().write(reserve, settle)
 
 
 def test_a_failed_write_reaches_the_callers(tmp_path: Path) -> None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
+import orjson
+
+from laneway.pricing.money import usd_str
 from laneway.usage import Usage
 
 RecordStatus = Literal["reserved", "ok", "error", "broken"]
@@ -52,3 +55,54 @@ class LedgerRecord:
     @property
     def settled(self) -> bool:
         return self.status != "reserved"
+
+
+# A record as stored: one flat tuple of column values (money as exact text, attempts as a JSON
+# array). Immutable, so it doubles as the snapshot the writer queues while the caller goes on
+# changing its record.
+Row = tuple[Any, ...]
+COLUMNS = (
+    "id", "created_at", "key_id", "endpoint", "requested_model", "stream", "status",
+    "answering_model", "provider", "upstream_request_id", "attempts", "http_status",
+    "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
+    "reasoning_tokens", "cost_usd",
+    "ttfb_ms", "latency_ms", "error", "settled_at",
+)  # fmt: skip
+
+
+def to_row(record: LedgerRecord) -> Row:
+    """The record's values in `COLUMNS` order; the id comes first."""
+    usage = record.usage
+    cost = record.cost_usd
+    # A slotted dataclass serialises as an object with its fields in order, as a dict would.
+    attempts = orjson.dumps(record.attempts).decode() if record.attempts else "[]"
+    if usage is None:
+        tokens: tuple[int | None, ...] = (None, None, None, None, None)
+    else:
+        tokens = (
+            usage.input_tokens,
+            usage.cached_input_tokens,
+            usage.cache_write_tokens,
+            usage.output_tokens,
+            usage.reasoning_tokens,
+        )
+    return (
+        record.id,
+        record.created_at,
+        record.key_id,
+        record.endpoint,
+        record.requested_model,
+        int(record.stream),
+        record.status,
+        record.answering_model,
+        record.provider,
+        record.upstream_request_id,
+        attempts,
+        record.http_status,
+        *tokens,
+        None if cost is None else usd_str(cost),
+        record.ttfb_ms,
+        record.latency_ms,
+        record.error,
+        record.settled_at,
+    )

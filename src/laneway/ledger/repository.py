@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from laneway.ledger.record import LedgerRecord
+from laneway.ledger.record import LedgerRecord, Row
 
 
 class LedgerRepository(Protocol):
+    def write(self, reserve: Sequence[Row], settle: Sequence[Row]) -> None:
+        """In one transaction, in this order: each `reserve` row unless its id is stored
+        already (a reservation never overwrites a settlement that raced ahead of it), then
+        each `settle` row, replacing any stored row of its id. Rows are `to_row` tuples."""
+
     def reserve(self, records: Sequence[LedgerRecord]) -> None:
         """Store new records (status "reserved") in one transaction."""
 

@@ -12,13 +12,14 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from functools import cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from laneway.ledger.record import Attempt, LedgerRecord
-from laneway.pricing.money import usd_str
+from laneway.ledger.record import COLUMNS, Attempt, LedgerRecord, Row, to_row
 from laneway.usage import Usage
 
 SCHEMA_VERSION = 1
@@ -30,13 +31,6 @@ def default_ledger_path() -> Path:
     return Path(base) / "laneway" / "ledger.db"
 
 
-_COLUMNS = (
-    "id", "created_at", "key_id", "endpoint", "requested_model", "stream", "status",
-    "answering_model", "provider", "upstream_request_id", "attempts", "http_status",
-    "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
-    "reasoning_tokens", "cost_usd",
-    "ttfb_ms", "latency_ms", "error", "settled_at",
-)  # fmt: skip
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
@@ -68,12 +62,27 @@ CREATE INDEX IF NOT EXISTS requests_unsettled ON requests (status) WHERE status 
 INSERT OR IGNORE INTO ledger_meta VALUES ('schema_version', '{SCHEMA_VERSION}');
 """  # noqa: S608 - DDL from constants; no request data is ever formatted into SQL
 # Statements are assembled from the constant column names above; every value is bound.
-_UPSERT = (
-    f"INSERT OR REPLACE INTO requests ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+# OR IGNORE: a reservation never overwrites a settlement that raced ahead of it.
+_INSERT = (
+    f"INSERT OR IGNORE INTO requests ({', '.join(COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in COLUMNS)})"
 )
-_INSERT = _UPSERT.replace("INSERT OR REPLACE", "INSERT OR IGNORE")
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM requests"  # noqa: S608
+# An upsert that updates in place: INSERT OR REPLACE would delete the row and insert it anew,
+# touching every index twice; this touches only the indexes whose columns it sets.
+_UPSERT = (
+    _INSERT.replace("INSERT OR IGNORE", "INSERT")
+    + " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in COLUMNS if column != "id")
+)
+# Reservations and settlements in one statement: a row still "reserved" never replaces a stored
+# one (a reservation is ignored), a settled one does. Rows whose status contradicts their kind
+# (never the writer's) take the exact statements above.
+_VALUES = f"({', '.join('?' for _ in COLUMNS)})"
+_MERGE_HEAD = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "  # noqa: S608
+_MERGE_TAIL = _UPSERT[_UPSERT.index(" ON CONFLICT") :] + " WHERE excluded.status <> 'reserved'"
+_CHUNK = 64  # rows per statement: each row count is its own cached prepared statement
+_STATUS = COLUMNS.index("status")
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM requests"  # noqa: S608
 
 
 class SQLiteLedger:
@@ -98,25 +107,38 @@ class SQLiteLedger:
                 f"{path}: ledger schema {version}, this laneway knows {SCHEMA_VERSION}"
             )
 
-    def _write(self, sql: str, records: Sequence[LedgerRecord]) -> None:
-        if not records:
+    def write(self, reserve: Sequence[Row], settle: Sequence[Row]) -> None:
+        # As few calls into SQLite as possible: each releases the GIL, and on a busy core each
+        # one gives the event loop the CPU and waits for it back. One statement of up to
+        # _CHUNK rows commits on its own; more take BEGIN and COMMIT around them.
+        merged = [row for row in reserve if row[_STATUS] == "reserved"]
+        merged += [row for row in settle if row[_STATUS] != "reserved"]
+        odd = len(merged) != len(reserve) + len(settle)
+        if not merged and not odd:
             return
-        rows = [_row(record) for record in records]
+        db = self._db
         with self._lock:
-            self._db.execute("BEGIN")
+            if len(merged) <= _CHUNK and not odd:
+                db.execute(_merge(len(merged)), tuple(chain.from_iterable(merged)))
+                return
+            db.execute("BEGIN")
             try:
-                self._db.executemany(sql, rows)
+                for start in range(0, len(merged), _CHUNK):
+                    chunk = merged[start : start + _CHUNK]
+                    db.execute(_merge(len(chunk)), tuple(chain.from_iterable(chunk)))
+                if odd:
+                    db.executemany(_INSERT, [r for r in reserve if r[_STATUS] != "reserved"])
+                    db.executemany(_UPSERT, [r for r in settle if r[_STATUS] == "reserved"])
             except BaseException:
-                self._db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
 
     def reserve(self, records: Sequence[LedgerRecord]) -> None:
-        # OR IGNORE: a reservation never overwrites a settlement that raced ahead of it.
-        self._write(_INSERT, records)
+        self.write([to_row(record) for record in records], ())
 
     def settle(self, records: Sequence[LedgerRecord]) -> None:
-        self._write(_UPSERT, records)
+        self.write((), [to_row(record) for record in records])
 
     def get(self, record_id: str) -> LedgerRecord | None:
         with self._lock:
@@ -150,41 +172,13 @@ class SQLiteLedger:
             self._db.close()
 
 
-def _row(record: LedgerRecord) -> tuple[Any, ...]:
-    usage = record.usage
-    attempts = [
-        {"provider": a.provider, "model": a.model, "status": a.status,
-         "latency_ms": a.latency_ms, "error": a.error}
-        for a in record.attempts
-    ]  # fmt: skip
-    return (
-        record.id,
-        record.created_at,
-        record.key_id,
-        record.endpoint,
-        record.requested_model,
-        int(record.stream),
-        record.status,
-        record.answering_model,
-        record.provider,
-        record.upstream_request_id,
-        orjson.dumps(attempts).decode(),
-        record.http_status,
-        None if usage is None else usage.input_tokens,
-        None if usage is None else usage.cached_input_tokens,
-        None if usage is None else usage.cache_write_tokens,
-        None if usage is None else usage.output_tokens,
-        None if usage is None else usage.reasoning_tokens,
-        None if record.cost_usd is None else usd_str(record.cost_usd),
-        record.ttfb_ms,
-        record.latency_ms,
-        record.error,
-        record.settled_at,
-    )
+@cache
+def _merge(rows: int) -> str:
+    return _MERGE_HEAD + ", ".join([_VALUES] * rows) + _MERGE_TAIL
 
 
 def _record(row: tuple[Any, ...]) -> LedgerRecord:
-    values = dict(zip(_COLUMNS, row, strict=True))
+    values = dict(zip(COLUMNS, row, strict=True))
     usage = None
     if values["input_tokens"] is not None:
         usage = Usage(

@@ -5,52 +5,90 @@ committed. A caller that must not call upstream before its reservation is durabl
 future (group commit: every request waiting then shares one transaction); one that accepts a
 few milliseconds of exposure does not wait. The writer takes whatever has queued while the
 previous commit ran, so batches grow with load and stay small when idle.
+
+Each batch is one transaction, and on one core a transaction costs far more than the rows in
+it, so the writer makes fewer of them:
+- a settlement does not wake the thread: it waits, at most `settle_delay_s`, for the next
+  reservation's commit (or a flush) to ride along with;
+- a record reserved and settled within one batch is written once, settled: the end state of
+  insert-then-replace, at half the cost. Its reservation's future still resolves only after
+  that commit.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
-from typing import Literal
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, InvalidStateError
+from typing import Final, Literal
 
-from laneway.ledger.record import LedgerRecord
+from laneway.ledger.record import LedgerRecord, Row, to_row
 from laneway.ledger.repository import LedgerRepository
 
 log = logging.getLogger("laneway.ledger")
 
 _Kind = Literal["reserve", "settle", "flush"]
-_Op = tuple[_Kind, LedgerRecord | None, "Future[None]"]  # a flush carries no record
-_STOP = None
+_Op = tuple[_Kind, Row | None, "Future[None]"]  # a flush carries no row
+_STOP: Final = "stop"
+_WAKE: Final = "wake"  # a settlement came while the thread slept with nothing to wait for
 _RETRIES = 3
 _RETRY_PAUSE_S = 0.05
+_GIVE_UP_AFTER = 3  # single-row writes failing in a row: the store is failing, not one row
 
 
 class LedgerWriter:
-    def __init__(self, repository: LedgerRepository, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        repository: LedgerRepository,
+        *,
+        max_batch: int = 1000,
+        settle_delay_s: float = 0.005,
+    ) -> None:
         self._repository = repository
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._settle_delay_s = settle_delay_s
+        self._queue: queue.SimpleQueue[_Op | str] = queue.SimpleQueue()
+        self._settles: deque[_Op] = deque()  # waiting to ride along; appends are thread-safe
+        self._idle = False  # the thread sleeps until the queue wakes it, with no time limit
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="laneway-ledger", daemon=True)
         self._thread.start()
 
     def reserve(self, record: LedgerRecord) -> Future[None]:
-        return self._put("reserve", record)
+        done, op = self._op("reserve", record)
+        if op is not None:
+            self._queue.put(op)
+        return done
 
     def settle(self, record: LedgerRecord) -> Future[None]:
-        return self._put("settle", record)
+        done, op = self._op("settle", record)
+        if op is None:
+            return done
+        if self._settle_delay_s <= 0:
+            self._queue.put(op)
+            return done
+        self._settles.append(op)
+        if self._idle:  # else the thread is busy or already counting down the delay
+            self._idle = False
+            self._queue.put(_WAKE)
+        return done
 
-    def _put(self, kind: _Kind, record: LedgerRecord) -> Future[None]:
+    def _op(self, kind: _Kind, record: LedgerRecord) -> tuple[Future[None], _Op | None]:
         if self._closed:
             raise RuntimeError("the ledger writer is closed")
         done: Future[None] = Future()
-        # A snapshot: the caller goes on changing its record while the write waits its turn.
-        self._queue.put((kind, copy.copy(record), done))
-        return done
+        try:
+            # The row is the snapshot (the caller goes on changing its record while the write
+            # waits its turn): built once, here, instead of a copy now and a row later.
+            row = to_row(record)
+        except Exception as error:  # noqa: BLE001 - reported as a failed write would be
+            done.set_exception(error)
+            return done, None
+        return done, (kind, row, done)
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until everything enqueued so far is committed (or has failed)."""
@@ -67,57 +105,88 @@ class LedgerWriter:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        waiting = self._settles
+        due_at = 0.0  # when the oldest waiting settlement must be committed
         while True:
-            first = self._queue.get()
-            batch: list[_Op] = []
-            stop = first is _STOP
-            if first is not _STOP:
-                batch.append(first)
-            while len(batch) < self._max_batch and not stop:
+            due = False
+            if waiting:
+                if due_at == 0.0:
+                    due_at = time.monotonic() + self._settle_delay_s
                 try:
-                    item = self._queue.get_nowait()
+                    first = self._queue.get(timeout=max(0.0, due_at - time.monotonic()))
                 except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                else:
-                    batch.append(item)
-            self._commit(batch)
+                    first, due = _WAKE, True
+            else:
+                self._idle = True
+                if waiting:  # appended before the flag was set: nobody will wake us for it
+                    self._idle = False
+                    continue
+                first = self._queue.get()
+                self._idle = False
+            batch, stop = self._take(first)
+            if not batch and not stop and not due:
+                continue  # only wake-ups: the settlements wait for company or their time
+            while waiting:
+                batch.append(waiting.popleft())
+            due_at = 0.0
+            try:
+                self._commit(batch)
+            except Exception as error:  # a bug must not stop the thread: later writes would hang
+                log.exception("ledger batch of %d writes failed", len(batch))
+                for _, _, done in batch:
+                    _resolve(done, error)
             if stop:
                 return
 
-    def _commit(self, batch: list[_Op]) -> None:
-        # Consecutive writes of one kind go in one call; order between kinds is kept, so a
-        # reservation is never stored after its own settlement. A flush resolves in its turn.
-        runs: list[tuple[_Kind, list[_Op]]] = []
-        for op in batch:
-            if runs and runs[-1][0] == op[0] != "flush":
-                runs[-1][1].append(op)
-            else:
-                runs.append((op[0], [op]))
-        for kind, ops in runs:
-            records = [record for _, record, _ in ops if record is not None]
-            error = None if kind == "flush" else self._write(kind, records)
-            for _, _, done in ops:
-                if error is None:
-                    done.set_result(None)
-                else:
-                    done.set_exception(error)
+    def _take(self, item: _Op | str) -> tuple[list[_Op], bool]:
+        """`item` and whatever else is queued, up to `max_batch`; and whether to stop after."""
+        get = self._queue.get_nowait
+        batch: list[_Op] = []
+        while True:
+            if not isinstance(item, str):
+                batch.append(item)
+            elif item is _STOP:
+                return batch, True
+            if len(batch) >= self._max_batch:
+                return batch, False
+            try:
+                item = get()
+            except queue.Empty:
+                return batch, False
 
-    def _write(
-        self, kind: Literal["reserve", "settle"], records: list[LedgerRecord]
-    ) -> Exception | None:
-        if not records:
+    def _commit(self, batch: list[_Op]) -> None:
+        reserve: dict[str, Row] = {}
+        settle: dict[str, Row] = {}
+        for kind, row, _ in batch:
+            if row is None:
+                continue
+            if kind == "settle":
+                settle[row[0]] = row  # the last settlement is the one that would stay
+            else:
+                reserve.setdefault(row[0], row)  # a later reservation would be ignored
+        if settle and reserve:
+            # Whether it came before or after, a settlement in this batch is its record's end
+            # state: the reservation would either be replaced by it or be ignored.
+            for record_id in settle:
+                reserve.pop(record_id, None)
+        error = self._write(list(reserve.values()), list(settle.values()))
+        if error is None:
+            for _, _, done in batch:
+                _resolve(done, None)
+        else:
+            self._one_by_one(batch, error)
+
+    def _write(self, reserve: Sequence[Row], settle: Sequence[Row]) -> Exception | None:
+        if not reserve and not settle:
             return None
-        write = self._repository.reserve if kind == "reserve" else self._repository.settle
         for attempt in range(1, _RETRIES + 1):
             try:
-                write(records)
+                self._repository.write(reserve, settle)
             except Exception as error:  # noqa: BLE001 - reported to every waiting caller
                 log.warning(
-                    "ledger %s of %d records failed (try %d): %s",
-                    kind,
-                    len(records),
+                    "ledger write of %d reservations and %d settlements failed (try %d): %s",
+                    len(reserve),
+                    len(settle),
                     attempt,
                     error,
                 )
@@ -127,3 +196,42 @@ class LedgerWriter:
             else:
                 return None
         return None
+
+    def _one_by_one(self, batch: list[_Op], error: Exception) -> None:
+        """The batch failed as a whole: write each op alone, in order and uncoalesced, so that
+        one bad row fails only its own caller (and a reservation still lands when its
+        settlement cannot). Once several fail in a row, the rest get the batch's error."""
+        failures = 0
+        flushes = []
+        for kind, row, done in batch:
+            if row is None:
+                flushes.append(done)  # after the writes: settlements may follow it in `batch`
+                continue
+            if failures >= _GIVE_UP_AFTER:
+                _resolve(done, error)
+                continue
+            try:
+                if kind == "reserve":
+                    self._repository.write((row,), ())
+                else:
+                    self._repository.write((), (row,))
+            except Exception as failure:  # noqa: BLE001 - reported to its caller
+                failures += 1
+                _resolve(done, failure)
+            else:
+                failures = 0
+                _resolve(done, None)
+        for done in flushes:
+            _resolve(done, None)
+
+
+def _resolve(done: Future[None], error: Exception | None) -> None:
+    try:
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+    except InvalidStateError:
+        # The caller cancelled it (asyncio.wrap_future does, when the awaiting request is
+        # cancelled): the write stands, nobody is waiting for its outcome.
+        pass

@@ -18,8 +18,9 @@ from laneway.pricing.catalog import Catalog
 from laneway.server.app import GatewayApp
 from laneway.server.auth import ClientKeys
 from laneway.server.readiness import Readiness
-from laneway.upstream.aiohttp_transport import AiohttpTransport
+from laneway.upstream.http1 import Http1Transport
 from laneway.upstream.retry import RetryPolicy
+from laneway.upstream.transport import Transport
 
 
 def ledger_path(config: GatewayConfig, env: Mapping[str, str]) -> Path:
@@ -28,6 +29,15 @@ def ledger_path(config: GatewayConfig, env: Mapping[str, str]) -> Path:
     if env.get("LANEWAY_LEDGER"):
         return Path(env["LANEWAY_LEDGER"])
     return default_ledger_path()
+
+
+def transport_for(provider: ProviderConfig) -> Transport:
+    if provider.http_client == "aiohttp":
+        # Imported only when asked for: it costs start-up time and memory.
+        from laneway.upstream.aiohttp_transport import AiohttpTransport  # noqa: PLC0415
+
+        return AiohttpTransport(max_connections=provider.max_connections)
+    return Http1Transport(max_connections=provider.max_connections)
 
 
 @dataclass
@@ -58,7 +68,7 @@ def assemble(
     built = build_providers(
         providers,
         env,
-        lambda provider: AiohttpTransport(max_connections=provider.max_connections),
+        transport_for,
         clock,
         budget_ratio=retry.budget_ratio,
     )

@@ -43,12 +43,13 @@ class AiohttpResponse:
         try:
             return await self._response.read()
         except (aiohttp.ClientError, TimeoutError) as error:
+            self._response.close()
             raise BodyBroken(_describe(error), timed_out=isinstance(error, TimeoutError)) from None
 
     async def chunks(self) -> AsyncIterator[bytes]:
         content = self._response.content
         try:
-            while True:
+            while True:  # on any failure the connection is dropped, not pooled
                 if self._idle_s is None:
                     chunk = await content.readany()
                 else:
@@ -58,6 +59,7 @@ class AiohttpResponse:
                     return
                 yield chunk
         except (aiohttp.ClientError, TimeoutError) as error:
+            self._response.close()
             raise BodyBroken(_describe(error), timed_out=isinstance(error, TimeoutError)) from None
 
     def close(self) -> None:
