@@ -42,6 +42,7 @@ ErrorRenderer = Callable[[ApiError], Response]
 _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
+_FLUSH_BYTES = 64 * 1024
 
 
 class _Date:
@@ -98,6 +99,10 @@ class HttpProtocol(asyncio.Protocol):
         self._writable: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._refusal: ApiError | None = None
+        # A streamed answer's writes made in one loop iteration go out in one system call.
+        self._out: list[bytes] = []
+        self._out_bytes = 0
+        self._flush_handle: asyncio.Handle | None = None
         self.idle_since: float | None = None  # loop time; None while a request is in hand
         self._reset_message()
 
@@ -136,6 +141,7 @@ class HttpProtocol(asyncio.Protocol):
         # Marked closed at once, not when connection_lost arrives later: nothing more may be
         # written, not even an answer to a request pipelined behind a "Connection: close".
         if self._transport is not None and not self._closed:
+            self._flush()
             self._closed = True
             self._transport.close()
 
@@ -237,7 +243,10 @@ class HttpProtocol(asyncio.Protocol):
             return
         head = self._head(response.status, response.content_type, response.headers, keep_alive)
         head += b"content-length: %d\r\n\r\n" % len(response.body)
-        self._transport.write(bytes(head) + response.body)  # one write: head and body together
+        if self._out:  # behind a streamed answer still in the buffer: keep the order
+            self._send(bytes(head) + response.body)
+        else:
+            self._transport.write(bytes(head) + response.body)  # one write: head and body
 
     async def _deliver(self, answer: object, request: Request) -> None:
         keep_alive = request.keep_alive
@@ -306,8 +315,24 @@ class HttpProtocol(asyncio.Protocol):
         return keep_alive
 
     def _send(self, data: bytes) -> None:
-        if not self._closed and self._transport is not None:
-            self._transport.write(data)
+        if self._closed:
+            return
+        self._out.append(data)
+        self._out_bytes += len(data)
+        if self._out_bytes >= _FLUSH_BYTES:  # a producer that never waits: do not hoard
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._out_bytes = 0
+        out = self._out
+        if out and not self._closed and self._transport is not None:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
 
 
 def _chunk(data: bytes) -> bytes:
