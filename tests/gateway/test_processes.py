@@ -1,4 +1,4 @@
-"""A gateway killed mid-stream leaves its request visible as unsettled, found after restart."""
+"""`laneway serve` as real processes: killed mid-stream, restarted, and run with workers."""
 
 from __future__ import annotations
 
@@ -116,3 +116,55 @@ path = "ledger.db"
     assert lost.id == request_id
     assert lost.status == "reserved"
     assert lost.stream
+
+
+def test_workers_share_the_port_and_the_ledger(tmp_path: Path) -> None:
+    with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
+        config = tmp_path / "laneway.toml"
+        config.write_text(
+            f"""
+[server]
+workers = 2
+
+[providers.emu]
+kind = "openai-compatible"
+base_url = "{emulator.base_url}"
+api_key_env = "EMU_KEY"
+
+[ledger]
+path = "ledger.db"
+"""
+        )
+        port = free_port()
+        gateway = serve(config, port, tmp_path / "workers.log")
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10) as client:
+                ids = set()
+                for index in range(40):
+                    answer = client.post(
+                        "/chat/completions",
+                        json={
+                            "model": "gpt-5.4-nano",
+                            "messages": [{"role": "user", "content": f"n{index}"}],
+                        },
+                        headers={"authorization": "Bearer sk-client", "connection": "close"},
+                    )
+                    assert answer.status_code == 200
+                    ids.add(answer.headers["x-laneway-request-id"])
+            gateway.send_signal(signal.SIGTERM)
+            assert gateway.wait(30) == 0
+        finally:
+            gateway.kill()
+    assert "(2 workers)" in (tmp_path / "workers.log").read_text()
+    # Each worker has its own id prefix: both served (the kernel spreads new connections).
+    assert len({request_id[:28] for request_id in ids}) == 2
+
+    from laneway.ledger.sqlite import SQLiteLedger  # noqa: PLC0415
+
+    store = SQLiteLedger(tmp_path / "ledger.db")
+    try:
+        records = list(store.between(None, None))
+    finally:
+        store.close()
+    assert {record.id for record in records} == ids
+    assert all(record.status == "ok" for record in records)
