@@ -33,6 +33,7 @@ from laneway.wire.errors import ApiError
 from laneway.wire.request import ApiRequest, Endpoint, read_request
 from laneway.wire.stream_tap import StreamTap
 
+MAX_LEDGER_BACKLOG = 2000
 # Client headers an upstream may see; everything else (the client's key above all) stays here.
 FORWARDED_HEADERS = (
     b"openai-beta",
@@ -106,10 +107,11 @@ class Gateway:
             stream=request.stream,
         )
         reserved = self.ledger.reserve(record)
-        if self._durable:
-            await asyncio.wrap_future(reserved)
         attempts: list[Attempt] = []
         try:
+            # Not durable: wait only when the writer falls behind, so memory stays bounded.
+            if self._durable or self.ledger.backlog > MAX_LEDGER_BACKLOG:
+                await asyncio.wrap_future(reserved)
             committed = await self._attempts.run(request, candidates, _forwarded(headers), attempts)
         except AttemptsFailed as failed:
             error = failed.error

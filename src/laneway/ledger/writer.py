@@ -90,6 +90,11 @@ class LedgerWriter:
             return done, None
         return done, (kind, row, done)
 
+    @property
+    def backlog(self) -> int:
+        """Writes queued and not yet taken by the thread (approximate, for backpressure)."""
+        return self._queue.qsize() + len(self._settles)
+
     def flush(self, timeout: float | None = None) -> None:
         """Wait until everything enqueued so far is committed (or has failed)."""
         marker: Future[None] = Future()
