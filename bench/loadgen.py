@@ -6,17 +6,20 @@ the processes started here are stopped by PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 SERVER_CPU = "0"
 LOAD_CPU = "1"
@@ -36,16 +39,36 @@ def pinned(cpu: str, argv: Sequence[str]) -> list[str]:
 
 
 @contextmanager
-def server(argv: Sequence[str], port: int, *, cpu: str = SERVER_CPU) -> Iterator[int]:
-    """Start a server pinned to `cpu`, wait until it accepts, yield its PID, stop it."""
-    process = subprocess.Popen(
-        pinned(cpu, argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def server(
+    argv: Sequence[str],
+    port: int,
+    *,
+    cpu: str = SERVER_CPU,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    start_timeout: float = 60.0,
+) -> Iterator[int]:
+    """Start a server pinned to `cpu`, wait until it accepts, yield its PID, stop it.
+
+    `env` replaces the environment it inherits; `log` receives its stdout and stderr (by default
+    they are discarded), and its tail is in the error when it does not start.
+    """
+    with contextlib.ExitStack() as stack:  # the log file stays open in the child only
+        output: IO[bytes] | int = subprocess.DEVNULL
+        if log is not None:
+            output = stack.enter_context(log.open("wb"))
+        process = subprocess.Popen(
+            pinned(cpu, argv),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=None if env is None else dict(env),
+        )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while not _accepts(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{argv[0]} did not start on port {port}")
+                tail = "" if log is None else "\n" + _tail(log)
+                raise RuntimeError(f"{argv[0]} did not start on port {port}{tail}")
             time.sleep(0.1)
         yield process.pid
     finally:
@@ -55,6 +78,13 @@ def server(argv: Sequence[str], port: int, *, cpu: str = SERVER_CPU) -> Iterator
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _accepts(port: int) -> bool:
@@ -84,7 +114,11 @@ class Result:
     p99_ms: float
     cpu_us_per_request: float
     requests: int
-    errors: int
+    errors: int  # non-2xx/3xx answers plus socket errors (connect, read, write, timeout)
+    non_2xx: int = 0
+    socket_errors: int = 0
+    wall_s: float = 0.0  # how long wrk ran
+    load_cpu_s: float = 0.0  # wrk's own CPU time (user + system)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -97,8 +131,19 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def load(url: str, body: bytes | None, *, connections: int, seconds: int, pid: int) -> Result:
-    """Run wrk against `url` (POSTing `body` as JSON, or GET) and measure the server's CPU."""
+def load(
+    url: str,
+    body: bytes | None,
+    *,
+    connections: int,
+    seconds: int,
+    pid: int,
+    timeout_s: float | None = None,
+) -> Result:
+    """Run wrk against `url` (POSTing `body` as JSON, or GET) and measure the server's CPU.
+
+    `timeout_s` is wrk's per-request timeout (its default, 2 s, counts slower answers as socket
+    errors). The CPU figure is `pid`'s own (all its threads, not its children)."""
     script = "wrk.headers['Authorization'] = 'Bearer sk-bench'\n"
     if body is not None:
         script += (
@@ -109,6 +154,8 @@ def load(url: str, body: bytes | None, *, connections: int, seconds: int, pid: i
         lua.write(script)
     try:
         before = cpu_seconds(pid)
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
         out = subprocess.run(
             pinned(
                 LOAD_CPU,
@@ -118,6 +165,7 @@ def load(url: str, body: bytes | None, *, connections: int, seconds: int, pid: i
                     f"-c{connections}",
                     f"-d{seconds}s",
                     "--latency",
+                    *([] if timeout_s is None else [f"--timeout={timeout_s:g}s"]),
                     "-s",
                     lua.name,
                     url,
@@ -129,18 +177,27 @@ def load(url: str, body: bytes | None, *, connections: int, seconds: int, pid: i
             check=True,
         ).stdout
         cpu = cpu_seconds(pid) - before
+        wall = time.monotonic() - started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, reaped by run()
+        load_cpu = (children.ru_utime - children_before.ru_utime) + (
+            children.ru_stime - children_before.ru_stime
+        )
     finally:
         os.unlink(lua.name)
     if "Latency Distribution" not in out:
         raise RuntimeError(f"wrk gave no latency distribution:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_2xx = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     return Result(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         p50_ms=_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
         p99_ms=_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
         cpu_us_per_request=cpu / max(requests, 1) * 1e6,
         requests=requests,
-        errors=errors,
+        errors=non_2xx + socket_errors,
+        non_2xx=non_2xx,
+        socket_errors=socket_errors,
+        wall_s=wall,
+        load_cpu_s=load_cpu,
     )
