@@ -45,7 +45,7 @@ def emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
-def gateway_config(emulator: EmulatorServer, ledger: Path, **sections: Any) -> GatewayConfig:
+def gateway_config(emulator: EmulatorServer, ledger_path: Path, **sections: Any) -> GatewayConfig:
     raw: dict[str, Any] = {
         "providers": {
             "emu": {
@@ -55,7 +55,7 @@ def gateway_config(emulator: EmulatorServer, ledger: Path, **sections: Any) -> G
             }
         },
         "models": {BROKEN_MODEL: {"fallbacks": ["gpt-5.4"]}},
-        "ledger": {"path": str(ledger)},
+        "ledger": {"path": str(ledger_path)},
         "timeouts": {"first_byte_s": 2.0, "idle_s": 2.0, "total_s": 10.0},
         "server": {"port": 0},
     }

@@ -81,7 +81,9 @@ def test_the_ledger_matches_the_emulators_bill(tmp_path: Path) -> None:
     )
     catalog = Catalog.load()
     with EmulatorServer(config) as emulator:
-        server, sleep = start(gateway_config(emulator, tmp_path / "ledger.db"))
+        # Durable reservations here (the default is off), so both ledger paths are reconciled.
+        durable = {"path": str(tmp_path / "ledger.db"), "durable_reservations": True}
+        server, sleep = start(gateway_config(emulator, tmp_path / "ledger.db", ledger=durable))
         with server:
             outcomes = asyncio.run(run_all(server.base_url))
             records = Running(server, sleep).records()

@@ -52,7 +52,7 @@ class Gateway:
         *,
         fallbacks: Mapping[str, Sequence[str]] | None = None,
         retry: RetryPolicy | None = None,
-        durable_reservations: bool = True,
+        durable_reservations: bool = False,
         clock: Clock | None = None,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
