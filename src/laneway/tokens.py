@@ -24,9 +24,8 @@ import re
 import tempfile
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-import numpy as np
 import quicktok
 
 ENCODING = "o200k_base"
@@ -65,11 +64,21 @@ NEWER_UNICODE_RANGES: tuple[tuple[int, int], ...] = (
 _NEWER_UNICODE = re.compile(
     "[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in NEWER_UNICODE_RANGES) + "]"
 )
-# One flag per code point (1.1 MB): indexing it with a text's code points is a vectorised
-# membership test at hundreds of MB/s, where a regex over astral ranges manages ~20.
-_IS_NEWER = np.zeros(0x110000, dtype=np.bool_)
-for _low, _high in NEWER_UNICODE_RANGES:
-    _IS_NEWER[_low : _high + 1] = True
+
+
+@functools.cache
+def _newer_table() -> Any:
+    """One flag per code point (1.1 MB): indexing it with a text's code points is a vectorised
+    membership test at hundreds of MB/s, where a regex over astral ranges manages ~20. Built,
+    and numpy imported, on first need: a gateway that never counts tokens never loads them."""
+    import numpy as np  # noqa: PLC0415
+
+    table = np.zeros(0x110000, dtype=np.bool_)
+    for low, high in NEWER_UNICODE_RANGES:
+        table[low : high + 1] = True
+    return table
+
+
 _FIRST_NEWER = NEWER_UNICODE_RANGES[0][0]
 _SHORT = 256  # characters; below this a regex beats numpy's per-call overhead
 
@@ -79,8 +88,10 @@ def _needs_reference(text: str) -> bool:
         return False
     if len(text) < _SHORT:
         return _NEWER_UNICODE.search(text) is not None
+    import numpy as np  # noqa: PLC0415 - cached by Python after the first import
+
     code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return bool(code_points.max() >= _FIRST_NEWER and _IS_NEWER[code_points].any())
+    return bool(code_points.max() >= _FIRST_NEWER and _newer_table()[code_points].any())
 
 
 class _Counter(Protocol):
@@ -93,6 +104,12 @@ class _Counter(Protocol):
 
 class _Reference(Protocol):
     def encode_ordinary(self, text: str) -> list[int]: ...
+
+
+def preload() -> None:
+    """Load the vocabulary and lookup table now (~0.8 s), not during a first request."""
+    _fast()
+    _newer_table()
 
 
 @functools.cache

@@ -37,7 +37,7 @@ from laneway.emulator.responses_request import (
 from laneway.ids import new_id
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ModelSpec
-from laneway.tokens import count_tokens, encode_tokens
+from laneway.tokens import count_tokens, encode_tokens, preload
 from laneway.usage import Usage
 from laneway.wire.errors import (
     ApiError,
@@ -97,7 +97,7 @@ class Engine:
         self.faults = FaultPlan(config.seed, config.faults)
         self._stored: OrderedDict[str, _Stored] = OrderedDict()
         self._restricted = {key: frozenset(rule.models) for key, rule in config.keys.items()}
-        count_tokens("")  # load the vocabulary now, not during the first request (~0.8 s)
+        preload()  # the vocabulary now, not during the first request (~0.8 s)
         self._memo_count = functools.lru_cache(maxsize=_MEMO_ENTRIES)(count_tokens)
         self._memo_plain = functools.lru_cache(maxsize=_MEMO_ENTRIES)(self._plain_answer)
 
