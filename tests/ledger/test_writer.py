@@ -146,6 +146,31 @@ def test_a_lone_settlement_is_committed_within_its_delay(gated: GatedLedger) -> 
     writer.close()
 
 
+def test_a_lazy_reservation_waits_for_company_then_commits_alone(gated: GatedLedger) -> None:
+    writer = LedgerWriter(gated, settle_delay_s=0.05)
+    record = reserved(9)
+    began = time.monotonic()
+    writer.reserve(record, lazy=True).result(5)
+    assert 0.04 <= time.monotonic() - began < 2  # it did not wake the thread on its own
+    assert gated.get(record.id) == record
+    eager = reserved(10)
+    began = time.monotonic()
+    writer.reserve(eager).result(5)
+    assert time.monotonic() - began < 0.04
+    writer.close()
+
+
+def test_a_lazy_reservation_and_its_settlement_are_written_once(tmp_path: Path) -> None:
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    writer = LedgerWriter(ledger, settle_delay_s=60.0)
+    record = reserved(11)
+    writer.reserve(record, lazy=True)
+    writer.settle(settled(record))
+    writer.flush(5)
+    assert ledger.get(record.id) == settled(record)
+    writer.close()
+
+
 def test_flush_and_close_commit_waiting_settlements(tmp_path: Path) -> None:
     ledger = SQLiteLedger(tmp_path / "ledger.db")
     writer = LedgerWriter(ledger, settle_delay_s=60.0)

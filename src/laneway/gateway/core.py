@@ -106,7 +106,8 @@ class Gateway:
             requested_model=request.model,
             stream=request.stream,
         )
-        reserved = self.ledger.reserve(record)
+        # Not durable: nobody waits for the commit, so it may ride along with others' commits.
+        reserved = self.ledger.reserve(record, lazy=not self._durable)
         attempts: list[Attempt] = []
         try:
             # Not durable: wait only when the writer falls behind, so memory stays bounded.

@@ -58,9 +58,15 @@ class LedgerWriter:
         self._thread = threading.Thread(target=self._run, name="laneway-ledger", daemon=True)
         self._thread.start()
 
-    def reserve(self, record: LedgerRecord) -> Future[None]:
+    def reserve(self, record: LedgerRecord, *, lazy: bool = False) -> Future[None]:
+        """Queue a reservation. `lazy`: nobody waits for it, so it may wait, like a settlement,
+        up to `settle_delay_s` for company instead of waking the thread on its own."""
         done, op = self._op("reserve", record)
-        if op is not None:
+        if op is None:
+            return done
+        if lazy and self._settle_delay_s > 0:
+            self._later(op)
+        else:
             self._queue.put(op)
         return done
 
@@ -70,12 +76,15 @@ class LedgerWriter:
             return done
         if self._settle_delay_s <= 0:
             self._queue.put(op)
-            return done
+        else:
+            self._later(op)
+        return done
+
+    def _later(self, op: _Op) -> None:
         self._settles.append(op)
         if self._idle:  # else the thread is busy or already counting down the delay
             self._idle = False
             self._queue.put(_WAKE)
-        return done
 
     def _op(self, kind: _Kind, record: LedgerRecord) -> tuple[Future[None], _Op | None]:
         if self._closed:
