@@ -94,7 +94,7 @@ class ModelRoute(Strict):
 class LedgerConfig(Strict):
     path: Path | None = None  # default: $LANEWAY_LEDGER, else ~/.local/share/laneway/ledger.db
     # Off (the default): the request path only enqueues its reservation, which the writer
-    # commits within about a millisecond; a crash in that window loses it. On: each request waits
+    # commits with others within 5 ms; a crash in that window loses it. On: each request waits
     # for that commit before calling upstream, so no upstream call can ever lack its record; it
     # costs ~0.1 ms at p50 and up to a quarter of streamed throughput (bench/README.md).
     durable_reservations: bool = False
