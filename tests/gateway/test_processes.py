@@ -139,8 +139,11 @@ path = "ledger.db"
         gateway = serve(config, port, tmp_path / "workers.log")
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10) as client:
-                ids = set()
-                for index in range(40):
+                ids: set[str] = set()
+                # Until both workers have answered: the second may bind a moment after the first.
+                for index in range(400):
+                    if index >= 40 and len({request_id[:28] for request_id in ids}) == 2:
+                        break
                     answer = client.post(
                         "/chat/completions",
                         json={
