@@ -35,7 +35,9 @@ class GatewayApp:
         self._keys = keys
         self._readiness = readiness
         self._max_body = max_body
-        self._models = orjson.dumps({"object": "list", "data": self._model_list()})
+        models = self._model_list()
+        self._models = orjson.dumps({"object": "list", "data": models})
+        self._model_by_id = {entry["id"]: orjson.dumps(entry) for entry in models}
 
     def listener(self) -> Listener:
         return Listener(
@@ -86,10 +88,10 @@ class GatewayApp:
         ]
 
     def _model(self, name: str) -> Response:
-        for entry in orjson.loads(self._models)["data"]:
-            if entry["id"] == name:
-                return Response(200, orjson.dumps(entry))
-        raise model_not_found(name)
+        body = self._model_by_id.get(name)
+        if body is None:
+            raise model_not_found(name)
+        return Response(200, body)
 
 
 def render_error(error: ApiError) -> Response:
