@@ -29,12 +29,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from laneway.config_file import Strict, load_toml
 from laneway.errors import LanewayError
 from laneway.pricing.model_spec import Tier
-from laneway.upstream.timeouts import Timeouts, default_timeouts
+from laneway.routing.lane_config import (
+    AutoConfig,
+    BreakerConfig,
+    LaneConfig,
+    Name,
+    RoutingConfig,
+)
+from laneway.upstream.timeouts import TimeoutsConfig
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 ENV_API_KEYS = "LANEWAY_API_KEYS"
@@ -45,11 +52,23 @@ class ConfigError(LanewayError):
     """A gateway config file is malformed; the message names the file and the field."""
 
 
+class ClientKeyConfig(Strict):
+    """A client key with a default lane: `model: "auto"` from this key goes to `lane`."""
+
+    key: SecretStr
+    lane: str | None = None
+
+
+def _client_key(value: object) -> object:
+    return {"key": value} if isinstance(value, str) else value
+
+
 class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 4141
     workers: Annotated[int, Field(ge=1, le=256)] = 1
-    api_keys: tuple[SecretStr, ...] = ()
+    # "sk-..." or { key = "sk-...", lane = "coding" }
+    api_keys: tuple[Annotated[ClientKeyConfig, BeforeValidator(_client_key)], ...] = ()
     max_body_bytes: Annotated[int, Field(gt=0)] = 32 * 1024 * 1024
 
 
@@ -86,7 +105,7 @@ class ProviderConfig(Strict):
 
 
 class ModelRoute(Strict):
-    """Per requested model: where to go when it cannot answer (lanes generalise this later)."""
+    """Per requested plain model id: where to go when it cannot answer."""
 
     fallbacks: tuple[str, ...] = ()
 
@@ -108,25 +127,6 @@ class RetryConfig(Strict):
     budget_ratio: Annotated[float, Field(ge=0, le=10)] = 0.2  # retries per request, over time
 
 
-class TimeoutsConfig(Strict):
-    """Fixed per-attempt limits; a limit left out follows the request's reasoning effort."""
-
-    connect_s: Annotated[float, Field(gt=0)] | None = None
-    first_byte_s: Annotated[float, Field(gt=0)] | None = None
-    idle_s: Annotated[float, Field(gt=0)] | None = None
-    total_s: Annotated[float, Field(gt=0)] | None = None
-
-    def for_effort(self, effort: str | None) -> Timeouts:
-        base = default_timeouts(effort)
-        first_byte = self.first_byte_s or base.first_byte_s
-        return Timeouts(
-            connect_s=self.connect_s or base.connect_s,
-            first_byte_s=first_byte,
-            idle_s=self.idle_s or base.idle_s,
-            total_s=self.total_s or max(base.total_s, first_byte),
-        )
-
-
 class GatewayConfig(Strict):
     server: ServerConfig = ServerConfig()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
@@ -135,6 +135,10 @@ class GatewayConfig(Strict):
     retry: RetryConfig = RetryConfig()
     timeouts: TimeoutsConfig = TimeoutsConfig()
     catalog: tuple[Path, ...] = ()  # catalog files merged over the shipped one
+    lanes: dict[Name, LaneConfig] = Field(default_factory=dict)
+    auto: AutoConfig = AutoConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    routing: RoutingConfig = RoutingConfig()
 
     @classmethod
     def load(cls, path: Path | None) -> GatewayConfig:
@@ -150,6 +154,14 @@ class GatewayConfig(Strict):
 
     def client_keys(self, env: Mapping[str, str] | None = None) -> tuple[str, ...]:
         env = os.environ if env is None else env
-        listed = [key.get_secret_value() for key in self.server.api_keys]
+        listed = [entry.key.get_secret_value() for entry in self.server.api_keys]
         listed += [key.strip() for key in env.get(ENV_API_KEYS, "").split(",") if key.strip()]
         return tuple(dict.fromkeys(listed))
+
+    def key_lanes(self) -> dict[str, str]:
+        """Client key -> its default lane, for the keys that name one."""
+        return {
+            entry.key.get_secret_value(): entry.lane
+            for entry in self.server.api_keys
+            if entry.lane is not None
+        }

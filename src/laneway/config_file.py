@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,7 +22,8 @@ class Strict(BaseModel):
 
 def load_toml(model: type[M], path: Path, error: type[LanewayError]) -> M:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        # Decimal: money in config (cost ceilings, caps) stays exact; float fields accept it.
+        raw = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

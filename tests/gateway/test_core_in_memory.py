@@ -13,12 +13,14 @@ import pytest
 
 from laneway.clock import ManualClock
 from laneway.gateway.core import Gateway
-from laneway.gateway.providers import Provider
 from laneway.http.messages import Response, StreamResponse
 from laneway.ledger.record import LedgerRecord
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
+from laneway.routing.breaker import BreakerSettings
+from laneway.routing.lanes import LaneTable
+from laneway.upstream.providers import Provider
 from laneway.upstream.retry import RetryBudget, RetryPolicy
 from laneway.upstream.timeouts import Timeouts
 from laneway.upstream.transport import BodyBroken, NotSent
@@ -79,8 +81,19 @@ class FakeTransport:
         pass
 
 
+# Breakers that never open, for the tests about other things; breaker tests pass their own.
+PATIENT = BreakerSettings(consecutive_failures=1_000_000, min_requests=1_000_000)
+
+
 class Harness:
-    def __init__(self, tmp: Path, *transports: FakeTransport, budget_ratio: float = 0.2) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        *transports: FakeTransport,
+        budget_ratio: float = 0.2,
+        breaker: BreakerSettings = PATIENT,
+        lanes: LaneTable | None = None,
+    ) -> None:
         self.clock = ManualClock()
         self.delays: list[float] = []
         self.ledger = SQLiteLedger(tmp / "ledger.db")
@@ -113,6 +126,8 @@ class Harness:
             clock=self.clock,
             rng=random.Random(1),
             sleep=sleep,
+            breaker=breaker,
+            lanes=lanes,
         )
 
     def call(self, body: bytes = CHAT) -> Response | StreamResponse:

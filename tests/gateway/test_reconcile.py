@@ -83,7 +83,11 @@ def test_the_ledger_matches_the_emulators_bill(tmp_path: Path) -> None:
     with EmulatorServer(config) as emulator:
         # Durable reservations here (the default is off), so both ledger paths are reconciled.
         durable = {"path": str(tmp_path / "ledger.db"), "durable_reservations": True}
-        server, sleep = start(gateway_config(emulator, tmp_path / "ledger.db", ledger=durable))
+        # Breakers that never open: every request reaches upstream, so every one is billed.
+        patient = {"consecutive_failures": 1_000_000, "min_requests": 1_000_000}
+        server, sleep = start(
+            gateway_config(emulator, tmp_path / "ledger.db", ledger=durable, breaker=patient)
+        )
         with server:
             outcomes = asyncio.run(run_all(server.base_url))
             records = Running(server, sleep).records()

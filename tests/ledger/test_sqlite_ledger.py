@@ -114,6 +114,47 @@ def test_schema_version_is_checked(tmp_path: Path) -> None:
         SQLiteLedger(path)
 
 
+_V1_SCHEMA = """
+CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE requests (
+    id TEXT PRIMARY KEY, created_at REAL NOT NULL, key_id TEXT, endpoint TEXT NOT NULL,
+    requested_model TEXT NOT NULL, stream INTEGER NOT NULL, status TEXT NOT NULL,
+    answering_model TEXT, provider TEXT, upstream_request_id TEXT, attempts TEXT NOT NULL,
+    http_status INTEGER, input_tokens INTEGER, cached_input_tokens INTEGER,
+    cache_write_tokens INTEGER, output_tokens INTEGER, reasoning_tokens INTEGER,
+    cost_usd TEXT, ttfb_ms REAL, latency_ms REAL, error TEXT, settled_at REAL
+);
+INSERT INTO ledger_meta VALUES ('schema_version', '1');
+INSERT INTO requests (id, created_at, endpoint, requested_model, stream, status, attempts)
+    VALUES ('req_old', 1767225600.0, 'chat', 'gpt-5.4', 0, 'reserved', '[]');
+"""
+
+
+def test_a_version_1_ledger_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_V1_SCHEMA)
+    ledger = SQLiteLedger(path)
+    try:
+        old = ledger.get("req_old")
+        assert old is not None
+        assert (old.status, old.lane, old.route, old.pair_id, old.shadow) == (
+            "reserved", None, None, None, False,
+        )  # fmt: skip
+        record = replace(reserved(1), lane="coding", route='{"policy":"cheapest"}')
+        record.pair_id, record.shadow = "req_x", True
+        ledger.reserve([record])
+        stored = ledger.get(record.id)
+        assert stored is not None
+        assert (stored.lane, stored.pair_id, stored.shadow) == ("coding", "req_x", True)
+    finally:
+        ledger.close()
+    with sqlite3.connect(path) as db:
+        version = db.execute("SELECT value FROM ledger_meta").fetchone()[0]
+    assert version == "2"
+    SQLiteLedger(path).close()  # opening a migrated ledger again changes nothing
+
+
 def test_one_write_stores_reservations_then_settlements(ledger: SQLiteLedger) -> None:
     # More rows than one statement takes, mixed with rows already stored either way.
     ledger.reserve([reserved(n) for n in range(0, 300, 3)])

@@ -8,8 +8,8 @@ import pytest
 
 from laneway.clock import ManualClock
 from laneway.config import ConfigError, GatewayConfig, ProviderConfig
-from laneway.gateway.providers import build_providers, candidates_for, effective_providers
 from laneway.upstream.http1 import Http1Transport
+from laneway.upstream.providers import build_providers, candidates_for, effective_providers
 
 
 def write(tmp_path: Path, text: str) -> Path:

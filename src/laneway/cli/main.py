@@ -10,7 +10,9 @@ import click
 from laneway.cli.cost import cost_command
 from laneway.cli.emulate import emulate_command
 from laneway.cli.errors import EXIT_USAGE, CliError
+from laneway.cli.lanes import lanes_command
 from laneway.cli.models import models_command
+from laneway.cli.route import route_command
 from laneway.cli.serve import serve_command
 from laneway.cli.tokens import tokens_command
 from laneway.cli.usage import usage_command
@@ -29,7 +31,9 @@ def cli() -> None:
 
 cli.add_command(cost_command)
 cli.add_command(emulate_command)
+cli.add_command(lanes_command)
 cli.add_command(models_command)
+cli.add_command(route_command)
 cli.add_command(serve_command)
 cli.add_command(tokens_command)
 cli.add_command(usage_command)

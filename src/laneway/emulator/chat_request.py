@@ -1,4 +1,7 @@
-"""A Chat Completions request, validated as OpenAI validates it, and its messages rendered."""
+"""A Chat Completions request, validated as OpenAI validates it, and its messages rendered.
+
+The rendering lives in `laneway.wire.prompt`, shared with the gateway's exact input count.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from laneway.emulator import validation as v
 from laneway.emulator.generation import FunctionTool
 from laneway.pricing.model_spec import REASONING_EFFORTS
 from laneway.wire.errors import ApiError, invalid_type, invalid_value, missing_parameter
+from laneway.wire.prompt import render_chat
 
 KNOWN_FIELDS = frozenset(
     [
@@ -54,7 +56,6 @@ KNOWN_FIELDS = frozenset(
         "web_search_options",
     ]
 )
-_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 MAX_N = 128
 
 
@@ -76,47 +77,6 @@ class ChatRequest:
     rendered: str
     last_user_text: str
     answering_tool_output: bool
-
-
-def _content_text(content: Any, param: str) -> str:
-    return v.content_text(
-        content,
-        param,
-        text_parts=("text", "refusal"),
-        other_parts=("image_url", "input_audio", "file"),
-    )
-
-
-def _render(messages: list[Any]) -> tuple[str, str, bool]:
-    blocks: list[str] = []
-    last_user = ""
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise invalid_type(f"messages[{i}]", "an object", message)
-        role = message.get("role")
-        if role not in _ROLES:
-            if role is None:
-                raise missing_parameter(f"messages[{i}].role")
-            raise invalid_value(
-                f"messages[{i}].role",
-                f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
-                "'function', 'tool', and 'developer'.",
-            )
-        content = message.get("content")
-        if isinstance(content, str):  # the common case, without the general reader's checks
-            text = content
-        else:
-            if "content" not in message and role != "assistant":
-                raise missing_parameter(f"messages[{i}].content")
-            text = _content_text(content, f"messages[{i}].content")
-        if role == "user":
-            last_user = text
-        calls = message.get("tool_calls")
-        if calls:
-            text += "".join(f" called {orjson.dumps(call).decode()}" for call in calls)
-        blocks.append(f"{role}: {text}\n\n")
-    ends_with_tool = bool(messages) and messages[-1].get("role") in ("tool", "function")
-    return "".join(blocks), last_user, ends_with_tool
 
 
 def _response_format(body: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, bool]:
@@ -186,7 +146,7 @@ def parse_chat_request(body: Mapping[str, Any]) -> ChatRequest:
             param="messages",
             code="empty_array",
         )
-    rendered, last_user, tool_output = _render(messages)
+    rendered, last_user, tool_output = render_chat(messages)
     n = v.integer(body, "n", minimum=1) or 1
     if n > MAX_N:
         raise invalid_value("n", f"Invalid 'n': expected a value <= {MAX_N}, but got {n}.")

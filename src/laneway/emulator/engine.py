@@ -46,6 +46,7 @@ from laneway.wire.errors import (
     missing_api_key,
     model_not_found,
 )
+from laneway.wire.prompt import responses_prompt
 
 PROJECT_ID = "proj_emulator"
 _CACHE_MIN_TOKENS = 1024  # below this no prompt is cached, so no need for token ids
@@ -259,14 +260,7 @@ class Engine:
                     code="previous_response_not_found",
                 )
             history = stored[2]
-        prompt = "".join(
-            [
-                f"system: {req.instructions}\n\n" if req.instructions else "",
-                history,
-                req.rendered_input,
-                orjson.dumps(req.tools).decode() if req.tools else "",
-            ]
-        )
+        prompt = responses_prompt(req.instructions, history, req.rendered_input, req.tools)
         tokens, cached = self._input_usage(spec, prompt, req.prompt_cache_key)
         injected = self._fault("responses", spec, fault)
         headers = self._admit(spec, tokens, req.max_output_tokens)

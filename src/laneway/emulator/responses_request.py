@@ -1,8 +1,7 @@
 """A Responses API request, validated as OpenAI validates it, and its conversation rendered.
 
-The rendered prompt is plain text ("role: content" blocks). The emulator counts its o200k_base
-tokens as the input; OpenAI's own count adds a few formatting tokens per message, which no
-client can observe apart from the total, so the emulator leaves them out.
+The rendering (plain "role: content" blocks, counted as the input) lives in `laneway.wire.prompt`
+so that the gateway counts exactly the text the emulator counts.
 """
 
 from __future__ import annotations
@@ -11,12 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from laneway.emulator import validation as v
 from laneway.emulator.generation import FunctionTool
 from laneway.pricing.model_spec import REASONING_EFFORTS
 from laneway.wire.errors import invalid_type, invalid_value, missing_parameter
+from laneway.wire.prompt import render_responses_input
 
 KNOWN_FIELDS = frozenset(
     [
@@ -53,7 +51,6 @@ KNOWN_FIELDS = frozenset(
         "user",
     ]
 )
-_ROLES = ("user", "assistant", "system", "developer")
 _PLAIN_TEXT: Mapping[str, Any] = {"type": "text"}
 
 # Hosted tools and the catalog capability each needs.
@@ -102,72 +99,6 @@ class ResponsesRequest:
     rendered_input: str
     last_user_text: str
     answering_tool_output: bool
-
-
-def _content_text(content: Any, param: str) -> str:
-    if content is None:
-        raise invalid_type(param, "a string or an array", content)
-    return v.content_text(
-        content,
-        param,
-        text_parts=("input_text", "output_text", "text", "refusal"),
-        other_parts=("input_image", "input_file", "input_audio"),
-    )
-
-
-def _render_message(item: Mapping[str, Any], param: str) -> tuple[str, str | None]:
-    role = item.get("role")
-    if role is None:
-        raise missing_parameter(f"{param}.role")
-    if role not in _ROLES:
-        raise invalid_value(
-            f"{param}.role",
-            f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', 'system', "
-            "and 'developer'.",
-        )
-    content = item.get("content")
-    if isinstance(content, str):
-        text = content
-    else:
-        if "content" not in item:
-            raise missing_parameter(f"{param}.content")
-        text = _content_text(content, f"{param}.content")
-    return f"{role}: {text}\n\n", text if role == "user" else None
-
-
-def _render_item(item: Mapping[str, Any], param: str) -> tuple[str, str | None]:
-    """One input item as prompt text, and its text when it is the user speaking."""
-    kind = item.get("type", "message")
-    if kind == "message":
-        return _render_message(item, param)
-    if kind == "function_call":
-        return f"assistant called {item.get('name')}({item.get('arguments')})\n\n", None
-    if kind == "function_call_output":
-        output = item.get("output")
-        text = output if isinstance(output, str) else orjson.dumps(output).decode()
-        return f"tool: {text}\n\n", None
-    if kind in ("reasoning", "item_reference"):
-        return "", None  # carries no text the model re-reads here
-    return f"{kind}: {orjson.dumps(item).decode()}\n\n", None
-
-
-def render_items(items: Any) -> tuple[str, str, bool]:
-    """(rendered text, the last user message's text, whether it ends with a tool's output)."""
-    if isinstance(items, str):
-        return f"user: {items}\n\n", items, False
-    if not isinstance(items, list):
-        raise invalid_type("input", "a string or an array", items)
-    blocks: list[str] = []
-    last_user = ""
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise invalid_type(f"input[{i}]", "an object", item)
-        block, user_text = _render_item(item, f"input[{i}]")
-        blocks.append(block)
-        if user_text is not None:
-            last_user = user_text
-    ends_with_tool_output = bool(items) and items[-1].get("type") == "function_call_output"
-    return "".join(blocks), last_user, ends_with_tool_output
 
 
 def _text_format(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
@@ -239,7 +170,7 @@ def parse_responses_request(body: Mapping[str, Any]) -> ResponsesRequest:
     fmt, schema = _text_format(body) if "text" in body else (_PLAIN_TEXT, None)
     tools, functions, hosted = _tools(body) if "tools" in body else ([], (), ())
     stream_options = v.obj(body, "stream_options") or {}
-    rendered, last_user, tool_output = render_items(body.get("input", []))
+    rendered, last_user, tool_output = render_responses_input(body.get("input", []))
     return ResponsesRequest(
         body=body,
         model=model,

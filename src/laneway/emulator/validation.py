@@ -140,30 +140,3 @@ def metadata(body: Body) -> dict[str, str] | None:
 
 
 SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority", "fast")
-
-
-def content_text(
-    content: Any, param: str, *, text_parts: Collection[str], other_parts: Collection[str]
-) -> str:
-    """A message's text: a string, or the text parts of a content list joined by newlines.
-
-    Parts the emulator cannot read (images, audio, files) stand in as "[kind]"."""
-    if content is None or isinstance(content, str):
-        return content or ""
-    if not isinstance(content, list):
-        raise invalid_type(param, "a string or an array", content)
-    texts = []
-    for i, part in enumerate(content):
-        if not isinstance(part, dict):
-            raise invalid_type(f"{param}[{i}]", "an object", part)
-        kind = part.get("type")
-        if kind in text_parts:
-            text = part.get("text", part.get("refusal"))
-            if not isinstance(text, str):
-                raise invalid_type(f"{param}[{i}].text", "a string", text)
-            texts.append(text)
-        elif kind in other_parts:
-            texts.append(f"[{kind}]")
-        else:
-            raise invalid_value(f"{param}[{i}].type", f"Invalid value: '{kind}'.")
-    return "\n".join(texts)

@@ -10,15 +10,18 @@ tried, once its first byte is about to reach the client: for a stream, its first
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from laneway.clock import Clock
-from laneway.gateway.providers import Candidate
 from laneway.gateway.upstream_errors import from_upstream, no_answer
 from laneway.ledger.record import Attempt
-from laneway.upstream.retry import RetryPolicy, decide
-from laneway.upstream.timeouts import Timeouts, default_timeouts
+from laneway.routing.breaker import Breakers
+from laneway.routing.headroom import Headroom
+from laneway.routing.router import Plan
+from laneway.upstream.providers import Candidate
+from laneway.upstream.retry import RetryPolicy, decide, server_delay_s
+from laneway.upstream.timeouts import Timeouts
 from laneway.upstream.transport import (
     BodyBroken,
     NoAnswer,
@@ -51,6 +54,23 @@ class Committed:
     first: bytes = b""  # the stream's first whole events, already read
 
 
+@dataclass(frozen=True, slots=True)
+class _Send:
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    timeouts: Timeouts
+    tokens: int  # the request's rate-limit estimate on this candidate
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: ApiError
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    skipped: bool = False  # not sent at all (its circuit is open): go on to the next
+
+
 class AttemptsFailed(Exception):
     """Every candidate failed; `error` is what the client gets."""
 
@@ -66,70 +86,107 @@ class Attempts:
         clock: Clock,
         rng: random.Random,
         sleep: Sleep,
-        timeouts: Callable[[str | None], Timeouts] = default_timeouts,
+        breakers: Breakers,
+        headroom: Headroom,
     ) -> None:
         self._policy = policy
-        self._timeouts = timeouts
         self._clock = clock
         self._rng = rng
         self._sleep = sleep
+        self._breakers = breakers
+        self._headroom = headroom
 
     async def run(
         self,
         request: ApiRequest,
-        candidates: Sequence[Candidate],
+        plan: Plan,
         headers: Mapping[str, str],
         log: list[Attempt],
     ) -> Committed:
-        """Try `candidates` in order; each try is appended to `log` as it ends."""
+        """Try the plan's candidates in order; each try is appended to `log` as it ends."""
+        candidates = plan.candidates
         if not candidates:
             raise ValueError("no candidates to try")
-        timeouts = self._timeouts(request.effort)
         last: ApiError | None = None
         for candidate in candidates:
             provider = candidate.provider
             provider.retry_budget.record_request()
-            body = request.upstream_body(candidate.model)
+            body = request.upstream_body(candidate.model, candidate.effort)
             sent_headers = {**provider.headers, **headers} if headers else provider.headers
-            url = provider.url(request.endpoint)
+            send = _Send(
+                provider.url(request.endpoint),
+                sent_headers,
+                body,
+                plan.timeouts,
+                plan.tokens.get(candidate, 0),
+            )
             tries = 0
             while True:
                 tries += 1
-                started = self._clock.monotonic()
-                status: int | None = None
-                answer_headers: Mapping[str, str] = _NO_HEADERS
-                try:
-                    response = await provider.transport.send(url, sent_headers, body, timeouts)
-                    status = response.status
-                    answer_headers = response.headers
-                    if 200 <= status < 300:
-                        committed = await self._commit(request, candidate, response)
-                        log.append(self._attempt(candidate, status, started))
-                        return committed
-                    error_body = await response.read()
-                    response.close()
-                    last = from_upstream(status, error_body, answer_headers, candidate)
-                    log.append(self._attempt(candidate, status, started, last.code or "error"))
-                except UpstreamFailure as failure:
-                    reason = _reason(failure)
-                    log.append(self._attempt(candidate, status, started, reason))
-                    last = no_answer(candidate, reason, timed_out=failure.timed_out)
-                    status = None  # no usable answer, even where a head came first
+                outcome = await self._once(request, candidate, send, log)
+                if isinstance(outcome, Committed):
+                    return outcome
+                last = outcome.error
+                if outcome.skipped:
+                    break
                 decision = decide(
                     self._policy,
                     attempt=tries,
-                    status=status,
-                    headers=answer_headers,
+                    status=outcome.status,
+                    headers=outcome.headers,
                     now=self._clock.time(),
                     rng=self._rng,
                 )
                 if decision.retry and provider.retry_budget.try_spend():
                     await self._sleep(decision.delay_s)
                     continue
-                if not _falls_over(status, last.code):
+                if not _falls_over(outcome.status, last.code):
                     raise AttemptsFailed(last)
                 break  # the next candidate
         raise AttemptsFailed(last or ApiError(502, "no candidate answered"))
+
+    async def _once(
+        self, request: ApiRequest, candidate: Candidate, send: _Send, log: list[Attempt]
+    ) -> Committed | _Failed:
+        """One attempt, through the candidate's breaker, counted against its headroom."""
+        provider, model = candidate.provider.name, candidate.model
+        ticket = self._breakers.admit(provider, model)
+        if ticket is None:  # opened since the plan was made (or no probe slot is free)
+            log.append(Attempt(provider, model, None, 0.0, "circuit open"))
+            return _Failed(no_answer(candidate, "circuit open", timed_out=False), skipped=True)
+        started = self._clock.monotonic()
+        status: int | None = None
+        self._headroom.take(provider, model, send.tokens)
+        try:
+            response = await candidate.provider.transport.send(
+                send.url, send.headers, send.body, send.timeouts
+            )
+            status = response.status
+            answer_headers = response.headers
+            self._headroom.observe(provider, model, answer_headers)
+            if 200 <= status < 300:
+                committed = await self._commit(request, candidate, response)
+                self._breakers.record(ticket, True)
+                log.append(self._attempt(candidate, status, started))
+                return committed
+            error_body = await response.read()
+            response.close()
+            error = from_upstream(status, error_body, answer_headers, candidate)
+            log.append(self._attempt(candidate, status, started, error.code or "error"))
+            if status >= 500:
+                self._breakers.record(ticket, False)
+            elif status == 429:
+                wait = server_delay_s(answer_headers, self._clock.time())
+                self._headroom.observe_429(provider, model, wait or 1.0)
+            return _Failed(error, status, answer_headers)
+        except UpstreamFailure as failure:
+            self._breakers.record(ticket, False)
+            reason = _reason(failure)
+            log.append(self._attempt(candidate, status, started, reason))
+            # No usable answer, even where a head came first.
+            return _Failed(no_answer(candidate, reason, timed_out=failure.timed_out))
+        finally:
+            self._breakers.release(ticket)  # no verdict (4xx, cancelled): frees a probe slot
 
     async def _commit(
         self, request: ApiRequest, candidate: Candidate, response: UpstreamResponse

@@ -1,9 +1,9 @@
 """The gateway as a library: `await gateway.handle(endpoint, body, key_id=...)` returns the answer.
 
-    request -> read the fields routing needs -> candidates (model, fallbacks, affinity)
+    request -> read the fields routing needs -> routing.plan (lane, candidates, effort, why)
       -> reserve a ledger record -> attempts (retries, fallbacks; the first byte commits)
       -> the answer, whole or relayed as it streams, while usage is read from it
-      -> settle the record (usage, cost, attempts, timings)
+      -> settle the record (usage, cost, attempts, timings, route); maybe a shadow copy
 
 HTTP stays in `laneway.server`; this module knows requests, candidates and records.
 """
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from laneway.clock import Clock, SystemClock
-from laneway.gateway.affinity import Affinity
 from laneway.gateway.attempts import Attempts, AttemptsFailed, Committed, Sleep
-from laneway.gateway.providers import Candidate, Provider, candidates_for
 from laneway.gateway.settlement import Settler, read_whole
+from laneway.gateway.shadows import Shadows
 from laneway.gateway.upstream_errors import no_provider
 from laneway.http.messages import Response, StreamResponse
 from laneway.ids import new_id
@@ -26,8 +25,14 @@ from laneway.ledger.record import Attempt, LedgerRecord, RecordStatus
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.money import usd_str
+from laneway.routing.breaker import Breakers, BreakerSettings
+from laneway.routing.headroom import Headroom
+from laneway.routing.lanes import LaneTable
+from laneway.routing.observations import Observations
+from laneway.routing.router import Plan, Router
+from laneway.upstream.providers import Provider
 from laneway.upstream.retry import RetryPolicy
-from laneway.upstream.timeouts import Timeouts, default_timeouts
+from laneway.upstream.timeouts import TimeoutsConfig
 from laneway.upstream.transport import BodyBroken
 from laneway.wire.errors import ApiError
 from laneway.wire.request import ApiRequest, Endpoint, read_request
@@ -50,39 +55,44 @@ class Gateway:
         catalog: Catalog,
         ledger: LedgerWriter,
         *,
+        lanes: LaneTable | None = None,
         fallbacks: Mapping[str, Sequence[str]] | None = None,
         retry: RetryPolicy | None = None,
         durable_reservations: bool = False,
         clock: Clock | None = None,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
-        timeouts: Callable[[str | None], Timeouts] = default_timeouts,
+        timeouts: TimeoutsConfig | None = None,
+        breaker: BreakerSettings | None = None,
+        observations: Observations | None = None,
     ) -> None:
         self.providers = list(providers)
         self.catalog = catalog
         self.ledger = ledger
-        self._by_name = {provider.name: provider for provider in self.providers}
-        self._fallbacks = dict(fallbacks or {})
         self._durable = durable_reservations
         self._clock = clock or SystemClock()
+        rng = rng or random.Random()  # noqa: S311 - jitter, canary arms, shadow samples
+        self.router = Router(
+            lanes or LaneTable(),
+            self.providers,
+            catalog,
+            breakers=Breakers(self._clock, breaker),
+            headroom=Headroom(self._clock),
+            observations=observations or Observations(),
+            fallbacks=fallbacks,
+            timeouts=timeouts,
+            rng=rng,
+        )
         self._attempts = Attempts(
             retry or RetryPolicy(),
             self._clock,
-            rng or random.Random(),  # noqa: S311 - backoff jitter, not a secret
+            rng,
             sleep,
-            timeouts,
+            self.router.breakers,
+            self.router.headroom,
         )
         self._settler = Settler(catalog, self._clock)
-        self._affinity = Affinity()
-
-    def candidates(self, request: ApiRequest) -> list[Candidate]:
-        if request.previous_response_id is not None:
-            name = self._affinity.provider_of(request.previous_response_id)
-            home = self._by_name.get(name) if name is not None else None
-            if home is not None:  # the conversation lives there: no fallback elsewhere
-                return [Candidate(home, request.model)]
-        fallbacks = self._fallbacks.get(request.model, ())
-        return candidates_for(self.providers, request.model, fallbacks)
+        self._shadows = Shadows(self._attempts, self._settler, ledger, self._clock, rng)
 
     async def handle(
         self,
@@ -90,13 +100,20 @@ class Gateway:
         body: bytes,
         *,
         key_id: str | None = None,
+        key_lane: str | None = None,
         headers: Mapping[bytes, bytes] | None = None,
     ) -> Response | StreamResponse:
         """Answer one API call. Errors are raised as `ApiError`, with laneway's headers."""
         started = self._clock.monotonic()
         request = read_request(endpoint, body)
-        candidates = self.candidates(request)
-        if not candidates:
+        header_lane = headers.get(b"x-laneway-lane") if headers else None
+        plan = self.router.plan(
+            request,
+            key_id=key_id,
+            key_lane=key_lane,
+            header_lane=header_lane.decode("latin-1") if header_lane else None,
+        )
+        if not plan.candidates:
             raise no_provider(request.model)
         record = LedgerRecord(
             id=new_id("req"),
@@ -105,6 +122,7 @@ class Gateway:
             endpoint=endpoint,
             requested_model=request.model,
             stream=request.stream,
+            lane=plan.lane.name if plan.lane is not None else None,
         )
         # Not durable: nobody waits for the commit, so it may ride along with others' commits.
         reserved = self.ledger.reserve(record, lazy=not self._durable)
@@ -113,46 +131,59 @@ class Gateway:
             # Not durable: wait only when the writer falls behind, so memory stays bounded.
             if self._durable or self.ledger.backlog > MAX_LEDGER_BACKLOG:
                 await asyncio.wrap_future(reserved)
-            committed = await self._attempts.run(request, candidates, _forwarded(headers), attempts)
+            committed = await self._attempts.run(request, plan, _forwarded(headers), attempts)
         except AttemptsFailed as failed:
             error = failed.error
             record.attempts = tuple(attempts)
+            record.route = plan.route.to_json()
             self._settler.failed(record, error.status, error.message, started)
             self.ledger.settle(record)
-            error.headers.update(_laneway_headers(record, len(attempts)))
+            error.headers.update(_laneway_headers(record, len(attempts), plan))
             raise error from None
         except BaseException:  # cancelled: the client went away before any answer
             record.attempts = tuple(attempts)
+            record.route = plan.route.to_json()
             self._settler.failed(record, 499, "the client closed the connection", started)
             self.ledger.settle(record)
             raise
         record.attempts = tuple(attempts)
         record.ttfb_ms = (self._clock.monotonic() - started) * 1000
+        plan.route.chosen = committed.candidate.label
+        record.route = plan.route.to_json()
+        if plan.lane is not None and plan.lane.shadow is not None:
+            self._shadows.maybe_start(request, plan.lane, record)
         if committed.tap is None:
-            return self._whole(request, record, committed, started)
+            return self._whole(request, plan, record, committed, started)
         return StreamResponse(
             committed.response.status,
-            self._relay(request, record, committed, committed.tap, started),
-            self._answer_headers(record, committed, cost=False),
+            self._relay(request, plan, record, committed, committed.tap, started),
+            self._answer_headers(record, committed, plan, cost=False),
         )
 
     def _whole(
-        self, request: ApiRequest, record: LedgerRecord, committed: Committed, started: float
+        self,
+        request: ApiRequest,
+        plan: Plan,
+        record: LedgerRecord,
+        committed: Committed,
+        started: float,
     ) -> Response:
         document, usage, problem = read_whole(committed.body)
         self._settler.answered(record, committed, usage, problem, status="ok", started=started)
         self.ledger.settle(record)
+        self._observe(record)
         if document is not None and request.endpoint == "responses":
             self._remember(document.get("id"), committed)
         return Response(
             committed.response.status,
             committed.body,
-            self._answer_headers(record, committed, cost=True),
+            self._answer_headers(record, committed, plan, cost=True),
         )
 
     async def _relay(
         self,
         request: ApiRequest,
+        plan: Plan,
         record: LedgerRecord,
         committed: Committed,
         tap: StreamTap,
@@ -188,6 +219,7 @@ class Gateway:
                 record, committed, tap.usage, problem, status=status, started=started
             )
             self.ledger.settle(record)
+            self._observe(record)
             if request.endpoint == "responses":
                 self._remember(tap.response_id, committed)
         if broken is not None:
@@ -197,12 +229,26 @@ class Gateway:
 
     def _remember(self, response_id: object, committed: Committed) -> None:
         if isinstance(response_id, str):
-            self._affinity.remember(response_id, committed.candidate.provider.name)
+            candidate = committed.candidate
+            self.router.affinity.remember(response_id, candidate.provider.name, candidate.model)
+
+    def _observe(self, record: LedgerRecord) -> None:
+        """Feed a lane's answer to the profiles the cheapest policy prices with."""
+        usage = record.usage
+        if record.lane is None or usage is None or record.answering_model is None:
+            return
+        self.router.observations.add(
+            record.lane,
+            record.answering_model,
+            output_tokens=usage.output_tokens,
+            input_tokens=usage.input_tokens,
+            cached_tokens=usage.cached_input_tokens,
+        )
 
     def _answer_headers(
-        self, record: LedgerRecord, committed: Committed, *, cost: bool
+        self, record: LedgerRecord, committed: Committed, plan: Plan, *, cost: bool
     ) -> list[tuple[str, str]]:
-        headers = list(_laneway_headers(record, len(record.attempts)).items())
+        headers = list(_laneway_headers(record, len(record.attempts), plan).items())
         headers.append(("x-laneway-model", committed.candidate.model))
         headers.append(("x-laneway-provider", committed.candidate.provider.name))
         if cost:
@@ -211,6 +257,7 @@ class Gateway:
         return headers
 
     async def close(self) -> None:
+        await self._shadows.close()
         for provider in self.providers:
             await provider.transport.close()
 
@@ -231,8 +278,11 @@ def _forwarded(headers: Mapping[bytes, bytes] | None) -> dict[str, str]:
     }
 
 
-def _laneway_headers(record: LedgerRecord, attempts: int) -> dict[str, str]:
+def _laneway_headers(record: LedgerRecord, attempts: int, plan: Plan) -> dict[str, str]:
     headers = {"x-laneway-request-id": record.id, "x-laneway-attempts": str(attempts)}
     if record.upstream_request_id:
         headers["x-request-id"] = record.upstream_request_id
+    if plan.lane is not None:
+        headers["x-laneway-lane"] = plan.lane.name
+    headers["x-laneway-route"] = plan.route.header()
     return headers

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import orjson
 
-from laneway.gateway.providers import Candidate
+from laneway.upstream.providers import Candidate
 from laneway.wire.errors import ApiError
 
 # Upstream headers a client may see on an error: its request id and when to come back.

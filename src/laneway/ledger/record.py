@@ -51,6 +51,12 @@ class LedgerRecord:
     latency_ms: float | None = None
     error: str | None = None
     settled_at: float | None = None
+    lane: str | None = None  # the lane that routed it; None for a plain model id
+    route: str | None = None  # the routing explanation, JSON (laneway.routing.explain)
+    # A shadowed request and its shadow share a pair id (the primary's record id); `shadow`
+    # marks the copy the client never saw, so its spend can be told apart.
+    pair_id: str | None = None
+    shadow: bool = False
 
     @property
     def settled(self) -> bool:
@@ -67,6 +73,7 @@ COLUMNS = (
     "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
     "reasoning_tokens", "cost_usd",
     "ttfb_ms", "latency_ms", "error", "settled_at",
+    "lane", "route", "pair_id", "shadow",
 )  # fmt: skip
 
 
@@ -105,4 +112,8 @@ def to_row(record: LedgerRecord) -> Row:
         record.latency_ms,
         record.error,
         record.settled_at,
+        record.lane,
+        record.route,
+        record.pair_id,
+        int(record.shadow),
     )

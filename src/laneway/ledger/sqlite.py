@@ -23,7 +23,7 @@ import orjson
 from laneway.ledger.record import COLUMNS, Attempt, LedgerRecord, Row, to_row
 from laneway.usage import Usage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def default_ledger_path() -> Path:
@@ -56,12 +56,26 @@ CREATE TABLE IF NOT EXISTS requests (
     ttfb_ms REAL,
     latency_ms REAL,
     error TEXT,
-    settled_at REAL
+    settled_at REAL,
+    lane TEXT,
+    route TEXT,
+    pair_id TEXT,
+    shadow INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);
 CREATE INDEX IF NOT EXISTS requests_unsettled ON requests (status) WHERE status = 'reserved';
 INSERT OR IGNORE INTO ledger_meta VALUES ('schema_version', '{SCHEMA_VERSION}');
 """  # noqa: S608 - DDL from constants; no request data is ever formatted into SQL
+# From each version to the next; a ledger is migrated in place when it is opened.
+_MIGRATIONS = {
+    1: """
+ALTER TABLE requests ADD COLUMN lane TEXT;
+ALTER TABLE requests ADD COLUMN route TEXT;
+ALTER TABLE requests ADD COLUMN pair_id TEXT;
+ALTER TABLE requests ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
+UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version';
+""",
+}
 # Statements are assembled from the constant column names above; every value is bound.
 # OR IGNORE: a reservation never overwrites a settlement that raced ahead of it.
 _INSERT = (
@@ -104,11 +118,8 @@ class SQLiteLedger:
             # commit crossed the WAL's size limit, stalling the requests that wait on it: p99 at
             # one connection went from ~1 to ~4.5 ms. A thread of its own does them instead.
             self._db.execute("PRAGMA wal_autocheckpoint=0")
-            self._db.executescript(_SCHEMA)
-            version = self._db.execute(
-                "SELECT value FROM ledger_meta WHERE key = 'schema_version'"
-            ).fetchone()[0]
-        if int(version) != SCHEMA_VERSION:
+            version = self._migrate()
+        if version != SCHEMA_VERSION:
             raise RuntimeError(
                 f"{path}: ledger schema {version}, this laneway knows {SCHEMA_VERSION}"
             )
@@ -120,6 +131,39 @@ class SQLiteLedger:
             daemon=True,
         )
         self._checkpointer.start()
+
+    def _migrate(self) -> int:
+        """Create the schema, or bring an older one up to date; the version it ends at."""
+        db = self._db
+        # Safe on an old ledger: every statement is IF NOT EXISTS / OR IGNORE, and no index here
+        # names a column a migration adds.
+        db.executescript(_SCHEMA)
+        version = int(
+            db.execute("SELECT value FROM ledger_meta WHERE key = 'schema_version'").fetchone()[0]
+        )
+        while version in _MIGRATIONS:
+            # BEGIN IMMEDIATE: two processes opening an old ledger at once migrate it once.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                current = int(
+                    db.execute(
+                        "SELECT value FROM ledger_meta WHERE key = 'schema_version'"
+                    ).fetchone()[0]
+                )
+                if current == version:
+                    for statement in _MIGRATIONS[version].split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            version = int(
+                db.execute("SELECT value FROM ledger_meta WHERE key = 'schema_version'").fetchone()[
+                    0
+                ]
+            )
+        return version
 
     def _checkpoint_loop(self, every_s: float) -> None:
         db = sqlite3.connect(self._path, isolation_level=None)
@@ -192,6 +236,23 @@ class SQLiteLedger:
             ).fetchall()
         return (_record(row) for row in rows)
 
+    def lane_profiles(self, since: float) -> list[tuple[str, str, int, float, float]]:
+        """Per (lane, answering model) since `since`: answers, mean output tokens, and the
+        mean cached share of input, over settled primary answers with usage."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT lane, answering_model, count(*), avg(output_tokens), "
+                "avg(CASE WHEN input_tokens > 0 "
+                "THEN CAST(cached_input_tokens AS REAL) / input_tokens ELSE 0 END) "
+                "FROM requests WHERE created_at >= ? AND lane IS NOT NULL AND shadow = 0 "
+                "AND status = 'ok' AND output_tokens IS NOT NULL "
+                "GROUP BY lane, answering_model",
+                (since,),
+            ).fetchall()
+        return [
+            (lane, model, int(n), float(out), float(share)) for lane, model, n, out, share in rows
+        ]
+
     def close(self) -> None:
         self._stop.set()
         self._checkpointer.join()
@@ -236,4 +297,8 @@ def _record(row: tuple[Any, ...]) -> LedgerRecord:
         latency_ms=values["latency_ms"],
         error=values["error"],
         settled_at=values["settled_at"],
+        lane=values["lane"],
+        route=values["route"],
+        pair_id=values["pair_id"],
+        shadow=bool(values["shadow"]),
     )

@@ -12,6 +12,7 @@ from laneway.http.listener import Listener
 from laneway.http.messages import Request, Response, StreamResponse
 from laneway.http.protocol import HttpProtocol
 from laneway.ids import new_id
+from laneway.routing.listing import lanes_listing
 from laneway.server.auth import ClientKeys
 from laneway.server.readiness import Readiness
 from laneway.wire.errors import ApiError, model_not_found
@@ -52,15 +53,24 @@ class GatewayApp:
         if method == b"POST":
             endpoint = _ENDPOINTS.get(path)
             if endpoint is not None:
-                key_id = self._keys.identify(request.headers.get(b"authorization"))
+                keys = self._keys
+                key_id = keys.identify(request.headers.get(b"authorization"))
                 return self._gateway.handle(
-                    endpoint, request.body, key_id=key_id, headers=request.headers
+                    endpoint,
+                    request.body,
+                    key_id=key_id,
+                    key_lane=keys.lane_of(key_id),
+                    headers=request.headers,
                 )
         elif method == b"GET":
             if path == "/healthz":
                 return Response(200, b'{"status":"ok"}')
             if path == "/readyz":
                 return self._ready()
+            if path == "/laneway/lanes":
+                self._keys.identify(request.headers.get(b"authorization"))
+                listing = lanes_listing(self._gateway.router)
+                return Response(200, orjson.dumps({"object": "list", "data": listing}))
             if path == _MODELS or path.startswith(_MODELS + "/"):
                 self._keys.identify(request.headers.get(b"authorization"))
                 return (

@@ -11,16 +11,22 @@ from laneway.clock import Clock, SystemClock
 from laneway.config import GatewayConfig, ProviderConfig
 from laneway.gateway.attempts import Sleep
 from laneway.gateway.core import Gateway
-from laneway.gateway.providers import build_providers
 from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
+from laneway.routing.breaker import BreakerSettings
+from laneway.routing.lanes import Warn, build_lanes, check_key_lanes
+from laneway.routing.observations import Observations
 from laneway.server.app import GatewayApp
 from laneway.server.auth import ClientKeys
 from laneway.server.readiness import Readiness
 from laneway.upstream.http1 import Http1Transport
+from laneway.upstream.providers import build_providers
 from laneway.upstream.retry import RetryPolicy
 from laneway.upstream.transport import Transport
+
+# Lane profiles (the cheapest policy's output estimates) start from this much ledger history.
+PROFILE_HISTORY_S = 7 * 86_400
 
 
 def ledger_path(config: GatewayConfig, env: Mapping[str, str]) -> Path:
@@ -61,6 +67,7 @@ def assemble(
     clock: Clock | None = None,
     rng: random.Random | None = None,
     sleep: Sleep | None = None,
+    warn: Warn | None = None,
 ) -> Assembly:
     """Everything one worker runs. Call inside the event loop that will serve it."""
     clock = clock or SystemClock()
@@ -72,13 +79,32 @@ def assemble(
         clock,
         budget_ratio=retry.budget_ratio,
     )
+    catalog = Catalog.load(*config.catalog)
+    lanes = build_lanes(config, built, catalog, warn=warn or _quiet)
+    check_key_lanes(lanes, config.key_lanes())
     ledger = SQLiteLedger(ledger_path(config, env))
     writer = LedgerWriter(ledger)
+    observations = Observations()
+    for lane, model, answers, output, share in ledger.lane_profiles(
+        clock.time() - PROFILE_HISTORY_S
+    ):
+        observations.seed(lane, model, answers=answers, output_tokens=output, cached_share=share)
     extra = {} if sleep is None else {"sleep": sleep}
+    breaker = config.breaker
     gateway = Gateway(
         built,
-        Catalog.load(*config.catalog),
+        catalog,
         writer,
+        lanes=lanes,
+        observations=observations,
+        breaker=BreakerSettings(
+            consecutive_failures=breaker.consecutive_failures,
+            failure_rate=breaker.failure_rate,
+            min_requests=breaker.min_requests,
+            window_s=breaker.window_s,
+            open_s=breaker.open_s,
+            half_open_probes=breaker.half_open_probes,
+        ),
         fallbacks={model: route.fallbacks for model, route in config.models.items()},
         retry=RetryPolicy(
             max_attempts=retry.max_attempts,
@@ -89,13 +115,17 @@ def assemble(
         durable_reservations=config.ledger.durable_reservations,
         clock=clock,
         rng=rng,
-        timeouts=config.timeouts.for_effort,
+        timeouts=config.timeouts,
         **extra,
     )
     app = GatewayApp(
         gateway,
-        ClientKeys(config.client_keys(env)),
+        ClientKeys(config.client_keys(env), config.key_lanes()),
         Readiness(built, writer),
         max_body=config.server.max_body_bytes,
     )
     return Assembly(gateway, app, ledger, writer)
+
+
+def _quiet(message: str) -> None:
+    del message

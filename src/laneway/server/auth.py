@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from laneway.wire.errors import incorrect_api_key, missing_api_key
 
@@ -21,8 +21,13 @@ def key_id_of(key: str) -> str:
 
 
 class ClientKeys:
-    def __init__(self, keys: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[str], lanes: Mapping[str, str] | None = None) -> None:
         self._digests = [(hashlib.sha256(key.encode()).digest(), key_id_of(key)) for key in keys]
+        # By key id, never by key: the default lane `model: "auto"` takes for that key.
+        self._lanes = {key_id_of(key): lane for key, lane in (lanes or {}).items()}
+
+    def lane_of(self, key_id: str) -> str | None:
+        return self._lanes.get(key_id) if self._lanes else None
 
     @property
     def open(self) -> bool:

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from laneway.gateway.providers import Provider
 from laneway.ledger.writer import LedgerWriter
+from laneway.upstream.providers import Provider
 
 _TIMEOUT_S = 2.0
 _CACHE_S = 1.0

@@ -20,9 +20,9 @@ from laneway.config import ConfigError, GatewayConfig, ProviderConfig
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.gateway.attempts import Sleep
-from laneway.gateway.providers import effective_providers
 from laneway.http.listener import bind
 from laneway.server.assemble import Assembly, assemble
+from laneway.upstream.providers import effective_providers
 
 EMULATOR_KEY_ENV = "LANEWAY_EMULATOR_KEY"
 _EMULATOR_KEY = "sk-laneway-embedded"
@@ -100,7 +100,7 @@ def _worker(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        assembly = assemble(config, providers, env)
+        assembly = assemble(config, providers, env, warn=announce)
         lost = assembly.ledger.count_unsettled()
         if lost and announce is not None:
             announce(

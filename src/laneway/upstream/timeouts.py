@@ -10,6 +10,11 @@ so the idle limit between events scales the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
+
+from laneway.config_file import Strict
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +50,31 @@ def default_timeouts(effort: str | None) -> Timeouts:
     gets the most patient limits: better slow than cut off."""
     first_byte, total = _BY_EFFORT.get(effort or "none", _BY_EFFORT["max"])
     return Timeouts(connect_s=_CONNECT_S, first_byte_s=first_byte, idle_s=first_byte, total_s=total)
+
+
+class TimeoutsConfig(Strict):
+    """Fixed per-attempt limits; a limit left out follows the request's reasoning effort."""
+
+    connect_s: Annotated[float, Field(gt=0)] | None = None
+    first_byte_s: Annotated[float, Field(gt=0)] | None = None
+    idle_s: Annotated[float, Field(gt=0)] | None = None
+    total_s: Annotated[float, Field(gt=0)] | None = None
+
+    def for_effort(self, effort: str | None) -> Timeouts:
+        base = default_timeouts(effort)
+        first_byte = self.first_byte_s or base.first_byte_s
+        return Timeouts(
+            connect_s=self.connect_s or base.connect_s,
+            first_byte_s=first_byte,
+            idle_s=self.idle_s or base.idle_s,
+            total_s=self.total_s or max(base.total_s, first_byte),
+        )
+
+    def over(self, base: TimeoutsConfig) -> TimeoutsConfig:
+        """These limits where set, `base`'s elsewhere (a lane's over the gateway's)."""
+        return TimeoutsConfig(
+            connect_s=self.connect_s or base.connect_s,
+            first_byte_s=self.first_byte_s or base.first_byte_s,
+            idle_s=self.idle_s or base.idle_s,
+            total_s=self.total_s or base.total_s,
+        )

@@ -7,7 +7,7 @@ as the client's bytes unless laneway must change something (another model on fal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import orjson
@@ -28,10 +28,12 @@ class ApiRequest:
     previous_response_id: str | None
     client_wants_usage: bool  # Chat streams: the client asked for the usage chunk itself
 
-    def upstream_body(self, model: str) -> bytes:
-        """The body for an attempt on `model`: the client's bytes when nothing changes."""
+    def upstream_body(self, model: str, effort: str | None = None) -> bytes:
+        """The body for an attempt on `model` (at `effort`, None: as the client sent it): the
+        client's bytes when nothing changes."""
         force_usage = self.endpoint == "chat" and self.stream and not self.client_wants_usage
-        if model == self.model and not force_usage:
+        new_effort = effort is not None and effort != self.effort
+        if model == self.model and not force_usage and not new_effort:
             return self.raw
         body = dict(self.body)
         body["model"] = model
@@ -40,7 +42,34 @@ class ApiRequest:
             options = dict(options) if isinstance(options, dict) else {}
             options["include_usage"] = True
             body["stream_options"] = options
+        if new_effort:
+            _set_effort(self.endpoint, body, effort)
         return orjson.dumps(body)
+
+    def for_shadow(self, model: str, effort: str | None) -> ApiRequest:
+        """The same request for a shadow model, as a whole answer (never streamed): nobody reads
+        it as it comes, and a whole body is the simplest thing to settle."""
+        body = dict(self.body)
+        body["model"] = model
+        body.pop("stream", None)
+        body.pop("stream_options", None)
+        if effort is not None and effort != self.effort:
+            _set_effort(self.endpoint, body, effort)
+        else:
+            effort = self.effort
+        return replace(
+            self, body=body, raw=orjson.dumps(body), model=model, stream=False, effort=effort
+        )
+
+
+def _set_effort(endpoint: Endpoint, body: dict[str, Any], effort: str | None) -> None:
+    if endpoint == "chat":
+        body["reasoning_effort"] = effort
+        return
+    reasoning = body.get("reasoning")
+    reasoning = dict(reasoning) if isinstance(reasoning, dict) else {}
+    reasoning["effort"] = effort
+    body["reasoning"] = reasoning
 
 
 def read_request(endpoint: Endpoint, raw: bytes) -> ApiRequest:

@@ -39,8 +39,15 @@ class Provider:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
+    """One attempt's target. `effort`: the reasoning effort to send; None leaves the request's."""
+
     provider: Provider
     model: str
+    effort: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}@{self.provider.name}"
 
 
 TransportFactory = Callable[[ProviderConfig], Transport]

@@ -1,0 +1,133 @@
+"""`laneway route --explain request.json`: where the gateway would send a request, and why,
+without sending it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.table import Table
+
+from laneway.cli.errors import CliError
+from laneway.cli.output import print_json, stdout_console, warn
+from laneway.config import GatewayConfig
+from laneway.routing.dry_run import dry_router
+from laneway.routing.router import Plan
+from laneway.server.assemble import ledger_path
+from laneway.wire.errors import ApiError
+from laneway.wire.request import Endpoint, read_request
+
+EXIT_REFUSED = 1
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    envvar="LANEWAY_CONFIG",
+    help="The gateway's config file (TOML) [env LANEWAY_CONFIG].",
+)
+
+
+@click.command("route")
+@click.option(
+    "--explain",
+    "request_path",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    required=True,
+    help="A request body (JSON) to explain; - reads standard input.",
+)
+@config_option
+@click.option(
+    "--endpoint",
+    type=click.Choice(["responses", "chat"]),
+    default=None,
+    help="The API it is sent to [default: chat when it has messages, else responses].",
+)
+@click.option("--lane", "header_lane", default=None, help="As if sent with x-laneway-lane.")
+@click.option("--key-lane", default=None, help="As if the client key's default lane were this.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def route_command(
+    request_path: Path,
+    config_path: Path | None,
+    endpoint: str | None,
+    header_lane: str | None,
+    key_lane: str | None,
+    as_json: bool,
+) -> int:
+    """Explain the routing decision for a request body: the lane, every candidate considered
+    (kept or skipped, and why), the effort sent and the order attempts would take. Nothing is
+    sent. Exit status 1 when the gateway would refuse the request."""
+    raw = _read(request_path)
+    config = GatewayConfig.load(config_path)
+    router = dry_router(config, os.environ, ledger=ledger_path(config, os.environ), warn=warn)
+    chosen: Endpoint = _endpoint(raw, endpoint)
+    try:
+        request = read_request(chosen, raw)
+        plan = router.plan(request, key_lane=key_lane, header_lane=header_lane)
+    except ApiError as error:
+        if as_json:
+            print_json({"endpoint": chosen, "refused": orjson.loads(error.body())["error"]})
+        else:
+            click.echo(f"the gateway would answer {error.status}: {error.message}")
+        return EXIT_REFUSED
+    if as_json:
+        print_json(explanation(chosen, plan))
+    else:
+        _print(chosen, plan)
+    return 0
+
+
+def explanation(endpoint: str, plan: Plan) -> dict[str, Any]:
+    data = plan.route.as_dict()
+    del data["chosen"]  # nothing was sent
+    data["endpoint"] = endpoint
+    data["attempt_order"] = [
+        {"candidate": f"{c.model}@{c.provider.name}", "effort": c.effort} for c in plan.candidates
+    ]
+    return data
+
+
+def _print(endpoint: str, plan: Plan) -> None:
+    route = plan.route
+    console = stdout_console()
+    lane = route.lane or "none (a plain model id)"
+    console.print(f"endpoint  {endpoint}", markup=False)
+    console.print(f"lane      {lane}  (via {route.via})", markup=False)
+    console.print(f"policy    {route.policy}", markup=False)
+    for note in route.notes:
+        console.print(f"note      {note}", markup=False)
+    table = Table(title="candidates considered", title_justify="left")
+    for column in ("candidate", "verdict", "expected cost", "effort", "reason"):
+        table.add_column(column)
+    for c in route.considered:
+        cost = "" if c.expected_usd is None else f"${c.expected_usd:.6f}"
+        table.add_row(c.label, "kept" if c.kept else "skipped", cost, c.effort or "", c.reason)
+    console.print(table)
+    order = ", ".join(f"{c.model}@{c.provider.name}" for c in plan.candidates)
+    console.print(f"attempts would try: {order}", markup=False)
+
+
+def _endpoint(raw: bytes, given: str | None) -> Endpoint:
+    if given == "chat":
+        return "chat"
+    if given == "responses":
+        return "responses"
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return "responses"  # read_request reports the bad JSON
+    return "chat" if isinstance(body, dict) and "messages" in body else "responses"
+
+
+def _read(path: Path) -> bytes:
+    if str(path) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror}") from exc

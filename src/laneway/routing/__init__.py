@@ -1,0 +1,1 @@
+"""Routing: lanes, candidate filtering, policies and per-deployment health."""

@@ -1,0 +1,68 @@
+"""Why a request went where it went: the lane, each candidate considered, kept or skipped with
+its reason, and the choice. Stored with the ledger record (JSON), summarised in the
+`x-laneway-route` header, printed by `laneway route --explain`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from laneway.pricing.money import usd_str
+
+_HEADER_MAX = 512  # header values stay well under any proxy's line limit
+
+
+@dataclass(slots=True)
+class Consideration:
+    label: str  # "model@provider"
+    kept: bool
+    reason: str = ""  # why skipped, or a note on a kept one ("no headroom: tried last")
+    expected_usd: Decimal | None = None
+    effort: str | None = None
+
+
+@dataclass(slots=True)
+class Route:
+    lane: str | None
+    via: str  # how the lane was reached: "model", "lane:x", "alias", "header", "auto: ..."
+    policy: str  # cheapest | ordered | split | model (a plain model id) | affinity
+    considered: list[Consideration] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # effort changes, split arm, ...
+    chosen: str | None = None  # "model@provider" that answered; None until one did
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lane": self.lane,
+            "via": self.via,
+            "policy": self.policy,
+            "chosen": self.chosen,
+            "notes": self.notes,
+            "candidates": [
+                {
+                    "candidate": c.label,
+                    "kept": c.kept,
+                    "reason": c.reason or None,
+                    "expected_usd": None if c.expected_usd is None else usd_str(c.expected_usd),
+                    "effort": c.effort,
+                }
+                for c in self.considered
+            ],
+        }
+
+    def to_json(self) -> str:
+        return orjson.dumps(self.as_dict()).decode()
+
+    def header(self) -> str:
+        """A one-line summary: `cheapest -> gpt-5.4-nano@openai; skipped gpt-5.2@openai (...)`."""
+        text = f"{self.policy} -> {self.chosen or 'none'}"
+        for c in self.considered:
+            if not c.kept:
+                text += f"; skipped {c.label} ({c.reason})"
+        if len(text) > _HEADER_MAX:
+            text = text[: _HEADER_MAX - 3] + "..."
+        # Header values are latin-1 on the wire; reasons are ASCII, model names may not be.
+        return text.encode("ascii", "replace").decode()

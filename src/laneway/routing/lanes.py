@@ -1,0 +1,247 @@
+"""Lanes ready to route: config bound to providers and catalog entries, checked as a whole.
+
+Building is where a lane's mistakes surface, each named by lane and field: a provider that is
+not configured, a model no provider serves, an alias two lanes claim, an auto rule naming a lane
+that does not exist. The shipped lanes (`lanes.toml`) are held to a softer rule: a shipped
+candidate no configured provider serves is dropped with a warning (a gateway in front of a local
+server only should still start), and a shipped lane left with none is dropped whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+
+from laneway.config import ConfigError, GatewayConfig
+from laneway.config_file import load_toml
+from laneway.pricing.catalog import Catalog
+from laneway.pricing.model_spec import ModelSpec
+from laneway.routing.lane_config import (
+    AUTO,
+    LANE_PREFIX,
+    AutoConfig,
+    CandidateConfig,
+    LaneConfig,
+    LanesFile,
+    Policy,
+    ShadowConfig,
+)
+from laneway.upstream.providers import Provider
+from laneway.upstream.timeouts import TimeoutsConfig
+
+SHIPPED_LANES = Path(str(files("laneway.routing").joinpath("lanes.toml")))
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Option:
+    """One way to serve a lane: a model on a provider. `arm` is its candidate's index (split)."""
+
+    provider: Provider
+    model: str
+    spec: ModelSpec | None  # None: the catalog does not know the model
+    arm: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}@{self.provider.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Shadow:
+    options: tuple[Option, ...]
+    share: float
+    max_usd_per_day: Decimal | None
+    max_in_flight: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Lane:
+    name: str
+    description: str
+    policy: Policy
+    options: tuple[Option, ...]
+    weights: tuple[int, ...]  # per arm (split); empty otherwise
+    fallbacks: tuple[Option, ...]
+    effort: str | None
+    max_effort: str | None
+    max_cost_usd: Decimal | None
+    timeouts: TimeoutsConfig
+    aliases: tuple[str, ...] = ()
+    shadow: Shadow | None = None
+    shipped: bool = False
+
+
+@dataclass(slots=True)
+class LaneTable:
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    names: dict[str, Lane] = field(default_factory=dict)  # "lane:x" and aliases
+    auto: AutoConfig = field(default_factory=AutoConfig)
+
+    def named(self, model: str) -> Lane | None:
+        """The lane a request's `model` names ("lane:<name>" or an alias), if any."""
+        return self.names.get(model)
+
+
+def load_lanes_file(path: Path) -> LanesFile:
+    return load_toml(LanesFile, path, ConfigError)
+
+
+def build_lanes(
+    config: GatewayConfig,
+    providers: Sequence[Provider],
+    catalog: Catalog,
+    *,
+    warn: Warn,
+    shipped: LanesFile | None = None,
+) -> LaneTable:
+    """Bind the configured lanes (over the shipped ones unless turned off) to providers."""
+    if shipped is None and config.routing.shipped_lanes:
+        shipped = load_lanes_file(SHIPPED_LANES)
+    configured: dict[str, tuple[LaneConfig, bool]] = {}
+    if shipped is not None:
+        configured.update((name, (lane, True)) for name, lane in shipped.lanes.items())
+    configured.update((name, (lane, False)) for name, lane in config.lanes.items())
+    auto = config.auto if "auto" in config.model_fields_set else None
+    if auto is None:
+        auto = shipped.auto if shipped is not None else AutoConfig()
+    table = LaneTable(auto=auto)
+    base_timeouts = config.timeouts
+    for name, (lane_config, is_shipped) in configured.items():
+        where = f"lanes.{name}"
+        lane = _build_lane(
+            name, lane_config, providers, catalog, base_timeouts, where, is_shipped, warn
+        )
+        if lane is not None:
+            table.lanes[name] = lane
+    for lane in table.lanes.values():
+        for alias in (LANE_PREFIX + lane.name, *lane.aliases):
+            if alias == AUTO or (
+                alias.startswith(LANE_PREFIX) and alias != LANE_PREFIX + lane.name
+            ):
+                raise ConfigError(f"lanes.{lane.name}.aliases: {alias!r} is reserved")
+            other = table.names.get(alias)
+            if other is not None:
+                raise ConfigError(
+                    f"lanes.{lane.name}.aliases: {alias!r} already names lane {other.name!r}"
+                )
+            table.names[alias] = lane
+    for index, rule in enumerate(auto.rules):
+        if rule.lane not in table.lanes:
+            raise ConfigError(f"auto.rules[{index}].lane: no lane named {rule.lane!r}")
+    if auto.default is not None and auto.default not in table.lanes:
+        raise ConfigError(f"auto.default: no lane named {auto.default!r}")
+    return table
+
+
+def check_key_lanes(table: LaneTable, key_lanes: Mapping[str, str]) -> None:
+    for lane in key_lanes.values():
+        if lane not in table.lanes:
+            raise ConfigError(f"server.api_keys: a key's lane {lane!r} is not a lane")
+
+
+def _build_lane(
+    name: str,
+    config: LaneConfig,
+    providers: Sequence[Provider],
+    catalog: Catalog,
+    base_timeouts: TimeoutsConfig,
+    where: str,
+    shipped: bool,
+    warn: Warn,
+) -> Lane | None:
+    options: list[Option] = []
+    weights: list[int] = []
+    for index, candidate in enumerate(config.candidates):
+        found = _options(candidate, providers, catalog, f"{where}.candidates[{index}]", shipped)
+        if isinstance(found, str):
+            warn(f"shipped lane {name!r}: {found}; candidate left out")
+            continue
+        arm = len(weights)
+        options += [Option(o.provider, o.model, o.spec, arm) for o in found]
+        weights.append(candidate.weight or 0)
+    if not options:
+        warn(f"shipped lane {name!r}: no configured provider serves its models; lane left out")
+        return None
+    if config.policy == "split" and not sum(weights):
+        raise ConfigError(f"{where}: every candidate with weight > 0 was left out")
+    fallbacks: list[Option] = []
+    for index, model in enumerate(config.fallbacks):
+        found = _options(
+            CandidateConfig(model=model), providers, catalog, f"{where}.fallbacks[{index}]", shipped
+        )
+        if isinstance(found, str):
+            warn(f"shipped lane {name!r}: {found}; fallback left out")
+            continue
+        fallbacks += found
+    shadow = None
+    if config.shadow is not None:
+        shadow = _shadow(config.shadow, providers, catalog, f"{where}.shadow", shipped, warn)
+    timeouts = config.timeouts.over(base_timeouts) if config.timeouts else base_timeouts
+    return Lane(
+        name=name,
+        description=config.description,
+        policy=config.policy,
+        options=tuple(options),
+        weights=tuple(weights) if config.policy == "split" else (),
+        fallbacks=tuple(fallbacks),
+        effort=config.effort,
+        max_effort=config.max_effort,
+        max_cost_usd=config.max_cost_usd,
+        timeouts=timeouts,
+        aliases=config.aliases,
+        shadow=shadow,
+        shipped=shipped,
+    )
+
+
+def _shadow(
+    config: ShadowConfig,
+    providers: Sequence[Provider],
+    catalog: Catalog,
+    where: str,
+    shipped: bool,
+    warn: Warn,
+) -> Shadow | None:
+    found = _options(
+        CandidateConfig(model=config.model, provider=config.provider),
+        providers,
+        catalog,
+        where,
+        shipped,
+    )
+    if isinstance(found, str):
+        warn(f"shipped {where}: {found}; shadow left out")
+        return None
+    return Shadow(tuple(found), config.share, config.max_usd_per_day, config.max_in_flight)
+
+
+def _options(
+    candidate: CandidateConfig,
+    providers: Sequence[Provider],
+    catalog: Catalog,
+    where: str,
+    shipped: bool,
+) -> list[Option] | str:
+    """The candidate on every provider serving it; a reason (shipped) or ConfigError if none."""
+    spec = catalog.find(candidate.model)
+    if candidate.provider is not None:
+        chosen = [p for p in providers if p.name == candidate.provider]
+        if not chosen:
+            problem = f"provider {candidate.provider!r} is not configured"
+            if shipped:
+                return problem
+            raise ConfigError(f"{where}.provider: {problem}")
+    else:
+        chosen = list(providers)
+    serving = [p for p in chosen if p.serves(candidate.model)]
+    if not serving:
+        problem = f"no configured provider serves model {candidate.model!r}"
+        if shipped:
+            return problem
+        raise ConfigError(f"{where}.model: {problem}")
+    return [Option(provider, candidate.model, spec) for provider in serving]
