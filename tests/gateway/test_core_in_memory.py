@@ -93,6 +93,8 @@ class Harness:
         budget_ratio: float = 0.2,
         breaker: BreakerSettings = PATIENT,
         lanes: LaneTable | None = None,
+        fallbacks: dict[str, list[str]] | None = None,
+        max_attempts: int = 3,
     ) -> None:
         self.clock = ManualClock()
         self.delays: list[float] = []
@@ -121,8 +123,8 @@ class Harness:
             providers,
             Catalog.load(),
             self.writer,
-            fallbacks={"gpt-5.4-mini": ["gpt-5.4-nano"]},
-            retry=RetryPolicy(max_attempts=3),
+            fallbacks={"gpt-5.4-mini": ["gpt-5.4-nano"]} if fallbacks is None else fallbacks,
+            retry=RetryPolicy(max_attempts=max_attempts),
             clock=self.clock,
             rng=random.Random(1),
             sleep=sleep,
@@ -338,3 +340,33 @@ def test_an_error_the_upstream_streams_itself_is_relayed_once_and_recorded(
     assert record.status == "error"
     assert record.error is not None
     assert "overloaded" in record.error
+
+
+def test_a_circuit_opens_fails_fast_half_opens_with_a_probe_and_closes(tmp_path: Path) -> None:
+    down = Answer(status=503, body=b'{"error":{"message":"down"}}')
+    up = Answer(body=chat_body())
+    transport = FakeTransport(down, down, up, up)
+    settings = BreakerSettings(consecutive_failures=2, open_s=30.0)
+    # One candidate, one try: an open circuit leaves nothing to send to.
+    harness = Harness(tmp_path, transport, breaker=settings, fallbacks={}, max_attempts=1)
+    for _ in range(2):
+        with pytest.raises(ApiError) as failed:
+            harness.call()
+        assert failed.value.status == 503
+    # Open: refused at once, nothing sent.
+    with pytest.raises(ApiError) as fast:
+        harness.call()
+    assert fast.value.code == "model_unavailable"
+    assert len(transport.sent) == 2
+    harness.clock.advance(29.9)
+    with pytest.raises(ApiError):
+        harness.call()
+    assert len(transport.sent) == 2
+    # Half-open after open_s: one probe goes through, succeeds, and closes the circuit.
+    harness.clock.advance(0.1)
+    assert harness.gateway.router.breakers.state("p0", "gpt-5.4-mini") == "half-open"
+    assert header(harness.call(), "x-laneway-route") == "model -> gpt-5.4-mini@p0"
+    assert harness.gateway.router.breakers.state("p0", "gpt-5.4-mini") == "closed"
+    harness.call()
+    harness.close()
+    assert len(transport.sent) == 4

@@ -3,6 +3,7 @@ the emulator saw them, spill-over before a 429, breakers, shadows, key lanes, th
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
+from laneway.cli.main import main
 from laneway.emulator.config import EmulatorConfig, FaultRule
 from laneway.emulator.server import EmulatorServer
 from laneway.ledger.record import LedgerRecord
@@ -227,3 +229,17 @@ def test_a_lane_spills_to_the_next_candidate_before_earning_a_429(tmp_path: Path
     assert models == ["gpt-5.4-nano"] * 2 + ["gpt-5.4-mini"] * 3
     statuses = [a.status for r in records for a in r.attempts]
     assert 429 not in statuses  # spilled on the headers' word, never refused by upstream
+
+
+def test_laneway_lanes_reads_live_health_from_the_gateway(
+    lanes_gateway: Running, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = lanes_gateway.base_url.removesuffix("/v1")
+    assert main(["lanes", "--gateway", url, "--api-key", "sk-plain", "--json"]) == 0
+    lanes = {lane["name"]: lane for lane in json.loads(capsys.readouterr().out)}
+    assert [c["candidate"] for c in lanes["ordered"]["candidates"]] == [
+        "gpt-5.4-nano@emu", "gpt-5.4-mini@emu",
+    ]  # fmt: skip
+    assert lanes["shadowed"]["shadow"]["share"] == 1.0
+    assert main(["lanes", "--gateway", url, "--api-key", "sk-wrong"]) == 2
+    assert "the gateway answered 401" in capsys.readouterr().err

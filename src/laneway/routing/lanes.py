@@ -106,10 +106,9 @@ def build_lanes(
     if shipped is not None:
         configured.update((name, (lane, True)) for name, lane in shipped.lanes.items())
     configured.update((name, (lane, False)) for name, lane in config.lanes.items())
-    auto = config.auto if "auto" in config.model_fields_set else None
-    if auto is None:
-        auto = shipped.auto if shipped is not None else AutoConfig()
-    table = LaneTable(auto=auto)
+    own_auto = "auto" in config.model_fields_set
+    auto = config.auto if own_auto or shipped is None else shipped.auto
+    table = LaneTable()
     base_timeouts = config.timeouts
     for name, (lane_config, is_shipped) in configured.items():
         where = f"lanes.{name}"
@@ -118,6 +117,11 @@ def build_lanes(
         )
         if lane is not None:
             table.lanes[name] = lane
+    if not own_auto:  # the shipped rules: those naming a shipped lane left out go too
+        rules = tuple(rule for rule in auto.rules if rule.lane in table.lanes)
+        default = auto.default if auto.default in table.lanes else None
+        auto = AutoConfig(rules=rules, default=default)
+    table.auto = auto
     for lane in table.lanes.values():
         for alias in (LANE_PREFIX + lane.name, *lane.aliases):
             if alias == AUTO or (

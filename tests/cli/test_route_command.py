@@ -1,0 +1,92 @@
+"""`laneway route --explain` and `laneway lanes`: the routing decision without sending anything."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Run
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # No key, no provider: plans against the embedded emulator, as serve would; no ledger yet.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("LANEWAY_CONFIG", raising=False)
+    monkeypatch.setenv("LANEWAY_LEDGER", str(tmp_path / "ledger.db"))
+
+
+def write(tmp_path: Path, body: object) -> str:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    return str(path)
+
+
+def test_explain_prints_the_lane_each_candidate_and_the_attempt_order(
+    run: Run, tmp_path: Path
+) -> None:
+    tools = [{"type": "computer_use_preview", "display_width": 800, "display_height": 600,
+              "environment": "browser"}]  # fmt: skip
+    body = {"model": "lane:reasoning", "input": "Click the button", "tools": tools}
+    result = run("route", "--explain", write(tmp_path, body))
+    assert result.code == 0, result.err
+    assert "lane      reasoning  (via model lane:reasoning)" in result.out
+    assert "policy    cheapest" in result.out
+    assert "computer_use unsupported" in result.out
+    assert "attempts would try: gpt-5.4@emulator" in result.out
+
+
+def test_explain_as_json(run: Run, tmp_path: Path) -> None:
+    body = {"model": "auto", "messages": [{"role": "user", "content": "hi"}],
+            "metadata": {"task": "extraction"}, "reasoning_effort": "high"}  # fmt: skip
+    result = run("route", "--explain", write(tmp_path, body), "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["endpoint"] == "chat"
+    assert data["lane"] == "extraction"
+    assert data["via"].startswith("auto rule 3")
+    assert data["attempt_order"][0] == {"candidate": "gpt-5.4-nano@emulator", "effort": "low"}
+    assert "chosen" not in data
+
+
+def test_explain_says_what_the_gateway_would_refuse(run: Run, tmp_path: Path) -> None:
+    result = run("route", "--explain", write(tmp_path, {"model": "lane:nope", "input": "x"}))
+    assert result.code == 1
+    assert result.out.startswith("the gateway would answer 404: The lane 'nope'")
+
+
+def test_explain_reads_a_config_and_reports_its_mistakes(run: Run, tmp_path: Path) -> None:
+    config = tmp_path / "laneway.toml"
+    config.write_text('[lanes.mine]\ncandidates = ["gpt-5.4-mini"]\nmax_effort = "low"\n')
+    body = {"model": "lane:mine", "input": "x", "reasoning": {"effort": "xhigh"}}
+    result = run("route", "--explain", write(tmp_path, body), "--config", str(config), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["attempt_order"] == [
+        {"candidate": "gpt-5.4-mini@emulator", "effort": "low"}
+    ]
+    config.write_text('[lanes.mine]\ncandidates = ["gpt-5.4-mini"]\nspeed = 3\n')
+    bad = run("route", "--explain", write(tmp_path, body), "--config", str(config))
+    assert bad.code == 2
+    assert "field 'lanes.mine.speed': Extra inputs are not permitted" in bad.err
+
+
+def test_lanes_lists_every_lane_with_its_candidates(run: Run) -> None:
+    result = run("lanes", "--json")
+    assert result.code == 0, result.err
+    lanes = {lane["name"]: lane for lane in json.loads(result.out)}
+    assert set(lanes) == {"extraction", "coding", "reasoning", "frontier", "legacy"}
+    reasoning = lanes["reasoning"]
+    assert [c["candidate"] for c in reasoning["candidates"]] == [
+        "gpt-5.2@emulator", "gpt-5.4@emulator",
+    ]  # fmt: skip
+    assert {c["health"] for c in reasoning["candidates"]} == {"closed"}
+    table = run("lanes")
+    assert "gpt-5.4-mini@emulator: closed, headroom ok" in table.out
+
+
+def test_lanes_says_when_the_gateway_cannot_be_reached(run: Run) -> None:
+    result = run("lanes", "--gateway", "http://127.0.0.1:9")
+    assert result.code == 2
+    assert "cannot reach the gateway" in result.err
