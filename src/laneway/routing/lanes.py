@@ -37,6 +37,17 @@ SHIPPED_LANES = Path(str(files("laneway.routing").joinpath("lanes.toml")))
 Warn = Callable[[str], None]
 
 
+_PICO = 10**6  # USD per 1M tokens -> pico-USD per token
+
+
+def _rate(price: Decimal | None) -> int | None:
+    """A per-1M-token price as whole pico-USD per token, when that is exact (None if not)."""
+    if price is None:
+        return None
+    scaled = price * _PICO
+    return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Option:
     """One way to serve a lane: a model on a provider. `arm` is its candidate's index (split)."""
@@ -45,10 +56,27 @@ class Option:
     model: str
     spec: ModelSpec | None  # None: the catalog does not know the model
     arm: int = 0
+    label: str = field(init=False)  # "model@provider"
+    # Prices as integers (pico-USD per token: input, cached input, output) so ranking a request
+    # is integer arithmetic, exact; None where a price is unknown or finer than a pico-dollar.
+    rates: tuple[int | None, int | None, int | None] = field(init=False)
+    window: float = field(init=False)  # the context window; infinite when unknown
+    max_output: int = field(init=False)  # the most it writes, for rate-limit estimates; 0: unknown
 
-    @property
-    def label(self) -> str:
-        return f"{self.model}@{self.provider.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", f"{self.model}@{self.provider.name}")
+        spec = self.spec
+        window = spec.context_window if spec is not None else None
+        object.__setattr__(self, "window", float("inf") if window is None else window)
+        limit = spec.max_output_tokens if spec is not None else None
+        object.__setattr__(self, "max_output", limit or 0)
+        prices = self.spec.prices if self.spec is not None else None
+        rates = (
+            (_rate(prices.input), _rate(prices.cached_input), _rate(prices.output))
+            if prices is not None
+            else (None, None, None)
+        )
+        object.__setattr__(self, "rates", rates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +202,7 @@ def _build_lane(
     if config.policy == "split" and not sum(weights):
         raise ConfigError(f"{where}: every candidate with weight > 0 was left out")
     fallbacks: list[Option] = []
+    seen = {(o.provider.name, o.model) for o in options}
     for index, model in enumerate(config.fallbacks):
         found = _options(
             CandidateConfig(model=model), providers, catalog, f"{where}.fallbacks[{index}]", shipped
@@ -181,7 +210,10 @@ def _build_lane(
         if isinstance(found, str):
             warn(f"shipped lane {name!r}: {found}; fallback left out")
             continue
-        fallbacks += found
+        for option in found:  # a fallback that is already a candidate is tried once
+            if (option.provider.name, option.model) not in seen:
+                seen.add((option.provider.name, option.model))
+                fallbacks.append(option)
     shadow = None
     if config.shadow is not None:
         shadow = _shadow(config.shadow, providers, catalog, f"{where}.shadow", shipped, warn)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from laneway.pricing.catalog import Catalog
+from laneway.pricing.model_spec import ModelSpec
 from laneway.routing.affinity import Affinity
 from laneway.routing.breaker import Breakers
 from laneway.routing.classify import classify
@@ -37,7 +38,8 @@ from laneway.wire.errors import ApiError
 from laneway.wire.features import RequestFeatures, exact_input_tokens, read_features
 from laneway.wire.request import ApiRequest
 
-_MILLION = Decimal(1_000_000)
+_PICO = Decimal("1e-12")
+_EFFORT_MEMO = 4096
 
 
 @dataclass(slots=True)
@@ -75,6 +77,12 @@ class Router:
         self._fallbacks = dict(fallbacks or {})
         self._timeouts = timeouts or TimeoutsConfig()
         self._rng = rng or random.Random()  # noqa: S311 - canary arms, not secrets
+        # Per-request constants, computed once: timeouts by (lane, effort) and by effort, the
+        # effort sent by (lane, model, requested effort). Bounded: efforts are a short list
+        # (an unknown effort string still makes one entry per distinct string; see _effort).
+        self._timeouts_memo: dict[tuple[str, str | None], Timeouts] = {}
+        self._plain_timeouts: dict[str | None, Timeouts] = {}
+        self._efforts: dict[tuple[str, str, str | None], tuple[str | None, str | None]] = {}
 
     def plan(
         self,
@@ -107,7 +115,7 @@ class Router:
             return Plan(
                 lane,
                 [candidate],
-                lane.timeouts.for_effort(effort or request.effort),
+                self._lane_timeouts(lane, effort or request.effort),
                 route,
                 {candidate: self._tokens(option, features, size)},
                 features,
@@ -174,7 +182,11 @@ class Router:
 
     def _plain(self, request: ApiRequest, features: RequestFeatures) -> Plan:
         route = Route(None, "model", "model")
-        timeouts = self._timeouts.for_effort(request.effort)
+        timeouts = self._plain_timeouts.get(request.effort)
+        if timeouts is None:
+            timeouts = self._plain_timeouts[request.effort] = self._timeouts.for_effort(
+                request.effort
+            )
         home = self._home(request)
         if home is not None:
             candidate = Candidate(home[0], request.model)
@@ -235,11 +247,7 @@ class Router:
         elif lane.policy == "split":
             kept = self._split(lane, kept, request, features, key_id, route)
         order = [option for option, _ in kept]
-        seen = {(o.provider.name, o.model) for o in lane.options}
         for option in lane.fallbacks:
-            if (option.provider.name, option.model) in seen:
-                continue
-            seen.add((option.provider.name, option.model))
             skip, cost, health = self._check(option, lane, features, size, priced)
             reason = skip or "fallback"
             route.considered.append(Consideration(option.label, skip is None, reason, cost))
@@ -255,7 +263,7 @@ class Router:
         for option in order:
             effort = self._effort(request, lane, option, route)
             candidate = Candidate(option.provider, option.model, effort)
-            need = self._tokens(option, features, size)
+            need = size.best() + (features.max_output_tokens or option.max_output)
             tokens[candidate] = need
             consideration = notes[option.label]
             consideration.effort = effort or request.effort
@@ -267,7 +275,14 @@ class Router:
                 first.append(candidate)
         candidates = first + late
         effort = candidates[0].effort or request.effort
-        return Plan(lane, candidates, lane.timeouts.for_effort(effort), route, tokens, features)
+        return Plan(lane, candidates, self._lane_timeouts(lane, effort), route, tokens, features)
+
+    def _lane_timeouts(self, lane: Lane, effort: str | None) -> Timeouts:
+        key = (lane.name, effort)
+        timeouts = self._timeouts_memo.get(key)
+        if timeouts is None:
+            timeouts = self._timeouts_memo[key] = lane.timeouts.for_effort(effort)
+        return timeouts
 
     def _check(
         self,
@@ -280,9 +295,16 @@ class Router:
         """(why it is skipped or None, expected cost or None, 1 when skipped for health)."""
         if not self.breakers.available(option.provider.name, option.model):
             return "circuit open", None, 1
-        unfit = _unfit(option, features, size)
-        if unfit is not None:
-            return unfit, None, 0
+        # The common request (no hosted tools, no output cap, a body far smaller than the window)
+        # fits without a closer look.
+        if (
+            features.capabilities
+            or features.max_output_tokens is not None
+            or (size.upper > option.window)
+        ):
+            unfit = _unfit(option, features, size)
+            if unfit is not None:
+                return unfit, None, 0
         cost = self._expected_cost(option, lane, features, size) if priced else None
         ceiling = lane.max_cost_usd
         if ceiling is not None:
@@ -298,7 +320,6 @@ class Router:
         spec = option.spec
         if spec is None:
             return None
-        prices = spec.prices
         profile = self.observations.get(lane.name, option.model)
         if profile is not None:
             output, share = round(profile.output_tokens), profile.cached_share
@@ -306,6 +327,18 @@ class Router:
             output, share = features.max_output_tokens or spec.max_output_tokens or 0, 0.0
         tokens = size.best()
         cached = int(tokens * share)
+        rate_in, rate_cached, rate_out = option.rates
+        if rate_in is None or rate_out is None or (cached and rate_cached is None):
+            return self._expected_cost_decimal(spec, tokens, cached, output)
+        pico = (tokens - cached) * rate_in + output * rate_out + cached * (rate_cached or 0)
+        return Decimal(pico) * _PICO
+
+    @staticmethod
+    def _expected_cost_decimal(
+        spec: ModelSpec, tokens: int, cached: int, output: int
+    ) -> Decimal | None:
+        """The slow exact path, for unknown prices or prices finer than a pico-dollar."""
+        prices = spec.prices
         if prices.input is None or prices.output is None:
             return None
         if cached and prices.cached_input is None:
@@ -313,7 +346,7 @@ class Router:
         total = (tokens - cached) * prices.input + output * prices.output
         if cached:
             total += cached * (prices.cached_input or 0)
-        return total / _MILLION
+        return total / 1_000_000
 
     def _split(
         self,
@@ -347,16 +380,22 @@ class Router:
         return chosen + [pair for pair in kept if pair[0].arm != arm]
 
     def _effort(self, request: ApiRequest, lane: Lane, option: Option, route: Route) -> str | None:
-        spec = option.spec
-        effort, why = effective_effort(
-            request.effort,
-            default=lane.effort,
-            maximum=lane.max_effort,
-            supported=spec.reasoning_efforts if spec is not None else None,
-        )
-        if why is None:
+        key = (lane.name, option.model, request.effort)
+        known = self._efforts.get(key)
+        if known is None:
+            spec = option.spec
+            effort, why = effective_effort(
+                request.effort,
+                default=lane.effort,
+                maximum=lane.max_effort,
+                supported=spec.reasoning_efforts if spec is not None else None,
+            )
+            known = (effort, None if why is None else f"effort for {option.model}: {why}")
+            if len(self._efforts) < _EFFORT_MEMO:  # client strings: never let them grow it
+                self._efforts[key] = known
+        effort, note = known
+        if note is None:
             return None  # as the request has it
-        note = f"effort for {option.model}: {why}"
         if note not in route.notes:
             route.notes.append(note)
         return effort

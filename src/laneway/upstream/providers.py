@@ -37,7 +37,7 @@ class Provider:
         return self.base_url + _PATHS[endpoint]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)  # identity: cheap to make per request, a dict key as is
 class Candidate:
     """One attempt's target. `effort`: the reasoning effort to send; None leaves the request's."""
 
