@@ -209,8 +209,12 @@ def litellm_config(upstream: str) -> str:
 
 
 @contextmanager
-def started(names: Sequence[str], workdir: Path, litellm_venv: Path) -> Iterator[list[Target]]:
-    """Start the emulator (CPU 1) and the proxies (CPU 0), yield them with idle RSS, stop all."""
+def started(
+    names: Sequence[str], workdir: Path, litellm_venv: Path, laneway_extra: str = ""
+) -> Iterator[list[Target]]:
+    """Start the emulator (CPU 1) and the proxies (CPU 0), yield them with idle RSS, stop all.
+
+    `laneway_extra` is appended to laneway's config file (bench/bench_routing.py adds a lane)."""
     upstream = f"http://127.0.0.1:{EMULATOR_PORT}/v1"
     emulator_cmd = _laneway(
         "emulate", "--port", str(EMULATOR_PORT), "--speed", "0", "--tier", "none"
@@ -232,6 +236,7 @@ def started(names: Sequence[str], workdir: Path, litellm_venv: Path) -> Iterator
             ledger = workdir / "ledger.db"
             config.write_text(
                 LANEWAY_CONFIG.format(ledger=ledger, upstream=upstream, key_env=UPSTREAM_KEY_ENV)
+                + laneway_extra
             )
             argv = _laneway("serve", "--host", "127.0.0.1", "--port", str(LANEWAY_PORT))
             argv += ["--config", str(config)]
@@ -290,9 +295,13 @@ def _events(body: bytes) -> tuple[list[str], list[bytes]]:
     return events, data
 
 
-def check(port: int, workload: str) -> tuple[str | None, list[str], list[bytes]]:
-    """One request: None if the answer is what OpenAI would send in kind, else the problem."""
-    path, body = WORKLOADS[workload]
+def check(
+    port: int, workload: str, request: tuple[str, bytes] | None = None
+) -> tuple[str | None, list[str], list[bytes]]:
+    """One request: None if the answer is what OpenAI would send in kind, else the problem.
+
+    `request` (path, body) replaces the workload's own; `workload` still says what to expect."""
+    path, body = WORKLOADS[workload] if request is None else request
     status, content_type, answer = _post(port, path, body)
     if status != 200:
         return f"status {status}: {answer[:300]!r}", [], []
@@ -356,10 +365,18 @@ def _differences(
 
 
 def measure(
-    target: Target, emulator_pid: int, workload: str, connections: int, seconds: int, cpu: str
+    target: Target,
+    emulator_pid: int,
+    workload: str,
+    connections: int,
+    seconds: int,
+    cpu: str,
+    request: tuple[str, bytes] | None = None,
 ) -> Run:
-    """One wrk run with the target (the emulator stays where it is) moved to `cpu` for it."""
-    path, body = WORKLOADS[workload]
+    """One wrk run with the target (the emulator stays where it is) moved to `cpu` for it.
+
+    `request` (path, body) replaces the workload's own."""
+    path, body = WORKLOADS[workload] if request is None else request
     if target.name != "emulator":
         place(target.pid, cpu)
     target_before, emulator_before = tree_cpu_seconds(target.pid), cpu_seconds(emulator_pid)
