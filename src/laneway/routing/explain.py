@@ -21,8 +21,13 @@ class Consideration:
     label: str  # "model@provider"
     kept: bool
     reason: str = ""  # why skipped, or a note on a kept one ("no headroom: tried last")
-    expected_usd: Decimal | None = None
+    # Expected cost in pico-USD (an integer: ranking stays integer arithmetic, exact to 1e-12).
+    expected_pico: int | None = None
     effort: str | None = None
+
+    @property
+    def expected_usd(self) -> Decimal | None:
+        return None if self.expected_pico is None else Decimal(self.expected_pico).scaleb(-12)
 
 
 @dataclass(slots=True)

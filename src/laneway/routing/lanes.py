@@ -9,6 +9,7 @@ server only should still start), and a shipped lane left with none is dropped wh
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -102,6 +103,13 @@ class Lane:
     aliases: tuple[str, ...] = ()
     shadow: Shadow | None = None
     shipped: bool = False
+    max_cost_pico: int | None = field(init=False)  # the ceiling as expected costs are ranked
+
+    def __post_init__(self) -> None:
+        ceiling = self.max_cost_usd
+        # Rounded down: a cost over the ceiling by less than a pico-dollar is still over it.
+        pico = None if ceiling is None else math.floor(ceiling.scaleb(12))
+        object.__setattr__(self, "max_cost_pico", pico)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ and nowhere else: the conversation's state lives there.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,6 @@ from laneway.wire.errors import ApiError
 from laneway.wire.features import RequestFeatures, exact_input_tokens, read_features
 from laneway.wire.request import ApiRequest
 
-_PICO = Decimal("1e-12")
 _EFFORT_MEMO = 4096
 
 
@@ -234,7 +234,7 @@ class Router:
         key_id: str | None,
     ) -> Plan:
         priced = lane.policy == "cheapest" or lane.max_cost_usd is not None
-        kept: list[tuple[Option, Decimal | None]] = []
+        kept: list[tuple[Option, int | None]] = []
         health_skips = 0
         for option in lane.options:
             skip, cost, health = self._check(option, lane, features, size, priced)
@@ -291,7 +291,7 @@ class Router:
         features: RequestFeatures,
         size: InputSize,
         priced: bool,
-    ) -> tuple[str | None, Decimal | None, int]:
+    ) -> tuple[str | None, int | None, int]:
         """(why it is skipped or None, expected cost or None, 1 when skipped for health)."""
         if not self.breakers.available(option.provider.name, option.model):
             return "circuit open", None, 1
@@ -306,17 +306,19 @@ class Router:
             if unfit is not None:
                 return unfit, None, 0
         cost = self._expected_cost(option, lane, features, size) if priced else None
-        ceiling = lane.max_cost_usd
+        ceiling = lane.max_cost_pico
         if ceiling is not None:
             if cost is None:
                 return "price unknown and the lane has a cost ceiling", None, 0
             if cost > ceiling:
-                return f"expected ${cost:.6f} > ceiling ${ceiling}", cost, 0
+                usd = Decimal(cost).scaleb(-12)
+                return f"expected ${usd:.6f} > ceiling ${lane.max_cost_usd}", cost, 0
         return None, cost, 0
 
     def _expected_cost(
         self, option: Option, lane: Lane, features: RequestFeatures, size: InputSize
-    ) -> Decimal | None:
+    ) -> int | None:
+        """Expected cost in pico-USD (rounded up where a price is finer than that)."""
         spec = option.spec
         if spec is None:
             return None
@@ -330,13 +332,12 @@ class Router:
         rate_in, rate_cached, rate_out = option.rates
         if rate_in is None or rate_out is None or (cached and rate_cached is None):
             return self._expected_cost_decimal(spec, tokens, cached, output)
-        pico = (tokens - cached) * rate_in + output * rate_out + cached * (rate_cached or 0)
-        return Decimal(pico) * _PICO
+        return (tokens - cached) * rate_in + output * rate_out + cached * (rate_cached or 0)
 
     @staticmethod
     def _expected_cost_decimal(
         spec: ModelSpec, tokens: int, cached: int, output: int
-    ) -> Decimal | None:
+    ) -> int | None:
         """The slow exact path, for unknown prices or prices finer than a pico-dollar."""
         prices = spec.prices
         if prices.input is None or prices.output is None:
@@ -346,17 +347,17 @@ class Router:
         total = (tokens - cached) * prices.input + output * prices.output
         if cached:
             total += cached * (prices.cached_input or 0)
-        return total / 1_000_000
+        return math.ceil(total * 1_000_000)  # per 1M tokens -> pico-USD
 
     def _split(
         self,
         lane: Lane,
-        kept: list[tuple[Option, Decimal | None]],
+        kept: list[tuple[Option, int | None]],
         request: ApiRequest,
         features: RequestFeatures,
         key_id: str | None,
         route: Route,
-    ) -> list[tuple[Option, Decimal | None]]:
+    ) -> list[tuple[Option, int | None]]:
         identity = features.identity or key_id
         if identity:
             digest = hashlib.blake2b(f"{lane.name}\x00{identity}".encode(), digest_size=8).digest()
@@ -407,11 +408,11 @@ class Router:
         return size.best() + output
 
 
-def _rank_by_cost(kept: list[tuple[Option, Decimal | None]], route: Route) -> None:
+def _rank_by_cost(kept: list[tuple[Option, int | None]], route: Route) -> None:
     # Unknown costs last (an unknown price is never taken as zero); ties keep the written order.
     kept.sort(key=lambda pair: (pair[1] is None, pair[1] or 0))
     for consideration in route.considered:
-        if consideration.kept and consideration.expected_usd is None:
+        if consideration.kept and consideration.expected_pico is None:
             consideration.reason = "cost unknown (a price is unknown): ranked last"
 
 
