@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -14,8 +15,10 @@ import pytest
 from laneway.clock import ManualClock
 from laneway.config import GatewayConfig
 from laneway.pricing.catalog import Catalog
+from laneway.pricing.money import usd_str
 from laneway.routing.breaker import Breakers, BreakerSettings
 from laneway.routing.dry_run import NoTransport
+from laneway.routing.explain import pico_usd
 from laneway.routing.headroom import Headroom
 from laneway.routing.lanes import build_lanes
 from laneway.routing.observations import Observations
@@ -386,3 +389,8 @@ def test_the_explanation_names_every_candidate_and_the_header_sums_it_up(shipped
     assert header == (
         "cheapest -> gpt-5.4@openai; skipped gpt-5.2@openai (tool_search unsupported)"
     )
+
+
+@pytest.mark.parametrize("pico", [0, 1, 10**12, 1_920_010_000_000, 3 * 10**12 + 5, 123_456_789])
+def test_pico_dollars_are_written_as_usd_str_writes_dollars(pico: int) -> None:
+    assert pico_usd(pico) == usd_str(Decimal(pico).scaleb(-12))

@@ -11,8 +11,6 @@ from typing import Any
 
 import orjson
 
-from laneway.pricing.money import usd_str
-
 _HEADER_MAX = 512  # header values stay well under any proxy's line limit
 
 
@@ -51,7 +49,7 @@ class Route:
                     "candidate": c.label,
                     "kept": c.kept,
                     "reason": c.reason or None,
-                    "expected_usd": None if c.expected_usd is None else usd_str(c.expected_usd),
+                    "expected_usd": None if c.expected_pico is None else pico_usd(c.expected_pico),
                     "effort": c.effort,
                 }
                 for c in self.considered
@@ -71,3 +69,10 @@ class Route:
             text = text[: _HEADER_MAX - 3] + "..."
         # Header values are latin-1 on the wire; reasons are ASCII, model names may not be.
         return text.encode("ascii", "replace").decode()
+
+
+def pico_usd(pico: int) -> str:
+    """Pico-dollars as exact plain-decimal USD text, as `usd_str` writes it, without Decimal."""
+    whole, fraction = divmod(pico, 10**12)
+    digits = f"{fraction:012d}".rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
