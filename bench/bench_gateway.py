@@ -270,7 +270,8 @@ def started(
 # --- checks ------------------------------------------------------------------------------------
 
 
-def _post(port: int, path: str, body: bytes) -> tuple[int, str, bytes]:
+def post(port: int, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (names lower-cased) and the whole (de-chunked) body."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         connection.request(
@@ -280,7 +281,8 @@ def _post(port: int, path: str, body: bytes) -> tuple[int, str, bytes]:
             {"Authorization": f"Bearer {LITELLM_KEY}", "Content-Type": "application/json"},
         )
         response = connection.getresponse()
-        return response.status, response.getheader("Content-Type") or "", response.read()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read()
     finally:
         connection.close()
 
@@ -302,7 +304,8 @@ def check(
 
     `request` (path, body) replaces the workload's own; `workload` still says what to expect."""
     path, body = WORKLOADS[workload] if request is None else request
-    status, content_type, answer = _post(port, path, body)
+    status, headers, answer = post(port, path, body)
+    content_type = headers.get("content-type", "")
     if status != 200:
         return f"status {status}: {answer[:300]!r}", [], []
     if "stream" not in workload:

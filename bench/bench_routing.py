@@ -59,7 +59,6 @@ from bench.bench_emulator import WORKLOADS
 from bench.bench_gateway import (
     EMULATOR_PORT,
     LANEWAY_PORT,
-    LITELLM_KEY,
     LITELLM_VENV,
     NOISY,
     RETRIES,
@@ -75,6 +74,7 @@ from bench.bench_gateway import (
     check,
     measure,
     one_cpu,
+    post,
     serve_available,
     started,
 )
@@ -121,28 +121,10 @@ def with_model(body: bytes, model: str) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
 
 
-def _post(port: int, request: Request) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers (names lower-cased) and the whole (de-chunked) body."""
-    path, body = request
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(
-            "POST",
-            path,
-            body,
-            {"Authorization": f"Bearer {LITELLM_KEY}", "Content-Type": "application/json"},
-        )
-        response = connection.getresponse()
-        headers = {name.lower(): value for name, value in response.getheaders()}
-        return response.status, headers, response.read()
-    finally:
-        connection.close()
-
-
 def routed_model(port: int) -> str:
     """The model `lane:bench3` sends bench_emulator's chat body to."""
     path, body = WORKLOADS["chat"]
-    status, headers, answer = _post(port, (path, with_model(body, f"lane:{LANE}")))
+    status, headers, answer = post(port, path, with_model(body, f"lane:{LANE}"))
     if status != 200 or "x-laneway-model" not in headers:
         raise SystemExit(f"the lane did not answer: status {status}, {answer[:300]!r}")
     return headers["x-laneway-model"]
@@ -166,7 +148,7 @@ def preflight(port: int, requests: dict[tuple[str, str], Request], workloads: li
         for arm in ARMS:
             request = requests[arm, workload]
             try:
-                status, headers, answer = _post(port, request)
+                status, headers, answer = post(port, *request)
                 problem = check(port, workload, request)[0]
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 status, headers, answer = 0, {}, b""

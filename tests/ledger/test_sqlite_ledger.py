@@ -14,6 +14,7 @@ import pytest
 from laneway.ledger.record import Attempt, LedgerRecord, Row, to_row
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.ledger.writer import LedgerWriter
+from laneway.routing.observations import Observations
 from laneway.usage import Usage
 
 
@@ -250,3 +251,30 @@ def test_a_failed_write_reaches_the_callers(tmp_path: Path) -> None:
     writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         writer.reserve(reserved(9))
+
+
+def test_lane_profiles_average_a_lanes_primary_answers_per_model(ledger: SQLiteLedger) -> None:
+    def answer(n: int, output: int, cached: int, **changes: object) -> LedgerRecord:
+        record = replace(settled(reserved(n)), lane="coding", answering_model="gpt-5.4-mini")
+        record.usage = Usage(1_000, output, cached_input_tokens=cached)
+        return replace(record, **changes)  # type: ignore[arg-type]
+
+    ledger.settle([
+        answer(1, 100, 0),
+        answer(2, 300, 500),
+        answer(3, 9_999, 0, shadow=True),  # a shadow copy: not the lane's own answers
+        answer(4, 9_999, 0, status="error"),
+        answer(5, 9_999, 0, lane=None),  # a plain model id
+        answer(6, 50, 1_000, answering_model="gpt-5.4"),
+        answer(7, 9_999, 0, created_at=0.0),  # before the window
+    ])  # fmt: skip
+    profiles = sorted(ledger.lane_profiles(1_000.0))
+    assert profiles == [
+        ("coding", "gpt-5.4", 1, 50.0, 1.0),
+        ("coding", "gpt-5.4-mini", 2, 200.0, 0.25),
+    ]
+    observations = Observations.from_ledger(profiles)
+    mini = observations.get("coding", "gpt-5.4-mini")
+    assert mini is not None
+    assert (mini.answers, mini.output_tokens, mini.cached_share) == (2, 200.0, 0.25)
+    assert observations.get("coding", "gpt-5.2") is None

@@ -105,7 +105,6 @@ class Shadows:
             lane.timeouts.for_effort(effort),
             route,
             {},
-            None,
         )
         state.in_flight += 1
         state.started += 1

@@ -19,14 +19,12 @@ from laneway.pricing.catalog import Catalog
 from laneway.routing.breaker import Breakers
 from laneway.routing.headroom import Headroom
 from laneway.routing.lanes import Warn, build_lanes
-from laneway.routing.observations import Observations
+from laneway.routing.observations import HISTORY_S, Observations
 from laneway.routing.router import Router
 from laneway.upstream.providers import Provider, effective_providers
 from laneway.upstream.retry import RetryBudget
 from laneway.upstream.timeouts import Timeouts
 from laneway.upstream.transport import NotSent, UpstreamResponse
-
-PROFILE_HISTORY_S = 7 * 86_400
 
 
 class NoTransport:
@@ -63,12 +61,7 @@ def dry_router(
     if ledger is not None and ledger.exists():
         store = SQLiteLedger(ledger)
         try:
-            for lane, model, answers, output, share in store.lane_profiles(
-                clock.time() - PROFILE_HISTORY_S
-            ):
-                observations.seed(
-                    lane, model, answers=answers, output_tokens=output, cached_share=share
-                )
+            observations = Observations.from_ledger(store.lane_profiles(clock.time() - HISTORY_S))
         finally:
             store.close()
     return Router(

@@ -3,18 +3,24 @@ rate-limit headroom), for `laneway lanes` and the gateway's GET /laneway/lanes."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from laneway.pricing.money import usd_str
+from laneway.routing.breaker import BreakerKey, BreakerStatus
+from laneway.routing.headroom import HeadroomView
 from laneway.routing.lanes import Lane, Option
 from laneway.routing.router import Router
 
+Health = tuple[Mapping[BreakerKey, BreakerStatus], Mapping[BreakerKey, HeadroomView]]
+
 
 def lanes_listing(router: Router) -> list[dict[str, Any]]:
-    return [_lane(router, lane) for lane in router.table.lanes.values()]
+    health = (router.breakers.snapshot(), router.headroom.snapshot())
+    return [_lane(router, lane, health) for lane in router.table.lanes.values()]
 
 
-def _lane(router: Router, lane: Lane) -> dict[str, Any]:
+def _lane(router: Router, lane: Lane, health: Health) -> dict[str, Any]:
     shadow = lane.shadow
     return {
         "name": lane.name,
@@ -25,9 +31,10 @@ def _lane(router: Router, lane: Lane) -> dict[str, Any]:
         "max_effort": lane.max_effort,
         "max_cost_usd": None if lane.max_cost_usd is None else usd_str(lane.max_cost_usd),
         "candidates": [
-            _option(router, o, lane.weights[o.arm] if lane.weights else None) for o in lane.options
+            _option(router, o, lane.weights[o.arm] if lane.weights else None, health)
+            for o in lane.options
         ],
-        "fallbacks": [_option(router, o, None) for o in lane.fallbacks],
+        "fallbacks": [_option(router, o, None, health) for o in lane.fallbacks],
         "shadow": None
         if shadow is None
         else {
@@ -41,10 +48,10 @@ def _lane(router: Router, lane: Lane) -> dict[str, Any]:
     }
 
 
-def _option(router: Router, option: Option, weight: int | None) -> dict[str, Any]:
+def _option(router: Router, option: Option, weight: int | None, health: Health) -> dict[str, Any]:
     provider, model = option.provider.name, option.model
-    breaker = router.breakers.snapshot().get((provider, model))
-    headroom = router.headroom.snapshot().get((provider, model))
+    breaker = health[0].get((provider, model))
+    headroom = health[1].get((provider, model))
     return {
         "candidate": option.label,
         "weight": weight,

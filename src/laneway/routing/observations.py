@@ -11,9 +11,14 @@ weight 1/HORIZON, so a lane whose prompts change is followed within a few hundre
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 HORIZON = 200
+HISTORY_S = 7 * 86_400  # how far back the ledger seeds the profiles at start-up
+
+# (lane, model, answers, mean output tokens, mean cached share), as the ledger aggregates them
+LedgerProfile = tuple[str, str, int, float, float]
 
 
 @dataclass(slots=True)
@@ -35,6 +40,15 @@ class Observations:
 
     def __init__(self) -> None:
         self._profiles: dict[tuple[str, str], Profile] = {}
+
+    @classmethod
+    def from_ledger(cls, profiles: Iterable[LedgerProfile]) -> Observations:
+        observations = cls()
+        for lane, model, answers, output, share in profiles:
+            observations.seed(
+                lane, model, answers=answers, output_tokens=output, cached_share=share
+            )
+        return observations
 
     def get(self, lane: str, model: str) -> Profile | None:
         return self._profiles.get((lane, model))

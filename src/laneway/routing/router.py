@@ -49,7 +49,6 @@ class Plan:
     timeouts: Timeouts
     route: Route
     tokens: dict[Candidate, int]  # rate-limit estimate per candidate (input + max output)
-    features: RequestFeatures | None  # None for a shadow copy
 
 
 class Router:
@@ -117,8 +116,7 @@ class Router:
                 [candidate],
                 self._lane_timeouts(lane, effort or request.effort),
                 route,
-                {candidate: self._tokens(option, features, size)},
-                features,
+                {candidate: _rate_estimate(size.best(), features, option.max_output)},
             )
         return self._plan_lane(request, features, size, lane, route, key_id)
 
@@ -194,7 +192,7 @@ class Router:
             route.considered.append(
                 Consideration(f"{request.model}@{home[0].name}", True, "previous_response_id")
             )
-            return Plan(None, [candidate], timeouts, route, {}, features)
+            return Plan(None, [candidate], timeouts, route, {})
         fallbacks = self._fallbacks.get(request.model, ())
         kept: list[Candidate] = []
         late: list[Candidate] = []
@@ -207,9 +205,8 @@ class Router:
                 route.considered.append(Consideration(label, False, "circuit open"))
                 continue
             spec = self.catalog.find(model)
-            need = features.input_estimate + (
-                features.max_output_tokens or (spec.max_output_tokens if spec else 0) or 0
-            )
+            limit = spec.max_output_tokens if spec is not None else None
+            need = _rate_estimate(features.input_estimate, features, limit or 0)
             tokens[candidate] = need
             short = headroom.fits(provider, model, need)
             if short is not None:
@@ -220,7 +217,7 @@ class Router:
             kept.append(candidate)
         if not kept and not late and route.considered:
             raise _unavailable(request.model, route)
-        return Plan(None, kept + late, timeouts, route, tokens, features)
+        return Plan(None, kept + late, timeouts, route, tokens)
 
     # -- a lane -------------------------------------------------------------------------------
 
@@ -263,7 +260,7 @@ class Router:
         for option in order:
             effort = self._effort(request, lane, option, route)
             candidate = Candidate(option.provider, option.model, effort)
-            need = size.best() + (features.max_output_tokens or option.max_output)
+            need = _rate_estimate(size.best(), features, option.max_output)
             tokens[candidate] = need
             consideration = notes[option.label]
             consideration.effort = effort or request.effort
@@ -275,7 +272,7 @@ class Router:
                 first.append(candidate)
         candidates = first + late
         effort = candidates[0].effort or request.effort
-        return Plan(lane, candidates, self._lane_timeouts(lane, effort), route, tokens, features)
+        return Plan(lane, candidates, self._lane_timeouts(lane, effort), route, tokens)
 
     def _lane_timeouts(self, lane: Lane, effort: str | None) -> Timeouts:
         key = (lane.name, effort)
@@ -401,11 +398,11 @@ class Router:
             route.notes.append(note)
         return effort
 
-    @staticmethod
-    def _tokens(option: Option, features: RequestFeatures, size: InputSize) -> int:
-        spec = option.spec
-        output = features.max_output_tokens or (spec.max_output_tokens if spec else 0) or 0
-        return size.best() + output
+
+def _rate_estimate(input_tokens: int, features: RequestFeatures, model_max_output: int) -> int:
+    """Tokens a request counts against a rate limit: input plus the most it may write, as
+    OpenAI (and the emulator) estimate it when admitting a request."""
+    return input_tokens + (features.max_output_tokens or model_max_output)
 
 
 def _rank_by_cost(kept: list[tuple[Option, int | None]], route: Route) -> None:

@@ -16,7 +16,7 @@ from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
 from laneway.routing.breaker import BreakerSettings
 from laneway.routing.lanes import Warn, build_lanes, check_key_lanes
-from laneway.routing.observations import Observations
+from laneway.routing.observations import HISTORY_S, Observations
 from laneway.server.app import GatewayApp
 from laneway.server.auth import ClientKeys
 from laneway.server.readiness import Readiness
@@ -24,9 +24,6 @@ from laneway.upstream.http1 import Http1Transport
 from laneway.upstream.providers import build_providers
 from laneway.upstream.retry import RetryPolicy
 from laneway.upstream.transport import Transport
-
-# Lane profiles (the cheapest policy's output estimates) start from this much ledger history.
-PROFILE_HISTORY_S = 7 * 86_400
 
 
 def ledger_path(config: GatewayConfig, env: Mapping[str, str]) -> Path:
@@ -84,11 +81,7 @@ def assemble(
     check_key_lanes(lanes, config.key_lanes())
     ledger = SQLiteLedger(ledger_path(config, env))
     writer = LedgerWriter(ledger)
-    observations = Observations()
-    for lane, model, answers, output, share in ledger.lane_profiles(
-        clock.time() - PROFILE_HISTORY_S
-    ):
-        observations.seed(lane, model, answers=answers, output_tokens=output, cached_share=share)
+    observations = Observations.from_ledger(ledger.lane_profiles(clock.time() - HISTORY_S))
     extra = {} if sleep is None else {"sleep": sleep}
     breaker = config.breaker
     gateway = Gateway(
