@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.reference_tokenizer import ReferenceEncoding, load_reference
+from tests.services import fresh_database, fresh_namespace
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,15 @@ def tiktoken_o200k(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Referen
         # Should tiktoken reach for the network instead of its cache, fail at once and loudly.
         patch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
         yield load_reference(cache)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """DSN of a new, empty PostgreSQL database, dropped after the test (tests/services.py)."""
+    yield from fresh_database()
+
+
+@pytest.fixture
+def redis_namespace() -> Iterator[str]:
+    """A Redis key prefix of this test's own, cleaned after it (tests/services.py)."""
+    yield from fresh_namespace()

@@ -2,7 +2,7 @@
 
 Secrets never live here: a provider names the environment variable that holds its key. Client
 keys may be listed (`server.api_keys`) or given in `LANEWAY_API_KEYS` (comma-separated); virtual
-keys with budgets come later.
+virtual keys (`laneway keys create`) live in the key store beside the ledger.
 
     [server]
     host = "127.0.0.1"
@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from laneway.config_file import Strict, load_toml
 from laneway.errors import LanewayError
 from laneway.pricing.model_spec import Tier
+from laneway.quota.budget import BudgetLimit, parse_budget
 from laneway.routing.lane_config import (
     AutoConfig,
     BreakerConfig,
@@ -111,12 +113,86 @@ class ModelRoute(Strict):
 
 
 class LedgerConfig(Strict):
+    """Where requests (and virtual keys) are recorded: SQLite (one host) or PostgreSQL (shared
+    by replicas; laneway creates and migrates its schema)."""
+
+    backend: Literal["sqlite", "postgres"] = "sqlite"
     path: Path | None = None  # default: $LANEWAY_LEDGER, else ~/.local/share/laneway/ledger.db
+    # postgres: the DSN is read from this environment variable (it may hold a password), else
+    # `dsn` here.
+    dsn_env: Annotated[str, Field(pattern=_ENV_NAME)] = "LANEWAY_POSTGRES_DSN"
+    dsn: str | None = None
+
+    def resolved_dsn(self, env: Mapping[str, str]) -> str:
+        dsn = env.get(self.dsn_env) or self.dsn
+        if not dsn:
+            raise ConfigError(f"ledger.backend is postgres: set ${self.dsn_env} or ledger.dsn")
+        return dsn
+
     # Off (the default): the request path only enqueues its reservation, which the writer
     # commits with others within 5 ms; a crash in that window loses it. On: each request waits
     # for that commit before calling upstream, so no upstream call can ever lack its record; it
     # costs ~0.1 ms at p50 and up to a quarter of streamed throughput (bench/README.md).
     durable_reservations: bool = False
+
+
+class StateConfig(Strict):
+    """Where admission state lives: rate-limit windows, budget reservations, revocations.
+    `memory` is one process; `redis` is shared by every replica."""
+
+    backend: Literal["memory", "redis"] = "memory"
+    # redis: the URL is read from this environment variable (it may hold a password), else `url`.
+    url_env: Annotated[str, Field(pattern=_ENV_NAME)] = "LANEWAY_REDIS_URL"
+    url: str = "redis://127.0.0.1:6379/0"
+    namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]+$")] = "laneway"
+    # Redis unreachable: "closed" refuses requests that need it (503); "open" admits them
+    # unchecked and logs each lapse. Either way every served request is recorded.
+    on_unavailable: Literal["closed", "open"] = "closed"
+    timeout_s: Annotated[float, Field(gt=0, le=30)] = 0.5
+
+    def resolved_url(self, env: Mapping[str, str]) -> str:
+        return env.get(self.url_env) or self.url
+
+
+class BudgetsConfig(Strict):
+    """Budgets beyond each key's own: global, and per lane. Written `"50/day"`,
+    `"1000/month"`, `"20/lifetime"` (USD, UTC windows)."""
+
+    global_: tuple[BudgetLimit, ...] = Field(default=(), alias="global")
+    lanes: dict[Name, tuple[BudgetLimit, ...]] = Field(default_factory=dict)
+    # The share of a budget at which a soft warning is logged and shown, once per window.
+    soft_threshold: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.8")
+    # A request whose worst case cannot be priced (a model without a known price) and that a
+    # budget applies to: "refuse" it (the budget could not be held), or "allow" it.
+    unknown_price: Literal["refuse", "allow"] = "refuse"
+
+    @field_validator("global_", mode="before")
+    @classmethod
+    def _parse_global(cls, value: object) -> object:
+        return _parsed(value)
+
+    @field_validator("lanes", mode="before")
+    @classmethod
+    def _parse_lanes(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {lane: _parsed(limits) for lane, limits in value.items()}
+        return value
+
+
+def _parsed(value: object) -> object:
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, (list, tuple)):
+        return tuple(parse_budget(item) if isinstance(item, str) else item for item in items)
+    return value
+
+
+class KeysConfig(Strict):
+    """Virtual keys: the admin API (`/admin/`) is on when this variable holds the admin key."""
+
+    admin_key_env: Annotated[str, Field(pattern=_ENV_NAME)] = "LANEWAY_ADMIN_KEY"
+    # How often a replica re-reads the key store for keys changed elsewhere. Revocations are
+    # immediate on every replica when state is in Redis.
+    refresh_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
 
 
 class RetryConfig(Strict):
@@ -139,6 +215,9 @@ class GatewayConfig(Strict):
     auto: AutoConfig = AutoConfig()
     breaker: BreakerConfig = BreakerConfig()
     routing: RoutingConfig = RoutingConfig()
+    state: StateConfig = StateConfig()
+    budgets: BudgetsConfig = BudgetsConfig()
+    keys: KeysConfig = KeysConfig()
 
     @classmethod
     def load(cls, path: Path | None) -> GatewayConfig:
