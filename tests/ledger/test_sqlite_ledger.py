@@ -1,17 +1,20 @@
-"""The SQLite ledger and its batching writer."""
+"""The ledger's behaviour on both backends (the `ledger` fixture), the SQLite file's own
+(reopening, schema versions) and the batching writer over it."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from laneway.ledger.postgres import PostgresLedger
 from laneway.ledger.record import Attempt, LedgerRecord, Row, to_row
+from laneway.ledger.repository import LedgerRepository
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.ledger.writer import LedgerWriter
 from laneway.routing.observations import Observations
@@ -51,12 +54,19 @@ def settled(record: LedgerRecord) -> LedgerRecord:
     )
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> SQLiteLedger:
-    return SQLiteLedger(tmp_path / "ledger.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerRepository]:
+    """Each backend in turn: the tests that take this fixture are the behaviour both share."""
+    store: LedgerRepository
+    if request.param == "sqlite":
+        store = SQLiteLedger(tmp_path / "ledger.db")
+    else:
+        store = PostgresLedger(request.getfixturevalue("postgres_url"))
+    yield store
+    store.close()
 
 
-def test_a_settled_record_round_trips_exactly(ledger: SQLiteLedger) -> None:
+def test_a_settled_record_round_trips_exactly(ledger: LedgerRepository) -> None:
     record = reserved(1)
     ledger.reserve([record])
     assert ledger.get(record.id) == record
@@ -69,7 +79,7 @@ def test_a_settled_record_round_trips_exactly(ledger: SQLiteLedger) -> None:
     assert stored.settled
 
 
-def test_unknown_cost_and_missing_usage_stay_unknown(ledger: SQLiteLedger) -> None:
+def test_unknown_cost_and_missing_usage_stay_unknown(ledger: LedgerRepository) -> None:
     record = replace(reserved(2), status="error", http_status=502, error="bad gateway")
     ledger.settle([record])
     stored = ledger.get(record.id)
@@ -88,7 +98,7 @@ def test_unsettled_records_survive_a_crash(tmp_path: Path) -> None:
     assert [r.id for r in reopened.unsettled()] == ["lw_000001", "lw_000003"]
 
 
-def test_a_reservation_never_overwrites_its_settlement(ledger: SQLiteLedger) -> None:
+def test_a_reservation_never_overwrites_its_settlement(ledger: LedgerRepository) -> None:
     record = reserved(4)
     ledger.settle([settled(record)])
     ledger.reserve([record])  # late, e.g. a retry of a lost write
@@ -97,7 +107,7 @@ def test_a_reservation_never_overwrites_its_settlement(ledger: SQLiteLedger) -> 
     assert stored.status == "ok"
 
 
-def test_between_selects_a_half_open_range(ledger: SQLiteLedger) -> None:
+def test_between_selects_a_half_open_range(ledger: LedgerRepository) -> None:
     ledger.reserve([reserved(n) for n in range(10)])
     base = reserved(0).created_at
     assert [r.id for r in ledger.between(base + 3, base + 6)] == [
@@ -156,7 +166,7 @@ def test_a_version_1_ledger_is_migrated_in_place(tmp_path: Path) -> None:
     SQLiteLedger(path).close()  # opening a migrated ledger again changes nothing
 
 
-def test_one_write_stores_reservations_then_settlements(ledger: SQLiteLedger) -> None:
+def test_one_write_stores_reservations_then_settlements(ledger: LedgerRepository) -> None:
     # More rows than one statement takes, mixed with rows already stored either way.
     ledger.reserve([reserved(n) for n in range(0, 300, 3)])
     ledger.settle([settled(reserved(n)) for n in range(1, 300, 3)])
@@ -170,7 +180,7 @@ def test_one_write_stores_reservations_then_settlements(ledger: SQLiteLedger) ->
         assert stored[f"lw_{n:06d}"] == expected
 
 
-def test_a_row_whose_status_contradicts_its_kind_keeps_its_kind(ledger: SQLiteLedger) -> None:
+def test_a_row_whose_status_contradicts_its_kind_keeps_its_kind(ledger: LedgerRepository) -> None:
     # Not the writer's case, but the interface's promise: a reservation never replaces, a
     # settlement always does, whatever status the row carries.
     first, second = settled(reserved(1)), reserved(2)
@@ -183,7 +193,7 @@ def test_a_row_whose_status_contradicts_its_kind_keeps_its_kind(ledger: SQLiteLe
     assert ledger.get(second.id) == second
 
 
-def test_the_writer_commits_in_order_and_resolves_futures(ledger: SQLiteLedger) -> None:
+def test_the_writer_commits_in_order_and_resolves_futures(ledger: LedgerRepository) -> None:
     writer = LedgerWriter(ledger)
     record = reserved(5)
     first = writer.reserve(record)
@@ -196,7 +206,7 @@ def test_the_writer_commits_in_order_and_resolves_futures(ledger: SQLiteLedger) 
     writer.close()
 
 
-def test_the_writer_snapshots_records(ledger: SQLiteLedger) -> None:
+def test_the_writer_snapshots_records(ledger: LedgerRepository) -> None:
     writer = LedgerWriter(ledger)
     record = reserved(6)
     writer.reserve(record)
@@ -253,7 +263,7 @@ def test_a_failed_write_reaches_the_callers(tmp_path: Path) -> None:
         writer.reserve(reserved(9))
 
 
-def test_lane_profiles_average_a_lanes_primary_answers_per_model(ledger: SQLiteLedger) -> None:
+def test_lane_profiles_average_a_lanes_primary_answers_per_model(ledger: LedgerRepository) -> None:
     def answer(n: int, output: int, cached: int, **changes: object) -> LedgerRecord:
         record = replace(settled(reserved(n)), lane="coding", answering_model="gpt-5.4-mini")
         record.usage = Usage(1_000, output, cached_input_tokens=cached)
@@ -278,3 +288,34 @@ def test_lane_profiles_average_a_lanes_primary_answers_per_model(ledger: SQLiteL
     assert mini is not None
     assert (mini.answers, mini.output_tokens, mini.cached_share) == (2, 200.0, 0.25)
     assert observations.get("coding", "gpt-5.2") is None
+
+
+def test_key_spend_sums_each_keys_known_primary_cost_exactly(ledger: LedgerRepository) -> None:
+    def spent(n: int, key: str | None, cost: str | None, **changes: object) -> LedgerRecord:
+        record = replace(settled(reserved(n)), key_id=key)
+        record.cost_usd = None if cost is None else Decimal(cost)
+        return replace(record, **changes)  # type: ignore[arg-type]
+
+    base = reserved(0).created_at
+    ledger.settle([
+        spent(0, "key_e", "0.75"),  # created at `since` exactly: counted
+        spent(1, "key_a", "0.1"),
+        spent(2, "key_a", "0.2"),  # 0.1 + 0.2 is 0.3 here, as it is not in binary floats
+        spent(3, "key_a", "0.00000000000000000000000000000001"),  # beyond 28 digits of 0.3
+        spent(4, "key_b", "1234567.000001"),
+        spent(5, "key_b", "7", shadow=True),  # the shadow's spend is not the key's
+        spent(6, "key_b", None),  # unknown cost: not counted as zero, not counted at all
+        spent(7, None, "5"),  # no key
+        spent(8, "key_c", "0.5", created_at=base - 100),  # before `since`
+    ])  # fmt: skip
+    ledger.reserve([replace(reserved(9), key_id="key_d")])  # reserved: no cost yet
+    assert ledger.key_spend(base) == {
+        "key_a": Decimal("0.30000000000000000000000000000001"),
+        "key_b": Decimal("1234567.000001"),
+        "key_e": Decimal("0.75"),
+    }
+    everything = ledger.key_spend(None)
+    assert everything["key_c"] == Decimal("0.5")
+    assert set(everything) == {"key_a", "key_b", "key_c", "key_e"}
+    assert all(type(total) is Decimal for total in everything.values())
+    assert ledger.key_spend(base + 1_000) == {}

@@ -1,8 +1,10 @@
-"""The storage interface the ledger writes through; SQLite now, PostgreSQL later."""
+"""The storage interface the ledger writes and reads through: SQLite (laneway.ledger.sqlite)
+or PostgreSQL (laneway.ledger.postgres), the same rows and meanings in both."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import Protocol
 
 from laneway.ledger.record import LedgerRecord, Row
@@ -29,5 +31,14 @@ class LedgerRepository(Protocol):
 
     def between(self, since: float | None, until: float | None) -> Iterator[LedgerRecord]:
         """Records created in [since, until), oldest first."""
+
+    def lane_profiles(self, since: float) -> list[tuple[str, str, int, float, float]]:
+        """Per (lane, answering model) since `since`: answers, mean output tokens, and the
+        mean cached share of input, over settled primary answers (not shadows) with usage."""
+
+    def key_spend(self, since: float | None) -> dict[str, Decimal]:
+        """Per key id: the exact sum of cost over records created at or after `since` (None:
+        all time). Shadow copies, records of unknown cost and records without a key are left
+        out."""
 
     def close(self) -> None: ...

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
+from decimal import MAX_PREC, Decimal, localcontext
 from functools import cache
 from itertools import chain
 from pathlib import Path
@@ -97,6 +97,7 @@ _MERGE_HEAD = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES "  # noqa: S6
 _MERGE_TAIL = _UPSERT[_UPSERT.index(" ON CONFLICT") :] + " WHERE excluded.status <> 'reserved'"
 _CHUNK = 64  # rows per statement: each row count is its own cached prepared statement
 _STATUS = COLUMNS.index("status")
+_ZERO = Decimal(0)
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM requests"  # noqa: S608
 
 
@@ -212,14 +213,14 @@ class SQLiteLedger:
     def get(self, record_id: str) -> LedgerRecord | None:
         with self._lock:
             row = self._db.execute(f"{_SELECT} WHERE id = ?", (record_id,)).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else from_row(row)
 
     def unsettled(self) -> list[LedgerRecord]:
         with self._lock:
             rows = self._db.execute(
                 f"{_SELECT} WHERE status = 'reserved' ORDER BY created_at"
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [from_row(row) for row in rows]
 
     def count_unsettled(self) -> int:
         with self._lock:
@@ -234,7 +235,7 @@ class SQLiteLedger:
                 f"{_SELECT} WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
                 (low, high),
             ).fetchall()
-        return (_record(row) for row in rows)
+        return (from_row(row) for row in rows)
 
     def lane_profiles(self, since: float) -> list[tuple[str, str, int, float, float]]:
         """Per (lane, answering model) since `since`: answers, mean output tokens, and the
@@ -253,6 +254,24 @@ class SQLiteLedger:
             (lane, model, int(n), float(out), float(share)) for lane, model, n, out, share in rows
         ]
 
+    def key_spend(self, since: float | None) -> dict[str, Decimal]:
+        """Per key id: the cost of its records created at or after `since` (None: all time),
+        exact. Shadow copies, records of unknown cost and records without a key are left out."""
+        low = float("-inf") if since is None else since
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key_id, cost_usd FROM requests WHERE created_at >= ? "
+                "AND key_id IS NOT NULL AND cost_usd IS NOT NULL AND shadow = 0",
+                (low,),
+            ).fetchall()
+        spend: dict[str, Decimal] = {}
+        # Decimal rounds sums to 28 digits by default; with the largest precision nothing is
+        # rounded (an addition's result is only as long as its operands need).
+        with localcontext(prec=MAX_PREC):
+            for key_id, cost in rows:
+                spend[key_id] = spend.get(key_id, _ZERO) + Decimal(cost)
+        return spend
+
     def close(self) -> None:
         self._stop.set()
         self._checkpointer.join()
@@ -267,7 +286,8 @@ def _merge(rows: int) -> str:
     return _MERGE_HEAD + ", ".join([_VALUES] * rows) + _MERGE_TAIL
 
 
-def _record(row: tuple[Any, ...]) -> LedgerRecord:
+def from_row(row: Sequence[Any]) -> LedgerRecord:
+    """The record a stored row (`COLUMNS` order) holds; for the PostgreSQL ledger too."""
     values = dict(zip(COLUMNS, row, strict=True))
     usage = None
     if values["input_tokens"] is not None:
