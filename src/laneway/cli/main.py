@@ -10,6 +10,7 @@ import click
 from laneway.cli.cost import cost_command
 from laneway.cli.emulate import emulate_command
 from laneway.cli.errors import EXIT_USAGE, CliError
+from laneway.cli.keys import keys_command
 from laneway.cli.lanes import lanes_command
 from laneway.cli.models import models_command
 from laneway.cli.route import route_command
@@ -31,6 +32,7 @@ def cli() -> None:
 
 cli.add_command(cost_command)
 cli.add_command(emulate_command)
+cli.add_command(keys_command)
 cli.add_command(lanes_command)
 cli.add_command(models_command)
 cli.add_command(route_command)

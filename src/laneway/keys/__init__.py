@@ -1,0 +1,1 @@
+"""Virtual keys: per-team keys with their own limits, stored beside the ledger as digests."""

@@ -1,0 +1,244 @@
+"""Virtual keys in SQLite, in the ledger's database file (tables `virtual_keys`, `keys_meta`).
+
+The ledger writes the same file from another connection, often another process: WAL lets
+readers and one writer work at once, and the busy timeout waits out the writer instead of
+failing. Budgets are exact decimal text, one column per window; lanes and models JSON arrays.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from laneway.keys.model import VirtualKey
+from laneway.keys.secret import KEY_START, is_prefix
+from laneway.keys.store import KeyExists, KeyNotFound, KeyRevoked, KeyStoreError, PrefixInUse
+from laneway.quota.budget import WINDOWS, BudgetLimit
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 5.0
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS keys_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS virtual_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    prefix TEXT NOT NULL UNIQUE,
+    digest TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    expires_at REAL,
+    revoked_at REAL,
+    rpm INTEGER,
+    tpm INTEGER,
+    budget_day TEXT,
+    budget_month TEXT,
+    budget_lifetime TEXT,
+    lanes TEXT NOT NULL,
+    models TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS virtual_keys_live_name
+    ON virtual_keys (name) WHERE revoked_at IS NULL;
+CREATE INDEX IF NOT EXISTS virtual_keys_updated ON virtual_keys (updated_at);
+INSERT OR IGNORE INTO keys_meta VALUES ('schema_version', '{SCHEMA_VERSION}');
+"""  # noqa: S608 - DDL from constants
+# From each version to the next, applied when a store is opened; none yet.
+_MIGRATIONS: dict[int, str] = {}
+
+_COLUMNS = (
+    "id", "name", "prefix", "digest", "created_at", "updated_at", "expires_at", "revoked_at",
+    "rpm", "tpm", "budget_day", "budget_month", "budget_lifetime", "lanes", "models",
+)  # fmt: skip
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM virtual_keys"  # noqa: S608 - constant columns
+_INSERT = (
+    f"INSERT INTO virtual_keys ({', '.join(_COLUMNS)}) "  # noqa: S608 - constant columns
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
+# One query for `find`: an id wins over a prefix, a prefix over a name, a live key over a
+# revoked one of the same name, a newer over an older.
+_FIND = (
+    f"{_SELECT} WHERE id = ? OR prefix = ? OR name = ? "
+    "ORDER BY id = ? DESC, prefix = ? DESC, revoked_at IS NULL DESC, created_at DESC LIMIT 1"
+)
+
+
+class SQLiteKeyStore:
+    """A `KeyStore` in one SQLite file, safe to share between threads."""
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The timeout is SQLite's busy timeout: wait for the ledger's writer, not fail.
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise KeyStoreError(f"cannot open the key store {path}: {exc}") from exc
+        try:
+            with self._use() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                version = self._migrate(db)
+        except KeyStoreError:
+            self._db.close()
+            raise
+        if version != SCHEMA_VERSION:
+            self._db.close()
+            raise KeyStoreError(
+                f"{path}: key store schema {version} is newer than this laneway's "
+                f"({SCHEMA_VERSION}); upgrade laneway"
+            )
+
+    @contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """The connection, to one thread at a time; SQLite's failures as KeyStoreError."""
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise KeyStoreError(f"key store {self._path}: {exc}") from exc
+
+    def _migrate(self, db: sqlite3.Connection) -> int:
+        db.executescript(_SCHEMA)
+        version = _version(db)
+        while version in _MIGRATIONS:
+            # Of two processes opening an old store at once, one migrates it.
+            with _transaction(db):
+                if _version(db) == version:
+                    for statement in _MIGRATIONS[version].split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+            version = _version(db)
+        return version
+
+    def add(self, key: VirtualKey) -> None:
+        with self._use() as db, _transaction(db):
+            # Checked inside the write transaction: no other writer can add the name between.
+            live = "SELECT 1 FROM virtual_keys WHERE name = ? AND revoked_at IS NULL"
+            if db.execute(live, (key.name,)).fetchone():
+                raise KeyExists(key.name)
+            if db.execute("SELECT 1 FROM virtual_keys WHERE prefix = ?", (key.prefix,)).fetchone():
+                raise PrefixInUse(key.prefix)
+            db.execute(_INSERT, _row(key))
+
+    def get(self, key_id: str) -> VirtualKey | None:
+        return self._one(f"{_SELECT} WHERE id = ?", (key_id,))
+
+    def by_prefix(self, prefix: str) -> VirtualKey | None:
+        return self._one(f"{_SELECT} WHERE prefix = ?", (prefix,))
+
+    def find(self, ref: str) -> VirtualKey | None:
+        bare = ref.removeprefix(KEY_START)
+        prefix = bare if is_prefix(bare) else ref
+        return self._one(_FIND, (ref, prefix, ref, ref, prefix))
+
+    def all(self) -> list[VirtualKey]:
+        return self._many(f"{_SELECT} ORDER BY created_at, id", ())
+
+    def changed_since(self, since: float) -> list[VirtualKey]:
+        return self._many(f"{_SELECT} WHERE updated_at >= ? ORDER BY updated_at, id", (since,))
+
+    def revoke(self, key_id: str, at: float) -> VirtualKey:
+        with self._use() as db, _transaction(db):
+            db.execute(
+                "UPDATE virtual_keys SET revoked_at = ?, updated_at = ? "
+                "WHERE id = ? AND revoked_at IS NULL",
+                (at, at, key_id),
+            )
+            row = db.execute(f"{_SELECT} WHERE id = ?", (key_id,)).fetchone()
+        if row is None:
+            raise KeyNotFound(key_id)
+        return _key(row)
+
+    def replace_secret(self, key_id: str, prefix: str, digest: str, at: float) -> VirtualKey:
+        with self._use() as db, _transaction(db):
+            row = db.execute(f"{_SELECT} WHERE id = ?", (key_id,)).fetchone()
+            if row is None:
+                raise KeyNotFound(key_id)
+            current = _key(row)
+            if current.revoked_at is not None:
+                raise KeyRevoked(current.name, current.prefix)
+            if db.execute("SELECT 1 FROM virtual_keys WHERE prefix = ?", (prefix,)).fetchone():
+                raise PrefixInUse(prefix)
+            db.execute(
+                "UPDATE virtual_keys SET prefix = ?, digest = ?, updated_at = ? WHERE id = ?",
+                (prefix, digest, at, key_id),
+            )
+            row = db.execute(f"{_SELECT} WHERE id = ?", (key_id,)).fetchone()
+        return _key(row)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> VirtualKey | None:
+        with self._use() as db:
+            row = db.execute(sql, args).fetchone()
+        return None if row is None else _key(row)
+
+    def _many(self, sql: str, args: tuple[Any, ...]) -> list[VirtualKey]:
+        with self._use() as db:
+            rows = db.execute(sql, args).fetchall()
+        return [_key(row) for row in rows]
+
+
+def _version(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT value FROM keys_meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0])
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    # IMMEDIATE takes the write lock up front, so a read-then-write inside cannot be overtaken
+    # by another connection.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _row(key: VirtualKey) -> tuple[Any, ...]:
+    budgets = {b.window: str(b.usd) for b in key.budgets}
+    return (
+        key.id, key.name, key.prefix, key.digest, key.created_at, key.updated_at,
+        key.expires_at, key.revoked_at, key.rpm, key.tpm,
+        budgets.get("day"), budgets.get("month"), budgets.get("lifetime"),
+        orjson.dumps(list(key.lanes)).decode(), orjson.dumps(list(key.models)).decode(),
+    )  # fmt: skip
+
+
+def _key(row: tuple[Any, ...]) -> VirtualKey:
+    (key_id, name, prefix, digest, created, updated, expires, revoked, rpm, tpm,
+     day, month, lifetime, lanes, models) = row  # fmt: skip
+    amounts = dict(zip(WINDOWS, (day, month, lifetime), strict=True))
+    return VirtualKey(
+        id=key_id,
+        name=name,
+        prefix=prefix,
+        digest=digest,
+        created_at=created,
+        updated_at=updated,
+        expires_at=expires,
+        revoked_at=revoked,
+        rpm=rpm,
+        tpm=tpm,
+        budgets=tuple(
+            BudgetLimit(window, Decimal(amount))
+            for window, amount in amounts.items()
+            if amount is not None
+        ),
+        lanes=tuple(orjson.loads(lanes)),
+        models=tuple(orjson.loads(models)),
+    )
