@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from laneway.clock import ManualClock
+from laneway.gateway.client import Client
 from laneway.gateway.core import Gateway
 from laneway.http.messages import Response, StreamResponse
 from laneway.ledger.record import LedgerRecord
@@ -133,7 +134,7 @@ class Harness:
         )
 
     def call(self, body: bytes = CHAT) -> Response | StreamResponse:
-        return asyncio.run(self.gateway.handle("chat", body, key_id="key_test"))
+        return asyncio.run(self.gateway.handle("chat", body, client=Client("key_test")))
 
     def records(self) -> list[LedgerRecord]:
         self.writer.flush(5)
@@ -269,7 +270,7 @@ def test_a_stream_that_breaks_after_its_first_event_ends_with_an_error_event(
     body = orjson.dumps({**orjson.loads(CHAT), "stream": True})
 
     async def drain() -> list[bytes]:
-        answer = await harness.gateway.handle("chat", body, key_id="key_test")
+        answer = await harness.gateway.handle("chat", body, client=Client("key_test"))
         assert isinstance(answer, StreamResponse)
         return [chunk async for chunk in answer.chunks]
 
@@ -289,7 +290,7 @@ def test_a_client_leaving_mid_stream_settles_the_record(tmp_path: Path) -> None:
     body = orjson.dumps({**orjson.loads(CHAT), "stream": True})
 
     async def leave_early() -> None:
-        answer = await harness.gateway.handle("chat", body, key_id="key_test")
+        answer = await harness.gateway.handle("chat", body, client=Client("key_test"))
         assert isinstance(answer, StreamResponse)
         chunks = answer.chunks
         await anext(chunks)
@@ -307,7 +308,7 @@ def stream_through(harness: Harness) -> list[bytes]:
     body = orjson.dumps({**orjson.loads(CHAT), "stream": True})
 
     async def drain() -> list[bytes]:
-        answer = await harness.gateway.handle("chat", body, key_id="key_test")
+        answer = await harness.gateway.handle("chat", body, client=Client("key_test"))
         assert isinstance(answer, StreamResponse)
         return [chunk async for chunk in answer.chunks]
 

@@ -1,9 +1,12 @@
-"""The gateway as a library: `await gateway.handle(endpoint, body, key_id=...)` returns the answer.
+"""The gateway as a library: `await gateway.handle(endpoint, body, client=...)` returns the answer.
 
     request -> read the fields routing needs -> routing.plan (lane, candidates, effort, why)
-      -> reserve a ledger record -> attempts (retries, fallbacks; the first byte commits)
+      -> admission (the key's lanes and models, rate limits; the worst case reserved against
+         every budget) -> reserve a ledger record
+      -> attempts (retries, fallbacks; the first byte commits)
       -> the answer, whole or relayed as it streams, while usage is read from it
-      -> settle the record (usage, cost, attempts, timings, route); maybe a shadow copy
+      -> settle the record (usage, cost, attempts, timings, route), then the budget
+         reservation with the real cost; maybe a shadow copy
 
 HTTP stays in `laneway.server`; this module knows requests, candidates and records.
 """
@@ -15,7 +18,9 @@ import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 from laneway.clock import Clock, SystemClock
+from laneway.gateway.admission import Admission, Hold
 from laneway.gateway.attempts import Attempts, AttemptsFailed, Committed, Sleep
+from laneway.gateway.client import ANONYMOUS_CLIENT, Client
 from laneway.gateway.settlement import Settler, read_whole
 from laneway.gateway.shadows import Shadows
 from laneway.gateway.upstream_errors import no_provider
@@ -65,8 +70,10 @@ class Gateway:
         timeouts: TimeoutsConfig | None = None,
         breaker: BreakerSettings | None = None,
         observations: Observations | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.providers = list(providers)
+        self.admission = admission
         self.catalog = catalog
         self.ledger = ledger
         self._durable = durable_reservations
@@ -99,8 +106,7 @@ class Gateway:
         endpoint: Endpoint,
         body: bytes,
         *,
-        key_id: str | None = None,
-        key_lane: str | None = None,
+        client: Client = ANONYMOUS_CLIENT,
         headers: Mapping[bytes, bytes] | None = None,
     ) -> Response | StreamResponse:
         """Answer one API call. Errors are raised as `ApiError`, with laneway's headers."""
@@ -109,16 +115,24 @@ class Gateway:
         header_lane = headers.get(b"x-laneway-lane") if headers else None
         plan = self.router.plan(
             request,
-            key_id=key_id,
-            key_lane=key_lane,
+            key_id=client.key_id,
+            key_lane=client.default_lane,
             header_lane=header_lane.decode("latin-1") if header_lane else None,
         )
         if not plan.candidates:
             raise no_provider(request.model)
+        record_id = new_id("req")
+        hold = None
+        admission = self.admission
+        if admission is not None:
+            admission.check_access(client, request, plan)
+            # The reservation is named after the ledger record, so a reconcile step can match
+            # one against the other.
+            hold = await admission.admit(client, plan, record_id)
         record = LedgerRecord(
-            id=new_id("req"),
+            id=record_id,
             created_at=self._clock.time(),
-            key_id=key_id,
+            key_id=client.key_id,
             endpoint=endpoint,
             requested_model=request.model,
             stream=request.stream,
@@ -137,14 +151,14 @@ class Gateway:
             record.attempts = tuple(attempts)
             record.route = plan.route.to_json()
             self._settler.failed(record, error.status, error.message, started)
-            self.ledger.settle(record)
+            self._settle(record, hold)
             error.headers.update(_laneway_headers(record, len(attempts), plan))
             raise error from None
         except BaseException:  # cancelled: the client went away before any answer
             record.attempts = tuple(attempts)
             record.route = plan.route.to_json()
             self._settler.failed(record, 499, "the client closed the connection", started)
-            self.ledger.settle(record)
+            self._settle(record, hold)
             raise
         record.attempts = tuple(attempts)
         record.ttfb_ms = (self._clock.monotonic() - started) * 1000
@@ -153,10 +167,10 @@ class Gateway:
         if plan.lane is not None and plan.lane.shadow is not None:
             self._shadows.maybe_start(request, plan.lane, record)
         if committed.tap is None:
-            return self._whole(request, plan, record, committed, started)
+            return self._whole(request, plan, record, hold, committed, started)
         return StreamResponse(
             committed.response.status,
-            self._relay(request, plan, record, committed, committed.tap, started),
+            self._relay(request, plan, record, hold, committed, committed.tap, started),
             self._answer_headers(record, committed, plan, cost=False),
         )
 
@@ -165,12 +179,13 @@ class Gateway:
         request: ApiRequest,
         plan: Plan,
         record: LedgerRecord,
+        hold: Hold | None,
         committed: Committed,
         started: float,
     ) -> Response:
         document, usage, problem = read_whole(committed.body)
         self._settler.answered(record, committed, usage, problem, status="ok", started=started)
-        self.ledger.settle(record)
+        self._settle(record, hold)
         self._observe(record)
         if document is not None and request.endpoint == "responses":
             self._remember(document.get("id"), committed)
@@ -185,6 +200,7 @@ class Gateway:
         request: ApiRequest,
         plan: Plan,
         record: LedgerRecord,
+        hold: Hold | None,
         committed: Committed,
         tap: StreamTap,
         started: float,
@@ -218,7 +234,7 @@ class Gateway:
             self._settler.answered(
                 record, committed, tap.usage, problem, status=status, started=started
             )
-            self.ledger.settle(record)
+            self._settle(record, hold)
             self._observe(record)
             if request.endpoint == "responses":
                 self._remember(tap.response_id, committed)
@@ -226,6 +242,12 @@ class Gateway:
             yield tap.error_event(
                 ApiError(502, broken, type="server_error", code="upstream_stream_broken")
             )
+
+    def _settle(self, record: LedgerRecord, hold: Hold | None) -> None:
+        """The record first (the truth), then the budget reservation it replaces."""
+        self.ledger.settle(record)
+        if hold is not None and self.admission is not None:
+            self.admission.settle(hold, record)
 
     def _remember(self, response_id: object, committed: Committed) -> None:
         if isinstance(response_id, str):
@@ -258,6 +280,8 @@ class Gateway:
 
     async def close(self) -> None:
         await self._shadows.close()
+        if self.admission is not None:
+            await self.admission.close()
         for provider in self.providers:
             await provider.transport.close()
 

@@ -49,6 +49,8 @@ class Plan:
     timeouts: Timeouts
     route: Route
     tokens: dict[Candidate, int]  # rate-limit estimate per candidate (input + max output)
+    # The request's routing facts, for admission (input bound, max output); set by `plan()`.
+    features: RequestFeatures | None = None
 
 
 class Router:
@@ -97,6 +99,19 @@ class Router:
             features.input_estimate,
             lambda: exact_input_tokens(request.endpoint, request.body),
         )
+        plan = self._route(request, features, size, key_id, key_lane, header_lane)
+        plan.features = features
+        return plan
+
+    def _route(
+        self,
+        request: ApiRequest,
+        features: RequestFeatures,
+        size: InputSize,
+        key_id: str | None,
+        key_lane: str | None,
+        header_lane: str | None,
+    ) -> Plan:
         lane, via = self._lane(request, features, size, key_lane, header_lane)
         if lane is None:
             return self._plain(request, features)

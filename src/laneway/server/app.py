@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -13,9 +13,11 @@ from laneway.http.messages import Request, Response, StreamResponse
 from laneway.http.protocol import HttpProtocol
 from laneway.ids import new_id
 from laneway.routing.listing import lanes_listing
-from laneway.server.auth import ClientKeys
+from laneway.server.admin import PREFIX as ADMIN_PREFIX
+from laneway.server.admin import AdminApi
+from laneway.server.auth import Authenticator
 from laneway.server.readiness import Readiness
-from laneway.wire.errors import ApiError, model_not_found
+from laneway.wire.errors import ApiError, missing_api_key, model_not_found
 from laneway.wire.request import Endpoint
 
 _ENDPOINTS: dict[str, Endpoint] = {
@@ -30,10 +32,17 @@ Answer = Response | Coroutine[Any, Any, Response | StreamResponse]
 
 class GatewayApp:
     def __init__(
-        self, gateway: Gateway, keys: ClientKeys, readiness: Readiness, *, max_body: int
+        self,
+        gateway: Gateway,
+        auth: Authenticator,
+        readiness: Readiness,
+        *,
+        max_body: int,
+        admin: AdminApi | None = None,
     ) -> None:
         self._gateway = gateway
-        self._keys = keys
+        self._auth = auth
+        self._admin = admin
         self._readiness = readiness
         self._max_body = max_body
         models = self._model_list()
@@ -53,32 +62,57 @@ class GatewayApp:
         if method == b"POST":
             endpoint = _ENDPOINTS.get(path)
             if endpoint is not None:
-                keys = self._keys
-                key_id = keys.identify(request.headers.get(b"authorization"))
+                client = self._auth.identify(request.headers.get(b"authorization"))
+                if client is None:  # a virtual key to read from the store first
+                    return self._looked_up(endpoint, request)
                 return self._gateway.handle(
-                    endpoint,
-                    request.body,
-                    key_id=key_id,
-                    key_lane=keys.lane_of(key_id),
-                    headers=request.headers,
+                    endpoint, request.body, client=client, headers=request.headers
                 )
         elif method == b"GET":
-            if path == "/healthz":
-                return Response(200, b'{"status":"ok"}')
-            if path == "/readyz":
-                return self._ready()
-            if path == "/laneway/lanes":
-                self._keys.identify(request.headers.get(b"authorization"))
-                listing = lanes_listing(self._gateway.router)
-                return Response(200, orjson.dumps({"object": "list", "data": listing}))
-            if path == _MODELS or path.startswith(_MODELS + "/"):
-                self._keys.identify(request.headers.get(b"authorization"))
-                return (
-                    self._model(path[len(_MODELS) + 1 :])
-                    if path != _MODELS
-                    else Response(200, self._models)
-                )
+            answer = self._get(request)
+            if answer is not None:
+                return answer
+        if path.startswith(ADMIN_PREFIX) and self._admin is not None:
+            return self._admin.handle(request)
         raise ApiError(404, f"Invalid URL ({method.decode('latin-1')} {path})")
+
+    def _get(self, request: Request) -> Answer | None:
+        path = request.path
+        if path == "/healthz":
+            return Response(200, b'{"status":"ok"}')
+        if path == "/readyz":
+            return self._ready()
+        if path == "/laneway/lanes":
+            return self._authenticated(request, self._lanes)
+        if path == _MODELS or path.startswith(_MODELS + "/"):
+            name = path[len(_MODELS) + 1 :]
+            return self._authenticated(
+                request, lambda: self._model(name) if name else Response(200, self._models)
+            )
+        return None
+
+    async def _looked_up(self, endpoint: Endpoint, request: Request) -> Response | StreamResponse:
+        authorization = request.headers[b"authorization"]
+        client = await self._auth.lookup(authorization)
+        return await self._gateway.handle(
+            endpoint, request.body, client=client, headers=request.headers
+        )
+
+    def _authenticated(self, request: Request, answer: Callable[[], Response]) -> Answer:
+        authorization = request.headers.get(b"authorization")
+        if self._auth.identify(authorization) is not None:
+            return answer()
+        if authorization is None:  # identify answers None only for a key it must look up
+            raise missing_api_key()
+        return self._after_lookup(authorization, answer)
+
+    async def _after_lookup(self, authorization: bytes, answer: Callable[[], Response]) -> Response:
+        await self._auth.lookup(authorization)
+        return answer()
+
+    def _lanes(self) -> Response:
+        listing = lanes_listing(self._gateway.router)
+        return Response(200, orjson.dumps({"object": "list", "data": listing}))
 
     async def _ready(self) -> Response:
         ready, checks = await self._readiness.check()

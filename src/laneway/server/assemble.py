@@ -1,4 +1,5 @@
-"""Building a running gateway from its config: ledger, providers, gateway, HTTP app."""
+"""Building a running gateway from its config: ledger, keys, admission state, providers, gateway,
+HTTP app."""
 
 from __future__ import annotations
 
@@ -9,16 +10,27 @@ from pathlib import Path
 
 from laneway.clock import Clock, SystemClock
 from laneway.config import GatewayConfig, ProviderConfig
+from laneway.gateway.admission import Admission, BudgetRule
 from laneway.gateway.attempts import Sleep
 from laneway.gateway.core import Gateway
+from laneway.keys.open import open_key_store, open_revocations
+from laneway.keys.registry import KeyRegistry
+from laneway.keys.revocations import LocalRevocations, Revocations
+from laneway.keys.service import KeyService
+from laneway.keys.store import KeyStore
+from laneway.ledger.postgres import PostgresLedger
 from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
+from laneway.quota.admission import QuotaState
+from laneway.quota.memory import MemoryQuota
+from laneway.quota.redis_state import RedisQuota
 from laneway.routing.breaker import BreakerSettings
 from laneway.routing.lanes import Warn, build_lanes, check_key_lanes
 from laneway.routing.observations import HISTORY_S, Observations
+from laneway.server.admin import AdminApi
 from laneway.server.app import GatewayApp
-from laneway.server.auth import ClientKeys
+from laneway.server.auth import Authenticator, ClientKeys
 from laneway.server.readiness import Readiness
 from laneway.upstream.http1 import Http1Transport
 from laneway.upstream.providers import build_providers
@@ -43,17 +55,39 @@ def transport_for(provider: ProviderConfig) -> Transport:
     return Http1Transport(max_connections=provider.max_connections)
 
 
+Ledger = SQLiteLedger | PostgresLedger
+
+
+def open_ledger(config: GatewayConfig, env: Mapping[str, str]) -> Ledger:
+    if config.ledger.backend == "postgres":
+        return PostgresLedger(config.ledger.resolved_dsn(env))
+    return SQLiteLedger(ledger_path(config, env))
+
+
+def open_quota(config: GatewayConfig, env: Mapping[str, str]) -> QuotaState:
+    state = config.state
+    if state.backend == "redis":
+        return RedisQuota(state.resolved_url(env), state.namespace, timeout_s=state.timeout_s)
+    return MemoryQuota()
+
+
 @dataclass
 class Assembly:
     gateway: Gateway
     app: GatewayApp
-    ledger: SQLiteLedger
+    ledger: Ledger
     writer: LedgerWriter
+    keys: KeyStore
+    registry: KeyRegistry
+    revocations: Revocations
 
     async def close(self) -> None:
-        await self.gateway.close()
+        await self.registry.close()
+        await self.gateway.close()  # settles what is in flight, then closes the quota state
         self.writer.close()
         self.ledger.close()
+        self.keys.close()
+        self.revocations.close()
 
 
 def assemble(
@@ -79,8 +113,27 @@ def assemble(
     catalog = Catalog.load(*config.catalog)
     lanes = build_lanes(config, built, catalog, warn=warn or _quiet)
     check_key_lanes(lanes, config.key_lanes())
-    ledger = SQLiteLedger(ledger_path(config, env))
+    ledger = open_ledger(config, env)
     writer = LedgerWriter(ledger)
+    keys = open_key_store(config, env)
+    registry = KeyRegistry(keys, clock, refresh_s=config.keys.refresh_s)
+    registry.start()
+    shared = config.state.backend == "redis"
+    revocations: Revocations = open_revocations(config, env) if shared else LocalRevocations()
+    budgets = config.budgets
+    admission = Admission(
+        open_quota(config, env),
+        catalog,
+        clock,
+        budgets=BudgetRule(
+            global_=budgets.global_,
+            lanes=budgets.lanes,
+            soft_threshold=budgets.soft_threshold,
+            refuse_unknown_price=budgets.unknown_price == "refuse",
+        ),
+        shared=shared,
+        fail_open=config.state.on_unavailable == "open",
+    )
     observations = Observations.from_ledger(ledger.lane_profiles(clock.time() - HISTORY_S))
     extra = {} if sleep is None else {"sleep": sleep}
     breaker = config.breaker
@@ -109,15 +162,18 @@ def assemble(
         clock=clock,
         rng=rng,
         timeouts=config.timeouts,
+        admission=admission,
         **extra,
     )
+    admin_key = env.get(config.keys.admin_key_env) or None
     app = GatewayApp(
         gateway,
-        ClientKeys(config.client_keys(env), config.key_lanes()),
+        Authenticator(ClientKeys(config.client_keys(env), config.key_lanes()), registry, clock),
         Readiness(built, writer),
         max_body=config.server.max_body_bytes,
+        admin=AdminApi(admin_key, KeyService(keys, revocations, clock), registry, admission, clock),
     )
-    return Assembly(gateway, app, ledger, writer)
+    return Assembly(gateway, app, ledger, writer, keys, registry, revocations)
 
 
 def _quiet(message: str) -> None:

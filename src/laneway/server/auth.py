@@ -1,7 +1,13 @@
-"""Client authentication: which laneway key a request carries.
+"""Client authentication: who a request is from.
 
-Keys are held only as SHA-256 digests and compared in constant time against every configured
-key. With no key configured (loopback only, see `run.py`) any bearer is accepted, and a key id
+Two kinds of client key:
+- virtual keys (`laneway keys create`, `lw-<prefix>-<secret>`): looked up by prefix in the
+  replica's key cache, their SHA-256 digest compared in constant time; revoked and expired keys
+  get 401. They carry limits, budgets and the lanes and models they may reach.
+- configured keys (`server.api_keys`, `$LANEWAY_API_KEYS`): held only as SHA-256 digests and
+  compared in constant time against every configured key.
+
+With no key of either kind (loopback only, see `run.py`) any bearer is accepted, and a key id
 derived from it still tells callers apart in the ledger. An id is a short hash: never the key.
 """
 
@@ -11,9 +17,15 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 
+from laneway.clock import Clock
+from laneway.gateway.client import ANONYMOUS_CLIENT, Client
+from laneway.keys.model import VirtualKey
+from laneway.keys.registry import KeyRegistry
+from laneway.keys.secret import KEY_START, matches, prefix_of
 from laneway.wire.errors import incorrect_api_key, missing_api_key
 
 ANONYMOUS = "anonymous"
+_WRONG = ". Use a key this laneway gateway is configured with."
 
 
 def key_id_of(key: str) -> str:
@@ -21,6 +33,8 @@ def key_id_of(key: str) -> str:
 
 
 class ClientKeys:
+    """The configured (static) client keys."""
+
     def __init__(self, keys: Sequence[str], lanes: Mapping[str, str] | None = None) -> None:
         self._digests = [(hashlib.sha256(key.encode()).digest(), key_id_of(key)) for key in keys]
         # By key id, never by key: the default lane `model: "auto"` takes for that key.
@@ -31,23 +45,76 @@ class ClientKeys:
 
     @property
     def open(self) -> bool:
-        """No keys configured: any bearer is accepted."""
+        """No keys configured."""
         return not self._digests
 
-    def identify(self, authorization: bytes | None) -> str:
-        """The key id for an Authorization header; ApiError 401 when it is missing or wrong."""
-        if authorization is None or authorization[:7].lower() != b"bearer ":
-            if self.open:
-                return ANONYMOUS
-            raise missing_api_key()
-        key = authorization[7:].strip().decode("latin-1")
-        if self.open:
-            return key_id_of(key) if key else ANONYMOUS
+    def key_id(self, key: str) -> str | None:
+        """The id of a configured key, or None."""
         digest = hashlib.sha256(key.encode()).digest()
         found = None
         for candidate, key_id in self._digests:  # no early exit: the same work for any key
             if hmac.compare_digest(digest, candidate):
                 found = key_id
-        if found is None:
-            raise incorrect_api_key(". Use a key this laneway gateway is configured with.")
         return found
+
+
+class Authenticator:
+    def __init__(self, keys: ClientKeys, registry: KeyRegistry | None, clock: Clock) -> None:
+        self._keys = keys
+        self._registry = registry
+        self._clock = clock
+
+    @property
+    def registry(self) -> KeyRegistry | None:
+        return self._registry
+
+    @property
+    def open(self) -> bool:
+        """No key of either kind: any bearer, or none, is accepted."""
+        return self._keys.open and (self._registry is None or not self._registry.any)
+
+    def identify(self, authorization: bytes | None) -> Client | None:
+        """The caller, or None when its virtual key is not cached and must be read from the
+        store first (`await lookup(authorization)`). ApiError 401 for a missing or wrong key."""
+        if authorization is None or authorization[:7].lower() != b"bearer ":
+            if self.open:
+                return ANONYMOUS_CLIENT
+            raise missing_api_key()
+        presented = authorization[7:].strip().decode("latin-1")
+        registry = self._registry
+        if registry is not None and presented.startswith(KEY_START):
+            prefix = prefix_of(presented)
+            if prefix is not None:
+                key = registry.cached(prefix)
+                if key is not None:
+                    return self._virtual(presented, key)
+                if not registry.known_missing(prefix):
+                    return None
+        return self._configured(presented)
+
+    async def lookup(self, authorization: bytes) -> Client:
+        """`identify` for a virtual key that must be read from the store."""
+        presented = authorization[7:].strip().decode("latin-1")
+        prefix = prefix_of(presented)
+        registry = self._registry
+        if prefix is not None and registry is not None:
+            key = await registry.fetch(prefix)
+            if key is not None:
+                return self._virtual(presented, key)
+        return self._configured(presented)
+
+    def _virtual(self, presented: str, key: VirtualKey) -> Client:
+        if not matches(presented, key.digest):
+            raise incorrect_api_key(_WRONG)
+        status = key.status(self._clock.time())
+        if status != "active":
+            raise incorrect_api_key(f": the key {key.prefix} has been {status}.")
+        return Client(key.id, key.default_lane, key, key.prefix)
+
+    def _configured(self, presented: str) -> Client:
+        if self.open:
+            return Client(key_id_of(presented) if presented else ANONYMOUS)
+        key_id = self._keys.key_id(presented)
+        if key_id is None:
+            raise incorrect_api_key(_WRONG)
+        return Client(key_id, self._keys.lane_of(key_id))

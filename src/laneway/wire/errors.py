@@ -126,3 +126,31 @@ def json_type_name(value: object) -> str:
         if isinstance(value, kind):
             return name
     return type(value).__name__
+
+
+def insufficient_quota(detail: str) -> ApiError:
+    """429 as OpenAI sends it when the account's quota is spent. Retrying cannot help until the
+    window turns, so the SDK is told not to (`x-should-retry: false`)."""
+    return ApiError(
+        429,
+        f"You exceeded your current quota: {detail}",
+        type="insufficient_quota",
+        code="insufficient_quota",
+        headers={"x-should-retry": "false"},
+    )
+
+
+def rate_limit_exceeded(message: str, kind: str, retry_after_s: float | None) -> ApiError:
+    """429 rate_limit_exceeded, `type` "requests" or "tokens"; `retry-after` (whole seconds,
+    rounded up) and `retry-after-ms` when waiting helps, `x-should-retry: false` when it cannot."""
+    headers: dict[str, str] = {}
+    if retry_after_s is None:
+        headers["x-should-retry"] = "false"
+    else:
+        headers["retry-after"] = str(max(1, -int(-retry_after_s // 1)))
+        headers["retry-after-ms"] = str(max(1, round(retry_after_s * 1000)))
+    return ApiError(429, message, type=kind, code="rate_limit_exceeded", headers=headers)
+
+
+def permission_denied(message: str) -> ApiError:
+    return ApiError(403, message, code="permission_denied")

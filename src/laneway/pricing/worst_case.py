@@ -1,0 +1,78 @@
+"""The most a request can cost on a model, in whole nano-dollars, for budget reservations.
+
+    worst case = input tokens x input price + max output tokens x output price
+
+Input is charged at the full input price (a cache hit only lowers it) and reasoning is part of
+output, so no answer can cost more. Rates are per token in pico-dollars, rounded up once per
+model, and the total is rounded up to a nano-dollar: a reservation may exceed the truth by a
+fraction of a cent-millionth, never fall short of it. An unknown price gives None, never zero.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, Decimal
+
+from laneway.pricing.catalog import Catalog
+
+NANO_PER_USD = 10**9
+_PICO_PER_NANO = 1000
+# A price in USD per 1M tokens, times this, is pico-USD per token.
+_PICO_PER_TOKEN_PER_USD_PER_MILLION = 10**6
+
+
+def nano_ceil(usd: Decimal) -> int:
+    """USD -> whole nano-dollars, rounded up."""
+    return int((usd * NANO_PER_USD).to_integral_value(ROUND_CEILING))
+
+
+def usd_of_nano(nano: int) -> Decimal:
+    return Decimal(nano).scaleb(-9)
+
+
+class WorstCase:
+    """Per-model rates computed once, then integer arithmetic per request."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        # model -> (input pico/token, output pico/token, context window, max output) or None
+        self._rates: dict[str, tuple[int, int, int | None, int | None] | None] = {}
+
+    def _rate(self, model: str) -> tuple[int, int, int | None, int | None] | None:
+        try:
+            return self._rates[model]
+        except KeyError:
+            pass
+        spec = self._catalog.find(model)
+        rate = None
+        if spec is not None and spec.prices.input is not None and spec.prices.output is not None:
+            rate = (
+                _pico(spec.prices.input),
+                _pico(spec.prices.output),
+                spec.context_window,
+                spec.max_output_tokens,
+            )
+        self._rates[model] = rate
+        return rate
+
+    def nano(self, model: str, input_tokens: int | None, max_output: int | None) -> int | None:
+        """The worst case on `model`; `input_tokens` None means unbounded by the body (stored
+        input upstream: the model's whole window is the bound). None when it cannot be priced
+        or bounded."""
+        rate = self._rate(model)
+        if rate is None:
+            return None
+        input_pico, output_pico, window, model_max_output = rate
+        output = max_output if max_output is not None else model_max_output
+        if output is None:
+            return None
+        if input_tokens is None:
+            if window is None:
+                return None
+            input_tokens = max(window - output, 0)
+        pico = input_tokens * input_pico + output * output_pico
+        return -(-pico // _PICO_PER_NANO)
+
+
+def _pico(price_per_million: Decimal) -> int:
+    pico = price_per_million * _PICO_PER_TOKEN_PER_USD_PER_MILLION
+    return int(pico.to_integral_value(ROUND_CEILING))
