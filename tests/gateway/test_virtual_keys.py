@@ -218,3 +218,29 @@ def test_the_admin_api_needs_the_admin_key(server: GatewayServer) -> None:
     bad = admin(server, "POST", "keys", name="x", budgets=["5/week"])
     assert bad.status_code == 400
     assert bad.json()["error"]["param"] == "budgets"
+
+
+def test_a_restart_does_not_hand_a_budget_its_window_again(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    # Key and global budgets both: after a restart, memory state is seeded from the ledger.
+    config = gateway_config(emulator, tmp_path / "ledger.db", budgets={"global": "0.01/month"})
+    with GatewayServer(config, ENV) as first:
+        key, view = create_key(first, name="restarted", budgets=["0.002/day"])
+        for _ in range(80):
+            try:
+                ask(first, key, max_output_tokens=16)
+            except openai.RateLimitError:
+                break
+        else:
+            pytest.fail("the budget never refused")
+        spent_before = admin(first, "GET", f"keys/{view['id']}").json()["spend"][0]["spent_usd"]
+        global_before = admin(first, "GET", "budgets").json()["data"][0]["spent_usd"]
+    with GatewayServer(config, ENV) as second:
+        with pytest.raises(openai.RateLimitError) as refused:
+            ask(second, key, max_output_tokens=16)
+        assert refused.value.code == "insufficient_quota"
+        after = admin(second, "GET", f"keys/{view['id']}").json()["spend"][0]
+        assert after["spent_usd"] == spent_before
+        assert Decimal(after["spent_usd"]) > Decimal("0.0015")
+        assert admin(second, "GET", "budgets").json()["data"][0]["spent_usd"] == global_before

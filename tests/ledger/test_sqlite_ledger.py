@@ -319,3 +319,23 @@ def test_key_spend_sums_each_keys_known_primary_cost_exactly(ledger: LedgerRepos
     assert set(everything) == {"key_a", "key_b", "key_c", "key_e"}
     assert all(type(total) is Decimal for total in everything.values())
     assert ledger.key_spend(base + 1_000) == {}
+
+
+def test_lane_spend_sums_each_lanes_known_primary_cost_exactly(ledger: LedgerRepository) -> None:
+    def spent(n: int, lane: str | None, cost: str | None, **changes: object) -> LedgerRecord:
+        record = replace(settled(reserved(n)), lane=lane)
+        record.cost_usd = None if cost is None else Decimal(cost)
+        return replace(record, **changes)  # type: ignore[arg-type]
+
+    base = reserved(0).created_at
+    ledger.settle([
+        spent(0, "coding", "0.1"),
+        spent(1, "coding", "0.2"),
+        spent(2, None, "0.05"),  # outside any lane: still the gateway's spend
+        spent(3, "coding", "9", shadow=True),  # a shadow is not the lane's spend
+        spent(4, "extraction", None),  # unknown cost: not counted
+        spent(5, "extraction", "1", created_at=base - 100),  # before `since`
+    ])  # fmt: skip
+    assert ledger.lane_spend(base) == {"coding": Decimal("0.3"), None: Decimal("0.05")}
+    assert ledger.lane_spend(None)["extraction"] == Decimal("1")
+    assert ledger.lane_spend(base + 1_000) == {}

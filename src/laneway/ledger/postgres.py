@@ -275,6 +275,17 @@ class PostgresLedger:
         )
         return {key_id: Decimal(total) for key_id, total in rows}
 
+    def lane_spend(self, since: float | None) -> dict[str | None, Decimal]:
+        """Per lane (None: requests outside any lane): the cost of records created at or after
+        `since` (None: all time), exact. Shadow copies and records of unknown cost are left
+        out. Their sum is the gateway's whole spend."""
+        rows = self._rows(
+            "SELECT lane, sum(cost_usd) FROM requests WHERE created_at >= %s::float8 "
+            "AND cost_usd IS NOT NULL AND NOT shadow GROUP BY lane",
+            (float("-inf") if since is None else since,),
+        )
+        return {lane: Decimal(total) for lane, total in rows}
+
     def close(self) -> None:
         self._closed = True
         for link in (self._writes, self._reads):

@@ -41,4 +41,9 @@ class LedgerRepository(Protocol):
         all time). Shadow copies, records of unknown cost and records without a key are left
         out."""
 
+    def lane_spend(self, since: float | None) -> dict[str | None, Decimal]:
+        """Per lane (None: outside any lane): the exact sum of cost over records created at or
+        after `since` (None: all time). Shadow copies and records of unknown cost are left
+        out."""
+
     def close(self) -> None: ...

@@ -272,6 +272,23 @@ class SQLiteLedger:
                 spend[key_id] = spend.get(key_id, _ZERO) + Decimal(cost)
         return spend
 
+    def lane_spend(self, since: float | None) -> dict[str | None, Decimal]:
+        """Per lane (None: requests outside any lane): the cost of records created at or after
+        `since` (None: all time), exact. Shadow copies and records of unknown cost are left
+        out. Their sum is the gateway's whole spend."""
+        low = float("-inf") if since is None else since
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT lane, cost_usd FROM requests WHERE created_at >= ? "
+                "AND cost_usd IS NOT NULL AND shadow = 0",
+                (low,),
+            ).fetchall()
+        spend: dict[str | None, Decimal] = {}
+        with localcontext(prec=MAX_PREC):
+            for lane, cost in rows:
+                spend[lane] = spend.get(lane, _ZERO) + Decimal(cost)
+        return spend
+
     def close(self) -> None:
         self._stop.set()
         self._checkpointer.join()

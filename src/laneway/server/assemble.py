@@ -3,6 +3,7 @@ HTTP app."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from laneway.clock import Clock, SystemClock
 from laneway.config import GatewayConfig, ProviderConfig
 from laneway.gateway.admission import Admission, BudgetRule
 from laneway.gateway.attempts import Sleep
+from laneway.gateway.budget_seed import seed_budgets
 from laneway.gateway.core import Gateway
 from laneway.keys.open import open_key_store, open_revocations
 from laneway.keys.registry import KeyRegistry
@@ -80,6 +82,13 @@ class Assembly:
     keys: KeyStore
     registry: KeyRegistry
     revocations: Revocations
+    admission: Admission
+    clock: Clock
+
+    async def prepare(self) -> None:
+        """Before serving: budget counters seeded from the ledger (see budget_seed)."""
+        keys = await asyncio.to_thread(self.keys.all)
+        await seed_budgets(self.admission, self.ledger, keys, self.clock.time())
 
     async def close(self) -> None:
         await self.registry.close()
@@ -173,7 +182,7 @@ def assemble(
         max_body=config.server.max_body_bytes,
         admin=AdminApi(admin_key, KeyService(keys, revocations, clock), registry, admission, clock),
     )
-    return Assembly(gateway, app, ledger, writer, keys, registry, revocations)
+    return Assembly(gateway, app, ledger, writer, keys, registry, revocations, admission, clock)
 
 
 def _quiet(message: str) -> None:

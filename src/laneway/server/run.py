@@ -101,6 +101,7 @@ def _worker(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         assembly = assemble(config, providers, env, warn=announce)
+        await assembly.prepare()
         lost = assembly.ledger.count_unsettled()
         if lost and announce is not None:
             announce(
@@ -218,6 +219,7 @@ class GatewayServer:
             self._stop = asyncio.Event()
             providers, env, self._emulator = upstreams(self._config, self._env)
             self.assembly = assemble(self._config, providers, env, sleep=self._sleep)
+            await self.assembly.prepare()
             await _serve(self.assembly, self._socket, self._stop, self._ready.set)
 
         try:
