@@ -10,8 +10,12 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
+from laneway.clock import SystemClock
 from laneway.config import ConfigError, GatewayConfig
 from laneway.emulator.server import EmulatorServer
+from laneway.keys.open import open_key_store
+from laneway.keys.revocations import LocalRevocations
+from laneway.keys.service import KeyService
 from laneway.server.run import GatewayServer, check_exposure
 from tests.gateway.conftest import Running, gateway_config, start
 from tests.sdk import sdk
@@ -123,13 +127,20 @@ def test_client_keys_are_enforced(emulator: EmulatorServer, tmp_path: Path) -> N
         assert_openai_error(models, 401)
 
 
-def test_without_client_keys_only_loopback_is_allowed() -> None:
+def test_without_client_keys_only_loopback_is_allowed(tmp_path: Path) -> None:
     open_config = GatewayConfig()
-    assert check_exposure(open_config, {}, "127.0.0.1") is False
-    assert check_exposure(open_config, {}, "::1") is False
+    env = {"LANEWAY_LEDGER": str(tmp_path / "ledger.db")}  # where the key store lives too
+    assert check_exposure(open_config, env, "127.0.0.1") is False
+    assert check_exposure(open_config, env, "::1") is False
     with pytest.raises(ConfigError, match=r"refusing to listen on 0\.0\.0\.0 without client keys"):
-        check_exposure(open_config, {}, "0.0.0.0")  # noqa: S104 - the address being refused
-    assert check_exposure(open_config, {"LANEWAY_API_KEYS": "sk-1"}, "0.0.0.0") is True  # noqa: S104
+        check_exposure(open_config, env, "0.0.0.0")  # noqa: S104 - the address being refused
+    keyed = {**env, "LANEWAY_API_KEYS": "sk-1"}
+    assert check_exposure(open_config, keyed, "0.0.0.0") is True  # noqa: S104
+    # A virtual key in the key store is a client key too.
+    store = open_key_store(open_config, env)
+    KeyService(store, LocalRevocations(), SystemClock()).create("team-a")
+    store.close()
+    assert check_exposure(open_config, env, "0.0.0.0") is True  # noqa: S104
 
 
 def test_a_provider_key_variable_that_is_unset_fails_at_start(

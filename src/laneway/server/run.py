@@ -21,6 +21,7 @@ from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.gateway.attempts import Sleep
 from laneway.http.listener import bind
+from laneway.keys.open import open_key_store
 from laneway.server.assemble import Assembly, assemble
 from laneway.upstream.providers import effective_providers
 
@@ -57,15 +58,25 @@ def upstreams(
 
 
 def check_exposure(config: GatewayConfig, env: Mapping[str, str], host: str) -> bool:
-    """True when client keys are configured; refuses a non-loopback address without them."""
-    if config.client_keys(env):
+    """True when client keys exist (configured, or virtual keys in the key store); refuses a
+    non-loopback address without them."""
+    if config.client_keys(env) or _virtual_keys_exist(config, env):
         return True
     if not is_loopback(host):
         raise ConfigError(
-            f"refusing to listen on {host} without client keys: set server.api_keys in the "
-            "config or LANEWAY_API_KEYS, or listen on 127.0.0.1"
+            f"refusing to listen on {host} without client keys: create one with `laneway keys "
+            "create`, set server.api_keys in the config or LANEWAY_API_KEYS, or listen on "
+            "127.0.0.1"
         )
     return False
+
+
+def _virtual_keys_exist(config: GatewayConfig, env: Mapping[str, str]) -> bool:
+    store = open_key_store(config, env)
+    try:
+        return bool(store.all())
+    finally:
+        store.close()
 
 
 async def _serve(
