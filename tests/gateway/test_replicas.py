@@ -299,7 +299,15 @@ def test_with_redis_stopped_requests_follow_the_configured_behaviour_and_all_are
         before = asyncio.run(spread(cluster, key, 10, body))
         assert before == Counter({"served": 10})
 
+        ready = httpx.get(cluster.url(0) + "/readyz", timeout=5)
+        assert ready.status_code == 200
+        assert ready.json()["checks"]["state"] == "ok"
+
         cluster.redis.stop()
+        time.sleep(1.1)  # past /readyz's one-second cache
+        ready = httpx.get(cluster.url(0) + "/readyz", timeout=5)
+        assert ready.json()["checks"]["state"].startswith("unreachable")
+        assert ready.status_code == (503 if on_unavailable == "closed" else 200)
         during = asyncio.run(spread(cluster, key, 10, body))
         if on_unavailable == "closed":
             assert during == Counter({"status 503": 10})

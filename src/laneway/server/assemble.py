@@ -178,7 +178,12 @@ def assemble(
     app = GatewayApp(
         gateway,
         Authenticator(ClientKeys(config.client_keys(env), config.key_lanes()), registry, clock),
-        Readiness(built, writer),
+        Readiness(
+            built,
+            writer,
+            state=admission.state if shared else None,
+            state_required=config.state.on_unavailable == "closed",
+        ),
         max_body=config.server.max_body_bytes,
         admin=AdminApi(admin_key, KeyService(keys, revocations, clock), registry, admission, clock),
     )
