@@ -65,12 +65,17 @@ def _free_port() -> int:
         return port
 
 
-def _start_redis(binary: str) -> tuple[subprocess.Popen[bytes], int] | None:
-    """A redis-server on a free port, answering; None if it did not come up."""
+def _start_redis(
+    binary: str, password: str | None = None
+) -> tuple[subprocess.Popen[bytes], int] | None:
+    """A redis-server on a free port (asking for `password`, if given), answering; None if it
+    did not come up."""
     port = _free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    if password is not None:
+        args += ["--requirepass", password]
     server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
+    client = redis.Redis(port=port, password=password)
     try:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and server.poll() is None:
@@ -90,11 +95,24 @@ def _start_redis(binary: str) -> tuple[subprocess.Popen[bytes], int] | None:
 @pytest.fixture
 def private_redis() -> Iterator[str]:
     """URL of a Redis server only this test uses, stopped afterwards."""
+    yield from _private_redis(None)
+
+
+PRIVATE_PASSWORD = "s3cret-pass-for-tests"  # noqa: S105 - a test server's, nothing else
+
+
+@pytest.fixture
+def private_redis_with_password() -> Iterator[str]:
+    """`private_redis`, asking for PRIVATE_PASSWORD; the URL has neither password nor db."""
+    yield from _private_redis(PRIVATE_PASSWORD)
+
+
+def _private_redis(password: str | None) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed")
     for _ in range(5):  # another process may take the free port first
-        started = _start_redis(binary)
+        started = _start_redis(binary, password)
         if started is None:
             continue
         server, port = started
