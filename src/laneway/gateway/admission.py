@@ -8,16 +8,22 @@
 The quota state (memory or Redis) holds the counters; this module decides what to ask of it and
 turns its answers into OpenAI-shaped errors. A request no limit applies to skips the state
 entirely, except that with shared (Redis) state a virtual key's revocation is checked on every
-request, so a revoked key fails at once on every replica.
+request, so a revoked key fails at once on every replica (a read of the revoked set when the
+state offers one, `is_revoked`: no reservation to write and settle).
+
+Settling never holds up the answer and costs no task where the state allows: in memory it is
+done at once (MemoryQuota never waits), in Redis it rides the next pipeline (`settle_soon`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, TypeAlias, TypeVar
 
 from laneway.clock import Clock
 from laneway.gateway.client import Client
@@ -36,6 +42,7 @@ from laneway.quota.admission import (
     SoftCrossing,
 )
 from laneway.quota.budget import BudgetLimit
+from laneway.quota.memory import MemoryQuota
 from laneway.routing.router import Plan
 from laneway.wire.errors import (
     ApiError,
@@ -50,9 +57,23 @@ log = logging.getLogger("laneway.quota")
 
 _NO_RATES: tuple[RateLimit, ...] = ()
 _NO_BUDGETS: tuple[BudgetCharge, ...] = ()
+_MEMO_MAX = 100_000  # keys come and go: per-key memos are dropped past this many
+_T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
+class _Unchecked(enum.Enum):
+    UNCHECKED = "unchecked"  # the shared state was unreachable and admission fails open
+
+
+_UNCHECKED = _Unchecked.UNCHECKED
+
+OnCrossings: TypeAlias = Callable[[tuple[SoftCrossing, ...]], None]
+SettleSoon: TypeAlias = Callable[[str, int, "int | None", float, OnCrossings], None]
+"""A state's optional `settle_soon(reservation_id, actual_nano, tokens, now, on_crossings)`:
+`settle` without a task per request, for a caller that does not wait for the answer."""
+
+
+@dataclass(slots=True)  # not frozen: one per request, and a frozen one costs 3x to build
 class Hold:
     """An admitted request's reservation, to be settled with its real cost."""
 
@@ -97,6 +118,12 @@ class Admission:
         self._fail_open = fail_open
         self._tasks: set[asyncio.Task[None]] = set()
         self._key_charges: dict[tuple[str, tuple[BudgetLimit, ...]], tuple[BudgetCharge, ...]] = {}
+        self._rpm_limits: dict[tuple[str, int], tuple[RateLimit]] = {}
+        self._settle_soon = _settle_soon_of(state)
+        # The state's optional read-only revocation check (Redis' `is_revoked`).
+        self._is_revoked: Callable[[str], Awaitable[bool]] | None = getattr(
+            state, "is_revoked", None
+        )
 
     def _charges(self, scope: str, limits: Sequence[BudgetLimit]) -> tuple[BudgetCharge, ...]:
         charges = []
@@ -153,36 +180,65 @@ class Admission:
                 rates = self._key_rates(key.id, key.rpm, key.tpm, plan)
                 tokens_limited = key.tpm is not None
         revocation = client.prefix if self._shared and key is not None else None
-        if not budgets and not rates and revocation is None:
-            return None
-        amount = self._worst_case(plan) if budgets else 0
-        if amount is None:
-            if self._refuse_unknown:
-                raise insufficient_quota(
-                    "this request's cost cannot be bounded (a candidate model has no known "
-                    "price), so no budget could be held to it. Choose a priced model, set "
-                    'max_output_tokens, or set budgets.unknown_price = "allow".'
-                )
-            log.warning("admitting %s with an unpriced worst case against budgets", reservation_id)
-            amount = 0
+        if not budgets and not rates:
+            if revocation is None:
+                return None
+            if self._is_revoked is not None:  # a read, where an ask would write a reservation
+                revoked = await self._checked(self._is_revoked(revocation), reservation_id)
+                if revoked is True:  # not when unchecked (failing open)
+                    raise incorrect_api_key(": this key has been revoked.")
+                return None
+        amount = self._amount(plan, reservation_id) if budgets else 0
         ask = Ask(reservation_id, revocation, rates, budgets, amount)
-        try:
+        try:  # not through `_checked`: a coroutine less on every request
             refusal = await self.state.admit(ask, self._clock.time())
         except QuotaUnavailable as error:
-            if not self._fail_open:
-                raise ApiError(
-                    503,
-                    "laneway cannot reach its shared limits store, so it cannot admit requests "
-                    "safely right now. Try again shortly.",
-                    type="server_error",
-                    code="limits_unavailable",
-                    headers={"retry-after": "1"},
-                ) from None
-            log.warning("admitting %s unchecked: %s", reservation_id, error)
+            self._unchecked(reservation_id, error)
             return Hold(reservation_id, tokens_limited, reserved=False)
+        except asyncio.CancelledError:
+            # The client left while the state answered: the script may have reserved, and no
+            # settlement will come for it. Release it (a no-op when nothing was reserved).
+            self._release_later(reservation_id)
+            raise
         if refusal is not None:
             raise self._refused(refusal, client)
         return Hold(reservation_id, tokens_limited, reserved=True)
+
+    def _amount(self, plan: Plan, reservation_id: str) -> int:
+        """The worst case to reserve; an unbounded one is refused, or (when allowed) zero."""
+        amount = self._worst_case(plan)
+        if amount is not None:
+            return amount
+        if self._refuse_unknown:
+            raise insufficient_quota(
+                "this request's cost cannot be bounded (a candidate model has no known "
+                "price), so no budget could be held to it. Choose a priced model, set "
+                'max_output_tokens, or set budgets.unknown_price = "allow".'
+            )
+        log.warning("admitting %s with an unpriced worst case against budgets", reservation_id)
+        return 0
+
+    async def _checked(self, answer: Awaitable[_T], reservation_id: str) -> _T | _Unchecked:
+        """The state's answer, or, when it cannot be reached, as `_unchecked` says."""
+        try:
+            return await answer
+        except QuotaUnavailable as error:
+            self._unchecked(reservation_id, error)
+            return _UNCHECKED
+
+    def _unchecked(self, reservation_id: str, error: QuotaUnavailable) -> None:
+        """The state is unreachable: the 503, or (failing open) a note that the request goes on
+        unchecked."""
+        if not self._fail_open:
+            raise ApiError(
+                503,
+                "laneway cannot reach its shared limits store, so it cannot admit requests "
+                "safely right now. Try again shortly.",
+                type="server_error",
+                code="limits_unavailable",
+                headers={"retry-after": "1"},
+            ) from None
+        log.warning("admitting %s unchecked: %s", reservation_id, error)
 
     def _key_budgets(
         self, key_id: str, limits: tuple[BudgetLimit, ...]
@@ -190,7 +246,7 @@ class Admission:
         memo = (key_id, limits)
         charges = self._key_charges.get(memo)
         if charges is None:
-            if len(self._key_charges) > 100_000:  # keys come and go: keep the memo bounded
+            if len(self._key_charges) > _MEMO_MAX:
                 self._key_charges.clear()
             charges = self._key_charges[memo] = self._charges(f"key:{key_id}", limits)
         return charges
@@ -200,7 +256,16 @@ class Admission:
     ) -> tuple[RateLimit, ...]:
         rates = []
         if rpm is not None:
-            rates.append(RateLimit(f"key:{key_id}:rpm", rpm, 1))
+            # The same for every request of the key: made once (and then a tuple of one).
+            memo = (key_id, rpm)
+            only_rpm = self._rpm_limits.get(memo)
+            if only_rpm is None:
+                if len(self._rpm_limits) > _MEMO_MAX:
+                    self._rpm_limits.clear()
+                only_rpm = self._rpm_limits[memo] = (RateLimit(f"key:{key_id}:rpm", rpm, 1),)
+            if tpm is None:
+                return only_rpm
+            rates.append(only_rpm[0])
         if tpm is not None:
             # As OpenAI counts: input plus the most the answer may write; settlement corrects
             # the charge to the tokens really used.
@@ -253,8 +318,8 @@ class Admission:
     # -- after the answer ----------------------------------------------------------------------
 
     def settle(self, hold: Hold, record: LedgerRecord) -> None:
-        """Replace the reservation with the record's real cost (in the background: the answer
-        is already on its way)."""
+        """Replace the reservation with the record's real cost, without waiting for it (the
+        answer is already on its way)."""
         if not hold.reserved:
             return
         cost = record.cost_usd
@@ -265,14 +330,33 @@ class Admission:
         if hold.tokens_limited:
             usage = record.usage
             tokens = usage.input_tokens + usage.output_tokens if usage is not None else 0
-        task = asyncio.ensure_future(self._settle(hold.reservation_id, actual, tokens))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        settle_soon = self._settle_soon
+        if settle_soon is None:
+            task = asyncio.ensure_future(self._settle(hold.reservation_id, actual, tokens))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        try:
+            settle_soon(hold.reservation_id, actual, tokens, self._clock.time(), _warn_crossings)
+        except Exception:  # as a task's failure would be: logged, never the client's problem
+            log.exception("settling %s failed", hold.reservation_id)
 
     async def _settle(self, reservation_id: str, actual: int, tokens: int | None) -> None:
         crossings = await self.state.settle(reservation_id, actual, tokens, self._clock.time())
-        for crossing in crossings:
-            _warn_soft(crossing)
+        _warn_crossings(crossings)
+
+    def _release_later(self, reservation_id: str) -> None:
+        async def release() -> None:
+            try:
+                await self.state.release(reservation_id)
+            except QuotaUnavailable:
+                log.warning(
+                    "reservation %s may stay held: the state is unreachable", reservation_id
+                )
+
+        task = asyncio.ensure_future(release())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         if self._tasks:
@@ -280,14 +364,50 @@ class Admission:
         await self.state.close()
 
 
-def _warn_soft(crossing: SoftCrossing) -> None:
-    log.warning(
-        "budget %s (%s) passed its soft threshold: %s of %s USD spent",
-        crossing.budget_id,
-        crossing.period,
-        usd_str(usd_of_nano(crossing.spent_nano)),
-        usd_str(usd_of_nano(crossing.limit_nano)),
-    )
+def _warn_crossings(crossings: tuple[SoftCrossing, ...]) -> None:
+    for crossing in crossings:
+        log.warning(
+            "budget %s (%s) passed its soft threshold: %s of %s USD spent",
+            crossing.budget_id,
+            crossing.period,
+            usd_str(usd_of_nano(crossing.spent_nano)),
+            usd_str(usd_of_nano(crossing.limit_nano)),
+        )
+
+
+def _settle_soon_of(state: QuotaState) -> SettleSoon | None:
+    """How to settle on `state` without a task per request, if it can: its own `settle_soon`
+    (Redis: the settlement rides the next pipeline), or, in memory, the settlement itself,
+    here and now."""
+    if type(state) is MemoryQuota:
+        memory = state
+
+        def settle_now(
+            reservation_id: str,
+            actual_nano: int,
+            tokens: int | None,
+            now: float,
+            on_crossings: OnCrossings,
+        ) -> None:
+            crossings = _without_waiting(memory.settle(reservation_id, actual_nano, tokens, now))
+            if crossings:
+                on_crossings(crossings)
+
+        return settle_now
+    settle_soon: SettleSoon | None = getattr(state, "settle_soon", None)
+    return settle_soon
+
+
+def _without_waiting(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """The result of a coroutine that never waits, run to its end now. MemoryQuota's methods
+    are plain dict work on one loop that never await (laneway.quota.memory); a task per
+    settlement would cost more than the settlement."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a quota state that never waits waited")
 
 
 def _who(client: Client) -> str:
