@@ -43,11 +43,6 @@ def evalsha_calls(client: redis.Redis) -> int:
     return int(client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
 
 
-def reads(client: redis.Redis) -> int:
-    """Read events the server has handled: at least one per round trip of any client."""
-    return int(client.info("stats")["total_reads_processed"])
-
-
 def test_the_reservation_is_written_as_the_scripts_and_reconciliation_read_it(
     private_redis: str,
 ) -> None:
@@ -99,7 +94,7 @@ def test_the_reservation_is_written_as_the_scripts_and_reconciliation_read_it(
     )
 
 
-def test_calls_are_pipelined_and_each_is_its_own_script(
+def test_many_calls_in_flight_on_one_link_each_stay_their_own_script(
     private_redis: str,
 ) -> None:
     count = 1_100
@@ -110,7 +105,7 @@ def test_calls_are_pipelined_and_each_is_its_own_script(
         try:
             assert await state.admit(ask("first"), START) is None  # the scripts are loaded
             await state.settle("first", 0, None, START)
-            before, reads_before = evalsha_calls(client), reads(client)
+            before = evalsha_calls(client)
             answers = await asyncio.gather(
                 *(state.admit(ask(f"r{i}", 7), START) for i in range(count))
             )
@@ -122,10 +117,10 @@ def test_calls_are_pipelined_and_each_is_its_own_script(
             crossed = [crossing for found in settled for crossing in found]
             assert crossed == [SoftCrossing(DAY.id, "2026-11-22", 10_000_000, 5_000)]
             assert evalsha_calls(client) - before == 2 * count
-            # Pipelined: written without waiting for each other's replies, so Redis read them
-            # in few, large reads (about 60 for these 2,200 calls on a quiet machine; more when
-            # a loaded machine schedules Redis between writes), never one per call.
-            assert reads(client) - reads_before < count
+            # How many reads Redis needed depends on scheduling (about 60 for these 2,200 calls
+            # on a quiet machine, up to one per call when the client is slowed down, as under
+            # coverage), so it proves nothing here; bench_admission measures what pipelining
+            # saves. What must hold is above: one script per ask, every answer right.
             assert await state.spend([DAY], START) == [Spend(5 * count, 0)]
         finally:
             client.close()
