@@ -27,7 +27,8 @@ import uvloop
 
 from laneway.quota.admission import Ask, BudgetCharge, QuotaState, RateLimit
 from laneway.quota.memory import MemoryQuota
-from laneway.quota.redis_state import RedisQuota, redis_client
+from laneway.quota.redis_pipeline import redis_client
+from laneway.quota.redis_state import RedisQuota
 
 START = 1_795_305_600.0  # 2026-11-22T00:00:00Z
 RATES = (

@@ -10,9 +10,11 @@ the call itself (bench/README.md, bench_admission).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import hiredis
@@ -27,6 +29,25 @@ from redis.exceptions import (
 
 # A call as the state queues it: (script or None, the encoded command, who waits, deadline).
 Call: TypeAlias = tuple[Any, bytes, Any, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    source: str
+    sha: str
+
+    @classmethod
+    def of(cls, source: str) -> Script:
+        return cls(source, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest())
+
+    def evalsha(self, keys: Sequence[bytes], args: Sequence[bytes]) -> bytes:
+        """EVALSHA of this script in Redis' protocol; `keys` and `args` already `bulk`."""
+        head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%b\r\n%b" % (
+            3 + len(keys) + len(args),
+            self.sha.encode(),
+            bulk_int(len(keys)),
+        )
+        return head + b"".join(keys) + b"".join(args)
 
 
 class Lapse(Exception):
