@@ -19,10 +19,10 @@ from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
+from laneway.keys.columns import key_of, key_row
 from laneway.keys.model import VirtualKey
 from laneway.keys.secret import KEY_START, is_prefix
 from laneway.keys.store import KeyExists, KeyNotFound, KeyRevoked, KeyStoreError, PrefixInUse
-from laneway.quota.budget import WINDOWS, BudgetLimit
 
 SCHEMA_VERSION = 1
 # pg_advisory_xact_lock's key for schema changes to the key tables: any constant no other
@@ -276,33 +276,8 @@ def _many(conn: Connection, query: str, args: Sequence[Any]) -> list[VirtualKey]
 
 
 def _row(key: VirtualKey) -> tuple[Any, ...]:
-    budgets = {b.window: b.usd for b in key.budgets}
-    return (
-        key.id, key.name, key.prefix, key.digest, key.created_at, key.updated_at,
-        key.expires_at, key.revoked_at, key.rpm, key.tpm,
-        budgets.get("day"), budgets.get("month"), budgets.get("lifetime"),
-        list(key.lanes), list(key.models),
-    )  # fmt: skip
+    return key_row(key, list, lambda usd: usd)
 
 
 def _key(row: TupleRow) -> VirtualKey:
-    (key_id, name, prefix, digest, created, updated, expires, revoked, rpm, tpm,
-     day, month, lifetime, lanes, models) = row  # fmt: skip
-    amounts = dict(zip(WINDOWS, (day, month, lifetime), strict=True))
-    return VirtualKey(
-        id=key_id,
-        name=name,
-        prefix=prefix,
-        digest=digest,
-        created_at=created,
-        updated_at=updated,
-        expires_at=expires,
-        revoked_at=revoked,
-        rpm=rpm,
-        tpm=tpm,
-        budgets=tuple(
-            BudgetLimit(window, amount) for window, amount in amounts.items() if amount is not None
-        ),
-        lanes=tuple(lanes),
-        models=tuple(models),
-    )
+    return key_of(row, list)

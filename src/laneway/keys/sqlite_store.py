@@ -11,16 +11,15 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from laneway.keys.columns import key_of, key_row
 from laneway.keys.model import VirtualKey
 from laneway.keys.secret import KEY_START, is_prefix
 from laneway.keys.store import KeyExists, KeyNotFound, KeyRevoked, KeyStoreError, PrefixInUse
-from laneway.quota.budget import WINDOWS, BudgetLimit
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 5.0
@@ -210,35 +209,8 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 
 
 def _row(key: VirtualKey) -> tuple[Any, ...]:
-    budgets = {b.window: str(b.usd) for b in key.budgets}
-    return (
-        key.id, key.name, key.prefix, key.digest, key.created_at, key.updated_at,
-        key.expires_at, key.revoked_at, key.rpm, key.tpm,
-        budgets.get("day"), budgets.get("month"), budgets.get("lifetime"),
-        orjson.dumps(list(key.lanes)).decode(), orjson.dumps(list(key.models)).decode(),
-    )  # fmt: skip
+    return key_row(key, lambda names: orjson.dumps(list(names)).decode(), str)
 
 
 def _key(row: tuple[Any, ...]) -> VirtualKey:
-    (key_id, name, prefix, digest, created, updated, expires, revoked, rpm, tpm,
-     day, month, lifetime, lanes, models) = row  # fmt: skip
-    amounts = dict(zip(WINDOWS, (day, month, lifetime), strict=True))
-    return VirtualKey(
-        id=key_id,
-        name=name,
-        prefix=prefix,
-        digest=digest,
-        created_at=created,
-        updated_at=updated,
-        expires_at=expires,
-        revoked_at=revoked,
-        rpm=rpm,
-        tpm=tpm,
-        budgets=tuple(
-            BudgetLimit(window, Decimal(amount))
-            for window, amount in amounts.items()
-            if amount is not None
-        ),
-        lanes=tuple(orjson.loads(lanes)),
-        models=tuple(orjson.loads(models)),
-    )
+    return key_of(row, orjson.loads)
