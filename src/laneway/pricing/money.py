@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 
 def usd_str(amount: Decimal) -> str:
@@ -18,3 +18,18 @@ def usd_display(amount: Decimal | None) -> str:
         return "unknown"
     whole, _, fraction = usd_str(amount).partition(".")
     return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+# A price in USD per 1M tokens, times this, is pico-USD (1e-12 USD) per token.
+_PICO_PER_TOKEN = 10**6
+
+
+def pico_per_token(price_per_million: Decimal) -> int | None:
+    """A per-1M-token price as whole pico-USD per token, when that is exact; else None."""
+    scaled = price_per_million * _PICO_PER_TOKEN
+    return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
+def pico_per_token_up(price_per_million: Decimal) -> int:
+    """A per-1M-token price as whole pico-USD per token, rounded up (never under the price)."""
+    return int((price_per_million * _PICO_PER_TOKEN).to_integral_value(ROUND_CEILING))

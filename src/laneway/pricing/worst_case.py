@@ -13,11 +13,10 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, Decimal
 
 from laneway.pricing.catalog import Catalog
+from laneway.pricing.money import pico_per_token_up
 
 NANO_PER_USD = 10**9
 _PICO_PER_NANO = 1000
-# A price in USD per 1M tokens, times this, is pico-USD per token.
-_PICO_PER_TOKEN_PER_USD_PER_MILLION = 10**6
 
 
 def nano_ceil(usd: Decimal) -> int:
@@ -46,8 +45,8 @@ class WorstCase:
         rate = None
         if spec is not None and spec.prices.input is not None and spec.prices.output is not None:
             rate = (
-                _pico(spec.prices.input),
-                _pico(spec.prices.output),
+                pico_per_token_up(spec.prices.input),
+                pico_per_token_up(spec.prices.output),
                 spec.context_window,
                 spec.max_output_tokens,
             )
@@ -71,8 +70,3 @@ class WorstCase:
             input_tokens = max(window - output, 0)
         pico = input_tokens * input_pico + output * output_pico
         return -(-pico // _PICO_PER_NANO)
-
-
-def _pico(price_per_million: Decimal) -> int:
-    pico = price_per_million * _PICO_PER_TOKEN_PER_USD_PER_MILLION
-    return int(pico.to_integral_value(ROUND_CEILING))

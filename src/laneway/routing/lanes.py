@@ -20,6 +20,7 @@ from laneway.config import ConfigError, GatewayConfig
 from laneway.config_file import load_toml
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ModelSpec
+from laneway.pricing.money import pico_per_token
 from laneway.routing.lane_config import (
     AUTO,
     LANE_PREFIX,
@@ -38,15 +39,9 @@ SHIPPED_LANES = Path(str(files("laneway.routing").joinpath("lanes.toml")))
 Warn = Callable[[str], None]
 
 
-_PICO = 10**6  # USD per 1M tokens -> pico-USD per token
-
-
 def _rate(price: Decimal | None) -> int | None:
     """A per-1M-token price as whole pico-USD per token, when that is exact (None if not)."""
-    if price is None:
-        return None
-    scaled = price * _PICO
-    return int(scaled) if scaled == scaled.to_integral_value() else None
+    return None if price is None else pico_per_token(price)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
