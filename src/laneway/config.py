@@ -34,7 +34,7 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 
 from laneway.config_file import Strict, load_toml
 from laneway.errors import LanewayError
-from laneway.pricing.model_spec import Tier
+from laneway.pricing.model_spec import Tier, TierLimit
 from laneway.quota.budget import BudgetLimit, parse_budget
 from laneway.routing.lane_config import (
     AutoConfig,
@@ -83,6 +83,11 @@ class ProviderConfig(Strict):
     api_key_env: Annotated[str, Field(pattern=_ENV_NAME)] | None = None
     models: tuple[str, ...] = ()  # the models served here; empty: any model
     tier: Tier = "tier-1"
+    # Pace requests under this provider's rate limits (`[pacing]`, shared by replicas through
+    # `[state]`): the catalog's figures for `tier`, replaced per model by `rate_limits`. Unset:
+    # on for kind "openai", and for an openai-compatible provider that lists `rate_limits`.
+    pace: bool | None = None
+    rate_limits: dict[str, TierLimit] = Field(default_factory=dict)  # model -> {rpm, tpm}
     max_connections: Annotated[int, Field(gt=0)] = 512
     # laneway's own HTTP/1.1 client (the fastest measured), or aiohttp's.
     http_client: Literal["laneway", "aiohttp"] = "laneway"
@@ -94,6 +99,12 @@ class ProviderConfig(Strict):
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://: {self.base_url!r}")
         return self
+
+    @property
+    def paced(self) -> bool:
+        if self.pace is not None:
+            return self.pace
+        return self.kind == "openai" or bool(self.rate_limits)
 
     def key_env(self) -> str | None:
         if self.api_key_env is not None:
@@ -186,6 +197,15 @@ def _parsed(value: object) -> object:
     return value
 
 
+class PacingConfig(Strict):
+    """Upstream pacing (for providers that pace, see `ProviderConfig.pace`)."""
+
+    # The longest a request waits, over all its candidates, for an upstream's rate limits to
+    # have room; past it the request spills to its next candidate, and with none left gets 429
+    # with retry-after. 0: never wait.
+    max_wait_s: Annotated[float, Field(ge=0, le=60)] = 1.0
+
+
 class KeysConfig(Strict):
     """Virtual keys: the admin API (`/admin/`) is on when this variable holds the admin key."""
 
@@ -218,6 +238,7 @@ class GatewayConfig(Strict):
     state: StateConfig = StateConfig()
     budgets: BudgetsConfig = BudgetsConfig()
     keys: KeysConfig = KeysConfig()
+    pacing: PacingConfig = PacingConfig()
 
     @classmethod
     def load(cls, path: Path | None) -> GatewayConfig:

@@ -228,3 +228,57 @@ def test_memory_and_redis_decide_alike(redis_namespace: str) -> None:
     assert in_memory == in_redis
     assert sum(answer is None for answer in in_memory) > 100
     assert sum(answer is not None for answer in in_memory) > 100
+
+
+def test_take_charges_rates_alone_and_refuses_without_charging(backend: Backend) -> None:
+    """Upstream pacing: rates checked and charged in one step, with nothing to settle."""
+    requests = RateLimit("upstream:openai:gpt-5.4:rpm", 2, 1)
+    tokens = RateLimit("upstream:openai:gpt-5.4:tpm", 1_000, 400, tokens=True)
+
+    async def body(state: QuotaState) -> None:
+        assert await state.take((requests, tokens), START) is None
+        assert await state.take((requests, tokens), START) is None
+        # The third: both limits are short; the refusal names the first and waits for both.
+        third = await state.take((requests, tokens), START)
+        assert third == Refusal("rate", requests.id, 2, 2, 1, 30.0)
+        # Nothing was charged by the refusal: the tokens bucket has 200 tokens left now.
+        assert await state.take((RateLimit(tokens.id, 1_000, 200, tokens=True),), START) is None
+        small = await state.take((RateLimit(tokens.id, 1_000, 1, tokens=True),), START)
+        assert small is not None
+        assert small.retry_after_s == pytest.approx(0.06)
+        # Too large ever to fit: no wait would help.
+        huge = await state.take((RateLimit(tokens.id, 1_000, 1_001, tokens=True),), START)
+        assert huge is not None
+        assert huge.retry_after_s is None
+        # take and admit share the buckets (the same id is the same limit).
+        assert await state.admit(rates_ask("r1", requests), START + 30.0) is None
+        late = await state.take((requests,), START + 30.0)
+        assert late is not None
+        assert late.retry_after_s == pytest.approx(30.0)
+
+    backend.run(body)
+
+
+def test_memory_and_redis_take_alike(redis_namespace: str) -> None:
+    rng = random.Random(5)
+    script: list[tuple[float, tuple[RateLimit, ...]]] = []
+    now = START
+    for _ in range(300):
+        now += rng.choice([0.0, 0.001, 0.2, 3.1])
+        rates = (
+            RateLimit("upstream:p:m:rpm", 11, 1),
+            RateLimit("upstream:p:m:tpm", 2_003, rng.randint(0, 700), tokens=True),
+        )
+        script.append((now, rates[rng.randint(0, 1) :]))
+
+    async def play(state: QuotaState) -> list[Refusal | None]:
+        try:
+            return [await state.take(rates, at) for at, rates in script]
+        finally:
+            await state.close()
+
+    in_memory = uvloop.run(play(MemoryQuota()))
+    in_redis = uvloop.run(play(RedisQuota(REDIS_URL, redis_namespace)))
+    assert in_memory == in_redis
+    assert sum(answer is None for answer in in_memory) > 50
+    assert sum(answer is not None for answer in in_memory) > 50

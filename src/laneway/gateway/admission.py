@@ -48,8 +48,10 @@ from laneway.wire.errors import (
     ApiError,
     incorrect_api_key,
     insufficient_quota,
+    limits_unavailable,
     permission_denied,
     rate_limit_exceeded,
+    wait_text,
 )
 from laneway.wire.request import ApiRequest
 
@@ -230,14 +232,7 @@ class Admission:
         """The state is unreachable: the 503, or (failing open) a note that the request goes on
         unchecked."""
         if not self._fail_open:
-            raise ApiError(
-                503,
-                "laneway cannot reach its shared limits store, so it cannot admit requests "
-                "safely right now. Try again shortly.",
-                type="server_error",
-                code="limits_unavailable",
-                headers={"retry-after": "1"},
-            ) from None
+            raise limits_unavailable() from None
         log.warning("admitting %s unchecked: %s", reservation_id, error)
 
     def _key_budgets(
@@ -304,7 +299,7 @@ class Admission:
         tokens = limit_id.endswith(":tpm")
         unit = "tokens per min (TPM)" if tokens else "requests per min (RPM)"
         wait = (
-            f"Please try again in {_duration(refusal.retry_after_s)}."
+            f"Please try again in {wait_text(refusal.retry_after_s)}."
             if refusal.retry_after_s is not None
             else "This request can never fit the limit."
         )
@@ -419,12 +414,6 @@ def _who(client: Client) -> str:
 
 def _usd(nano: int | None) -> str:
     return usd_str(usd_of_nano(nano)) if nano is not None else "?"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{max(1, round(seconds * 1000))}ms"
-    return f"{seconds:.3f}s"
 
 
 def _allowed(lanes: Sequence[str], models: Sequence[str]) -> str:

@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from laneway.clock import Clock
+from laneway.gateway.pacing import Pacer, paced_out, paced_reason
 from laneway.gateway.upstream_errors import from_upstream, no_answer
 from laneway.ledger.record import Attempt
+from laneway.quota.admission import Refusal
 from laneway.routing.breaker import Breakers
 from laneway.routing.headroom import Headroom
 from laneway.routing.router import Plan
@@ -71,6 +73,26 @@ class _Failed:
     skipped: bool = False  # not sent at all (its circuit is open): go on to the next
 
 
+@dataclass(frozen=True, slots=True)
+class _PacedOut:
+    """Among candidates held back by pacing: the one with room soonest."""
+
+    candidate: Candidate
+    refusal: Refusal
+
+    @staticmethod
+    def sooner(held: _PacedOut | None, candidate: Candidate, refusal: Refusal) -> _PacedOut:
+        if held is None:
+            return _PacedOut(candidate, refusal)
+        mine, theirs = refusal.retry_after_s, held.refusal.retry_after_s
+        if mine is not None and (theirs is None or mine < theirs):
+            return _PacedOut(candidate, refusal)
+        return held
+
+    def error(self) -> ApiError:
+        return paced_out(self.candidate, self.refusal)
+
+
 class AttemptsFailed(Exception):
     """Every candidate failed; `error` is what the client gets."""
 
@@ -88,6 +110,7 @@ class Attempts:
         sleep: Sleep,
         breakers: Breakers,
         headroom: Headroom,
+        pacer: Pacer | None = None,
     ) -> None:
         self._policy = policy
         self._clock = clock
@@ -95,6 +118,7 @@ class Attempts:
         self._sleep = sleep
         self._breakers = breakers
         self._headroom = headroom
+        self._pacer = pacer
 
     async def run(
         self,
@@ -108,6 +132,9 @@ class Attempts:
         if not candidates:
             raise ValueError("no candidates to try")
         last: ApiError | None = None
+        pacer = self._pacer
+        deadline = self._clock.monotonic() + pacer.max_wait_s if pacer is not None else 0.0
+        paced: _PacedOut | None = None  # the soonest a candidate held back by pacing has room
         for candidate in candidates:
             provider = candidate.provider
             provider.retry_budget.record_request()
@@ -123,6 +150,17 @@ class Attempts:
             tries = 0
             while True:
                 tries += 1
+                if pacer is not None:
+                    refusal = await self._pace(pacer, candidate, send.tokens, deadline, plan)
+                    if refusal is not None:
+                        log.append(
+                            Attempt(
+                                provider.name, candidate.model, None, 0.0, paced_reason(refusal)
+                            )
+                        )
+                        paced = _PacedOut.sooner(paced, candidate, refusal)
+                        last = paced.error()
+                        break  # spill to the next candidate
                 outcome = await self._once(request, candidate, send, log)
                 if isinstance(outcome, Committed):
                     return outcome
@@ -144,6 +182,19 @@ class Attempts:
                     raise AttemptsFailed(last)
                 break  # the next candidate
         raise AttemptsFailed(last or ApiError(502, "no candidate answered"))
+
+    async def _pace(
+        self, pacer: Pacer, candidate: Candidate, tokens: int, deadline: float, plan: Plan
+    ) -> Refusal | None:
+        """Room for one attempt at `candidate` (waiting up to the deadline), noted in the route
+        when it was waited for; the refusal when there was none in time."""
+        try:
+            refusal, waited = await pacer.acquire(candidate, tokens, deadline)
+        except ApiError as unavailable:  # the shared state is down and pacing fails closed
+            raise AttemptsFailed(unavailable) from None
+        if refusal is None and waited > 0:
+            plan.route.notes.append(f"waited {waited:.3f}s for {candidate.label}'s rate limits")
+        return refusal
 
     async def _once(
         self, request: ApiRequest, candidate: Candidate, send: _Send, log: list[Attempt]

@@ -21,6 +21,7 @@ from laneway.clock import Clock, SystemClock
 from laneway.gateway.admission import Admission, Hold
 from laneway.gateway.attempts import Attempts, AttemptsFailed, Committed, Sleep
 from laneway.gateway.client import ANONYMOUS_CLIENT, Client
+from laneway.gateway.pacing import Pacer
 from laneway.gateway.settlement import Settler, read_whole
 from laneway.gateway.shadows import Shadows
 from laneway.gateway.upstream_errors import no_provider
@@ -71,6 +72,7 @@ class Gateway:
         breaker: BreakerSettings | None = None,
         observations: Observations | None = None,
         admission: Admission | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.providers = list(providers)
         self.admission = admission
@@ -97,6 +99,7 @@ class Gateway:
             sleep,
             self.router.breakers,
             self.router.headroom,
+            pacer,
         )
         self._settler = Settler(catalog, self._clock)
         self._shadows = Shadows(self._attempts, self._settler, ledger, self._clock, rng)

@@ -150,6 +150,12 @@ class QuotaState(Protocol):
         A refusal charges nothing."""
         ...
 
+    async def take(self, rates: tuple[RateLimit, ...], now: float) -> Refusal | None:
+        """Check and charge `rates` alone, atomically, by the rules above: no reservation, no
+        revocation, nothing to settle (upstream pacing: OpenAI charges a request's estimate and
+        never corrects it). None: charged. A refusal charges nothing."""
+        ...
+
     async def settle(
         self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
     ) -> tuple[SoftCrossing, ...]:

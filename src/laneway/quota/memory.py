@@ -89,16 +89,29 @@ class MemoryQuota:
             if used + amount > budget.limit_nano:
                 return Refusal("budget", budget.id, budget.limit_nano, used, amount, None)
             held_budgets.append((budget, label, counter))
-        buckets = self._buckets
-        for rate, bucket in zip(ask.rates, charged, strict=True):
-            if bucket[1] > 0:
-                buckets[rate.id] = bucket
-            else:  # owing nothing is a full bucket, as no bucket at all (as in Redis)
-                buckets.pop(rate.id, None)
+        if charged:
+            self._keep(ask.rates, charged)
         for _, _, counter in held_budgets:
             counter.reserved += amount
         self._reservations[ask.reservation_id] = (amount, now, held_budgets, ask.rates)
         return None
+
+    async def take(self, rates: tuple[RateLimit, ...], now: float) -> Refusal | None:
+        if now >= self._sweep_at:
+            self._sweep(now)
+        charged = self._charge_rates(rates, now)
+        if isinstance(charged, Refusal):
+            return charged
+        self._keep(rates, charged)
+        return None
+
+    def _keep(self, rates: tuple[RateLimit, ...], charged: list[tuple[float, float]]) -> None:
+        buckets = self._buckets
+        for rate, bucket in zip(rates, charged, strict=True):
+            if bucket[1] > 0:
+                buckets[rate.id] = bucket
+            else:  # owing nothing is a full bucket, as no bucket at all (as in Redis)
+                buckets.pop(rate.id, None)
 
     def _charge_rates(
         self, rates: tuple[RateLimit, ...], now: float

@@ -44,6 +44,45 @@ local function bucket(key, now)
   end
   return since, debt
 end
+-- Checks nr buckets, KEYS[k0 + i], for costs ARGV[a0 + 2i] against limits ARGV[a0 + 2i - 1]
+-- (per minute): returns each bucket's new {since, owed} if all fit, else nil and the refusal
+-- {2, i, debt, retry ('' never)} naming the first that does not (memory's _charge_rates).
+local function charge(k0, a0, nr, now)
+  local owes = {}
+  local refused = 0
+  local refused_debt = 0
+  local wait = 0
+  local never = false
+  for i = 1, nr do
+    local per_minute = tonumber(ARGV[a0 + 2 * i - 1])
+    local cost = tonumber(ARGV[a0 + 2 * i])
+    local since, debt = bucket(KEYS[k0 + i], now)
+    local fits = false
+    if cost > per_minute then
+      never = true
+    else
+      local owed = debt + cost * 60 / per_minute
+      if owed <= 60 + 0.000001 then
+        owes[i] = {since, owed}
+        fits = true
+      elseif owed - 60 > wait then
+        wait = owed - 60
+      end
+    end
+    if not fits and refused == 0 then
+      refused = i
+      refused_debt = debt
+    end
+  end
+  if refused > 0 then
+    local retry = ''
+    if not never then
+      retry = string.format('%.17g', wait)
+    end
+    return nil, {2, refused, string.format('%.17g', refused_debt), retry}
+  end
+  return owes, nil
+end
 local function keep(key, since, owed)
   if owed > 0 then
     redis.call('SET', key, string.format('%.17g %.17g', since, owed), 'EX', math.ceil(owed) + 60)
@@ -70,38 +109,9 @@ if ARGV[4] == '1' and redis.call('SISMEMBER', KEYS[1], ARGV[5]) == 1 then
 end
 local nr = tonumber(ARGV[6])
 local nb = tonumber(ARGV[7])
-local owes = {}
-local refused = 0
-local refused_debt = 0
-local wait = 0
-local never = false
-for i = 1, nr do
-  local per_minute = tonumber(ARGV[7 + 2 * i])
-  local cost = tonumber(ARGV[8 + 2 * i])
-  local since, debt = bucket(KEYS[3 + i], now)
-  local fits = false
-  if cost > per_minute then
-    never = true
-  else
-    local owed = debt + cost * 60 / per_minute
-    if owed <= 60 + 0.000001 then
-      owes[i] = {since, owed}
-      fits = true
-    elseif owed - 60 > wait then
-      wait = owed - 60
-    end
-  end
-  if not fits and refused == 0 then
-    refused = i
-    refused_debt = debt
-  end
-end
-if refused > 0 then
-  local retry = ''
-  if not never then
-    retry = string.format('%.17g', wait)
-  end
-  return {2, refused, string.format('%.17g', refused_debt), retry}
+local owes, refusal = charge(3, 8, nr, now)
+if refusal then
+  return refusal
 end
 local amount = tonumber(ARGV[3])
 local b0 = 8 + 2 * nr
@@ -127,6 +137,23 @@ for j = 1, nb do
 end
 redis.call('SET', KEYS[2], ARGV[8])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+return {0}
+"""
+)
+
+TAKE = (
+    _BUCKETS
+    + """
+-- KEYS: bucket keys. ARGV: now, then per rate limit: per minute, cost.
+-- Returns {0} charged, or {2, i, debt, retry ('' never)}: rate limit i refused, nothing charged.
+local now = tonumber(ARGV[1])
+local owes, refusal = charge(0, 1, #KEYS, now)
+if refusal then
+  return refusal
+end
+for i = 1, #KEYS do
+  keep(KEYS[i], owes[i][1], owes[i][2])
+end
 return {0}
 """
 )

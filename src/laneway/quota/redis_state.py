@@ -91,6 +91,7 @@ class _Settling:
 
 
 _ADMIT = Script.of(redis_scripts.ADMIT)
+_TAKE = Script.of(redis_scripts.TAKE)
 _SETTLE = Script.of(redis_scripts.SETTLE)
 _RELEASE = Script.of(redis_scripts.RELEASE)
 _SPEND = Script.of(redis_scripts.SPEND)
@@ -192,12 +193,21 @@ class RedisQuota:
         if verdict == 1:
             return REVOKED
         if verdict == 2:
-            rate = rates[reply[1] - 1]
-            used = rate_used(float(reply[2]), rate.per_minute)
-            retry = float(reply[3]) if reply[3] else None
-            return Refusal("rate", rate.id, rate.per_minute, used, rate.cost, retry)
+            return _rate_refusal(rates[reply[1] - 1], reply)
         budget = budgets[reply[1] - 1]
         return Refusal("budget", budget.id, budget.limit_nano, int(reply[2]), ask.amount_nano, None)
+
+    async def take(self, rates: tuple[RateLimit, ...], now: float) -> Refusal | None:
+        keys: list[bytes] = []
+        args = [bulk_str(repr(now))]
+        for rate in rates:
+            _, key_bulk, per_minute_bulk = self._rate_parts(rate)
+            keys.append(key_bulk)
+            args += (per_minute_bulk, _ONE if rate.cost == 1 else bulk_int(rate.cost))
+        reply = await self._pipeline.call(_TAKE, _TAKE.evalsha(keys, args))
+        if reply[0] == 0:
+            return None
+        return _rate_refusal(rates[reply[1] - 1], reply)
 
     async def settle(
         self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
@@ -415,6 +425,13 @@ def _crossings(flat: Any) -> Crossings:
         SoftCrossing(flat[i].decode(), flat[i + 1].decode(), int(flat[i + 2]), int(flat[i + 3]))
         for i in range(0, len(flat), 4)
     )
+
+
+def _rate_refusal(rate: RateLimit, reply: Any) -> Refusal:
+    """A script's {2, i, debt, retry} for rate limit i (`rate`)."""
+    used = rate_used(float(reply[2]), rate.per_minute)
+    retry = float(reply[3]) if reply[3] else None
+    return Refusal("rate", rate.id, rate.per_minute, used, rate.cost, retry)
 
 
 def _ttl(period: Period, now: float) -> int:

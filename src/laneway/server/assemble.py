@@ -4,6 +4,7 @@ HTTP app."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from laneway.gateway.admission import Admission, BudgetRule
 from laneway.gateway.attempts import Sleep
 from laneway.gateway.budget_seed import seed_budgets
 from laneway.gateway.core import Gateway
+from laneway.gateway.pacing import LimitsOf, PaceLimits, Pacer
 from laneway.keys.open import open_key_store, open_revocations
 from laneway.keys.registry import KeyRegistry
 from laneway.keys.revocations import LocalRevocations, Revocations
@@ -38,6 +40,8 @@ from laneway.upstream.http1 import Http1Transport
 from laneway.upstream.providers import build_providers
 from laneway.upstream.retry import RetryPolicy
 from laneway.upstream.transport import Transport
+
+log = logging.getLogger("laneway.server")
 
 
 def ledger_path(config: GatewayConfig, env: Mapping[str, str]) -> Path:
@@ -143,6 +147,16 @@ def assemble(
         shared=shared,
         fail_open=config.state.on_unavailable == "open",
     )
+    pacer = None
+    if any(provider.paced for provider in providers.values()):
+        pacer = Pacer(
+            admission.state,
+            pace_limits(providers, catalog),
+            clock,
+            sleep or asyncio.sleep,
+            max_wait_s=config.pacing.max_wait_s,
+            fail_open=config.state.on_unavailable == "open",
+        )
     observations = Observations.from_ledger(ledger.lane_profiles(clock.time() - HISTORY_S))
     extra = {} if sleep is None else {"sleep": sleep}
     breaker = config.breaker
@@ -172,6 +186,7 @@ def assemble(
         rng=rng,
         timeouts=config.timeouts,
         admission=admission,
+        pacer=pacer,
         **extra,
     )
     admin_key = env.get(config.keys.admin_key_env) or None
@@ -188,6 +203,33 @@ def assemble(
         admin=AdminApi(admin_key, KeyService(keys, revocations, clock), registry, admission, clock),
     )
     return Assembly(gateway, app, ledger, writer, keys, registry, revocations, admission, clock)
+
+
+def pace_limits(providers: Mapping[str, ProviderConfig], catalog: Catalog) -> LimitsOf:
+    """The limits each (provider, model) is paced under, from the providers' config."""
+
+    def limits_of(provider: str, model: str) -> PaceLimits | None:
+        config = providers.get(provider)
+        if config is None or not config.paced:
+            return None
+        spec = catalog.find(model)
+        name = spec.id if spec is not None else model
+        given = config.rate_limits.get(model) or config.rate_limits.get(name)
+        if given is not None:
+            return PaceLimits(given.rpm, given.tpm, name)
+        published = spec.tier_limit(config.tier) if spec is not None else None
+        if published is None:
+            log.warning(
+                "provider %r is paced, but %s has no known %s limits: not paced (give them in "
+                "the provider's rate_limits)",
+                provider,
+                model,
+                config.tier,
+            )
+            return None
+        return PaceLimits(published.rpm, published.tpm, name)
+
+    return limits_of
 
 
 def _quiet(message: str) -> None:

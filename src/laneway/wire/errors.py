@@ -152,5 +152,24 @@ def rate_limit_exceeded(message: str, kind: str, retry_after_s: float | None) ->
     return ApiError(429, message, type=kind, code="rate_limit_exceeded", headers=headers)
 
 
+def limits_unavailable() -> ApiError:
+    """503 when the shared limits store cannot be reached and laneway fails closed."""
+    return ApiError(
+        503,
+        "laneway cannot reach its shared limits store, so it cannot admit requests "
+        "safely right now. Try again shortly.",
+        type="server_error",
+        code="limits_unavailable",
+        headers={"retry-after": "1"},
+    )
+
+
+def wait_text(seconds: float) -> str:
+    """A wait as OpenAI's rate-limit messages write it: "120ms", "1.500s"."""
+    if seconds < 1:
+        return f"{max(1, round(seconds * 1000))}ms"
+    return f"{seconds:.3f}s"
+
+
 def permission_denied(message: str) -> ApiError:
     return ApiError(403, message, code="permission_denied")
