@@ -85,7 +85,8 @@ class ProviderConfig(Strict):
     tier: Tier = "tier-1"
     # Pace requests under this provider's rate limits (`[pacing]`, shared by replicas through
     # `[state]`): the catalog's figures for `tier`, replaced per model by `rate_limits`. Unset:
-    # on for kind "openai", and for an openai-compatible provider that lists `rate_limits`.
+    # on where the limits are known to be yours, i.e. `tier` is written here (kind "openai") or
+    # `rate_limits` is; the default tier-1 guess would throttle a higher tier's traffic.
     pace: bool | None = None
     rate_limits: dict[str, TierLimit] = Field(default_factory=dict)  # model -> {rpm, tpm}
     max_connections: Annotated[int, Field(gt=0)] = 512
@@ -104,7 +105,8 @@ class ProviderConfig(Strict):
     def paced(self) -> bool:
         if self.pace is not None:
             return self.pace
-        return self.kind == "openai" or bool(self.rate_limits)
+        written_tier = self.kind == "openai" and "tier" in self.model_fields_set
+        return written_tier or bool(self.rate_limits)
 
     def key_env(self) -> str | None:
         if self.api_key_env is not None:

@@ -157,6 +157,9 @@ def test_limits_come_from_the_tier_the_overrides_and_are_shared_by_a_models_name
     assert limits_of("custom", "gpt-5.4-mini") == PaceLimits(7, 7_000, "gpt-5.4-mini")
     assert limits_of("local", "gpt-5.2") is None  # openai-compatible: off unless asked for
     assert not ProviderConfig(kind="openai-compatible", base_url="http://x").paced
+    assert not ProviderConfig(kind="openai").paced  # no tier written: limits not known
+    assert not ProviderConfig(kind="openai", tier="tier-2", pace=False).paced
+    assert ProviderConfig(kind="openai", tier="tier-2").paced
     with caplog.at_level(logging.WARNING):
         assert limits_of("openai", "no-such-model") is None  # no known limits: not paced
     assert "no known tier-1 limits" in caplog.text
