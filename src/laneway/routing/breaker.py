@@ -20,23 +20,41 @@ A ticket belongs to the breaker period it was admitted in: once the breaker chan
 (opens, or closes after probing), outcomes of older tickets are dropped. A slow request sent
 before an outage must not close a half-open breaker, nor free a slot in a later probing round.
 
+Replicas share state through `listen` (each local open or close, as it happens) and
+`apply_remote` (another replica's, as learned); `breaker_board.BreakerBoard` carries them over
+Redis. Only opening and closing travel: counts, windows and probes stay per replica.
+
 In memory, for one event loop; not thread-safe. No method awaits, so each is atomic within the
-loop. Memory grows with the number of (provider, model) pairs admitted, nothing else.
+loop. Memory grows with the number of (provider, model) pairs admitted or applied, nothing else.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from laneway.clock import Clock
 
-__all__ = ["BreakerKey", "BreakerSettings", "BreakerState", "BreakerStatus", "Breakers", "Ticket"]
+__all__ = [
+    "BreakerKey",
+    "BreakerListener",
+    "BreakerSettings",
+    "BreakerState",
+    "BreakerStatus",
+    "Breakers",
+    "SharedState",
+    "Ticket",
+]
 
 BreakerState: TypeAlias = Literal["closed", "open", "half-open"]
 BreakerKey: TypeAlias = tuple[str, str]  # (provider name, model)
+# What replicas tell each other: half-open is each replica's own business (its probes).
+SharedState: TypeAlias = Literal["open", "closed"]
+# (key, state, open until as Unix seconds; None when closed). Called inside `record`, on the
+# request path: it must be quick and must not raise.
+BreakerListener: TypeAlias = Callable[[BreakerKey, SharedState, float | None], None]
 
 CLOSED: Final = "closed"
 OPEN: Final = "open"
@@ -129,13 +147,14 @@ class Ticket:
 class Breakers:
     """The breakers of all (provider, model) keys; unknown keys are closed."""
 
-    __slots__ = ("_breakers", "_clock", "_settings", "_width")
+    __slots__ = ("_breakers", "_clock", "_listeners", "_settings", "_width")
 
     def __init__(self, clock: Clock, settings: BreakerSettings | None = None) -> None:
         self._clock = clock
         self._settings = settings or BreakerSettings()
         self._width = self._settings.window_s / _BUCKETS
         self._breakers: dict[BreakerKey, _Breaker] = {}
+        self._listeners: list[BreakerListener] = []
 
     @property
     def settings(self) -> BreakerSettings:
@@ -185,9 +204,11 @@ class Breakers:
             # Same generation as a probe means still half-open: every exit bumps it.
             if ok:
                 self._close(breaker)
+                self._tell(ticket.key, CLOSED, None)
             else:
                 breaker.consecutive += 1
                 self._open(breaker, now)
+                self._tell(ticket.key, OPEN, breaker.open_until)
             return
         if ok:
             breaker.consecutive = 0
@@ -197,6 +218,7 @@ class Breakers:
             breaker, now
         ):
             self._open(breaker, now)
+            self._tell(ticket.key, OPEN, breaker.open_until)
 
     def release(self, ticket: Ticket) -> None:
         """End an admitted attempt with no verdict (cancelled, not sent): frees a probe slot.
@@ -208,6 +230,37 @@ class Breakers:
         ticket._settled = True
         if ticket.probe and ticket._generation == ticket._breaker.generation:
             ticket._breaker.probes -= 1
+
+    def listen(self, listener: BreakerListener) -> None:
+        """Call `listener` on each open or close that this process's own verdicts make (not on
+        `apply_remote`, nor on open becoming half-open, which every replica does by itself)."""
+        self._listeners.append(listener)
+
+    def apply_remote(self, key: BreakerKey, state: SharedState, open_until_s: float | None) -> None:
+        """Take another replica's open or close (`open_until_s`: Unix seconds).
+
+        "open" opens the breaker until then unless it is already open at least that long; an
+        open period already over changes nothing. Like a local open, it drops the outcomes of
+        tickets admitted before. "closed" closes an open or half-open breaker with fresh counts.
+        """
+        breaker = self._breakers.get(key)
+        if state == CLOSED:
+            if breaker is not None and breaker.state != CLOSED:
+                self._close(breaker)
+            return
+        if open_until_s is None:
+            raise ValueError("an open state needs its open_until_s")
+        now = self._clock.monotonic()
+        # The wall clock is shared between replicas, the monotonic one is not: convert here.
+        until = now + (open_until_s - self._clock.time())
+        if until <= now:
+            return
+        if breaker is None:
+            breaker = self._breakers[key] = _Breaker()
+        elif breaker.state == OPEN and breaker.open_until >= until:
+            return
+        self._open(breaker, now)
+        breaker.open_until = until
 
     def state(self, provider: str, model: str) -> BreakerState:
         """The state as `admit` would see it: open with `open_s` elapsed reads "half-open"."""
@@ -268,6 +321,15 @@ class Breakers:
             requests >= self._settings.min_requests
             and failures / requests >= self._settings.failure_rate
         )
+
+    def _tell(self, key: BreakerKey, state: SharedState, open_until: float | None) -> None:
+        if not self._listeners:
+            return
+        until_s = None
+        if open_until is not None:
+            until_s = self._clock.time() + (open_until - self._clock.monotonic())
+        for listener in self._listeners:
+            listener(key, state, until_s)
 
     def _open(self, breaker: _Breaker, now: float) -> None:
         breaker.state = OPEN

@@ -123,6 +123,9 @@ class BreakerConfig(Strict):
     window_s: Annotated[float, Field(gt=0)] = 60.0
     open_s: Annotated[float, Field(gt=0)] = 30.0
     half_open_probes: Annotated[int, Field(ge=1)] = 1
+    # With `[state] backend = "redis"`: how often a replica reads the opens and closes of the
+    # others (a replica's own are written at once).
+    sync_s: Annotated[float, Field(gt=0, le=60)] = 1.0
 
 
 class RoutingConfig(Strict):

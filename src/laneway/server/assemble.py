@@ -28,8 +28,10 @@ from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
 from laneway.quota.admission import QuotaState
 from laneway.quota.memory import MemoryQuota
+from laneway.quota.redis_pipeline import redis_client
 from laneway.quota.redis_state import RedisQuota
 from laneway.routing.breaker import BreakerSettings
+from laneway.routing.breaker_board import BreakerBoard
 from laneway.routing.lanes import Warn, build_lanes, check_key_lanes
 from laneway.routing.observations import HISTORY_S, Observations
 from laneway.server.admin import AdminApi
@@ -88,13 +90,19 @@ class Assembly:
     revocations: Revocations
     admission: Admission
     clock: Clock
+    board: BreakerBoard | None = None  # breakers shared through Redis
 
     async def prepare(self) -> None:
-        """Before serving: budget counters seeded from the ledger (see budget_seed)."""
+        """Before serving: budget counters seeded from the ledger (see budget_seed), and the
+        other replicas' breaker states read."""
         keys = await asyncio.to_thread(self.keys.all)
         await seed_budgets(self.admission, self.ledger, keys, self.clock.time())
+        if self.board is not None:
+            await self.board.start()
 
     async def close(self) -> None:
+        if self.board is not None:
+            await self.board.close()
         await self.registry.close()
         await self.gateway.close()  # settles what is in flight, then closes the quota state
         self.writer.close()
@@ -189,6 +197,16 @@ def assemble(
         pacer=pacer,
         **extra,
     )
+    board = None
+    if shared:
+        board = BreakerBoard(
+            lambda: redis_client(config.state.resolved_url(env), config.state.timeout_s),
+            config.state.namespace,
+            gateway.router.breakers,
+            clock,
+            sync_s=breaker.sync_s,
+            timeout_s=config.state.timeout_s,
+        )
     admin_key = env.get(config.keys.admin_key_env) or None
     app = GatewayApp(
         gateway,
@@ -202,7 +220,9 @@ def assemble(
         max_body=config.server.max_body_bytes,
         admin=AdminApi(admin_key, KeyService(keys, revocations, clock), registry, admission, clock),
     )
-    return Assembly(gateway, app, ledger, writer, keys, registry, revocations, admission, clock)
+    return Assembly(
+        gateway, app, ledger, writer, keys, registry, revocations, admission, clock, board
+    )
 
 
 def pace_limits(providers: Mapping[str, ProviderConfig], catalog: Catalog) -> LimitsOf:
