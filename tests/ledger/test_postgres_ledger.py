@@ -23,6 +23,7 @@ import pytest
 from laneway.ledger import sqlite
 from laneway.ledger.postgres import SCHEMA_VERSION, PostgresLedger
 from laneway.ledger.record import LedgerRecord, to_row
+from laneway.ledger.repository import LedgerUnavailable
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.money import usd_str
 from tests.ledger.test_sqlite_ledger import reserved, settled
@@ -555,15 +556,42 @@ def test_a_write_gives_up_after_its_retry_time(
         began = time.monotonic()
         with (
             caplog.at_level(logging.WARNING, logger="laneway.ledger"),
-            pytest.raises(psycopg.OperationalError),
+            pytest.raises(LedgerUnavailable) as failed,
         ):
             ledger.settle([settled(reserved(1))])
         assert 0.3 <= time.monotonic() - began < 5
         assert "giving up" in caplog.text
+        assert isinstance(failed.value.__cause__, psycopg.OperationalError)
+        assert url not in str(failed.value)
         proxy.restore()
         ledger.settle([settled(reserved(1))])  # the next write reconnects
         assert ledger.get(reserved(1).id) == settled(reserved(1))
     finally:
+        ledger.close()
+
+
+def test_the_writer_gives_up_on_a_batch_once_the_store_was_waited_for(
+    postgres_url: str, proxy: Proxy
+) -> None:
+    """Not its own retries, nor row by row, on top of the repository's patience: an outage
+    stalls the writer for one patience per batch, not several."""
+    url = postgres_url.replace(":5432/", f":{proxy.port}/")
+    ledger = PostgresLedger(url, retry_for_s=0.5)
+    writer = LedgerWriter(ledger)
+    try:
+        writer.reserve(reserved(1)).result(5)
+        proxy.cut()
+        began = time.monotonic()
+        pending = [writer.reserve(reserved(n)) for n in range(2, 6)]
+        errors = [done.exception(10) for done in pending]
+        assert all(isinstance(error, LedgerUnavailable) for error in errors)
+        # One patience (0.5 s) per batch (at most two here), not 3 + 3 of them per batch.
+        assert time.monotonic() - began < 2.5
+        proxy.restore()
+        writer.reserve(reserved(6)).result(5)  # and it writes again once the store is back
+        assert ledger.get(reserved(6).id) == reserved(6)
+    finally:
+        writer.close()
         ledger.close()
 
 

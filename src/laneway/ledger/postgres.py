@@ -35,6 +35,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from laneway.ledger.record import COLUMNS, LedgerRecord, Row, to_row
+from laneway.ledger.repository import LedgerUnavailable
 from laneway.ledger.sqlite import from_row
 
 # Kept equal to laneway.ledger.sqlite.SCHEMA_VERSION (a test checks): a schema change is made
@@ -343,15 +344,20 @@ class PostgresLedger:
                         pause *= random.uniform(0.5, 1.0)  # noqa: S311 - not a secret
                         pause = min(pause, left)  # the last try comes at the deadline
                         if left <= 0:
-                            if patience_s > 0:
-                                log.error(
-                                    "ledger %s: giving up after %d tries in %.1f s: %s",
-                                    what,
-                                    failures,
-                                    time.monotonic() - started,
-                                    self._describe(error),
-                                )
-                            raise
+                            if patience_s <= 0:
+                                raise
+                            described = self._describe(error)
+                            log.error(
+                                "ledger %s: giving up after %d tries in %.1f s: %s",
+                                what,
+                                failures,
+                                time.monotonic() - started,
+                                described,
+                            )
+                            raise LedgerUnavailable(
+                                f"ledger {what}: PostgreSQL unreachable after {failures} tries: "
+                                f"{described}"
+                            ) from error
                     log.warning(
                         "ledger %s failed (%s); %s in %.2f s (try %d)",
                         what,

@@ -7,7 +7,13 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Protocol
 
+from laneway.errors import LanewayError
 from laneway.ledger.record import LedgerRecord, Row
+
+
+class LedgerUnavailable(LanewayError):
+    """The store stayed unreachable through the repository's own retries: trying again at once,
+    or row by row, would only wait as long again. The message never holds the DSN."""
 
 
 class LedgerRepository(Protocol):

@@ -27,7 +27,7 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Final, Literal
 
 from laneway.ledger.record import LedgerRecord, Row, to_row
-from laneway.ledger.repository import LedgerRepository
+from laneway.ledger.repository import LedgerRepository, LedgerUnavailable
 
 log = logging.getLogger("laneway.ledger")
 
@@ -187,6 +187,9 @@ class LedgerWriter:
         if error is None:
             for _, _, done in batch:
                 _resolve(done, None)
+        elif isinstance(error, LedgerUnavailable):  # the store is down, not one row bad
+            for _, _, done in batch:
+                _resolve(done, error)
         else:
             self._one_by_one(batch, error)
 
@@ -196,6 +199,8 @@ class LedgerWriter:
         for attempt in range(1, _RETRIES + 1):
             try:
                 self._repository.write(reserve, settle)
+            except LedgerUnavailable as error:  # the repository was patient already
+                return error
             except Exception as error:  # noqa: BLE001 - reported to every waiting caller
                 log.warning(
                     "ledger write of %d reservations and %d settlements failed (try %d): %s",
