@@ -257,6 +257,7 @@ def test_keys_in_postgresql_end_to_end(run: Run, postgres_config: str, postgres_
         (["--expires", "soon"], ["--expires:", "not a duration"]),
         (["--lanes", ","], ["--lanes:", "names nothing"]),
         (["--lanes", "bad lane"], ["lanes:", "'bad lane' is not a valid name"]),
+        (["--lanes", "coding,nope"], ["lanes:", "no lane named nope", "coding, extraction"]),
     ],
 )
 def test_bad_values_are_one_line_errors(

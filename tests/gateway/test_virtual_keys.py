@@ -218,6 +218,10 @@ def test_the_admin_api_needs_the_admin_key(server: GatewayServer) -> None:
     bad = admin(server, "POST", "keys", name="x", budgets=["5/week"])
     assert bad.status_code == 400
     assert bad.json()["error"]["param"] == "budgets"
+    unknown = admin(server, "POST", "keys", name="x", lanes=["coding", "nope"])
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["param"] == "lanes"
+    assert "no lane named nope" in unknown.json()["error"]["message"]
 
 
 def test_a_restart_does_not_hand_a_budget_its_window_again(

@@ -32,6 +32,7 @@ from laneway.ledger.sqlite import SQLiteLedger
 from laneway.pricing.money import usd_display, usd_str
 from laneway.quota.budget import Window
 from laneway.quota.windows import window_start
+from laneway.routing.lanes import lane_names as lanes_of
 from laneway.server.assemble import ledger_path
 
 
@@ -85,7 +86,7 @@ def create_command(
     config = GatewayConfig.load(config_path)
     with _store(config) as store:
         # Nothing to announce when creating: no revocation channel is opened.
-        service = KeyService(store, LocalRevocations(), SystemClock())
+        service = KeyService(store, LocalRevocations(), SystemClock(), lanes=lanes_of(config))
         key, secret = service.create(
             name,
             budgets=limits,

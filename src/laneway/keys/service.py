@@ -11,7 +11,7 @@ import logging
 import math
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from laneway.clock import Clock
 from laneway.keys.model import VirtualKey
@@ -50,11 +50,15 @@ class KeyService:
         clock: Clock,
         *,
         warn: Warn | None = None,
+        lanes: Collection[str] | None = None,
     ) -> None:
+        """`lanes`: the gateway's lane names, which a new key's lanes must be among (None: any
+        well-formed name)."""
         self._store = store
         self._revocations = revocations
         self._clock = clock
         self._warn = warn or log.warning
+        self._lanes = lanes
 
     def create(
         self,
@@ -74,6 +78,8 @@ class KeyService:
         _check_rate("rpm", rpm)
         _check_rate("tpm", tpm)
         lane_names = _checked_names("lanes", lanes, _LANE)
+        if self._lanes is not None:
+            _check_known_lanes(lane_names, self._lanes)
         model_names = _checked_names("models", models, _MODEL)
         _check_expiry(expires_in_s)
         now = self._clock.time()
@@ -197,6 +203,14 @@ def _check_rate(field: str, value: int | None) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_RATE:
         raise KeyFieldError(field, f"must be a whole number from 1 to {MAX_RATE}, got {value!r}")
+
+
+def _check_known_lanes(names: Sequence[str], known: Collection[str]) -> None:
+    # A key naming a lane the gateway does not have could never use it.
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise KeyFieldError("lanes", f"no lane named {', '.join(unknown)} (lanes: {listed})")
 
 
 def _checked_names(field: str, names: Sequence[str], pattern: re.Pattern[str]) -> tuple[str, ...]:

@@ -122,6 +122,15 @@ def load_lanes_file(path: Path) -> LanesFile:
     return load_toml(LanesFile, path, ConfigError)
 
 
+def lane_names(config: GatewayConfig) -> frozenset[str]:
+    """Every lane the config defines, the shipped ones included unless turned off (for checking
+    names given elsewhere, such as a virtual key's lanes, without binding providers)."""
+    names = set(config.lanes)
+    if config.routing.shipped_lanes:
+        names.update(load_lanes_file(SHIPPED_LANES).lanes)
+    return frozenset(names)
+
+
 def build_lanes(
     config: GatewayConfig,
     providers: Sequence[Provider],

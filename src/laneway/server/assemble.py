@@ -218,7 +218,13 @@ def assemble(
             state_required=config.state.on_unavailable == "closed",
         ),
         max_body=config.server.max_body_bytes,
-        admin=AdminApi(admin_key, KeyService(keys, revocations, clock), registry, admission, clock),
+        admin=AdminApi(
+            admin_key,
+            KeyService(keys, revocations, clock, lanes=tuple(lanes.lanes)),
+            registry,
+            admission,
+            clock,
+        ),
     )
     return Assembly(
         gateway, app, ledger, writer, keys, registry, revocations, admission, clock, board
