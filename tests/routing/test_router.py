@@ -394,3 +394,18 @@ def test_the_explanation_names_every_candidate_and_the_header_sums_it_up(shipped
 @pytest.mark.parametrize("pico", [0, 1, 10**12, 1_920_010_000_000, 3 * 10**12 + 5, 123_456_789])
 def test_pico_dollars_are_written_as_usd_str_writes_dollars(pico: int) -> None:
     assert pico_usd(pico) == usd_str(Decimal(pico).scaleb(-12))
+
+
+def test_a_follow_up_carries_its_rate_limit_estimate_to_its_home(shipped: Setup) -> None:
+    """Pacing and headroom count a follow-up like any request: input plus max output."""
+    shipped.router.affinity.remember("resp_1", "openai", "gpt-5.4")
+    body: dict[str, Any] = {
+        "model": "gpt-5.4",
+        "input": "x" * 400,
+        "previous_response_id": "resp_1",
+    }
+    body["max_output_tokens"] = 50
+    plan = shipped.plan(body)
+    assert plan.route.policy == "affinity"
+    [home] = plan.candidates
+    assert plan.tokens[home] == len(orjson.dumps(body)) // 4 + 50  # the size estimate + 50

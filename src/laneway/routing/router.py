@@ -207,7 +207,10 @@ class Router:
             route.considered.append(
                 Consideration(f"{request.model}@{home[0].name}", True, "previous_response_id")
             )
-            return Plan(None, [candidate], timeouts, route, {})
+            spec = self.catalog.find(request.model)
+            most = (spec.max_output_tokens if spec is not None else None) or 0
+            need = _rate_estimate(features.input_estimate, features, most)
+            return Plan(None, [candidate], timeouts, route, {candidate: need})
         fallbacks = self._fallbacks.get(request.model, ())
         kept: list[Candidate] = []
         late: list[Candidate] = []
