@@ -56,6 +56,8 @@ class Option:
     # Prices as integers (pico-USD per token: input, cached input, output) so ranking a request
     # is integer arithmetic, exact; None where a price is unknown or finer than a pico-dollar.
     rates: tuple[int | None, int | None, int | None] = field(init=False)
+    # Input and output prices both known: a request can be priced (else its cost is unknown).
+    known_price: bool = field(init=False)
     window: float = field(init=False)  # the context window; infinite when unknown
     max_output: int = field(init=False)  # the most it writes, for rate-limit estimates; 0: unknown
 
@@ -73,6 +75,8 @@ class Option:
             else (None, None, None)
         )
         object.__setattr__(self, "rates", rates)
+        known = prices is not None and prices.input is not None and prices.output is not None
+        object.__setattr__(self, "known_price", known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +103,33 @@ class Lane:
     shadow: Shadow | None = None
     shipped: bool = False
     max_cost_pico: int | None = field(init=False)  # the ceiling as expected costs are ranked
+    priced: bool = field(init=False)  # routing needs each candidate's expected cost
+    everything: tuple[Option, ...] = field(init=False)  # the options, then the fallbacks
+    # For each of `everything`: the line of a route's `considered` that gets its effort and
+    # headroom note (the last with its label: so it always was for a model listed twice).
+    note_at: tuple[int, ...] = field(init=False)
+    distinct: bool = field(init=False)  # no label twice: each is explained where it stands
+    # The smallest context window and max output among the catalog's figures for `everything`
+    # (infinite when none is known): a request within both fits every one without a closer look.
+    window: float = field(init=False)
+    output_limit: float = field(init=False)
 
     def __post_init__(self) -> None:
         ceiling = self.max_cost_usd
         # Rounded down: a cost over the ceiling by less than a pico-dollar is still over it.
         pico = None if ceiling is None else math.floor(ceiling.scaleb(12))
         object.__setattr__(self, "max_cost_pico", pico)
+        object.__setattr__(self, "priced", self.policy == "cheapest" or ceiling is not None)
+        everything = self.options + self.fallbacks
+        object.__setattr__(self, "everything", everything)
+        last = {option.label: at for at, option in enumerate(everything)}
+        note_at = tuple(last[option.label] for option in everything)
+        object.__setattr__(self, "note_at", note_at)
+        object.__setattr__(self, "distinct", note_at == tuple(range(len(everything))))
+        object.__setattr__(self, "window", min((o.window for o in everything), default=math.inf))
+        limits = [o.spec.max_output_tokens for o in everything if o.spec is not None]
+        known = [limit for limit in limits if limit is not None]
+        object.__setattr__(self, "output_limit", min(known, default=math.inf))
 
 
 @dataclass(slots=True)

@@ -11,10 +11,12 @@ weight 1/HORIZON, so a lane whose prompts change is followed within a few hundre
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 HORIZON = 200
+_SETTLED_WEIGHT = 1.0 / HORIZON
 HISTORY_S = 7 * 86_400  # how far back the ledger seeds the profiles at start-up
 
 # (lane, model, answers, mean output tokens, mean cached share), as the ledger aggregates them
@@ -28,18 +30,23 @@ class Profile:
     cached_share: float = 0.0  # mean share of input tokens that were cached
 
     def add(self, output_tokens: int, input_tokens: int, cached_tokens: int) -> None:
-        self.answers += 1
-        weight = 1.0 / min(self.answers, HORIZON)
+        answers = self.answers = self.answers + 1
+        weight = 1.0 / answers if answers < HORIZON else _SETTLED_WEIGHT
         self.output_tokens += (output_tokens - self.output_tokens) * weight
-        share = cached_tokens / input_tokens if input_tokens > 0 else 0.0
-        self.cached_share += (share - self.cached_share) * weight
+        if cached_tokens or self.cached_share:  # else the share stays exactly 0.0
+            share = cached_tokens / input_tokens if input_tokens > 0 else 0.0
+            self.cached_share += (share - self.cached_share) * weight
+
+
+_NO_PROFILES: Mapping[str, Profile] = MappingProxyType({})
 
 
 class Observations:
     """Profiles per (lane, model). One event loop; not thread-safe."""
 
     def __init__(self) -> None:
-        self._profiles: dict[tuple[str, str], Profile] = {}
+        # By lane, then model: pricing a lane's candidates takes one lookup per request.
+        self._lanes: dict[str, dict[str, Profile]] = {}
 
     @classmethod
     def from_ledger(cls, profiles: Iterable[LedgerProfile]) -> Observations:
@@ -51,20 +58,27 @@ class Observations:
         return observations
 
     def get(self, lane: str, model: str) -> Profile | None:
-        return self._profiles.get((lane, model))
+        return self.of_lane(lane).get(model)
+
+    def of_lane(self, lane: str) -> Mapping[str, Profile]:
+        """The lane's profiles by model, as they are now (a live view: read it at once)."""
+        return self._lanes.get(lane, _NO_PROFILES)
 
     def add(
         self, lane: str, model: str, *, output_tokens: int, input_tokens: int, cached_tokens: int
     ) -> None:
-        profile = self._profiles.get((lane, model))
+        profiles = self._lanes.get(lane)
+        if profiles is None:
+            profiles = self._lanes[lane] = {}
+        profile = profiles.get(model)
         if profile is None:
-            profile = self._profiles[lane, model] = Profile()
+            profile = profiles[model] = Profile()
         profile.add(output_tokens, input_tokens, cached_tokens)
 
     def seed(
         self, lane: str, model: str, *, answers: int, output_tokens: float, cached_share: float
     ) -> None:
         """Start from aggregates read from the ledger (answers counted up to the horizon)."""
-        self._profiles[lane, model] = Profile(
+        self._lanes.setdefault(lane, {})[model] = Profile(
             min(answers, HORIZON), float(output_tokens), float(cached_share)
         )

@@ -20,6 +20,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
+from typing import TypeVar
 
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ModelSpec
@@ -32,7 +34,7 @@ from laneway.routing.headroom import Headroom
 from laneway.routing.input_size import InputSize
 from laneway.routing.lane_config import AUTO, LANE_PREFIX
 from laneway.routing.lanes import Lane, LaneTable, Option
-from laneway.routing.observations import Observations
+from laneway.routing.observations import Observations, Profile
 from laneway.upstream.providers import Candidate, Provider, candidates_for
 from laneway.upstream.timeouts import Timeouts, TimeoutsConfig
 from laneway.wire.errors import ApiError
@@ -40,6 +42,20 @@ from laneway.wire.features import RequestFeatures, exact_input_tokens, read_feat
 from laneway.wire.request import ApiRequest
 
 _EFFORT_MEMO = 4096
+_CIRCUIT_OPEN = "circuit open"  # the one skip that is about health (503, not 400)
+_COST_UNKNOWN = "cost unknown (a price is unknown): ranked last"
+_UNPRICED = math.inf  # ranks after every expected cost
+
+# A lane's option kept for this request: (rank, position in options then fallbacks, option);
+# the rank is its expected cost under `cheapest` (_UNPRICED when unknown).
+_Kept = tuple[int | float, int, Option]
+# The same in one pass (`_plan_ordinary`), with its candidate and whether it goes last.
+_Ordinary = tuple[int | float, int, Option, Candidate, bool]
+_Entry = TypeVar("_Entry", _Kept, _Ordinary)
+# Per option: it, the candidate to send (at its effort) and the route note on that effort.
+_Choice = tuple[Option, Candidate, str | None]
+_Choices = tuple[tuple[_Choice, ...], bool]  # and whether any has a note
+_CANDIDATE = itemgetter(3)  # of an _Ordinary
 
 
 @dataclass(slots=True)
@@ -84,6 +100,7 @@ class Router:
         self._timeouts_memo: dict[tuple[str, str | None], Timeouts] = {}
         self._plain_timeouts: dict[str | None, Timeouts] = {}
         self._efforts: dict[tuple[str, str, str | None], tuple[str | None, str | None]] = {}
+        self._lane_choices: dict[tuple[Lane, str | None], _Choices] = {}
 
     def plan(
         self,
@@ -216,11 +233,12 @@ class Router:
         late: list[Candidate] = []
         tokens: dict[Candidate, int] = {}
         breakers, headroom = self.breakers, self.headroom
+        rows = route.rows  # a fresh route: nothing considered yet
         for candidate in candidates_for(self.providers, request.model, fallbacks):
             provider, model = candidate.provider.name, candidate.model
             label = f"{model}@{provider}"
             if not breakers.available(provider, model):
-                route.considered.append(Consideration(label, False, "circuit open"))
+                rows.append((label, False, _CIRCUIT_OPEN, None, None))
                 continue
             spec = self.catalog.find(model)
             limit = spec.max_output_tokens if spec is not None else None
@@ -228,12 +246,12 @@ class Router:
             tokens[candidate] = need
             short = headroom.fits(provider, model, need)
             if short is not None:
-                route.considered.append(Consideration(label, True, f"{short}; tried last"))
+                rows.append((label, True, f"{short}; tried last", None, None))
                 late.append(candidate)
                 continue
-            route.considered.append(Consideration(label, True))
+            rows.append((label, True, "", None, None))
             kept.append(candidate)
-        if not kept and not late and route.considered:
+        if not kept and not late and rows:
             raise _unavailable(request.model, route)
         return Plan(None, kept + late, timeouts, route, tokens)
 
@@ -248,41 +266,78 @@ class Router:
         route: Route,
         key_id: str | None,
     ) -> Plan:
-        priced = lane.policy == "cheapest" or lane.max_cost_usd is not None
-        kept: list[tuple[Option, int | None]] = []
-        health_skips = 0
-        for option in lane.options:
-            skip, cost, health = self._check(option, lane, features, size, priced)
-            route.considered.append(Consideration(option.label, skip is None, skip or "", cost))
+        most = features.max_output_tokens
+        # Most requests need no fit test on any option: planned in one pass.
+        if (
+            lane.distinct
+            and not features.capabilities
+            and (most is None or most <= lane.output_limit)
+            and size.upper + (most or 0) <= lane.window
+        ):
+            return self._plan_ordinary(request, features, size.best(), lane, route, key_id)
+        considered = route.considered
+        # A lane's option at `position` (options, then fallbacks) is explained at
+        # considered[position] until `note_at` says otherwise: every one gets its line, in order.
+        history = self.observations.of_lane(lane.name) if lane.priced else None
+        closer = bool(features.capabilities) or most is not None
+        cheapest = lane.policy == "cheapest"
+        kept: list[_Kept] = []
+        health = False
+        for position, option in enumerate(lane.options):
+            skip, cost = self._check(option, lane, features, size, history, closer)
             if skip is None:
-                kept.append((option, cost))
-            health_skips += health
-        if lane.policy == "cheapest":
-            _rank_by_cost(kept, route)
+                # Unknown costs rank last (an unknown price is never taken as zero); equal costs
+                # keep the written order.
+                reason = "" if cost is not None or not cheapest else _COST_UNKNOWN
+                considered.append(Consideration(option.label, True, reason, cost))
+                kept.append((_UNPRICED if cost is None else cost, position, option))
+            else:
+                considered.append(Consideration(option.label, False, skip, cost))
+                health = health or skip is _CIRCUIT_OPEN
+        if cheapest:
+            kept.sort()  # by (expected cost, position): integers, never the options
         elif lane.policy == "split":
-            kept = self._split(lane, kept, request, features, key_id, route)
-        order = [option for option, _ in kept]
+            kept = self._split(lane, kept, features.identity, key_id, route)
+        position = len(lane.options)
         for option in lane.fallbacks:
-            skip, cost, health = self._check(option, lane, features, size, priced)
-            reason = skip or "fallback"
-            route.considered.append(Consideration(option.label, skip is None, reason, cost))
+            skip, cost = self._check(option, lane, features, size, history, closer)
+            considered.append(Consideration(option.label, skip is None, skip or "fallback", cost))
             if skip is None:
-                order.append(option)
-            health_skips += health
-        if not order:
-            raise _cannot_serve(lane, route, health_skips > 0)
+                kept.append((0, position, option))
+            else:
+                health = health or skip is _CIRCUIT_OPEN
+            position += 1
+        if not kept:
+            raise _cannot_serve(lane, route, health)
+        return self._send_order(request, most, size.best(), lane, route, kept)
+
+    def _send_order(
+        self,
+        request: ApiRequest,
+        most: int | None,
+        tokens: int,
+        lane: Lane,
+        route: Route,
+        kept: list[_Kept],
+    ) -> Plan:
+        """The kept options as candidates, at their efforts; those without rate-limit headroom
+        go last."""
+        considered = route.considered
+        choices, _ = self._choices(request, lane)
+        note_at = lane.note_at
+        notes = route.notes
+        fits = self.headroom.fits
         first: list[Candidate] = []
         late: list[Candidate] = []
-        tokens: dict[Candidate, int] = {}
-        notes = {c.label: c for c in route.considered}
-        for option in order:
-            effort = self._effort(request, lane, option, route)
-            candidate = Candidate(option.provider, option.model, effort)
-            need = _rate_estimate(size.best(), features, option.max_output)
-            tokens[candidate] = need
-            consideration = notes[option.label]
-            consideration.effort = effort or request.effort
-            short = self.headroom.fits(option.provider.name, option.model, need)
+        needs: dict[Candidate, int] = {}
+        for _, position, option in kept:
+            _, candidate, note = choices[position]
+            if note is not None and note not in notes:
+                notes.append(note)
+            need = needs[candidate] = tokens + (most or option.max_output)
+            consideration = considered[note_at[position]]
+            consideration.effort = candidate.effort or request.effort
+            short = fits(option.provider.name, option.model, need)
             if short is not None:
                 consideration.reason = f"{short}; tried last"
                 late.append(candidate)
@@ -290,7 +345,110 @@ class Router:
                 first.append(candidate)
         candidates = first + late
         effort = candidates[0].effort or request.effort
-        return Plan(lane, candidates, self._lane_timeouts(lane, effort), route, tokens)
+        return Plan(lane, candidates, self._lane_timeouts(lane, effort), route, needs)
+
+    def _plan_ordinary(
+        self,
+        request: ApiRequest,
+        features: RequestFeatures,
+        tokens: int,
+        lane: Lane,
+        route: Route,
+        key_id: str | None,
+    ) -> Plan:
+        """`_plan_lane` for the common request, in one pass with the same outcome: no hosted
+        tools, and within every option's window and max output, so no fit test can skip an
+        option or count the input (`tokens` stays as it is); no label twice, so each option is
+        explained where it stands."""
+        rows = route.rows  # a fresh route: nothing considered yet
+        most = features.max_output_tokens
+        history = self.observations.of_lane(lane.name) if lane.priced else None
+        choices, noted = self._lane_choices.get((lane, request.effort)) or self._choices(
+            request, lane
+        )
+        available, fits = self.breakers.available, self.headroom.fits
+        ceiling = lane.max_cost_pico
+        unknown = _COST_UNKNOWN if lane.policy == "cheapest" else ""
+        requested = request.effort
+        fallback = len(lane.options)  # the first fallback's position
+        needs: dict[Candidate, int] = {}
+        kept: list[_Ordinary] = []
+        health = late = False
+        for position, (option, candidate, _) in enumerate(choices):
+            model = option.model
+            provider = candidate.provider.name
+            if not available(provider, model):
+                rows.append((option.label, False, _CIRCUIT_OPEN, None, None))
+                health = True
+                continue
+            cost = None
+            if history is not None:
+                cost = _expected_cost(option, history.get(model), tokens, most)
+                if ceiling is not None and (over := _over_ceiling(lane, cost)) is not None:
+                    rows.append((option.label, False, over, cost, None))
+                    continue
+            need = needs[candidate] = tokens + (most or option.max_output)
+            short = fits(provider, model, need)
+            if short is not None:
+                reason = f"{short}; tried last"
+                late = True
+            elif position >= fallback:
+                reason = "fallback"
+            else:
+                reason = "" if cost is not None else unknown
+            rows.append((option.label, True, reason, cost, candidate.effort or requested))
+            rank = _UNPRICED if cost is None else cost
+            kept.append((rank, position, option, candidate, short is not None))
+        order = self._ordinary_order(lane, kept, features.identity, key_id, route)
+        if not order:  # after the split arm is drawn, as `_plan_lane` draws it
+            raise _cannot_serve(lane, route, health)
+        if noted:  # the effort notes, in the order the candidates are tried
+            notes = route.notes
+            for entry in order:
+                note = choices[entry[1]][2]
+                if note is not None and note not in notes:
+                    notes.append(note)
+        candidates: list[Candidate] = list(map(_CANDIDATE, order))
+        if late:  # those without rate-limit headroom go last
+            candidates = [e[3] for e in order if not e[4]] + [e[3] for e in order if e[4]]
+        effort = candidates[0].effort or requested
+        timeouts = self._timeouts_memo.get((lane.name, effort)) or self._lane_timeouts(lane, effort)
+        return Plan(lane, candidates, timeouts, route, needs)
+
+    def _ordinary_order(
+        self,
+        lane: Lane,
+        kept: list[_Ordinary],
+        user: str | None,
+        key_id: str | None,
+        route: Route,
+    ) -> list[_Ordinary]:
+        """The kept options in the policy's order, then the kept fallbacks as written."""
+        if lane.policy == "ordered":
+            return kept
+        fallback = len(lane.options)
+        options = [entry for entry in kept if entry[1] < fallback] if lane.fallbacks else kept
+        if lane.policy == "cheapest":
+            options.sort()  # by (expected cost, position): numbers, never the options
+        else:
+            options = self._split(lane, options, user, key_id, route)
+        return options + kept[len(options) :] if lane.fallbacks else options
+
+    def _choices(self, request: ApiRequest, lane: Lane) -> _Choices:
+        """Per option, then fallback: the candidate at the effort it is sent (None: as the
+        request has it) and the note saying why that effort, when it changed; and whether any
+        has a note. Made once per lane and requested effort, as `_effort` decides."""
+        key = (lane, request.effort)
+        choices = self._lane_choices.get(key)
+        if choices is None:
+            made: list[_Choice] = []
+            for option in lane.everything:
+                effort, note = self._effort_of(request.effort, lane, option)
+                made.append((option, Candidate(option.provider, option.model, effort), note))
+            choices = (tuple(made), any(note is not None for _, _, note in made))
+            if len(self._lane_choices) < _EFFORT_MEMO:  # client strings: never let them grow it
+                self._lane_choices[key] = choices
+        return choices
 
     def _lane_timeouts(self, lane: Lane, effort: str | None) -> Timeouts:
         key = (lane.name, effort)
@@ -305,79 +463,42 @@ class Router:
         lane: Lane,
         features: RequestFeatures,
         size: InputSize,
-        priced: bool,
-    ) -> tuple[str | None, int | None, int]:
-        """(why it is skipped or None, expected cost or None, 1 when skipped for health)."""
+        history: Mapping[str, Profile] | None,
+        closer: bool,
+    ) -> tuple[str | None, int | None]:
+        """(why it is skipped or None, expected cost in pico-USD or None). `history`: the lane's
+        profiles when it prices its candidates, else None; `closer`: the request has hosted
+        tools or an output cap, so every option's fit is tested."""
         if not self.breakers.available(option.provider.name, option.model):
-            return "circuit open", None, 1
+            return _CIRCUIT_OPEN, None
         # The common request (no hosted tools, no output cap, a body far smaller than the window)
         # fits without a closer look.
-        if (
-            features.capabilities
-            or features.max_output_tokens is not None
-            or (size.upper > option.window)
-        ):
+        if closer or size.upper > option.window:
             unfit = _unfit(option, features, size)
             if unfit is not None:
-                return unfit, None, 0
-        cost = self._expected_cost(option, lane, features, size) if priced else None
-        ceiling = lane.max_cost_pico
-        if ceiling is not None:
-            if cost is None:
-                return "price unknown and the lane has a cost ceiling", None, 0
-            if cost > ceiling:
-                usd = Decimal(cost).scaleb(-12)
-                return f"expected ${usd:.6f} > ceiling ${lane.max_cost_usd}", cost, 0
-        return None, cost, 0
-
-    def _expected_cost(
-        self, option: Option, lane: Lane, features: RequestFeatures, size: InputSize
-    ) -> int | None:
-        """Expected cost in pico-USD (rounded up where a price is finer than that)."""
-        spec = option.spec
-        if spec is None:
-            return None
-        profile = self.observations.get(lane.name, option.model)
-        if profile is not None:
-            output, share = round(profile.output_tokens), profile.cached_share
-        else:  # no history yet: the most it may write
-            output, share = features.max_output_tokens or spec.max_output_tokens or 0, 0.0
-        tokens = size.best()
-        cached = int(tokens * share)
-        rate_in, rate_cached, rate_out = option.rates
-        if rate_in is None or rate_out is None or (cached and rate_cached is None):
-            return self._expected_cost_decimal(spec, tokens, cached, output)
-        return (tokens - cached) * rate_in + output * rate_out + cached * (rate_cached or 0)
-
-    @staticmethod
-    def _expected_cost_decimal(
-        spec: ModelSpec, tokens: int, cached: int, output: int
-    ) -> int | None:
-        """The slow exact path, for unknown prices or prices finer than a pico-dollar."""
-        prices = spec.prices
-        if prices.input is None or prices.output is None:
-            return None
-        if cached and prices.cached_input is None:
-            return None
-        total = (tokens - cached) * prices.input + output * prices.output
-        if cached:
-            total += cached * (prices.cached_input or 0)
-        return math.ceil(total * 1_000_000)  # per 1M tokens -> pico-USD
+                return unfit, None
+        if history is None:  # neither cheapest nor a cost ceiling: no price needed
+            return None, None
+        # size.best(): exact once any option's fit test has counted it.
+        profile = history.get(option.model)
+        cost = _expected_cost(option, profile, size.best(), features.max_output_tokens)
+        return _over_ceiling(lane, cost), cost
 
     def _split(
         self,
         lane: Lane,
-        kept: list[tuple[Option, int | None]],
-        request: ApiRequest,
-        features: RequestFeatures,
+        kept: list[_Entry],
+        user: str | None,
         key_id: str | None,
         route: Route,
-    ) -> list[tuple[Option, int | None]]:
-        identity = features.identity or key_id
+    ) -> list[_Entry]:
+        """The kept options of the arm this request falls in first (`user`: the request's
+        safety_identifier or user), then the others."""
+        identity = user or key_id
         if identity:
             digest = hashlib.blake2b(f"{lane.name}\x00{identity}".encode(), digest_size=8).digest()
             point = int.from_bytes(digest) / 2**64
-            how = "sticky by " + ("user" if features.identity else "key")
+            how = "sticky by " + ("user" if user else "key")
         else:
             point = self._rng.random()
             how = "random: no user, safety_identifier or key"
@@ -388,33 +509,37 @@ class Router:
             if point < edge:
                 arm = index
                 break
-        chosen = [pair for pair in kept if pair[0].arm == arm]
+        chosen = [entry for entry in kept if entry[2].arm == arm]
         label = lane.options[[o.arm for o in lane.options].index(arm)].model
         route.notes.append(f"split arm {label} ({lane.weights[arm]}/{total}, {how})")
         if not chosen:
             route.notes.append(f"arm {label} cannot serve this request; the others follow")
-        return chosen + [pair for pair in kept if pair[0].arm != arm]
+        return chosen + [entry for entry in kept if entry[2].arm != arm]
 
     def _effort(self, request: ApiRequest, lane: Lane, option: Option, route: Route) -> str | None:
-        key = (lane.name, option.model, request.effort)
+        effort, note = self._effort_of(request.effort, lane, option)
+        if note is not None and note not in route.notes:
+            route.notes.append(note)
+        return effort
+
+    def _effort_of(
+        self, requested: str | None, lane: Lane, option: Option
+    ) -> tuple[str | None, str | None]:
+        """(the effort to send, the note saying why), or (None, None): as the request has it."""
+        key = (lane.name, option.model, requested)
         known = self._efforts.get(key)
         if known is None:
             spec = option.spec
             effort, why = effective_effort(
-                request.effort,
+                requested,
                 default=lane.effort,
                 maximum=lane.max_effort,
                 supported=spec.reasoning_efforts if spec is not None else None,
             )
-            known = (effort, None if why is None else f"effort for {option.model}: {why}")
+            known = (None, None) if why is None else (effort, f"effort for {option.model}: {why}")
             if len(self._efforts) < _EFFORT_MEMO:  # client strings: never let them grow it
                 self._efforts[key] = known
-        effort, note = known
-        if note is None:
-            return None  # as the request has it
-        if note not in route.notes:
-            route.notes.append(note)
-        return effort
+        return known
 
 
 def _rate_estimate(input_tokens: int, features: RequestFeatures, model_max_output: int) -> int:
@@ -423,12 +548,52 @@ def _rate_estimate(input_tokens: int, features: RequestFeatures, model_max_outpu
     return input_tokens + (features.max_output_tokens or model_max_output)
 
 
-def _rank_by_cost(kept: list[tuple[Option, int | None]], route: Route) -> None:
-    # Unknown costs last (an unknown price is never taken as zero); ties keep the written order.
-    kept.sort(key=lambda pair: (pair[1] is None, pair[1] or 0))
-    for consideration in route.considered:
-        if consideration.kept and consideration.expected_pico is None:
-            consideration.reason = "cost unknown (a price is unknown): ranked last"
+def _expected_cost(
+    option: Option, profile: Profile | None, tokens: int, most: int | None
+) -> int | None:
+    """Expected cost in pico-USD (rounded up where a price is finer than that), None when a
+    price is unknown. Output as this lane's answers on the model had it, else (no history yet)
+    the most it may write: the request's cap (`most`), else the model's."""
+    if not option.known_price:
+        return None
+    if profile is not None:
+        share = profile.cached_share
+        output, cached = round(profile.output_tokens), int(tokens * share) if share else 0
+    else:
+        output, cached = most or option.max_output, 0
+    rate_in, rate_cached, rate_out = option.rates
+    if rate_in is None or rate_out is None or (cached and rate_cached is None):
+        return _expected_cost_decimal(option.spec, tokens, cached, output)
+    return (tokens - cached) * rate_in + output * rate_out + cached * (rate_cached or 0)
+
+
+def _expected_cost_decimal(
+    spec: ModelSpec | None, tokens: int, cached: int, output: int
+) -> int | None:
+    """The slow exact path, for prices finer than a pico-dollar (or an unknown cached one)."""
+    if spec is None:
+        return None
+    prices = spec.prices
+    if prices.input is None or prices.output is None:
+        return None
+    if cached and prices.cached_input is None:
+        return None
+    total = (tokens - cached) * prices.input + output * prices.output
+    if cached:
+        total += cached * (prices.cached_input or 0)
+    return math.ceil(total * 1_000_000)  # per 1M tokens -> pico-USD
+
+
+def _over_ceiling(lane: Lane, cost: int | None) -> str | None:
+    """Why a lane with a cost ceiling skips an option of this expected cost, or None."""
+    ceiling = lane.max_cost_pico
+    if ceiling is None:
+        return None
+    if cost is None:
+        return "price unknown and the lane has a cost ceiling"
+    if cost > ceiling:
+        return f"expected ${Decimal(cost).scaleb(-12):.6f} > ceiling ${lane.max_cost_usd}"
+    return None
 
 
 def _unfit(option: Option, features: RequestFeatures, size: InputSize) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import multiprocessing
 import os
@@ -125,6 +126,11 @@ def _worker(
                 shown = f"[{host}]" if ":" in host else host
                 announce(f"laneway gateway on http://{shown}:{sock.getsockname()[1]}/v1")
 
+        # What start-up made (modules, config, catalog: ~60K objects) lives as long as the
+        # process: kept out of the collector, full collections no longer walk it (~30 ms each),
+        # and collections cost 5-10 us less per request (bench/README.md, routing section).
+        gc.collect()
+        gc.freeze()
         await _serve(assembly, sock, stop, ready)
 
     try:
