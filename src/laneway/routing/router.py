@@ -19,16 +19,15 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from operator import itemgetter
 from typing import TypeVar
 
 from laneway.pricing.catalog import Catalog
-from laneway.pricing.model_spec import ModelSpec
 from laneway.routing.affinity import Affinity
 from laneway.routing.breaker import Breakers
 from laneway.routing.classify import classify
 from laneway.routing.effort import effective_effort
+from laneway.routing.expected_cost import expected_cost, over_ceiling, rate_estimate
 from laneway.routing.explain import Consideration, Route
 from laneway.routing.headroom import Headroom
 from laneway.routing.input_size import InputSize
@@ -148,7 +147,7 @@ class Router:
                 [candidate],
                 self._lane_timeouts(lane, effort or request.effort),
                 route,
-                {candidate: _rate_estimate(size.best(), features, option.max_output)},
+                {candidate: rate_estimate(size.best(), features, option.max_output)},
             )
         return self._plan_lane(request, features, size, lane, route, key_id)
 
@@ -226,7 +225,7 @@ class Router:
             )
             spec = self.catalog.find(request.model)
             most = (spec.max_output_tokens if spec is not None else None) or 0
-            need = _rate_estimate(features.input_estimate, features, most)
+            need = rate_estimate(features.input_estimate, features, most)
             return Plan(None, [candidate], timeouts, route, {candidate: need})
         fallbacks = self._fallbacks.get(request.model, ())
         kept: list[Candidate] = []
@@ -242,7 +241,7 @@ class Router:
                 continue
             spec = self.catalog.find(model)
             limit = spec.max_output_tokens if spec is not None else None
-            need = _rate_estimate(features.input_estimate, features, limit or 0)
+            need = rate_estimate(features.input_estimate, features, limit or 0)
             tokens[candidate] = need
             short = headroom.fits(provider, model, need)
             if short is not None:
@@ -383,8 +382,8 @@ class Router:
                 continue
             cost = None
             if history is not None:
-                cost = _expected_cost(option, history.get(model), tokens, most)
-                if ceiling is not None and (over := _over_ceiling(lane, cost)) is not None:
+                cost = expected_cost(option, history.get(model), tokens, most)
+                if ceiling is not None and (over := over_ceiling(lane, cost)) is not None:
                     rows.append((option.label, False, over, cost, None))
                     continue
             need = needs[candidate] = tokens + (most or option.max_output)
@@ -481,8 +480,8 @@ class Router:
             return None, None
         # size.best(): exact once any option's fit test has counted it.
         profile = history.get(option.model)
-        cost = _expected_cost(option, profile, size.best(), features.max_output_tokens)
-        return _over_ceiling(lane, cost), cost
+        cost = expected_cost(option, profile, size.best(), features.max_output_tokens)
+        return over_ceiling(lane, cost), cost
 
     def _split(
         self,
@@ -540,60 +539,6 @@ class Router:
             if len(self._efforts) < _EFFORT_MEMO:  # client strings: never let them grow it
                 self._efforts[key] = known
         return known
-
-
-def _rate_estimate(input_tokens: int, features: RequestFeatures, model_max_output: int) -> int:
-    """Tokens a request counts against a rate limit: input plus the most it may write, as
-    OpenAI (and the emulator) estimate it when admitting a request."""
-    return input_tokens + (features.max_output_tokens or model_max_output)
-
-
-def _expected_cost(
-    option: Option, profile: Profile | None, tokens: int, most: int | None
-) -> int | None:
-    """Expected cost in pico-USD (rounded up where a price is finer than that), None when a
-    price is unknown. Output as this lane's answers on the model had it, else (no history yet)
-    the most it may write: the request's cap (`most`), else the model's."""
-    if not option.known_price:
-        return None
-    if profile is not None:
-        share = profile.cached_share
-        output, cached = round(profile.output_tokens), int(tokens * share) if share else 0
-    else:
-        output, cached = most or option.max_output, 0
-    rate_in, rate_cached, rate_out = option.rates
-    if rate_in is None or rate_out is None or (cached and rate_cached is None):
-        return _expected_cost_decimal(option.spec, tokens, cached, output)
-    return (tokens - cached) * rate_in + output * rate_out + cached * (rate_cached or 0)
-
-
-def _expected_cost_decimal(
-    spec: ModelSpec | None, tokens: int, cached: int, output: int
-) -> int | None:
-    """The slow exact path, for prices finer than a pico-dollar (or an unknown cached one)."""
-    if spec is None:
-        return None
-    prices = spec.prices
-    if prices.input is None or prices.output is None:
-        return None
-    if cached and prices.cached_input is None:
-        return None
-    total = (tokens - cached) * prices.input + output * prices.output
-    if cached:
-        total += cached * (prices.cached_input or 0)
-    return math.ceil(total * 1_000_000)  # per 1M tokens -> pico-USD
-
-
-def _over_ceiling(lane: Lane, cost: int | None) -> str | None:
-    """Why a lane with a cost ceiling skips an option of this expected cost, or None."""
-    ceiling = lane.max_cost_pico
-    if ceiling is None:
-        return None
-    if cost is None:
-        return "price unknown and the lane has a cost ceiling"
-    if cost > ceiling:
-        return f"expected ${Decimal(cost).scaleb(-12):.6f} > ceiling ${lane.max_cost_usd}"
-    return None
 
 
 def _unfit(option: Option, features: RequestFeatures, size: InputSize) -> str | None:
