@@ -5,9 +5,10 @@ replica on its own without an error. Clocks are manual; the sync loop is stepped
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,18 @@ def replica(
     return Replica(breakers, board)
 
 
+@contextlib.asynccontextmanager
+async def pair(namespace: str, clock: ManualClock) -> AsyncIterator[tuple[Replica, Replica]]:
+    """Two replicas sharing `namespace`, booted at different times; closed after."""
+    a = replica(namespace, clock, 1_700_000_000.0)
+    b = replica(namespace, clock, 1_600_000_000.0)
+    try:
+        yield a, b
+    finally:
+        await a.board.close()
+        await b.board.close()
+
+
 def run(body: Callable[[], Coroutine[Any, Any, None]]) -> None:
     uvloop.run(body())
 
@@ -108,9 +121,7 @@ def test_an_open_on_one_replica_opens_the_others(redis_namespace: str, raw: redi
     start = clock.time()
 
     async def main() -> None:
-        a = replica(redis_namespace, clock, 1_700_000_000.0)
-        b = replica(redis_namespace, clock, 1_600_000_000.0)
-        try:
+        async with pair(redis_namespace, clock) as (a, b):
             await b.board.sync_once()
             a.trip()
             await a.board.flush()
@@ -131,9 +142,6 @@ def test_an_open_on_one_replica_opens_the_others(redis_namespace: str, raw: redi
             assert b.breakers.admit(*KEY) is None
             clock.advance(EPS)
             assert b.admit().probe  # each replica probes for itself
-        finally:
-            await a.board.close()
-            await b.board.close()
 
     run(main)
 
@@ -142,9 +150,7 @@ def test_a_probe_success_closes_the_others(redis_namespace: str) -> None:
     clock = ManualClock()
 
     async def main() -> None:
-        a = replica(redis_namespace, clock, 1_700_000_000.0)
-        b = replica(redis_namespace, clock, 1_600_000_000.0)
-        try:
+        async with pair(redis_namespace, clock) as (a, b):
             a.trip()
             await a.board.flush()
             await b.board.sync_once()
@@ -160,9 +166,6 @@ def test_a_probe_success_closes_the_others(redis_namespace: str) -> None:
             b.breakers.record(b_probe, False)  # a probe of the period the close ended
             assert b.breakers.state(*KEY) == "closed"
             assert b.breakers.snapshot()[KEY].consecutive_failures == 0
-        finally:
-            await a.board.close()
-            await b.board.close()
 
     run(main)
 
@@ -171,9 +174,7 @@ def test_a_probe_failure_reopens_the_others(redis_namespace: str) -> None:
     clock = ManualClock()
 
     async def main() -> None:
-        a = replica(redis_namespace, clock, 1_700_000_000.0)
-        b = replica(redis_namespace, clock, 1_600_000_000.0)
-        try:
+        async with pair(redis_namespace, clock) as (a, b):
             a.trip()
             await a.board.flush()
             await b.board.sync_once()
@@ -187,9 +188,6 @@ def test_a_probe_failure_reopens_the_others(redis_namespace: str) -> None:
             b.breakers.record(b_probe, True)  # its period is over: must not close
             assert b.breakers.state(*KEY) == "open"
             assert b.breakers.snapshot()[KEY].half_open_in_s == 30.0
-        finally:
-            await a.board.close()
-            await b.board.close()
 
     run(main)
 
@@ -289,9 +287,7 @@ def test_an_open_period_already_over_does_not_reopen(redis_namespace: str) -> No
     clock = ManualClock()
 
     async def main() -> None:
-        a = replica(redis_namespace, clock, 1_700_000_000.0)
-        b = replica(redis_namespace, clock, 1_600_000_000.0)
-        try:
+        async with pair(redis_namespace, clock) as (a, b):
             a.trip()
             await a.board.flush()
             clock.advance(30.0)
@@ -301,9 +297,6 @@ def test_an_open_period_already_over_does_not_reopen(redis_namespace: str) -> No
             assert not b.admit().probe
             b.breakers.record(sent, False)  # no period change: it still counts
             assert b.breakers.snapshot()[KEY].consecutive_failures == 1
-        finally:
-            await a.board.close()
-            await b.board.close()
 
     run(main)
 

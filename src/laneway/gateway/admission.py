@@ -40,6 +40,7 @@ from laneway.quota.admission import (
     RateLimit,
     Refusal,
     SoftCrossing,
+    log_crossings,
 )
 from laneway.quota.budget import BudgetLimit
 from laneway.quota.memory import MemoryQuota
@@ -332,13 +333,13 @@ class Admission:
             task.add_done_callback(self._tasks.discard)
             return
         try:
-            settle_soon(hold.reservation_id, actual, tokens, self._clock.time(), _warn_crossings)
+            settle_soon(hold.reservation_id, actual, tokens, self._clock.time(), log_crossings)
         except Exception:  # as a task's failure would be: logged, never the client's problem
             log.exception("settling %s failed", hold.reservation_id)
 
     async def _settle(self, reservation_id: str, actual: int, tokens: int | None) -> None:
         crossings = await self.state.settle(reservation_id, actual, tokens, self._clock.time())
-        _warn_crossings(crossings)
+        log_crossings(crossings)
 
     def _release_later(self, reservation_id: str) -> None:
         async def release() -> None:
@@ -357,17 +358,6 @@ class Admission:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.state.close()
-
-
-def _warn_crossings(crossings: tuple[SoftCrossing, ...]) -> None:
-    for crossing in crossings:
-        log.warning(
-            "budget %s (%s) passed its soft threshold: %s of %s USD spent",
-            crossing.budget_id,
-            crossing.period,
-            usd_str(usd_of_nano(crossing.spent_nano)),
-            usd_str(usd_of_nano(crossing.limit_nano)),
-        )
 
 
 def _settle_soon_of(state: QuotaState) -> SettleSoon | None:

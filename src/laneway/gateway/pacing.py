@@ -86,9 +86,6 @@ class Pacer:
         # (provider, model) -> its buckets, or None when not paced; a few entries per model.
         self._buckets: dict[tuple[str, str], _Buckets | None] = {}
 
-    def paces(self, candidate: Candidate) -> bool:
-        return self._buckets_of(candidate) is not None
-
     async def acquire(
         self, candidate: Candidate, tokens: int, deadline: float
     ) -> tuple[Refusal | None, float]:

@@ -25,11 +25,14 @@ counter must stay below 2**53 nano-USD (about 9 million USD); the types below re
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from laneway.errors import LanewayError
+from laneway.pricing.money import usd_str
+from laneway.pricing.worst_case import usd_of_nano
 from laneway.quota.budget import Window
 
 MINUTE_S = 60.0
@@ -110,6 +113,8 @@ class Refusal:
     retry_after_s: float | None
 
 
+log = logging.getLogger("laneway.quota")
+
 REVOKED = Refusal("revoked", None, None, None, None, None)
 
 
@@ -121,6 +126,19 @@ class SoftCrossing:
     period: str
     limit_nano: int
     spent_nano: int
+
+
+def log_crossings(crossings: Sequence[SoftCrossing]) -> None:
+    """Each crossing as one warning, in USD: what either state does with crossings nobody
+    else takes."""
+    for crossing in crossings:
+        log.warning(
+            "budget %s (%s) passed its soft threshold: %s of %s USD spent",
+            crossing.budget_id,
+            crossing.period,
+            usd_str(usd_of_nano(crossing.spent_nano)),
+            usd_str(usd_of_nano(crossing.limit_nano)),
+        )
 
 
 @dataclass(frozen=True, slots=True)

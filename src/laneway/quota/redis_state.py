@@ -52,6 +52,7 @@ from laneway.quota.admission import (
     SoftCrossing,
     Spend,
     check_settlement,
+    log_crossings,
     rate_used,
 )
 from laneway.quota.redis_link import Script, bulk, bulk_int, bulk_str
@@ -120,7 +121,7 @@ class RedisQuota:
         factory = client_factory or (lambda: redis_client(url, timeout_s))
         self._clients = Clients(factory, timeout_s)
         self._pipeline = Pipeline(self._clients, timeout_s)
-        self._on_late = on_late_crossings or _log_crossings
+        self._on_late = on_late_crossings or log_crossings
         self._ns = namespace
         self._revoked_key = f"{namespace}:revoked"
         self._index_key = f"{namespace}:reservations"
@@ -439,14 +440,3 @@ def _ttl(period: Period, now: float) -> int:
     if period.end is None:
         return 0
     return max(1, math.ceil(period.end - now) + COUNTER_GRACE_S)
-
-
-def _log_crossings(crossings: tuple[SoftCrossing, ...]) -> None:
-    for crossing in crossings:
-        log.warning(
-            "budget %s (%s) passed its soft threshold: %d of %d nano-USD spent",
-            crossing.budget_id,
-            crossing.period,
-            crossing.spent_nano,
-            crossing.limit_nano,
-        )
