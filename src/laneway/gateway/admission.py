@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar
 
 from laneway.clock import Clock
 from laneway.gateway.client import Client
@@ -72,6 +72,8 @@ _UNCHECKED = _Unchecked.UNCHECKED
 
 OnCrossings: TypeAlias = Callable[[tuple[SoftCrossing, ...]], None]
 SettleSoon: TypeAlias = Callable[[str, int, "int | None", float, OnCrossings], None]
+# A key's object (to tell a changed key), its budgets as charges, and its RPM limit (or none).
+_KeyLimits: TypeAlias = tuple[VirtualKey, tuple["BudgetCharge", ...], tuple["RateLimit", ...]]
 """A state's optional `settle_soon(reservation_id, actual_nano, tokens, now, on_crossings)`:
 `settle` without a task per request, for a caller that does not wait for the answer."""
 
@@ -120,9 +122,10 @@ class Admission:
         self._shared = shared  # revocations must be checked in the state on every request
         self._fail_open = fail_open
         self._tasks: set[asyncio.Task[None]] = set()
-        self._key_charges: dict[tuple[str, tuple[BudgetLimit, ...]], tuple[BudgetCharge, ...]] = {}
-        self._rpm_limits: dict[tuple[str, int], tuple[RateLimit]] = {}
-        self._settle_soon = _settle_soon_of(state)
+        self._of_key: dict[str, _KeyLimits] = {}  # key id -> its limits, for that key object
+        # A memory state is called directly: its methods never wait (laneway.quota.memory).
+        self._memory = state if type(state) is MemoryQuota else None
+        self._settle_soon: SettleSoon | None = getattr(state, "settle_soon", None)
         # The state's optional read-only revocation check (Redis' `is_revoked`).
         self._is_revoked: Callable[[str], Awaitable[bool]] | None = getattr(
             state, "is_revoked", None
@@ -138,7 +141,10 @@ class Admission:
 
     def key_charges(self, key: VirtualKey) -> tuple[BudgetCharge, ...]:
         """A key's own budgets as the state counts them."""
-        return self._key_budgets(key.id, key.budgets) if key.budgets else ()
+        held = self._of_key.get(key.id)
+        if held is None or held[0] is not key:
+            held = self._key_limits(key)
+        return held[1]
 
     def shared_charges(self) -> tuple[BudgetCharge, ...]:
         """Global and lane budgets."""
@@ -167,37 +173,28 @@ class Admission:
                 + _allowed(key.lanes, key.models)
             )
 
+    @property
+    def immediate(self) -> bool:
+        """Whether the state answers at once (memory): then `admit_now` replaces `admit`."""
+        return self._memory is not None
+
     async def admit(self, client: Client, plan: Plan, reservation_id: str) -> Hold | None:
         """Reserve this request's worst case and charge its rate limits, or raise the 429 (or
         401 for a key revoked elsewhere). None: no limit applies, nothing to settle."""
-        key = client.key
-        rates = _NO_RATES
-        budgets = self._global
-        if plan.lane is not None:
-            budgets = budgets + self._lanes.get(plan.lane.name, _NO_BUDGETS)
-        tokens_limited = False
-        if key is not None:
-            if key.budgets:
-                budgets = self._key_budgets(key.id, key.budgets) + budgets
-            if key.rpm is not None or key.tpm is not None:
-                rates = self._key_rates(key.id, key.rpm, key.tpm, plan)
-                tokens_limited = key.tpm is not None
-        revocation = client.prefix if self._shared and key is not None else None
-        if not budgets and not rates:
-            if revocation is None:
-                return None
-            if self._is_revoked is not None:  # a read, where an ask would write a reservation
-                revoked = await self._checked(self._is_revoked(revocation), reservation_id)
+        ask = self._ask(client, plan, reservation_id)
+        if ask is None:
+            return None
+        if isinstance(ask, str):  # only a revocation to check: a read, not a reservation
+            if self._is_revoked is not None:
+                revoked = await self._checked(self._is_revoked(ask), reservation_id)
                 if revoked is True:  # not when unchecked (failing open)
                     raise incorrect_api_key(": this key has been revoked.")
-                return None
-        amount = self._amount(plan, reservation_id) if budgets else 0
-        ask = Ask(reservation_id, revocation, rates, budgets, amount)
+            return None
         try:  # not through `_checked`: a coroutine less on every request
             refusal = await self.state.admit(ask, self._clock.time())
         except QuotaUnavailable as error:
             self._unchecked(reservation_id, error)
-            return Hold(reservation_id, tokens_limited, reserved=False)
+            return Hold(reservation_id, _tokens_limited(client), reserved=False)
         except asyncio.CancelledError:
             # The client left while the state answered: the script may have reserved, and no
             # settlement will come for it. Release it (a no-op when nothing was reserved).
@@ -205,7 +202,44 @@ class Admission:
             raise
         if refusal is not None:
             raise self._refused(refusal, client)
-        return Hold(reservation_id, tokens_limited, reserved=True)
+        return Hold(reservation_id, _tokens_limited(client), reserved=True)
+
+    def admit_now(self, client: Client, plan: Plan, reservation_id: str) -> Hold | None:
+        """`admit`, on a state that answers at once (`immediate`), without a coroutine."""
+        memory = self._memory
+        if memory is None:
+            raise RuntimeError("admit_now needs a state that answers at once")
+        ask = self._ask(client, plan, reservation_id)
+        if ask is None or isinstance(ask, str):  # a memory state shares no revocations
+            return None
+        refusal = memory.admit_now(ask, self._clock.time())
+        if refusal is not None:
+            raise self._refused(refusal, client)
+        return Hold(reservation_id, _tokens_limited(client), reserved=True)
+
+    def _ask(self, client: Client, plan: Plan, reservation_id: str) -> Ask | str | None:
+        """What to ask of the state: an Ask; a key prefix when only its revocation is to be
+        checked; or None when nothing is."""
+        key = client.key
+        rates = _NO_RATES
+        budgets = self._global
+        lane = plan.lane
+        if lane is not None and self._lanes:
+            budgets = budgets + self._lanes.get(lane.name, _NO_BUDGETS)
+        if key is not None:
+            held = self._of_key.get(key.id)
+            if held is None or held[0] is not key:
+                held = self._key_limits(key)
+            _, key_budgets, rates = held
+            if key_budgets:
+                budgets = key_budgets + budgets if budgets else key_budgets
+            if key.tpm is not None:
+                rates = (*rates, self._tpm(key.id, key.tpm, plan))
+        revocation = client.prefix if self._shared and key is not None else None
+        if not budgets and not rates:
+            return revocation
+        amount = self._amount(plan, reservation_id) if budgets else 0
+        return Ask(reservation_id, revocation, rates, budgets, amount)
 
     def _amount(self, plan: Plan, reservation_id: str) -> int:
         """The worst case to reserve; an unbounded one is refused, or (when allowed) zero."""
@@ -236,41 +270,23 @@ class Admission:
             raise limits_unavailable() from None
         log.warning("admitting %s unchecked: %s", reservation_id, error)
 
-    def _key_budgets(
-        self, key_id: str, limits: tuple[BudgetLimit, ...]
-    ) -> tuple[BudgetCharge, ...]:
-        memo = (key_id, limits)
-        charges = self._key_charges.get(memo)
-        if charges is None:
-            if len(self._key_charges) > _MEMO_MAX:
-                self._key_charges.clear()
-            charges = self._key_charges[memo] = self._charges(f"key:{key_id}", limits)
-        return charges
+    def _key_limits(self, key: VirtualKey) -> _KeyLimits:
+        """The key's budgets and RPM limit as the state counts them, made once per key version
+        (the registry replaces a key's object when it changes)."""
+        if len(self._of_key) > _MEMO_MAX:
+            self._of_key.clear()
+        rpm = () if key.rpm is None else (RateLimit(f"key:{key.id}:rpm", key.rpm, 1),)
+        held = self._of_key[key.id] = (key, self._charges(f"key:{key.id}", key.budgets), rpm)
+        return held
 
-    def _key_rates(
-        self, key_id: str, rpm: int | None, tpm: int | None, plan: Plan
-    ) -> tuple[RateLimit, ...]:
-        rates = []
-        if rpm is not None:
-            # The same for every request of the key: made once (and then a tuple of one).
-            memo = (key_id, rpm)
-            only_rpm = self._rpm_limits.get(memo)
-            if only_rpm is None:
-                if len(self._rpm_limits) > _MEMO_MAX:
-                    self._rpm_limits.clear()
-                only_rpm = self._rpm_limits[memo] = (RateLimit(f"key:{key_id}:rpm", rpm, 1),)
-            if tpm is None:
-                return only_rpm
-            rates.append(only_rpm[0])
-        if tpm is not None:
-            # As OpenAI counts: input plus the most the answer may write; settlement corrects
-            # the charge to the tokens really used.
-            estimate = max(plan.tokens.values(), default=0)
-            if not estimate and plan.features is not None:
-                features = plan.features
-                estimate = features.input_estimate + (features.max_output_tokens or 0)
-            rates.append(RateLimit(f"key:{key_id}:tpm", tpm, estimate, tokens=True))
-        return tuple(rates)
+    def _tpm(self, key_id: str, tpm: int, plan: Plan) -> RateLimit:
+        # As OpenAI counts: input plus the most the answer may write; settlement corrects the
+        # charge to the tokens really used.
+        estimate = max(plan.tokens.values(), default=0)
+        if not estimate and plan.features is not None:
+            features = plan.features
+            estimate = features.input_estimate + (features.max_output_tokens or 0)
+        return RateLimit(f"key:{key_id}:tpm", tpm, estimate, tokens=True)
 
     def _worst_case(self, plan: Plan) -> int | None:
         """The most this request can cost on any candidate it may be sent to."""
@@ -326,14 +342,20 @@ class Admission:
         if hold.tokens_limited:
             usage = record.usage
             tokens = usage.input_tokens + usage.output_tokens if usage is not None else 0
-        settle_soon = self._settle_soon
-        if settle_soon is None:
-            task = asyncio.ensure_future(self._settle(hold.reservation_id, actual, tokens))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
         try:
-            settle_soon(hold.reservation_id, actual, tokens, self._clock.time(), log_crossings)
+            if self._memory is not None:
+                crossings = self._memory.settle_now(
+                    hold.reservation_id, actual, tokens, self._clock.time()
+                )
+                if crossings:
+                    log_crossings(crossings)
+            elif self._settle_soon is not None:
+                now = self._clock.time()
+                self._settle_soon(hold.reservation_id, actual, tokens, now, log_crossings)
+            else:
+                task = asyncio.ensure_future(self._settle(hold.reservation_id, actual, tokens))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         except Exception:  # as a task's failure would be: logged, never the client's problem
             log.exception("settling %s failed", hold.reservation_id)
 
@@ -360,39 +382,9 @@ class Admission:
         await self.state.close()
 
 
-def _settle_soon_of(state: QuotaState) -> SettleSoon | None:
-    """How to settle on `state` without a task per request, if it can: its own `settle_soon`
-    (Redis: the settlement rides the next pipeline), or, in memory, the settlement itself,
-    here and now."""
-    if type(state) is MemoryQuota:
-        memory = state
-
-        def settle_now(
-            reservation_id: str,
-            actual_nano: int,
-            tokens: int | None,
-            now: float,
-            on_crossings: OnCrossings,
-        ) -> None:
-            crossings = _without_waiting(memory.settle(reservation_id, actual_nano, tokens, now))
-            if crossings:
-                on_crossings(crossings)
-
-        return settle_now
-    settle_soon: SettleSoon | None = getattr(state, "settle_soon", None)
-    return settle_soon
-
-
-def _without_waiting(coroutine: Coroutine[Any, Any, _T]) -> _T:
-    """The result of a coroutine that never waits, run to its end now. MemoryQuota's methods
-    are plain dict work on one loop that never await (laneway.quota.memory); a task per
-    settlement would cost more than the settlement."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    coroutine.close()
-    raise RuntimeError("a quota state that never waits waited")
+def _tokens_limited(client: Client) -> bool:
+    """A TPM limit was charged an estimate, which settlement corrects."""
+    return client.key is not None and client.key.tpm is not None
 
 
 def _who(client: Client) -> str:

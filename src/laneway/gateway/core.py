@@ -131,7 +131,10 @@ class Gateway:
             admission.check_access(client, request, plan)
             # The reservation is named after the ledger record, so a reconcile step can match
             # one against the other.
-            hold = await admission.admit(client, plan, record_id)
+            if admission.immediate:
+                hold = admission.admit_now(client, plan, record_id)
+            else:
+                hold = await admission.admit(client, plan, record_id)
         record = LedgerRecord(
             id=record_id,
             created_at=self._clock.time(),

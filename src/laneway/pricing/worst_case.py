@@ -17,6 +17,9 @@ from laneway.pricing.money import pico_per_token_up
 
 NANO_PER_USD = 10**9
 _PICO_PER_NANO = 1000
+# A model's input and output pico-dollars per token, context window and max output.
+_Rate = tuple[int, int, int | None, int | None]
+_UNSEEN: _Rate = (-1, -1, None, None)  # not in the memo yet (None there: cannot be priced)
 
 
 def nano_ceil(usd: Decimal) -> int:
@@ -33,14 +36,9 @@ class WorstCase:
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
-        # model -> (input pico/token, output pico/token, context window, max output) or None
-        self._rates: dict[str, tuple[int, int, int | None, int | None] | None] = {}
+        self._rates: dict[str, _Rate | None] = {}
 
-    def _rate(self, model: str) -> tuple[int, int, int | None, int | None] | None:
-        try:
-            return self._rates[model]
-        except KeyError:
-            pass
+    def _rate(self, model: str) -> _Rate | None:
         spec = self._catalog.find(model)
         rate = None
         if spec is not None and spec.prices.input is not None and spec.prices.output is not None:
@@ -57,7 +55,9 @@ class WorstCase:
         """The worst case on `model`; `input_tokens` None means unbounded by the body (stored
         input upstream: the model's whole window is the bound). None when it cannot be priced
         or bounded."""
-        rate = self._rate(model)
+        rate = self._rates.get(model, _UNSEEN)
+        if rate is _UNSEEN:
+            rate = self._rate(model)
         if rate is None:
             return None
         input_pico, output_pico, window, model_max_output = rate

@@ -4,6 +4,10 @@ Nothing awaits between checking and charging, so every operation is atomic on it
 locks. Not thread-safe: one instance belongs to one event loop. Everything is lost on restart;
 `seed` restores each budget's settled spend from the ledger.
 
+The interface's coroutines wrap plain methods, `admit_now` and `settle_now`, which the gateway
+calls directly: on every request, a coroutine to create and step through would cost more than the
+dict work it wraps.
+
 As in Redis, a period's counters are kept until `COUNTER_GRACE_S` after the period ends (longer
 while reservations hold them); they and full buckets are dropped at the first admission after
 each midnight UTC.
@@ -54,47 +58,74 @@ _Held = tuple[int, float, list[tuple[BudgetCharge, str, _Counter]], tuple[RateLi
 class MemoryQuota:
     """`QuotaState` for a single process (the default)."""
 
-    __slots__ = ("_buckets", "_counters", "_periods", "_reservations", "_revoked", "_sweep_at")
+    __slots__ = (
+        "_buckets",
+        "_counters",
+        "_current",
+        "_periods",
+        "_reservations",
+        "_revoked",
+        "_sweep_at",
+    )
 
     def __init__(self) -> None:
         # rate limit id -> (reference time, seconds of refill owed then)
         self._buckets: dict[str, tuple[float, float]] = {}
         self._counters: dict[tuple[str, str], _Counter] = {}  # (budget id, period label)
+        # budget id -> (period start, period end, label, counter): the counter `_counters` holds
+        # for the period in force, found with one lookup while `now` stays in that period.
+        self._current: dict[str, tuple[float, float, str, _Counter]] = {}
         self._reservations: dict[str, _Held] = {}
         self._revoked: set[str] = set()
         self._periods = PeriodCache()
         self._sweep_at = -math.inf
 
     async def admit(self, ask: Ask, now: float) -> Refusal | None:
-        if ask.reservation_id in self._reservations:
+        return self.admit_now(ask, now)
+
+    def admit_now(self, ask: Ask, now: float) -> Refusal | None:
+        """`admit`, answered at once."""
+        reservations = self._reservations
+        if ask.reservation_id in reservations:
             return None
         if ask.revocation is not None and ask.revocation in self._revoked:
             return REVOKED
         if now >= self._sweep_at:
             self._sweep(now)
-        charged = self._charge_rates(ask.rates, now) if ask.rates else []
+        rates = ask.rates
+        charged = self._charge_rates(rates, now) if rates else None
         if isinstance(charged, Refusal):
             return charged
         amount = ask.amount_nano
-        counters = self._counters
-        periods = self._periods
+        current = self._current
         held_budgets: list[tuple[BudgetCharge, str, _Counter]] = []
         for budget in ask.budgets:
-            period = periods.get(budget.window, now)
-            label = period.label
-            counter = counters.get((budget.id, label))
-            if counter is None:
-                counter = counters[budget.id, label] = _Counter(period)
+            held = current.get(budget.id)
+            if held is None or not held[0] <= now < held[1]:
+                held = self._in_force(budget, now)
+            counter = held[3]
             used = counter.settled + counter.reserved
             if used + amount > budget.limit_nano:
                 return Refusal("budget", budget.id, budget.limit_nano, used, amount, None)
-            held_budgets.append((budget, label, counter))
+            held_budgets.append((budget, held[2], counter))
         if charged:
-            self._keep(ask.rates, charged)
+            self._keep(rates, charged)
         for _, _, counter in held_budgets:
             counter.reserved += amount
-        self._reservations[ask.reservation_id] = (amount, now, held_budgets, ask.rates)
+        reservations[ask.reservation_id] = (amount, now, held_budgets, rates)
         return None
+
+    def _in_force(self, budget: BudgetCharge, now: float) -> tuple[float, float, str, _Counter]:
+        """The budget's period at `now` and its counter, made if new, remembered in `_current`."""
+        period = self._periods.get(budget.window, now)
+        label = period.label
+        counter = self._counters.get((budget.id, label))
+        if counter is None:
+            counter = self._counters[budget.id, label] = _Counter(period)
+        start = -math.inf if period.start is None else period.start
+        end = math.inf if period.end is None else period.end
+        held = self._current[budget.id] = (start, end, label, counter)
+        return held
 
     async def take(self, rates: tuple[RateLimit, ...], now: float) -> Refusal | None:
         if now >= self._sweep_at:
@@ -146,6 +177,12 @@ class MemoryQuota:
     async def settle(
         self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
     ) -> tuple[SoftCrossing, ...]:
+        return self.settle_now(reservation_id, actual_nano, tokens, now)
+
+    def settle_now(
+        self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
+    ) -> tuple[SoftCrossing, ...]:
+        """`settle`, done at once."""
         check_settlement(actual_nano, tokens)
         reservation = self._reservations.pop(reservation_id, None)
         if reservation is None:
@@ -238,6 +275,7 @@ class MemoryQuota:
         self._buckets = {
             rate: (at, debt) for rate, (at, debt) in self._buckets.items() if at + debt > now
         }
+        self._current.clear()  # may name counters just dropped
         end = self._periods.get("day", now).end
         self._sweep_at = math.inf if end is None else end
 

@@ -21,10 +21,13 @@ from laneway.clock import Clock
 from laneway.gateway.client import ANONYMOUS_CLIENT, Client
 from laneway.keys.model import VirtualKey
 from laneway.keys.registry import KeyRegistry
-from laneway.keys.secret import KEY_START, matches, prefix_of
+from laneway.keys.secret import KEY_START, PREFIX_LENGTH, matches, prefix_of
 from laneway.wire.errors import incorrect_api_key, missing_api_key
 
 ANONYMOUS = "anonymous"
+_PREFIX_AT = len(KEY_START)
+_PREFIX_END = _PREFIX_AT + PREFIX_LENGTH
+_MAX_CLIENTS = 100_000
 _WRONG = ". Use a key this laneway gateway is configured with."
 
 
@@ -63,6 +66,7 @@ class Authenticator:
         self._keys = keys
         self._registry = registry
         self._clock = clock
+        self._clients: dict[str, Client] = {}  # by key prefix: the same for each request
 
     @property
     def registry(self) -> KeyRegistry | None:
@@ -83,6 +87,11 @@ class Authenticator:
         presented = authorization[7:].strip().decode("latin-1")
         registry = self._registry
         if registry is not None and presented.startswith(KEY_START):
+            # Where a well-formed key's prefix is. A key found there that matches needs no
+            # pattern check: only the key itself has its digest.
+            key = registry.cached(presented[_PREFIX_AT:_PREFIX_END])
+            if key is not None and matches(presented, key.digest):
+                return self._active(key)
             prefix = prefix_of(presented)
             if prefix is not None:
                 key = registry.cached(prefix)
@@ -106,10 +115,20 @@ class Authenticator:
     def _virtual(self, presented: str, key: VirtualKey) -> Client:
         if not matches(presented, key.digest):
             raise incorrect_api_key(_WRONG)
+        return self._active(key)
+
+    def _active(self, key: VirtualKey) -> Client:
+        """The client of a key whose secret was presented: 401 unless it is active."""
         status = key.status(self._clock.time())
         if status != "active":
             raise incorrect_api_key(f": the key {key.prefix} has been {status}.")
-        return Client(key.id, key.default_lane, key, key.prefix)
+        client = self._clients.get(key.prefix)
+        if client is None or client.key is not key:  # new, or the key changed since
+            if len(self._clients) > _MAX_CLIENTS:
+                self._clients.clear()
+            client = Client(key.id, key.default_lane, key, key.prefix)
+            self._clients[key.prefix] = client
+        return client
 
     def _configured(self, presented: str) -> Client:
         if self.open:
