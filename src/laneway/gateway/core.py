@@ -144,12 +144,17 @@ class Gateway:
             stream=request.stream,
             lane=plan.lane.name if plan.lane is not None else None,
         )
-        # Not durable: nobody waits for the commit, so it may ride along with others' commits.
-        reserved = self.ledger.reserve(record, lazy=not self._durable)
+        # Not durable: the request waits for its reservation's commit only when the writer
+        # falls behind (so memory stays bounded); else nobody waits, and the reservation may
+        # ride along with others' commits.
+        reserved = None
+        if self._durable or self.ledger.backlog > MAX_LEDGER_BACKLOG:
+            reserved = self.ledger.reserve(record, lazy=not self._durable)
+        else:
+            self.ledger.reserve_detached(record)
         attempts: list[Attempt] = []
         try:
-            # Not durable: wait only when the writer falls behind, so memory stays bounded.
-            if self._durable or self.ledger.backlog > MAX_LEDGER_BACKLOG:
+            if reserved is not None:
                 await asyncio.wrap_future(reserved)
             committed = await self._attempts.run(request, plan, _forwarded(headers), attempts)
         except AttemptsFailed as failed:
@@ -251,7 +256,7 @@ class Gateway:
 
     def _settle(self, record: LedgerRecord, hold: Hold | None) -> None:
         """The record first (the truth), then the budget reservation it replaces."""
-        self.ledger.settle(record)
+        self.ledger.settle_detached(record)
         if hold is not None and self.admission is not None:
             self.admission.settle(hold, record)
 

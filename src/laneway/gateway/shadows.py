@@ -117,7 +117,7 @@ class Shadows:
         self, request: ApiRequest, plan: Plan, record: LedgerRecord, state: ShadowState
     ) -> None:
         started = self._clock.monotonic()
-        self._ledger.reserve(record, lazy=True)
+        self._ledger.reserve_detached(record)
         attempts: list[Attempt] = []
         try:
             committed = await self._attempts.run(request, plan, {}, attempts)
@@ -142,7 +142,7 @@ class Shadows:
             raise
         finally:
             state.in_flight -= 1
-            self._ledger.settle(record)
+            self._ledger.settle_detached(record)
 
     async def drain(self) -> None:
         """Wait for the shadows in flight (tests; a graceful stop)."""

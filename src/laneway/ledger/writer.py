@@ -3,8 +3,11 @@
 `reserve()` and `settle()` cost a queue put and return a future that resolves once the write is
 committed. A caller that must not call upstream before its reservation is durable awaits that
 future (group commit: every request waiting then shares one transaction); one that accepts a
-few milliseconds of exposure does not wait. The writer takes whatever has queued while the
-previous commit ran, so batches grow with load and stay small when idle.
+few milliseconds of exposure does not wait, and uses `reserve_detached()` and
+`settle_detached()`: no future to make and resolve (a future is a dozen objects, and the
+collector's work per request grew with them), and a failed write is logged with its record's id.
+The writer takes whatever has queued while the previous commit ran, so batches grow with load
+and stay small when idle.
 
 Each batch is one transaction, and on one core a transaction costs far more than the rows in
 it, so the writer makes fewer of them:
@@ -32,12 +35,14 @@ from laneway.ledger.repository import LedgerRepository, LedgerUnavailable
 log = logging.getLogger("laneway.ledger")
 
 _Kind = Literal["reserve", "settle", "flush"]
-_Op = tuple[_Kind, Row | None, "Future[None]"]  # a flush carries no row
+# A flush carries no row; a detached write no future (its failure is logged instead).
+_Op = tuple[_Kind, Row | None, "Future[None] | None"]
 _STOP: Final = "stop"
 _WAKE: Final = "wake"  # a settlement came while the thread slept with nothing to wait for
 _RETRIES = 3
 _RETRY_PAUSE_S = 0.05
 _GIVE_UP_AFTER = 3  # single-row writes failing in a row: the store is failing, not one row
+_NAMED = 10  # failed writes nobody waits for, named in the log line (the rest counted)
 
 
 class LedgerWriter:
@@ -61,43 +66,46 @@ class LedgerWriter:
     def reserve(self, record: LedgerRecord, *, lazy: bool = False) -> Future[None]:
         """Queue a reservation. `lazy`: nobody waits for it, so it may wait, like a settlement,
         up to `settle_delay_s` for company instead of waking the thread on its own."""
-        done, op = self._op("reserve", record)
-        if op is None:
-            return done
+        done: Future[None] = Future()
+        self._enqueue("reserve", record, done, lazy=lazy)
+        return done
+
+    def settle(self, record: LedgerRecord) -> Future[None]:
+        done: Future[None] = Future()
+        self._enqueue("settle", record, done, lazy=True)
+        return done
+
+    def reserve_detached(self, record: LedgerRecord) -> None:
+        """A lazy `reserve` nobody waits for: its failure is logged."""
+        self._enqueue("reserve", record, None, lazy=True)
+
+    def settle_detached(self, record: LedgerRecord) -> None:
+        """A `settle` nobody waits for: its failure is logged."""
+        self._enqueue("settle", record, None, lazy=True)
+
+    def _enqueue(
+        self, kind: _Kind, record: LedgerRecord, done: Future[None] | None, *, lazy: bool
+    ) -> None:
+        if self._closed:
+            raise RuntimeError("the ledger writer is closed")
+        try:
+            # The row is the snapshot (the caller goes on changing its record while the write
+            # waits its turn): built once, here, instead of a copy now and a row later.
+            row = to_row(record)
+        except Exception as error:  # noqa: BLE001 - reported as a failed write would be
+            _resolve(done, error, record.id)
+            return
+        op = (kind, row, done)
         if lazy and self._settle_delay_s > 0:
             self._later(op)
         else:
             self._queue.put(op)
-        return done
-
-    def settle(self, record: LedgerRecord) -> Future[None]:
-        done, op = self._op("settle", record)
-        if op is None:
-            return done
-        if self._settle_delay_s <= 0:
-            self._queue.put(op)
-        else:
-            self._later(op)
-        return done
 
     def _later(self, op: _Op) -> None:
         self._settles.append(op)
         if self._idle:  # else the thread is busy or already counting down the delay
             self._idle = False
             self._queue.put(_WAKE)
-
-    def _op(self, kind: _Kind, record: LedgerRecord) -> tuple[Future[None], _Op | None]:
-        if self._closed:
-            raise RuntimeError("the ledger writer is closed")
-        done: Future[None] = Future()
-        try:
-            # The row is the snapshot (the caller goes on changing its record while the write
-            # waits its turn): built once, here, instead of a copy now and a row later.
-            row = to_row(record)
-        except Exception as error:  # noqa: BLE001 - reported as a failed write would be
-            done.set_exception(error)
-            return done, None
-        return done, (kind, row, done)
 
     @property
     def backlog(self) -> int:
@@ -147,8 +155,7 @@ class LedgerWriter:
                 self._commit(batch)
             except Exception as error:  # a bug must not stop the thread: later writes would hang
                 log.exception("ledger batch of %d writes failed", len(batch))
-                for _, _, done in batch:
-                    _resolve(done, error)
+                _fail(batch, error)
             if stop:
                 return
 
@@ -186,10 +193,10 @@ class LedgerWriter:
         error = self._write(list(reserve.values()), list(settle.values()))
         if error is None:
             for _, _, done in batch:
-                _resolve(done, None)
+                if done is not None:
+                    _resolve(done, None)
         elif isinstance(error, LedgerUnavailable):  # the store is down, not one row bad
-            for _, _, done in batch:
-                _resolve(done, error)
+            _fail(batch, error)
         else:
             self._one_by_one(batch, error)
 
@@ -222,12 +229,14 @@ class LedgerWriter:
         settlement cannot). Once several fail in a row, the rest get the batch's error."""
         failures = 0
         flushes = []
-        for kind, row, done in batch:
+        given_up: list[_Op] = []
+        for op in batch:
+            kind, row, done = op
             if row is None:
                 flushes.append(done)  # after the writes: settlements may follow it in `batch`
                 continue
             if failures >= _GIVE_UP_AFTER:
-                _resolve(done, error)
+                given_up.append(op)
                 continue
             try:
                 if kind == "reserve":
@@ -236,15 +245,35 @@ class LedgerWriter:
                     self._repository.write((), (row,))
             except Exception as failure:  # noqa: BLE001 - reported to its caller
                 failures += 1
-                _resolve(done, failure)
+                _resolve(done, failure, row[0])
             else:
                 failures = 0
                 _resolve(done, None)
+        _fail(given_up, error)
         for done in flushes:
             _resolve(done, None)
 
 
-def _resolve(done: Future[None], error: Exception | None) -> None:
+def _fail(batch: Sequence[_Op], error: Exception) -> None:
+    """Each write of `batch` failed with `error`: its caller is told, or, when nobody waits for
+    it, one line names them."""
+    lost = []
+    for kind, row, done in batch:
+        if done is not None:
+            _resolve(done, error)
+        elif row is not None:
+            lost.append(f"{kind} {row[0]}")
+    if lost:
+        shown = ", ".join(lost[:_NAMED])
+        more = f" and {len(lost) - _NAMED} more" if len(lost) > _NAMED else ""
+        log.error("ledger writes failed (%s): %s%s", error, shown, more)
+
+
+def _resolve(done: Future[None] | None, error: Exception | None, record_id: str = "") -> None:
+    if done is None:
+        if error is not None:
+            log.error("ledger write of %s failed: %s", record_id, error)
+        return
     try:
         if error is None:
             done.set_result(None)
