@@ -1,6 +1,6 @@
 """What routing through a lane costs the gateway: a `cheapest` lane next to a plain model id.
 
-    .venv/bin/python -m bench.bench_routing [--seconds 5] [--repeat 3]
+    .venv/bin/python -m bench.bench_routing [--seconds 5] [--repeat 6]
         [--workloads chat,responses,chat stream,responses stream] [--quiet-wait 30]
         [--retry-noisy 60] [--split-at-1]
 
@@ -38,9 +38,11 @@ emulator and wrk share CPU 1; at 1 connection the gateway moves onto CPU 1 besid
 cross-core wake-ups in the serial chain), unless --split-at-1. A pair of runs (plain and lane)
 during which other processes used more than a tenth of a core is measured again as a pair while
 --retry-noisy allows. Reported: requests/s of each arm, lane/plain per repetition (and their
-median) and best over best, the gateway's CPU per request, p50/p99; judged: lane/plain best
-over best >= 0.95 at 64 connections. At 1 connection the lane's added p50 is reported, not
-judged.
+median) and best over best, the gateway's CPU per request, p50/p99; judged at 64 connections on
+the median over repetitions of lane/plain >= 0.95, as bench_admission judges: this host's speed
+moves by 10-30% within seconds, so the best run of one arm and that of the other may come from
+different moments, while the two runs of one repetition, back to back, share one. At 1
+connection the lane's added p50 is reported, not judged.
 """
 
 from __future__ import annotations
@@ -306,11 +308,12 @@ def report(measured: Measured, workloads: list[str], model: str, args: argparse.
                 f"| {other:.0%} |"
             )
             if connections > 1:
-                ok = ratio >= TARGET_RATIO
+                ok = median >= TARGET_RATIO
                 within = within and ok
                 verdicts.append(
-                    f"  {workload} at {connections}: lane/plain {ratio:.3f} best over best "
-                    f"(repetitions {each}; median {median:.3f}): within 5%: {'yes' if ok else 'no'}"
+                    f"  {workload} at {connections}: lane/plain {median:.3f}, median of "
+                    f"{len(pairs)} repetitions ({each}; best over best {ratio:.3f}): "
+                    f"within 5%: {'yes' if ok else 'no'}"
                 )
                 if upstream > SATURATED:
                     verdicts.append(
@@ -328,7 +331,10 @@ def report(measured: Measured, workloads: list[str], model: str, args: argparse.
                     f"    note: other processes used {other:.0%} of a core during a best run: "
                     "the machine was not quiet"
                 )
-    print(f"\nIssue 5 (lane/plain req/s >= {TARGET_RATIO} at 64 connections):")
+    print(
+        f"\nIssue 5 (at 64 connections, the median over repetitions of lane req/s over plain's, "
+        f"measured back to back: >= {TARGET_RATIO}):"
+    )
     print("\n".join(verdicts))
     return within
 
@@ -343,7 +349,9 @@ def chosen_workloads(parser: argparse.ArgumentParser, text: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--repeat", type=int, default=6, help="an even count: the arms' order alternates"
+    )
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
     parser.add_argument(
         "--quiet-wait",
