@@ -43,8 +43,10 @@ bench key's spend must have grown again and nothing may stay reserved.
 Placement is bench_gateway's: at 64 connections the gateway under test has CPU 0 to itself while
 the emulator and wrk share CPU 1 (with Redis, by default); at 1 connection it moves onto CPU 1
 beside them, unless --split-at-1. Idle gateways wait on CPU 0. Each repetition runs the three arms
-back to back per workload, the order reversed every repetition; a triple during which other
-processes used more than a tenth of a core is measured again while --retry-noisy allows.
+back to back per workload, in each of the six orders in turn (each arm first, second and last
+equally often over six repetitions: with the order only reversed, memory always ran second,
+after whichever arm's leftovers it might meet); a triple during which other processes used more
+than a tenth of a core is measured again while --retry-noisy allows.
 Reported: requests/s, each arm over plain per repetition and their median, best over best, the
 gateway's CPU per request, Redis' CPU per request, p50/p99. Judged at 64 connections on the
 median over repetitions: memory/plain >= 0.90 and redis/plain >= 0.70. Not best over best: this
@@ -58,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import re
@@ -111,6 +114,7 @@ from bench.loadgen import (
 )
 
 ARMS = ("plain", "memory", "redis")
+ORDERS = list(itertools.permutations(ARMS))  # the arms' order in each repetition, in turn
 PORTS = {"plain": 4421, "memory": 4422, "redis": 4423}
 REDIS_PORT = 4424  # the private redis-server
 CONNECTIONS = (64, 1)
@@ -537,7 +541,7 @@ class Bench:
         return chosen
 
     def _once(self, workload: str, connections: int, repetition: int, attempt: int) -> Triple:
-        order = ARMS if repetition % 2 == 0 else ARMS[::-1]  # reversed every repetition
+        order = ORDERS[repetition % len(ORDERS)]
         label = f"rep {repetition + 1}" + (f" (again {attempt})" if attempt else "")
         runs = {
             name: self.run(self.arms[name], workload, connections, self.args.seconds, label)
@@ -669,7 +673,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     parser.add_argument(
-        "--repeat", type=int, default=6, help="an even count: the arms' order alternates"
+        "--repeat",
+        type=int,
+        default=6,
+        help="a multiple of 6: the arms take each of the six orders in turn",
     )
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
     parser.add_argument(
