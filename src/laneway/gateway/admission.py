@@ -72,10 +72,10 @@ _UNCHECKED = _Unchecked.UNCHECKED
 
 OnCrossings: TypeAlias = Callable[[tuple[SoftCrossing, ...]], None]
 SettleSoon: TypeAlias = Callable[[str, int, "int | None", float, OnCrossings], None]
-# A key's object (to tell a changed key), its budgets as charges, and its RPM limit (or none).
-_KeyLimits: TypeAlias = tuple[VirtualKey, tuple["BudgetCharge", ...], tuple["RateLimit", ...]]
 """A state's optional `settle_soon(reservation_id, actual_nano, tokens, now, on_crossings)`:
 `settle` without a task per request, for a caller that does not wait for the answer."""
+# A key's object (to tell a changed key), its budgets as charges, and its RPM limit (or none).
+_KeyLimits: TypeAlias = tuple[VirtualKey, tuple[BudgetCharge, ...], tuple[RateLimit, ...]]
 
 
 @dataclass(slots=True)  # not frozen: one per request, and a frozen one costs 3x to build
