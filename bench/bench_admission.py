@@ -112,12 +112,12 @@ from bench.loadgen import (
     require_wrk,
     server,
 )
+from bench.options import CONNECTIONS, add_side_by_side, parse_side_by_side
 
 ARMS = ("plain", "memory", "redis")
 ORDERS = list(itertools.permutations(ARMS))  # the arms' order in each repetition, in turn
 PORTS = {"plain": 4421, "memory": 4422, "redis": 4423}
 REDIS_PORT = 4424  # the private redis-server
-CONNECTIONS = (64, 1)
 TARGETS = {"memory": 0.90, "redis": 0.70}  # arm req/s over plain req/s at 64 connections
 ADMIN_KEY = "bench-admin-key-not-a-secret-0123456789"
 OPEN_BEARER = "sk-bench"  # the plain arm's: any bearer passes an open gateway
@@ -671,34 +671,10 @@ def _port_free(port: int) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=6,
-        help="a multiple of 6: the arms take each of the six orders in turn",
-    )
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
-    parser.add_argument(
-        "--connections", default="64,1", help="comma-separated: 64 (judged) and/or 1"
-    )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=30.0,
-        help="seconds in all to wait, before runs, for other work on the machine to stop",
-    )
-    parser.add_argument(
-        "--retry-noisy",
-        type=float,
-        default=60.0,
-        help="seconds in all that may be spent measuring again triples of runs during which "
-        "other processes used more than a tenth of a core",
-    )
-    parser.add_argument(
-        "--split-at-1",
-        action="store_true",
-        help="keep the gateway on its own core at 1 connection too (adds cross-core wake-ups)",
+    add_side_by_side(
+        parser,
+        repeat_help="a multiple of 6: the arms take each of the six orders in turn",
+        unit="triples",
     )
     parser.add_argument(
         "--redis-cpu", default=LOAD_CPU, choices=("0", "1"), help="where the private Redis runs"
@@ -706,13 +682,7 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default=None, help="use this running Redis instead of a private one"
     )
-    args = parser.parse_args()
-    workloads = [n.strip() for n in args.workloads.split(",") if n.strip()]
-    args.connections = [int(n) for n in args.connections.split(",") if n.strip()]
-    if not set(args.connections) <= set(CONNECTIONS):
-        parser.error(f"--connections: choose from {', '.join(map(str, CONNECTIONS))}")
-    if unknown := set(workloads) - set(WORKLOADS):
-        parser.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(WORKLOADS)}")
+    args, workloads = parse_side_by_side(parser)
     require_wrk()
     if (why := serve_available()) is not None:
         parser.exit(1, f"`laneway serve` is not available ({why})\n")

@@ -1,8 +1,8 @@
 """What routing through a lane costs the gateway: a `cheapest` lane next to a plain model id.
 
     .venv/bin/python -m bench.bench_routing [--seconds 5] [--repeat 6]
-        [--workloads chat,responses,chat stream,responses stream] [--quiet-wait 30]
-        [--retry-noisy 60] [--split-at-1]
+        [--workloads chat,responses,chat stream,responses stream] [--connections 64,1]
+        [--quiet-wait 30] [--retry-noisy 60] [--split-at-1]
 
 Issue 5: "Routing adds no measurable cost to the gateway benchmark: report bench/ numbers with a
 three-candidate `cheapest` lane versus a plain model id; the difference in requests/s stays
@@ -81,6 +81,7 @@ from bench.bench_gateway import (
     started,
 )
 from bench.loadgen import LOAD_CPU, SERVER_CPU, require_wrk
+from bench.options import CONNECTIONS, add_side_by_side, parse_side_by_side
 
 LANE = "bench3"
 LANE_CONFIG = f"""
@@ -89,7 +90,6 @@ policy = "cheapest"
 candidates = ["gpt-5.4-nano", "gpt-5.4-mini", "gpt-5.4"]
 """
 ARMS = ("plain", "lane")
-CONNECTIONS = (64, 1)
 TARGET_RATIO = 0.95  # lane req/s over plain req/s at 64 connections
 
 Request = tuple[str, bytes]  # path, body
@@ -254,7 +254,7 @@ class Bench:
             for arm in ARMS:
                 self.run(arm, workload, 4, 1, "warm-up")
         for repetition in range(self.args.repeat):
-            for connections in CONNECTIONS:
+            for connections in self.args.connections:
                 for workload in workloads:
                     pair = self.pair(workload, connections, repetition)
                     self.out.pairs.setdefault((workload, connections), []).append(pair)
@@ -339,40 +339,10 @@ def report(measured: Measured, workloads: list[str], model: str, args: argparse.
     return within
 
 
-def chosen_workloads(parser: argparse.ArgumentParser, text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if unknown := set(names) - set(WORKLOADS):
-        parser.error(f"unknown workloads {sorted(unknown)}; choose from {', '.join(WORKLOADS)}")
-    return names
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
-    parser.add_argument(
-        "--repeat", type=int, default=6, help="an even count: the arms' order alternates"
-    )
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=30.0,
-        help="seconds in all to wait, before runs, for other work on the machine to stop",
-    )
-    parser.add_argument(
-        "--retry-noisy",
-        type=float,
-        default=60.0,
-        help="seconds in all that may be spent measuring again pairs of runs during which other "
-        "processes used more than a tenth of a core",
-    )
-    parser.add_argument(
-        "--split-at-1",
-        action="store_true",
-        help="keep the gateway on its own core at 1 connection too (adds cross-core wake-ups)",
-    )
-    args = parser.parse_args()
-    workloads = chosen_workloads(parser, args.workloads)
+    add_side_by_side(parser, repeat_help="an even count: the arms' order alternates", unit="pairs")
+    args, workloads = parse_side_by_side(parser)
     require_wrk()
     if (why := serve_available()) is not None:
         parser.exit(1, f"`laneway serve` is not available ({why})\n")

@@ -18,7 +18,7 @@ from laneway.pricing.catalog import Catalog
 from laneway.pricing.money import usd_str
 from laneway.routing.breaker import Breakers, BreakerSettings
 from laneway.routing.dry_run import NoTransport
-from laneway.routing.explain import pico_usd
+from laneway.routing.explain import expand, pico_usd
 from laneway.routing.headroom import Headroom
 from laneway.routing.lanes import build_lanes
 from laneway.routing.observations import Observations
@@ -377,7 +377,14 @@ def test_the_explanation_names_every_candidate_and_the_header_sums_it_up(shipped
     tools = [{"type": "tool_search"}]
     plan = shipped.plan({"model": "lane:reasoning", "input": "x", "tools": tools})
     plan.route.chosen = plan.candidates[0].label
-    data = orjson.loads(plan.route.to_json())
+    stored = orjson.loads(plan.route.to_json())
+    assert stored["candidates"] == [
+        ["gpt-5.2@openai", False, "tool_search unsupported", None, None],
+        ["gpt-5.4@openai", True, "", stored["candidates"][1][3], "none"],
+    ]
+    assert isinstance(stored["candidates"][1][3], int)
+    data = expand(plan.route.to_json())
+    assert data == plan.route.as_dict()
     assert data["lane"] == "reasoning"
     assert data["policy"] == "cheapest"
     assert [(c["candidate"], c["kept"], c["reason"]) for c in data["candidates"]] == [
@@ -389,6 +396,36 @@ def test_the_explanation_names_every_candidate_and_the_header_sums_it_up(shipped
     assert header == (
         "cheapest -> gpt-5.4@openai; skipped gpt-5.2@openai (tool_search unsupported)"
     )
+
+
+def test_the_stored_route_is_the_same_whether_or_not_its_considerations_were_read(
+    shipped: Setup,
+) -> None:
+    plan = shipped.plan(
+        {"model": "lane:reasoning", "input": "x", "tools": [{"type": "tool_search"}]}
+    )
+    plan.route.chosen = plan.candidates[0].label
+    compact = plan.route.to_json()
+    assert plan.route.considered[0].reason == "tool_search unsupported"  # made objects now
+    assert plan.route.to_json() == compact
+    plan.route.considered[1].reason = "changed"
+    assert expand(plan.route.to_json())["candidates"][1]["reason"] == "changed"
+
+
+def test_a_route_stored_in_the_verbose_form_expands_to_itself() -> None:
+    """Ledgers written before the compact rows hold each candidate as an object."""
+    verbose = {
+        "lane": "x",
+        "via": "model lane:x",
+        "policy": "ordered",
+        "chosen": "gpt-5.4@openai",
+        "notes": [],
+        "candidates": [
+            {"candidate": "gpt-5.4@openai", "kept": True, "reason": None,
+             "expected_usd": "0.0125", "effort": None},
+        ],
+    }  # fmt: skip
+    assert expand(orjson.dumps(verbose).decode()) == verbose
 
 
 @pytest.mark.parametrize("pico", [0, 1, 10**12, 1_920_010_000_000, 3 * 10**12 + 5, 123_456_789])

@@ -1,10 +1,12 @@
 """Why a request went where it went: the lane, each candidate considered, kept or skipped with
-its reason, and the choice. Stored with the ledger record (JSON), summarised in the
-`x-laneway-route` header, printed by `laneway route --explain`.
+its reason, and the choice. Stored with the ledger record (compact JSON: `Route.to_json`, read
+back by `expand`), summarised in the `x-laneway-route` header, printed by `laneway route
+--explain`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -94,7 +96,27 @@ class Route:
         }
 
     def to_json(self) -> str:
-        return orjson.dumps(self.as_dict()).decode()
+        """The route as the ledger stores it: `as_dict`'s fields, each candidate a compact row
+        `[candidate, kept, reason ("" for none), expected cost in integer pico-USD (null:
+        unknown or not priced), effort]` (`expand` turns it back into `as_dict`'s form). On
+        every request: orjson writes the rows as they are, with no dict or decimal text per
+        candidate, and the row stays small in the ledger."""
+        considered = self._considered
+        rows: Sequence[Row | list[object]] = (
+            self.rows
+            if considered is None
+            else [[c.label, c.kept, c.reason, c.expected_pico, c.effort] for c in considered]
+        )
+        return orjson.dumps(
+            {
+                "lane": self.lane,
+                "via": self.via,
+                "policy": self.policy,
+                "chosen": self.chosen,
+                "notes": self.notes,
+                "candidates": rows,
+            }
+        ).decode()
 
     def header(self) -> str:
         """A one-line summary: `cheapest -> gpt-5.4-nano@openai; skipped gpt-5.2@openai (...)`."""
@@ -111,6 +133,27 @@ class Route:
             text = text[: _HEADER_MAX - 3] + "..."
         # Header values are latin-1 on the wire; reasons are ASCII, model names may not be.
         return text.encode("ascii", "replace").decode()
+
+
+def expand(stored: str) -> dict[str, Any]:
+    """A route as stored in the ledger (`Route.to_json`) in `as_dict`'s form: each candidate an
+    object, its expected cost as exact USD text. A route stored in that form already (ledgers
+    written before the compact rows) is returned as it is."""
+    data: dict[str, Any] = orjson.loads(stored)
+    candidates = data.get("candidates") or []
+    data["candidates"] = [
+        {
+            "candidate": row[0],
+            "kept": row[1],
+            "reason": row[2] or None,
+            "expected_usd": None if row[3] is None else pico_usd(row[3]),
+            "effort": row[4],
+        }
+        if isinstance(row, list)
+        else row
+        for row in candidates
+    ]
+    return data
 
 
 def pico_usd(pico: int) -> str:
