@@ -188,6 +188,30 @@ def test_a_probe_failure_reopens_it_for_a_full_open_s() -> None:
     assert admit(breakers).probe
 
 
+def test_tripped_counts_the_breakers_that_are_not_closed() -> None:
+    """Planning skips every breaker lookup while `tripped` is 0, so it must never miss one."""
+    clock, breakers = make(open_s=10.0, half_open_probes=1)
+    outcomes(breakers, "s", OTHER_MODEL)
+    assert breakers.tripped == 0
+    trip(breakers)
+    trip(breakers, OTHER_PROVIDER)
+    assert breakers.tripped == 2
+    clock.advance(10.0)  # half-open: still not closed
+    breakers.record(admit(breakers), False)  # the probe fails: open again, counted once
+    assert breakers.tripped == 2
+    clock.advance(10.0)
+    breakers.record(admit(breakers), True)  # the probe succeeds: closed
+    assert breakers.tripped == 1
+    breakers.apply_remote(OTHER_PROVIDER, "open", clock.time() + 60.0)  # already open
+    breakers.apply_remote(OTHER_MODEL, "open", clock.time() + 60.0)
+    assert breakers.tripped == 2
+    breakers.apply_remote(OTHER_MODEL, "closed", None)
+    breakers.apply_remote(OTHER_MODEL, "closed", None)  # closed already: nothing changes
+    breakers.apply_remote(OTHER_PROVIDER, "closed", None)
+    assert breakers.tripped == 0
+    assert all(breakers.available(*key) for key in (KEY, OTHER_MODEL, OTHER_PROVIDER))
+
+
 def test_a_released_probe_frees_its_slot() -> None:
     clock, breakers = make(half_open_probes=1)
     trip(breakers)

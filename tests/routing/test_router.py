@@ -18,7 +18,7 @@ from laneway.pricing.catalog import Catalog
 from laneway.pricing.money import usd_str
 from laneway.routing.breaker import Breakers, BreakerSettings
 from laneway.routing.dry_run import NoTransport
-from laneway.routing.explain import expand, pico_usd
+from laneway.routing.explain import Route, expand, pico_usd
 from laneway.routing.headroom import Headroom
 from laneway.routing.lanes import build_lanes
 from laneway.routing.observations import Observations
@@ -114,7 +114,7 @@ def test_cheapest_ranks_by_expected_cost_and_an_unknown_cost_last() -> None:
     assert costs["gpt-5.4-nano@openai"] is None
     nano = next(c for c in plan.route.considered if c.label == "gpt-5.4-nano@openai")
     assert nano.kept
-    assert nano.reason.startswith("cost unknown")
+    assert nano.reason == "price unknown: ranked last"
 
 
 def test_auto_sends_a_task_tagged_extraction_to_nano(shipped: Setup) -> None:
@@ -410,6 +410,17 @@ def test_the_stored_route_is_the_same_whether_or_not_its_considerations_were_rea
     assert plan.route.to_json() == compact
     plan.route.considered[1].reason = "changed"
     assert expand(plan.route.to_json())["candidates"][1]["reason"] == "changed"
+
+
+def test_the_route_header_is_ascii_whatever_the_names() -> None:
+    route = Route("x", "model lane:x", "ordered", chosen="gpt-5.4@fournisseur-\u00e9")
+    route.rows.append(("gpt-5.2@fournisseur-\u00e9", False, "circuit open", None, None))
+    assert route.header() == (
+        "ordered -> gpt-5.4@fournisseur-?; skipped gpt-5.2@fournisseur-? (circuit open)"
+    )
+    assert Route(None, "model", "model", chosen="gpt-5.4@openai").header() == (
+        "model -> gpt-5.4@openai"
+    )
 
 
 def test_a_route_stored_in_the_verbose_form_expands_to_itself() -> None:

@@ -147,7 +147,7 @@ class Ticket:
 class Breakers:
     """The breakers of all (provider, model) keys; unknown keys are closed."""
 
-    __slots__ = ("_breakers", "_clock", "_listeners", "_settings", "_width")
+    __slots__ = ("_breakers", "_clock", "_listeners", "_settings", "_width", "tripped")
 
     def __init__(self, clock: Clock, settings: BreakerSettings | None = None) -> None:
         self._clock = clock
@@ -155,6 +155,9 @@ class Breakers:
         self._width = self._settings.window_s / _BUCKETS
         self._breakers: dict[BreakerKey, _Breaker] = {}
         self._listeners: list[BreakerListener] = []
+        # How many breakers are not closed (open or half-open). Planning reads it first: while
+        # it is 0, every candidate is available without a lookup per candidate.
+        self.tripped = 0
 
     @property
     def settings(self) -> BreakerSettings:
@@ -332,12 +335,16 @@ class Breakers:
             listener(key, state, until_s)
 
     def _open(self, breaker: _Breaker, now: float) -> None:
+        if breaker.state == CLOSED:
+            self.tripped += 1
         breaker.state = OPEN
         breaker.generation += 1
         breaker.open_until = now + self._settings.open_s
         breaker.probes = 0
 
     def _close(self, breaker: _Breaker) -> None:
+        if breaker.state != CLOSED:
+            self.tripped -= 1
         breaker.state = CLOSED
         breaker.generation += 1
         breaker.consecutive = 0

@@ -132,7 +132,7 @@ class Route:
         if len(text) > _HEADER_MAX:
             text = text[: _HEADER_MAX - 3] + "..."
         # Header values are latin-1 on the wire; reasons are ASCII, model names may not be.
-        return text.encode("ascii", "replace").decode()
+        return text if text.isascii() else text.encode("ascii", "replace").decode()
 
 
 def expand(stored: str) -> dict[str, Any]:

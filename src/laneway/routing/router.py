@@ -42,7 +42,7 @@ from laneway.wire.request import ApiRequest
 
 _EFFORT_MEMO = 4096
 _CIRCUIT_OPEN = "circuit open"  # the one skip that is about health (503, not 400)
-_COST_UNKNOWN = "cost unknown (a price is unknown): ranked last"
+_COST_UNKNOWN = "price unknown: ranked last"
 _UNPRICED = math.inf  # ranks after every expected cost
 
 # A lane's option kept for this request: (rank, position in options then fallbacks, option);
@@ -236,7 +236,7 @@ class Router:
         for candidate in candidates_for(self.providers, request.model, fallbacks):
             provider, model = candidate.provider.name, candidate.model
             label = f"{model}@{provider}"
-            if not breakers.available(provider, model):
+            if breakers.tripped and not breakers.available(provider, model):
                 rows.append((label, False, _CIRCUIT_OPEN, None, None))
                 continue
             spec = self.catalog.find(model)
@@ -365,7 +365,8 @@ class Router:
         choices, noted = self._lane_choices.get((lane, request.effort)) or self._choices(
             request, lane
         )
-        available, fits = self.breakers.available, self.headroom.fits
+        # `available` is 0 (falsy) while every breaker is closed: nothing to look up.
+        available, fits = self.breakers.tripped and self.breakers.available, self.headroom.fits
         ceiling = lane.max_cost_pico
         unknown = _COST_UNKNOWN if lane.policy == "cheapest" else ""
         requested = request.effort
@@ -376,7 +377,7 @@ class Router:
         for position, (option, candidate, _) in enumerate(choices):
             model = option.model
             provider = candidate.provider.name
-            if not available(provider, model):
+            if available and not available(provider, model):
                 rows.append((option.label, False, _CIRCUIT_OPEN, None, None))
                 health = True
                 continue
