@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import socket
 import statistics
 import sys
@@ -60,16 +61,20 @@ from pathlib import Path
 from bench.bench_emulator import WORKLOADS
 from bench.bench_gateway import (
     EMULATOR_PORT,
+    LANEWAY_CONFIG,
     LANEWAY_PORT,
     LITELLM_VENV,
     NOISY,
     RETRIES,
     SATURATED,
+    UPSTREAM_KEY,
+    UPSTREAM_KEY_ENV,
     Run,
     Settler,
     Target,
     _better,
     _errors,
+    _laneway,
     _progress,
     _version,
     _wrk_version,
@@ -80,6 +85,8 @@ from bench.bench_gateway import (
     serve_available,
     started,
 )
+from bench.instructions import CONNECTIONS as INSTRUCTION_CONNECTIONS
+from bench.instructions import Count, missing_tools, under_callgrind
 from bench.loadgen import LOAD_CPU, SERVER_CPU, require_wrk
 from bench.options import CONNECTIONS, add_side_by_side, parse_side_by_side
 
@@ -93,6 +100,7 @@ ARMS = ("plain", "lane")
 TARGET_RATIO = 0.95  # lane req/s over plain req/s at 64 connections
 
 Request = tuple[str, bytes]  # path, body
+CALLGRIND_PORT = LANEWAY_PORT + 10  # the gateway under callgrind, beside the one timed
 
 
 @dataclass
@@ -115,6 +123,8 @@ class Measured:
     best: dict[tuple[str, str, int], Run] = field(default_factory=dict)  # (arm, workload, conns)
     pairs: dict[tuple[str, int], list[Pair]] = field(default_factory=dict)  # (workload, conns)
     failed: list[str] = field(default_factory=list)  # runs with errors, warm-up included
+    # (arm, workload) -> each count of instructions per request (bench/instructions.py)
+    instructions: dict[tuple[str, str], list[Count]] = field(default_factory=dict)
 
 
 def with_model(body: bytes, model: str) -> bytes:
@@ -261,6 +271,50 @@ class Bench:
         return self.out
 
 
+def count_instructions(
+    workdir: Path,
+    upstream: str,
+    requests: dict[tuple[str, str], Request],
+    workloads: list[str],
+    args: argparse.Namespace,
+    measured: Measured,
+) -> None:
+    """Both arms' instructions per request on a second gateway (the same config, its own
+    ledger) under callgrind, arms alternating, `--instruction-repeat` times each."""
+    config = workdir / "callgrind.toml"
+    config.write_text(
+        LANEWAY_CONFIG.format(
+            ledger=workdir / "callgrind-ledger.db", upstream=upstream, key_env=UPSTREAM_KEY_ENV
+        )
+        + LANE_CONFIG
+    )
+    argv = _laneway("serve", "--host", "127.0.0.1", "--port", str(CALLGRIND_PORT))
+    argv += ["--config", str(config)]
+    env = os.environ | {UPSTREAM_KEY_ENV: UPSTREAM_KEY}
+    env.pop("LANEWAY_API_KEYS", None)
+    print(f"instructions: starting a gateway under callgrind on port {CALLGRIND_PORT}", flush=True)
+    with under_callgrind(
+        argv, CALLGRIND_PORT, workdir / "callgrind", env=env, log=workdir / "callgrind.log"
+    ) as counter:
+        for repetition in range(args.instruction_repeat):
+            for workload in workloads:
+                order = ARMS if repetition % 2 == 0 else ARMS[::-1]
+                for arm in order:
+                    count = counter.count(
+                        *requests[arm, workload], seconds=args.instruction_seconds
+                    )
+                    measured.instructions.setdefault((arm, workload), []).append(count)
+                    print(
+                        f"  instructions rep {repetition + 1} {arm:5} {workload:16} "
+                        f"{count.per_request:,.0f} per request ({count.requests:,} requests)",
+                        flush=True,
+                    )
+                    if count.errors:
+                        measured.failed.append(
+                            f"instructions {arm} {workload}: {count.errors} errors"
+                        )
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -339,10 +393,59 @@ def report(measured: Measured, workloads: list[str], model: str, args: argparse.
     return within
 
 
+def report_instructions(measured: Measured, workloads: list[str]) -> bool | None:
+    """The instruction table and verdicts; None when nothing was counted."""
+    if not measured.instructions:
+        return None
+    print(
+        "\n| workload | plain instructions/request | lane instructions/request | lane over plain "
+        "| plain/lane (the requests/s ratio if time followed instructions) |"
+    )
+    print("|---|---|---|---|---|")
+    within = True
+    lines = []
+    for workload in workloads:
+        plain = measured.instructions.get(("plain", workload))
+        lane = measured.instructions.get(("lane", workload))
+        if not plain or not lane:
+            continue
+        plain_ir = statistics.median(c.per_request for c in plain)
+        lane_ir = statistics.median(c.per_request for c in lane)
+        ratio = plain_ir / lane_ir
+        ok = ratio >= TARGET_RATIO
+        within = within and ok
+        print(
+            f"| {workload} | {plain_ir:,.0f} | {lane_ir:,.0f} | {lane_ir / plain_ir - 1:+.1%} "
+            f"| {ratio:.3f} |"
+        )
+        each = ", ".join(f"{c.per_request:,.0f}" for c in lane)
+        lines.append(
+            f"  {workload}: plain/lane instructions {ratio:.3f} (lane {each}; medians of "
+            f"{len(lane)}): within 5%: {'yes' if ok else 'no'}"
+        )
+    print("\nInstructions per request, all the gateway's threads, kernel not counted:")
+    print("\n".join(lines))
+    return within
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_side_by_side(parser, repeat_help="an even count: the arms' order alternates", unit="pairs")
+    parser.add_argument(
+        "--instruction-seconds",
+        type=int,
+        default=20,
+        help="length of each instruction count under callgrind (0: count none)",
+    )
+    parser.add_argument(
+        "--instruction-repeat", type=int, default=2, help="instruction counts per arm and workload"
+    )
+    parser.add_argument(
+        "--instructions-only", action="store_true", help="count instructions, time nothing"
+    )
     args, workloads = parse_side_by_side(parser)
+    if args.instruction_seconds and (why := missing_tools()) is not None:
+        parser.exit(1, f"cannot count instructions: {why} (or --instruction-seconds 0)\n")
     require_wrk()
     if (why := serve_available()) is not None:
         parser.exit(1, f"`laneway serve` is not available ({why})\n")
@@ -359,12 +462,23 @@ def main() -> None:
         requests = requests_for(model, workloads)
         if not preflight(laneway.port, requests, workloads):
             raise SystemExit("an arm answered wrongly before any load: nothing measured")
-        measured = Bench(emulator, laneway, requests, args).all(workloads)
-        within = report(measured, workloads, model, args)
+        bench = Bench(emulator, laneway, requests, args)
+        measured = bench.out if args.instructions_only else bench.all(workloads)
+        if args.instruction_seconds:
+            upstream = f"http://127.0.0.1:{EMULATOR_PORT}/v1"
+            count_instructions(Path(tmp), upstream, requests, workloads, args, measured)
+        within = report(measured, workloads, model, args) if measured.pairs else None
+        within_ir = report_instructions(measured, workloads)
     if measured.failed:
         print("\n".join(f"!! {line}" for line in measured.failed))
         raise SystemExit("\n!! FAILED: some answers were not 2xx or some requests failed (above)")
-    print(f"\nall workloads at 64 connections within 5%: {'yes' if within else 'no'}")
+    verdicts = (
+        ("at 64 connections by requests/s", within),
+        (f"by instructions (at {INSTRUCTION_CONNECTIONS} connections)", within_ir),
+    )
+    for label, verdict in verdicts:
+        if verdict is not None:
+            print(f"all workloads within 5% {label}: {'yes' if verdict else 'no'}")
 
 
 if __name__ == "__main__":

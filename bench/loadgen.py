@@ -139,12 +139,14 @@ def load(
     seconds: int,
     pid: int,
     timeout_s: float | None = None,
+    bearer: str = "sk-bench",
 ) -> Result:
     """Run wrk against `url` (POSTing `body` as JSON, or GET) and measure the server's CPU.
 
     `timeout_s` is wrk's per-request timeout (its default, 2 s, counts slower answers as socket
-    errors). The CPU figure is `pid`'s own (all its threads, not its children)."""
-    script = "wrk.headers['Authorization'] = 'Bearer sk-bench'\n"
+    errors). The CPU figure is `pid`'s own (all its threads, not its children). `bearer` is
+    sent as the client's key."""
+    script = f"wrk.headers['Authorization'] = 'Bearer {bearer}'\n"
     if body is not None:
         script += (
             "wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n"
