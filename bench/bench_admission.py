@@ -102,6 +102,8 @@ from bench.bench_gateway import (
     serve_available,
     tree_cpu_seconds,
 )
+from bench.instructions import CONNECTIONS as INSTRUCTION_CONNECTIONS
+from bench.instructions import Count, under_callgrind
 from bench.loadgen import (
     LOAD_CPU,
     SERVER_CPU,
@@ -112,12 +114,13 @@ from bench.loadgen import (
     require_wrk,
     server,
 )
-from bench.options import CONNECTIONS, add_side_by_side, parse_side_by_side
+from bench.options import CONNECTIONS, add_instructions, add_side_by_side, parse_side_by_side
 
 ARMS = ("plain", "memory", "redis")
 ORDERS = list(itertools.permutations(ARMS))  # the arms' order in each repetition, in turn
 PORTS = {"plain": 4421, "memory": 4422, "redis": 4423}
 REDIS_PORT = 4424  # the private redis-server
+CALLGRIND_PORT = 4425  # an arm's gateway under callgrind, one at a time
 TARGETS = {"memory": 0.90, "redis": 0.70}  # arm req/s over plain req/s at 64 connections
 ADMIN_KEY = "bench-admin-key-not-a-secret-0123456789"
 OPEN_BEARER = "sk-bench"  # the plain arm's: any bearer passes an open gateway
@@ -184,6 +187,8 @@ class Measured:
     best: dict[tuple[str, str, int], Run] = field(default_factory=dict)  # (arm, workload, conns)
     triples: dict[tuple[str, int], list[Triple]] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)  # runs with errors, warm-up included
+    # (arm, workload) -> each count of instructions per request (bench/instructions.py)
+    instructions: dict[tuple[str, str], list[Count]] = field(default_factory=dict)
 
 
 # --- HTTP by hand ------------------------------------------------------------------------------
@@ -253,7 +258,6 @@ def started(
     """The private Redis (unless --redis-url), the emulator (CPU 1) and the three gateways
     (CPU 0); yields the emulator, the private Redis (None with --redis-url), Redis' URL and the
     arms; stops them all."""
-    upstream = f"http://127.0.0.1:{EMULATOR_PORT}/v1"
     with ExitStack() as stack:
         redis_target = None
         redis_url = args.redis_url
@@ -277,25 +281,74 @@ def started(
         arms: dict[str, Arm] = {}
         for name in ARMS:
             home = workdir / name
-            home.mkdir()
-            config = home / "laneway.toml"
-            text = LANEWAY_CONFIG.format(
-                ledger=home / "ledger.db", upstream=upstream, key_env=UPSTREAM_KEY_ENV
-            )
-            if name == "redis":
-                text += STATE_CONFIG.format(namespace=namespace)
-            config.write_text(text)
             port = PORTS[name]
-            argv = _laneway("serve", "--host", "127.0.0.1", "--port", str(port))
-            argv += ["--config", str(config)]
-            env = os.environ | {UPSTREAM_KEY_ENV: UPSTREAM_KEY, "LANEWAY_REDIS_URL": redis_url}
-            env.pop("LANEWAY_API_KEYS", None)  # no configured client keys
-            env.pop("LANEWAY_ADMIN_KEY", None)
-            if name != "plain":
-                env["LANEWAY_ADMIN_KEY"] = ADMIN_KEY
+            argv, env = arm_command(name, home, port, namespace, redis_url)
             pid = stack.enter_context(server(argv, port, env=env, log=home / "laneway.log"))
             arms[name] = Arm(name, port, pid)
         yield Target("emulator", EMULATOR_PORT, emulator_pid), redis_target, redis_url, arms
+
+
+def arm_command(
+    name: str, home: Path, port: int, namespace: str, redis_url: str
+) -> tuple[list[str], dict[str, str]]:
+    """The `laneway serve` command line and environment of an arm, its config and files in
+    `home` (made here)."""
+    home.mkdir()
+    config = home / "laneway.toml"
+    upstream = f"http://127.0.0.1:{EMULATOR_PORT}/v1"
+    text = LANEWAY_CONFIG.format(
+        ledger=home / "ledger.db", upstream=upstream, key_env=UPSTREAM_KEY_ENV
+    )
+    if name == "redis":
+        text += STATE_CONFIG.format(namespace=namespace)
+    config.write_text(text)
+    argv = _laneway("serve", "--host", "127.0.0.1", "--port", str(port))
+    argv += ["--config", str(config)]
+    env = dict(os.environ) | {UPSTREAM_KEY_ENV: UPSTREAM_KEY, "LANEWAY_REDIS_URL": redis_url}
+    env.pop("LANEWAY_API_KEYS", None)  # no configured client keys
+    env.pop("LANEWAY_ADMIN_KEY", None)
+    if name != "plain":
+        env["LANEWAY_ADMIN_KEY"] = ADMIN_KEY
+    return argv, env
+
+
+def count_instructions(
+    workdir: Path,
+    namespace: str,
+    redis_url: str,
+    workloads: list[str],
+    args: argparse.Namespace,
+    measured: Measured,
+) -> None:
+    """Each arm's instructions per request: its gateway (its own files, the bench key made
+    through its admin API) under callgrind, one arm at a time, every workload
+    `--instruction-repeat` times. Redis' own instructions are not counted."""
+    for name in ARMS:
+        home = workdir / f"callgrind-{name}"
+        argv, env = arm_command(name, home, CALLGRIND_PORT, f"{namespace}:cg", redis_url)
+        print(f"instructions: {name} under callgrind on port {CALLGRIND_PORT}", flush=True)
+        bearer = OPEN_BEARER
+        with under_callgrind(
+            argv, CALLGRIND_PORT, home / "callgrind", env=env, log=home / "laneway.log"
+        ) as counter:
+            if name != "plain":
+                fields = KEYS["bench"]
+                bearer = admin(CALLGRIND_PORT, "POST", "keys", {"name": "bench", **fields})["key"]
+            for repetition in range(args.instruction_repeat):
+                for workload in workloads:
+                    count = counter.count(
+                        *WORKLOADS[workload], seconds=args.instruction_seconds, bearer=bearer
+                    )
+                    measured.instructions.setdefault((name, workload), []).append(count)
+                    print(
+                        f"  instructions rep {repetition + 1} {name:6} {workload:16} "
+                        f"{count.per_request:,.0f} per request ({count.requests:,} requests)",
+                        flush=True,
+                    )
+                    if count.errors:
+                        measured.failed.append(
+                            f"instructions {name} {workload}: {count.errors} errors"
+                        )
 
 
 def create_keys(arms: dict[str, Arm]) -> dict[str, dict[str, str]]:
@@ -663,6 +716,44 @@ def report(measured: Measured, workloads: list[str], args: argparse.Namespace) -
     return met
 
 
+def report_instructions(measured: Measured, workloads: list[str]) -> bool | None:
+    """The instruction table and verdicts (plain's instructions over the arm's, against the
+    same targets as requests/s); None when nothing was counted."""
+    if not measured.instructions:
+        return None
+    print(
+        "\n| workload | instructions/request plain / memory / redis | memory over plain "
+        "| redis over plain | plain/memory | plain/redis |"
+    )
+    print("|---|---|---|---|---|---|")
+    met = True
+    lines = []
+    for workload in workloads:
+        counts = {arm: measured.instructions.get((arm, workload)) for arm in ARMS}
+        if not all(counts.values()):
+            continue
+        ir = {arm: statistics.median(c.per_request for c in counts[arm] or ()) for arm in ARMS}
+        ratios = {arm: ir["plain"] / ir[arm] for arm in TARGETS}
+        print(
+            f"| {workload} | {ir['plain']:,.0f} / {ir['memory']:,.0f} / {ir['redis']:,.0f} "
+            f"| {ir['memory'] / ir['plain'] - 1:+.1%} | {ir['redis'] / ir['plain'] - 1:+.1%} "
+            f"| {ratios['memory']:.3f} | {ratios['redis']:.3f} |"
+        )
+        for arm, target in TARGETS.items():
+            ok = ratios[arm] >= target
+            met = met and ok
+            lines.append(
+                f"  {workload}: plain/{arm} instructions {ratios[arm]:.3f} >= {target:.2f}: "
+                f"{'PASS' if ok else 'FAIL'}"
+            )
+    print(
+        f"\nInstructions per request at {INSTRUCTION_CONNECTIONS} connections, all the gateway's "
+        "threads (not Redis', not the kernel's), medians:"
+    )
+    print("\n".join(lines))
+    return met
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
@@ -676,6 +767,7 @@ def main() -> None:
         repeat_help="a multiple of 6: the arms take each of the six orders in turn",
         unit="triples",
     )
+    add_instructions(parser)
     parser.add_argument(
         "--redis-cpu", default=LOAD_CPU, choices=("0", "1"), help="where the private Redis runs"
     )
@@ -686,7 +778,8 @@ def main() -> None:
     require_wrk()
     if (why := serve_available()) is not None:
         parser.exit(1, f"`laneway serve` is not available ({why})\n")
-    ports = [EMULATOR_PORT, *PORTS.values()] + ([REDIS_PORT] if args.redis_url is None else [])
+    ports = [EMULATOR_PORT, CALLGRIND_PORT, *PORTS.values()]
+    ports += [REDIS_PORT] if args.redis_url is None else []
     if busy := [p for p in ports if not _port_free(p)]:
         parser.exit(1, f"port(s) {busy} already in use on 127.0.0.1 (another benchmark?)\n")
     namespace = "lwbench:" + uuid.uuid4().hex[:12]
@@ -704,9 +797,13 @@ def main() -> None:
             if not preflight(arms, secrets, workloads, redis_url, namespace):
                 raise SystemExit("a check failed before any load: nothing measured")
             before = {name: key_spend(arms[name])[0] for name in ("memory", "redis")}
-            measured = Bench(emulator, redis_target, arms, args).all(workloads)
-            settled = after_load(arms, before)
-            met = report(measured, workloads, args)
+            bench = Bench(emulator, redis_target, arms, args)
+            measured = bench.out if args.instructions_only else bench.all(workloads)
+            settled = args.instructions_only or after_load(arms, before)
+            if args.instruction_seconds:
+                count_instructions(Path(tmp), namespace, redis_url, workloads, args, measured)
+            met = report(measured, workloads, args) if measured.triples else None
+            met_ir = report_instructions(measured, workloads)
         finally:
             if args.redis_url is not None:  # a shared server: leave nothing of ours behind
                 store = redis.Redis.from_url(args.redis_url)
@@ -718,7 +815,13 @@ def main() -> None:
     if measured.failed or not settled:
         print("\n".join(f"!! {line}" for line in measured.failed))
         raise SystemExit("\n!! FAILED: errors under load, or spend not settled (above)")
-    print(f"\nboth targets met at 64 connections for every workload: {'yes' if met else 'no'}")
+    verdicts = (
+        ("at 64 connections by requests/s", met),
+        (f"by instructions (at {INSTRUCTION_CONNECTIONS} connections)", met_ir),
+    )
+    for label, verdict in verdicts:
+        if verdict is not None:
+            print(f"both targets met for every workload {label}: {'yes' if verdict else 'no'}")
 
 
 if __name__ == "__main__":

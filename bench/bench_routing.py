@@ -86,9 +86,9 @@ from bench.bench_gateway import (
     started,
 )
 from bench.instructions import CONNECTIONS as INSTRUCTION_CONNECTIONS
-from bench.instructions import Count, missing_tools, under_callgrind
+from bench.instructions import Count, under_callgrind
 from bench.loadgen import LOAD_CPU, SERVER_CPU, require_wrk
-from bench.options import CONNECTIONS, add_side_by_side, parse_side_by_side
+from bench.options import CONNECTIONS, add_instructions, add_side_by_side, parse_side_by_side
 
 LANE = "bench3"
 LANE_CONFIG = f"""
@@ -431,21 +431,8 @@ def report_instructions(measured: Measured, workloads: list[str]) -> bool | None
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_side_by_side(parser, repeat_help="an even count: the arms' order alternates", unit="pairs")
-    parser.add_argument(
-        "--instruction-seconds",
-        type=int,
-        default=20,
-        help="length of each instruction count under callgrind (0: count none)",
-    )
-    parser.add_argument(
-        "--instruction-repeat", type=int, default=2, help="instruction counts per arm and workload"
-    )
-    parser.add_argument(
-        "--instructions-only", action="store_true", help="count instructions, time nothing"
-    )
+    add_instructions(parser)
     args, workloads = parse_side_by_side(parser)
-    if args.instruction_seconds and (why := missing_tools()) is not None:
-        parser.exit(1, f"cannot count instructions: {why} (or --instruction-seconds 0)\n")
     require_wrk()
     if (why := serve_available()) is not None:
         parser.exit(1, f"`laneway serve` is not available ({why})\n")

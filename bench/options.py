@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from bench.bench_emulator import WORKLOADS
+from bench.instructions import missing_tools
 
 CONNECTIONS = (64, 1)  # 64 is judged; 1 reports the added latency
 
@@ -42,6 +43,23 @@ def add_side_by_side(parser: argparse.ArgumentParser, *, repeat_help: str, unit:
     )
 
 
+def add_instructions(parser: argparse.ArgumentParser) -> None:
+    """Options of the instruction counts (bench/instructions.py), checked by
+    `parse_side_by_side`."""
+    parser.add_argument(
+        "--instruction-seconds",
+        type=int,
+        default=20,
+        help="length of each instruction count under callgrind (0: count none)",
+    )
+    parser.add_argument(
+        "--instruction-repeat", type=int, default=2, help="instruction counts per arm and workload"
+    )
+    parser.add_argument(
+        "--instructions-only", action="store_true", help="count instructions, time nothing"
+    )
+
+
 def parse_side_by_side(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, list[str]]:
     """Parse the command line; `args.connections` becomes a list of ints. Returns the args and
     the workloads chosen, both checked (a bad value exits with the parser's usage error)."""
@@ -57,4 +75,11 @@ def parse_side_by_side(parser: argparse.ArgumentParser) -> tuple[argparse.Namesp
         parser.error(f"--connections: choose from {', '.join(map(str, CONNECTIONS))}")
     if args.seconds < 1 or args.repeat < 1:
         parser.error("--seconds and --repeat must be at least 1")
+    seconds = getattr(args, "instruction_seconds", 0)
+    if seconds < 0 or getattr(args, "instruction_repeat", 1) < 1:
+        parser.error("--instruction-seconds must not be negative, --instruction-repeat positive")
+    if seconds and (why := missing_tools()) is not None:
+        parser.error(f"cannot count instructions: {why} (or --instruction-seconds 0)")
+    if getattr(args, "instructions_only", False) and not seconds:
+        parser.error("--instructions-only needs --instruction-seconds above 0")
     return args, workloads
