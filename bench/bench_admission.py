@@ -4,6 +4,7 @@ next to the open gateway.
     .venv/bin/python -m bench.bench_admission [--seconds 5] [--repeat 6]
         [--workloads chat,responses,chat stream,responses stream] [--connections 64,1]
         [--quiet-wait 30] [--retry-noisy 60] [--split-at-1] [--redis-cpu 1] [--redis-url URL]
+        [--instruction-seconds 20] [--instruction-repeat 2] [--instructions-only]
 
 Issue 6: "bench/ reports the gateway benchmark with a key, budget and RPM limit enforced,
 in-memory and with Redis; in-memory stays within 10% of the plain gateway, Redis within 30%."
@@ -54,6 +55,12 @@ host's speed moves by 10-30% within seconds, so the best run of one arm and of a
 from different moments, while the three runs of one repetition, back to back, share one. At 1
 connection the added p50 is reported. Any non-2xx answer or socket error under load, the warm-up
 included, exits 1 after the report.
+
+Then, unless --instruction-seconds 0, each arm's instructions per request are counted: its own
+gateway (own files, its bench key made through its admin API) under valgrind's callgrind
+(bench/instructions.py), one arm at a time, --instruction-repeat counts per workload, judged
+against the same targets (plain/arm instructions) beside requests/s, never instead of it. They
+are the gateway's alone: Redis' own work is not in them.
 """
 
 from __future__ import annotations

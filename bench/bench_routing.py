@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.bench_routing [--seconds 5] [--repeat 6]
         [--workloads chat,responses,chat stream,responses stream] [--connections 64,1]
         [--quiet-wait 30] [--retry-noisy 60] [--split-at-1]
+        [--instruction-seconds 20] [--instruction-repeat 2] [--instructions-only]
 
 Issue 5: "Routing adds no measurable cost to the gateway benchmark: report bench/ numbers with a
 three-candidate `cheapest` lane versus a plain model id; the difference in requests/s stays
@@ -43,6 +44,11 @@ the median over repetitions of lane/plain >= 0.95, as bench_admission judges: th
 moves by 10-30% within seconds, so the best run of one arm and that of the other may come from
 different moments, while the two runs of one repetition, back to back, share one. At 1
 connection the lane's added p50 is reported, not judged.
+
+Then, unless --instruction-seconds 0, both arms' instructions per request are counted on a second
+gateway of the same config under valgrind's callgrind (bench/instructions.py), arms alternating,
+--instruction-repeat counts each: a measure this host's drift does not move, reported and judged
+beside requests/s (plain/lane instructions >= 0.95), never instead of it.
 """
 
 from __future__ import annotations
