@@ -110,7 +110,7 @@ from bench.bench_gateway import (
     tree_cpu_seconds,
 )
 from bench.instructions import CONNECTIONS as INSTRUCTION_CONNECTIONS
-from bench.instructions import Count, under_callgrind
+from bench.instructions import Count, print_verdicts, under_callgrind
 from bench.loadgen import (
     LOAD_CPU,
     SERVER_CPU,
@@ -343,19 +343,16 @@ def count_instructions(
                 bearer = admin(CALLGRIND_PORT, "POST", "keys", {"name": "bench", **fields})["key"]
             for repetition in range(args.instruction_repeat):
                 for workload in workloads:
-                    count = counter.count(
-                        *WORKLOADS[workload], seconds=args.instruction_seconds, bearer=bearer
+                    counter.record(
+                        measured.instructions,
+                        measured.failed,
+                        name,
+                        workload,
+                        WORKLOADS[workload],
+                        seconds=args.instruction_seconds,
+                        repetition=repetition,
+                        bearer=bearer,
                     )
-                    measured.instructions.setdefault((name, workload), []).append(count)
-                    print(
-                        f"  instructions rep {repetition + 1} {name:6} {workload:16} "
-                        f"{count.per_request:,.0f} per request ({count.requests:,} requests)",
-                        flush=True,
-                    )
-                    if count.errors:
-                        measured.failed.append(
-                            f"instructions {name} {workload}: {count.errors} errors"
-                        )
 
 
 def create_keys(arms: dict[str, Arm]) -> dict[str, dict[str, str]]:
@@ -822,13 +819,7 @@ def main() -> None:
     if measured.failed or not settled:
         print("\n".join(f"!! {line}" for line in measured.failed))
         raise SystemExit("\n!! FAILED: errors under load, or spend not settled (above)")
-    verdicts = (
-        ("at 64 connections by requests/s", met),
-        (f"by instructions (at {INSTRUCTION_CONNECTIONS} connections)", met_ir),
-    )
-    for label, verdict in verdicts:
-        if verdict is not None:
-            print(f"both targets met for every workload {label}: {'yes' if verdict else 'no'}")
+    print_verdicts("both targets met for every workload", met, met_ir)
 
 
 if __name__ == "__main__":

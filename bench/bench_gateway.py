@@ -53,6 +53,7 @@ from bench.loadgen import (
     rss_mb,
     server,
 )
+from bench.options import add_quiet_machine
 
 EMULATOR_PORT, AIOHTTP_PORT, LANEWAY_PORT, LITELLM_PORT = 4411, 4412, 4413, 4414
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -706,24 +707,7 @@ def main() -> None:
         help="LiteLLM's runs at 64 connections: its answers take 1-5 s there, so a short run "
         "would count only its first wave",
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=30.0,
-        help="seconds in all to wait, before runs, for other work on the machine to stop",
-    )
-    parser.add_argument(
-        "--retry-noisy",
-        type=float,
-        default=90.0,
-        help="seconds in all that may be spent measuring again runs during which other processes "
-        "used more than a tenth of a core",
-    )
-    parser.add_argument(
-        "--split-at-1",
-        action="store_true",
-        help="keep the target on its own core at 1 connection too (adds cross-core wake-ups)",
-    )
+    add_quiet_machine(parser, retry_s=90.0, measured_again="runs", target="target")
     args = parser.parse_args()
     names = chosen_targets(parser, args)
     with (

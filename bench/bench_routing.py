@@ -91,8 +91,7 @@ from bench.bench_gateway import (
     serve_available,
     started,
 )
-from bench.instructions import CONNECTIONS as INSTRUCTION_CONNECTIONS
-from bench.instructions import Count, under_callgrind
+from bench.instructions import Count, print_verdicts, under_callgrind
 from bench.loadgen import LOAD_CPU, SERVER_CPU, require_wrk
 from bench.options import CONNECTIONS, add_instructions, add_side_by_side, parse_side_by_side
 
@@ -306,19 +305,15 @@ def count_instructions(
             for workload in workloads:
                 order = ARMS if repetition % 2 == 0 else ARMS[::-1]
                 for arm in order:
-                    count = counter.count(
-                        *requests[arm, workload], seconds=args.instruction_seconds
+                    counter.record(
+                        measured.instructions,
+                        measured.failed,
+                        arm,
+                        workload,
+                        requests[arm, workload],
+                        seconds=args.instruction_seconds,
+                        repetition=repetition,
                     )
-                    measured.instructions.setdefault((arm, workload), []).append(count)
-                    print(
-                        f"  instructions rep {repetition + 1} {arm:5} {workload:16} "
-                        f"{count.per_request:,.0f} per request ({count.requests:,} requests)",
-                        flush=True,
-                    )
-                    if count.errors:
-                        measured.failed.append(
-                            f"instructions {arm} {workload}: {count.errors} errors"
-                        )
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -465,13 +460,7 @@ def main() -> None:
     if measured.failed:
         print("\n".join(f"!! {line}" for line in measured.failed))
         raise SystemExit("\n!! FAILED: some answers were not 2xx or some requests failed (above)")
-    verdicts = (
-        ("at 64 connections by requests/s", within),
-        (f"by instructions (at {INSTRUCTION_CONNECTIONS} connections)", within_ir),
-    )
-    for label, verdict in verdicts:
-        if verdict is not None:
-            print(f"all workloads within 5% {label}: {'yes' if verdict else 'no'}")
+    print_verdicts("all workloads within 5%", within, within_ir)
 
 
 if __name__ == "__main__":

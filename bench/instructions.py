@@ -36,6 +36,18 @@ START_TIMEOUT_S = 180.0  # valgrind translates the interpreter and laneway's imp
 _TOTAL = re.compile(rb"^totals:\s+(\d+)", re.M)  # written last: the dump is whole
 
 
+def print_verdicts(claim: str, by_requests: bool | None, by_instructions: bool | None) -> None:
+    """The closing lines: `claim` (e.g. "all workloads within 5%") by requests/s at 64
+    connections and by instructions, each printed only when it was measured."""
+    verdicts = (
+        ("at 64 connections by requests/s", by_requests),
+        (f"by instructions (at {CONNECTIONS} connections)", by_instructions),
+    )
+    for label, verdict in verdicts:
+        if verdict is not None:
+            print(f"{claim} {label}: {'yes' if verdict else 'no'}")
+
+
 def missing_tools() -> str | None:
     """Why instructions cannot be counted here, or None."""
     for tool in ("valgrind", "callgrind_control"):
@@ -82,6 +94,30 @@ class Callgrind:
         finally:
             self._control("-i", "off")
         return Count(self._dump(), result.requests, result.errors)
+
+    def record(
+        self,
+        counts: dict[tuple[str, str], list[Count]],
+        failed: list[str],
+        arm: str,
+        workload: str,
+        request: tuple[str, bytes],
+        *,
+        seconds: int,
+        repetition: int,
+        bearer: str = "sk-bench",
+    ) -> None:
+        """Count one arm's workload, print the count, keep it in `counts` by (arm, workload);
+        a count with errors is named in `failed`."""
+        count = self.count(*request, seconds=seconds, bearer=bearer)
+        counts.setdefault((arm, workload), []).append(count)
+        print(
+            f"  instructions rep {repetition + 1} {arm:6} {workload:16} "
+            f"{count.per_request:,.0f} per request ({count.requests:,} requests)",
+            flush=True,
+        )
+        if count.errors:
+            failed.append(f"instructions {arm} {workload}: {count.errors} errors")
 
     def _dump(self) -> int:
         """Dump the counters and read their total from the new file."""

@@ -23,6 +23,13 @@ def add_side_by_side(parser: argparse.ArgumentParser, *, repeat_help: str, unit:
         default=",".join(map(str, CONNECTIONS)),
         help="comma-separated: 64 (judged) and/or 1",
     )
+    add_quiet_machine(parser, retry_s=60.0, measured_again=f"{unit} of runs", target="gateway")
+
+
+def add_quiet_machine(
+    parser: argparse.ArgumentParser, *, retry_s: float, measured_again: str, target: str
+) -> None:
+    """--quiet-wait, --retry-noisy and --split-at-1, as every wrk benchmark here has them."""
     parser.add_argument(
         "--quiet-wait",
         type=float,
@@ -32,14 +39,14 @@ def add_side_by_side(parser: argparse.ArgumentParser, *, repeat_help: str, unit:
     parser.add_argument(
         "--retry-noisy",
         type=float,
-        default=60.0,
-        help=f"seconds in all that may be spent measuring again {unit} of runs during which "
+        default=retry_s,
+        help=f"seconds in all that may be spent measuring again {measured_again} during which "
         "other processes used more than a tenth of a core",
     )
     parser.add_argument(
         "--split-at-1",
         action="store_true",
-        help="keep the gateway on its own core at 1 connection too (adds cross-core wake-ups)",
+        help=f"keep the {target} on its own core at 1 connection too (adds cross-core wake-ups)",
     )
 
 
