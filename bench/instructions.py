@@ -1,9 +1,10 @@
 """Instructions per request: a gateway under valgrind's callgrind, counted per arm.
 
 This host's speed moves by 10-30% within seconds, so requests/s ratios of arms a few percent
-apart need many repetitions and still land on either side of a 5% target. Instruction counts do
-not move with the host: the same server, inputs and environment count the same to about 0.5%,
-whatever else the machine is doing. They are not time (a cache miss costs many instructions'
+apart need many repetitions and still land on either side of a 5% target. Instruction counts
+hardly move with the host: two 20 s counts of one arm on one server agree to about 1%, counts on
+fresh servers in separate runs to 2-3% (what runs once a second is spread over however many
+requests the slowed server completed). They are not time (a cache miss costs many instructions'
 worth), so the benchmarks report them beside requests/s, never instead of it.
 
 How: `laneway serve` starts under `valgrind --tool=callgrind --instr-atstart=no` (roughly 50x
