@@ -121,7 +121,7 @@ from bench.loadgen import (
     require_wrk,
     server,
 )
-from bench.options import CONNECTIONS, add_instructions, add_side_by_side, parse_side_by_side
+from bench.options import CONNECTIONS, add_side_by_side, parse_side_by_side
 
 ARMS = ("plain", "memory", "redis")
 ORDERS = list(itertools.permutations(ARMS))  # the arms' order in each repetition, in turn
@@ -771,7 +771,6 @@ def main() -> None:
         repeat_help="a multiple of 6: the arms take each of the six orders in turn",
         unit="triples",
     )
-    add_instructions(parser)
     parser.add_argument(
         "--redis-cpu", default=LOAD_CPU, choices=("0", "1"), help="where the private Redis runs"
     )

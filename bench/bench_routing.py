@@ -93,7 +93,7 @@ from bench.bench_gateway import (
 )
 from bench.instructions import Count, print_verdicts, under_callgrind
 from bench.loadgen import LOAD_CPU, SERVER_CPU, require_wrk
-from bench.options import CONNECTIONS, add_instructions, add_side_by_side, parse_side_by_side
+from bench.options import CONNECTIONS, add_side_by_side, parse_side_by_side
 
 LANE = "bench3"
 LANE_CONFIG = f"""
@@ -432,7 +432,6 @@ def report_instructions(measured: Measured, workloads: list[str]) -> bool | None
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_side_by_side(parser, repeat_help="an even count: the arms' order alternates", unit="pairs")
-    add_instructions(parser)
     args, workloads = parse_side_by_side(parser)
     require_wrk()
     if (why := serve_available()) is not None:

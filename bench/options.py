@@ -1,6 +1,6 @@
 """Command-line options shared by the benchmarks that compare arms of one gateway side by side
-(bench_routing, bench_admission): run length, repetitions, workloads, connection counts and the
-quiet-machine guards. Each benchmark adds its own options after these.
+(bench_routing, bench_admission): run length, repetitions, workloads, connection counts, the
+quiet-machine guards and the instruction counts. Each benchmark adds its own options after these.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def add_side_by_side(parser: argparse.ArgumentParser, *, repeat_help: str, unit:
         help="comma-separated: 64 (judged) and/or 1",
     )
     add_quiet_machine(parser, retry_s=60.0, measured_again=f"{unit} of runs", target="gateway")
+    _add_instructions(parser)
 
 
 def add_quiet_machine(
@@ -50,9 +51,8 @@ def add_quiet_machine(
     )
 
 
-def add_instructions(parser: argparse.ArgumentParser) -> None:
-    """Options of the instruction counts (bench/instructions.py), checked by
-    `parse_side_by_side`."""
+def _add_instructions(parser: argparse.ArgumentParser) -> None:
+    """Options of the instruction counts (bench/instructions.py)."""
     parser.add_argument(
         "--instruction-seconds",
         type=int,
@@ -82,11 +82,11 @@ def parse_side_by_side(parser: argparse.ArgumentParser) -> tuple[argparse.Namesp
         parser.error(f"--connections: choose from {', '.join(map(str, CONNECTIONS))}")
     if args.seconds < 1 or args.repeat < 1:
         parser.error("--seconds and --repeat must be at least 1")
-    seconds = getattr(args, "instruction_seconds", 0)
-    if seconds < 0 or getattr(args, "instruction_repeat", 1) < 1:
+    seconds = args.instruction_seconds
+    if seconds < 0 or args.instruction_repeat < 1:
         parser.error("--instruction-seconds must not be negative, --instruction-repeat positive")
     if seconds and (why := missing_tools()) is not None:
         parser.error(f"cannot count instructions: {why} (or --instruction-seconds 0)")
-    if getattr(args, "instructions_only", False) and not seconds:
+    if args.instructions_only and not seconds:
         parser.error("--instructions-only needs --instruction-seconds above 0")
     return args, workloads

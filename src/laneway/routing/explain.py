@@ -63,29 +63,25 @@ class Route:
         self.rows.clear()
 
     def as_dict(self) -> dict[str, Any]:
+        """The route with each candidate an object, its expected cost as exact USD text (what
+        `laneway route --explain --json` prints)."""
+        return self._fields([_verbose(row) for row in self._rows()])
+
+    def to_json(self) -> str:
+        """The route as the ledger stores it: `as_dict`'s fields, each candidate a compact row
+        `[candidate, kept, reason ("" for none), expected cost in integer pico-USD (null:
+        unknown or not priced), effort]` (`expand` turns it back into `as_dict`'s form). On
+        every request: orjson writes the rows as they are, with no dict or decimal text per
+        candidate, and the row stays small in the ledger."""
+        return orjson.dumps(self._fields(self._rows())).decode()
+
+    def _rows(self) -> Sequence[Row]:
         considered = self._considered
         if considered is None:
-            candidates = [
-                {
-                    "candidate": label,
-                    "kept": kept,
-                    "reason": reason or None,
-                    "expected_usd": None if pico is None else pico_usd(pico),
-                    "effort": effort,
-                }
-                for label, kept, reason, pico, effort in self.rows
-            ]
-        else:
-            candidates = [
-                {
-                    "candidate": c.label,
-                    "kept": c.kept,
-                    "reason": c.reason or None,
-                    "expected_usd": None if c.expected_pico is None else pico_usd(c.expected_pico),
-                    "effort": c.effort,
-                }
-                for c in considered
-            ]
+            return self.rows
+        return [(c.label, c.kept, c.reason, c.expected_pico, c.effort) for c in considered]
+
+    def _fields(self, candidates: Sequence[object]) -> dict[str, Any]:
         return {
             "lane": self.lane,
             "via": self.via,
@@ -94,29 +90,6 @@ class Route:
             "notes": self.notes,
             "candidates": candidates,
         }
-
-    def to_json(self) -> str:
-        """The route as the ledger stores it: `as_dict`'s fields, each candidate a compact row
-        `[candidate, kept, reason ("" for none), expected cost in integer pico-USD (null:
-        unknown or not priced), effort]` (`expand` turns it back into `as_dict`'s form). On
-        every request: orjson writes the rows as they are, with no dict or decimal text per
-        candidate, and the row stays small in the ledger."""
-        considered = self._considered
-        rows: Sequence[Row | list[object]] = (
-            self.rows
-            if considered is None
-            else [[c.label, c.kept, c.reason, c.expected_pico, c.effort] for c in considered]
-        )
-        return orjson.dumps(
-            {
-                "lane": self.lane,
-                "via": self.via,
-                "policy": self.policy,
-                "chosen": self.chosen,
-                "notes": self.notes,
-                "candidates": rows,
-            }
-        ).decode()
 
     def header(self) -> str:
         """A one-line summary: `cheapest -> gpt-5.4-nano@openai; skipped gpt-5.2@openai (...)`."""
@@ -140,20 +113,22 @@ def expand(stored: str) -> dict[str, Any]:
     object, its expected cost as exact USD text. A route stored in that form already (ledgers
     written before the compact rows) is returned as it is."""
     data: dict[str, Any] = orjson.loads(stored)
-    candidates = data.get("candidates") or []
     data["candidates"] = [
-        {
-            "candidate": row[0],
-            "kept": row[1],
-            "reason": row[2] or None,
-            "expected_usd": None if row[3] is None else pico_usd(row[3]),
-            "effort": row[4],
-        }
-        if isinstance(row, list)
-        else row
-        for row in candidates
+        _verbose(row) if isinstance(row, list) else row for row in data.get("candidates") or []
     ]
     return data
+
+
+def _verbose(row: Sequence[Any]) -> dict[str, Any]:
+    """One candidate's row as an object."""
+    label, kept, reason, pico, effort = row
+    return {
+        "candidate": label,
+        "kept": kept,
+        "reason": reason or None,
+        "expected_usd": None if pico is None else pico_usd(pico),
+        "effort": effort,
+    }
 
 
 def pico_usd(pico: int) -> str:
