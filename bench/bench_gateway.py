@@ -48,10 +48,12 @@ from bench.loadgen import (
     SERVER_CPU,
     Result,
     cpu_seconds,
+    kernel_seconds,
     load,
     require_wrk,
     rss_mb,
     server,
+    storage_bytes,
 )
 from bench.options import add_quiet_machine
 
@@ -107,6 +109,8 @@ class Run:
     emulator_cpu: float
     wrk_cpu: float
     other_cpu: float  # everything else on the machine (both cores), as a share of one core
+    target_kernel_cpu: float = 0.0  # the part of target_cpu spent in the kernel
+    target_storage_bytes: int = 0  # written to storage by the target over the run (its ledger)
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -137,6 +141,18 @@ def tree_cpu_seconds(pid: int) -> float:
         with suppress(OSError):  # a process that just ended
             total += cpu_seconds(each)
     return total
+
+
+def tree_kernel_seconds(pid: int) -> float:
+    total = 0.0
+    for each in _tree(pid):
+        with suppress(OSError):
+            total += kernel_seconds(each)
+    return total
+
+
+def tree_storage_bytes(pid: int) -> int:
+    return sum(storage_bytes(each) for each in _tree(pid))
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -384,6 +400,7 @@ def measure(
     if target.name != "emulator":
         place(target.pid, cpu)
     target_before, emulator_before = tree_cpu_seconds(target.pid), cpu_seconds(emulator_pid)
+    kernel_before, storage_before = tree_kernel_seconds(target.pid), tree_storage_bytes(target.pid)
     machine_before = machine_busy_seconds()
     try:
         result = load(
@@ -399,6 +416,8 @@ def measure(
             place(target.pid, SERVER_CPU)
     machine = machine_busy_seconds() - machine_before
     target_cpu = tree_cpu_seconds(target.pid) - target_before
+    kernel = tree_kernel_seconds(target.pid) - kernel_before
+    storage = tree_storage_bytes(target.pid) - storage_before
     emulator_cpu = cpu_seconds(emulator_pid) - emulator_before
     ours = target_cpu + result.load_cpu_s + (emulator_cpu if target.pid != emulator_pid else 0)
     wall = max(result.wall_s, 1e-9)
@@ -408,6 +427,8 @@ def measure(
         emulator_cpu=emulator_cpu / wall,
         wrk_cpu=result.load_cpu_s / wall,
         other_cpu=max(machine - ours, 0.0) / wall,
+        target_kernel_cpu=kernel / wall,
+        target_storage_bytes=storage,
     )
 
 

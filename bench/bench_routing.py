@@ -39,11 +39,12 @@ emulator and wrk share CPU 1; at 1 connection the gateway moves onto CPU 1 besid
 cross-core wake-ups in the serial chain), unless --split-at-1. A pair of runs (plain and lane)
 during which other processes used more than a tenth of a core is measured again as a pair while
 --retry-noisy allows. Reported: requests/s of each arm, lane/plain per repetition (and their
-median) and best over best, the gateway's CPU per request, p50/p99; judged at 64 connections on
-the median over repetitions of lane/plain >= 0.95, as bench_admission judges: this host's speed
-moves by 10-30% within seconds, so the best run of one arm and that of the other may come from
-different moments, while the two runs of one repetition, back to back, share one. At 1
-connection the lane's added p50 is reported, not judged.
+median) and best over best, the gateway's CPU per request (and, as medians over the repetitions,
+its kernel part and the bytes its ledger wrote to storage per request), p50/p99; judged at 64
+connections on the median over repetitions of lane/plain >= 0.95, as bench_admission judges:
+this host's speed moves by 10-30% within seconds, so the best run of one arm and that of the
+other may come from different moments, while the two runs of one repetition, back to back, share
+one. At 1 connection the lane's added p50 is reported, not judged.
 
 Then, unless --instruction-seconds 0, both arms' instructions per request are counted on a second
 gateway of the same config under valgrind's callgrind (bench/instructions.py), arms alternating,
@@ -319,9 +320,22 @@ def count_instructions(
 # --- the report --------------------------------------------------------------------------------
 
 
-def _cpu_us(run: Run) -> float:
-    """The gateway's CPU per request (all its threads)."""
-    return run.target_cpu * run.result.wall_s / max(run.result.requests, 1) * 1e6
+def _cpu_us(run: Run, share: float | None = None) -> float:
+    """The gateway's CPU per request (all its threads), or that of `share` (a part of it)."""
+    used = run.target_cpu if share is None else share
+    return used * run.result.wall_s / max(run.result.requests, 1) * 1e6
+
+
+def _costs(pairs: list[Pair], arm: str) -> str:
+    """Medians over the repetitions of one arm: gateway CPU and its kernel part per request, and
+    the bytes it wrote to storage (its ledger) per request."""
+    runs = [pair.runs[arm] for pair in pairs]
+    if not runs:
+        return "-"
+    cpu = statistics.median(_cpu_us(r) for r in runs)
+    kernel = statistics.median(_cpu_us(r, r.target_kernel_cpu) for r in runs)
+    stored = statistics.median(r.target_storage_bytes / max(r.result.requests, 1) for r in runs)
+    return f"{cpu:.0f} ({kernel:.0f}), {stored:,.0f} B"
 
 
 def report(measured: Measured, workloads: list[str], model: str, args: argparse.Namespace) -> bool:
@@ -337,9 +351,10 @@ def report(measured: Measured, workloads: list[str], model: str, args: argparse.
         "| workload | conns | plain req/s | lane req/s | lane/plain best | lane/plain each rep "
         "| median rep "
         "| gateway CPU us/req plain / lane | p50 ms plain / lane | p99 ms plain / lane "
-        "| CPU 1 (emulator + wrk) | other CPU |"
+        "| CPU 1 (emulator + wrk) | other CPU "
+        "| medians per request: CPU us (kernel), stored bytes: plain; lane |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts: list[str] = []
     within = True
     for connections in CONNECTIONS:
@@ -360,7 +375,7 @@ def report(measured: Measured, workloads: list[str], model: str, args: argparse.
                 f"| {_cpu_us(plain):.0f} / {_cpu_us(lane):.0f} "
                 f"| {plain.result.p50_ms:.3f} / {lane.result.p50_ms:.3f} "
                 f"| {plain.result.p99_ms:.3f} / {lane.result.p99_ms:.3f} | {upstream:.0%} "
-                f"| {other:.0%} |"
+                f"| {other:.0%} | {_costs(pairs, 'plain')}; {_costs(pairs, 'lane')} |"
             )
             if connections > 1:
                 ok = median >= TARGET_RATIO

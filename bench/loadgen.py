@@ -100,6 +100,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime + stime
 
 
+def kernel_seconds(pid: int) -> float:
+    """The part of `cpu_seconds` spent in the kernel (stime)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[12]) / _CLK_TCK
+
+
+def storage_bytes(pid: int) -> int:
+    """Bytes the process has caused to be written to storage (/proc/PID/io write_bytes: pages it
+    dirtied in files, here the ledger's WAL and database); 0 where the kernel keeps no count."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
