@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -135,24 +135,25 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    total = 0.0
-    for each in _tree(pid):
-        with suppress(OSError):  # a process that just ended
-            total += cpu_seconds(each)
-    return total
-
-
-def tree_kernel_seconds(pid: int) -> float:
+def _tree_total(pid: int, read: Callable[[int], float]) -> float:
+    """`read` summed over `pid` and its descendants; one that just ended counts nothing."""
     total = 0.0
     for each in _tree(pid):
         with suppress(OSError):
-            total += kernel_seconds(each)
+            total += read(each)
     return total
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    return _tree_total(pid, cpu_seconds)
+
+
+def tree_kernel_seconds(pid: int) -> float:
+    return _tree_total(pid, kernel_seconds)
+
+
 def tree_storage_bytes(pid: int) -> int:
-    return sum(storage_bytes(each) for each in _tree(pid))
+    return int(_tree_total(pid, storage_bytes))
 
 
 def tree_rss_mb(pid: int) -> float:

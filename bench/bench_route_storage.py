@@ -95,7 +95,7 @@ def _storage_bytes() -> int:
 class Run:
     user_us: float
     kernel_us: float
-    frames: float  # WAL frames written per request (checkpoints copy them out; none here)
+    frames: float  # WAL frames written per request, counted on a file never checkpointed
     stored: float  # bytes written to storage per request
 
     @property

@@ -95,14 +95,19 @@ def _accepts(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (which may hold spaces)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime + stime
 
 
 def kernel_seconds(pid: int) -> float:
     """The part of `cpu_seconds` spent in the kernel (stime)."""
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[12]) / _CLK_TCK
+    return int(_stat(pid)[12]) / _CLK_TCK
 
 
 def storage_bytes(pid: int) -> int:
