@@ -380,8 +380,8 @@ def test_costs_group_by_project_and_key_and_filters(bill: Bill) -> None:
 
 
 def test_unknown_prices_are_null_never_zero(catalog: Catalog, bill: Bill) -> None:
-    # gpt-5.4-nano's output price is unknown; its input price is known.
-    bill.record(entry(catalog, T0 + 30, "gpt-5.4-nano", project="proj_c", usage=Usage(1_000, 100)))
+    # A model the emulator serves (say, from a catalog override) but has no price for.
+    bill.record(entry(catalog, T0 + 30, "house-llm", project="proj_c", usage=Usage(1_000, 100)))
     base = f"start_time={T0}&end_time={T0 + DAY}"
     [total] = results(bill.costs(q(base)))
     assert total["amount"]["value"] is None
@@ -393,10 +393,30 @@ def test_unknown_prices_are_null_never_zero(catalog: Catalog, bill: Bill) -> Non
     ]
     lines = bill.costs(q(f"{base}&group_by=line_item&project_ids=proj_c"))
     assert [(r["line_item"], r["amount"]["value"]) for r in results(lines)] == [
-        ("gpt-5.4-nano, input", Decimal("0.0001")),
-        ("gpt-5.4-nano, output", None),
+        ("house-llm, input", None),
+        ("house-llm, output", None),
     ]
     assert b'"value":null' in dumps(lines)
+
+
+def test_emulated_prices_are_billed_and_labelled_as_emulated(catalog: Catalog) -> None:
+    # No source publishes gpt-5.4-nano's cached or output price; the emulator bills its own
+    # stand-in figures ($0.01 and $0.60 per 1M) and its line items say so.
+    bill = Bill(catalog)
+    usage = Usage(2_000, 100, cached_input_tokens=1_024)
+    bill.record(entry(catalog, T0 + 30, "gpt-5.4-nano", usage=usage))
+    bill.record(entry(catalog, T0 + 40, "gpt-5.4-nano", batch=True, usage=Usage(1_000, 0)))
+    base = f"start_time={T0}&end_time={T0 + DAY}"
+    lines = bill.costs(q(f"{base}&group_by=line_item"))
+    assert [(r["line_item"], r["amount"]["value"]) for r in results(lines)] == [
+        ("gpt-5.4-nano, input", Decimal("0.0000976")),
+        ("gpt-5.4-nano, cached input (emulated price)", Decimal("0.00001024")),
+        ("gpt-5.4-nano, output (emulated price)", Decimal("0.00006")),
+        # The batch discount is published, and so is the input price: no label.
+        ("gpt-5.4-nano, batch input", Decimal("0.00005")),
+    ]
+    [total] = results(bill.costs(q(base)))
+    assert total["amount"]["value"] == Decimal("0.00021784")
 
 
 def test_a_null_amount_is_the_only_departure_from_the_schema(
@@ -404,7 +424,7 @@ def test_a_null_amount_is_the_only_departure_from_the_schema(
 ) -> None:
     # The spec types `amount.value` as a number; an unknown price is null all the same.
     bill = Bill(catalog)
-    bill.record(entry(catalog, T0, "gpt-5.4-nano", usage=Usage(1_000, 100)))
+    bill.record(entry(catalog, T0, "house-llm", usage=Usage(1_000, 100)))
     page = json.loads(dumps(bill.costs(q(f"start_time={T0}&limit=1&group_by=line_item"))))
     assert not usage_response.is_valid(page)
     for result in results(page):

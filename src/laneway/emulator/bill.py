@@ -3,6 +3,8 @@
 Every request the emulator serves is recorded once as a `BillEntry`; `Bill.completions_usage`
 and `Bill.costs` answer `GET /v1/organization/usage/completions` and `GET /v1/organization/costs`
 from those entries, so the gateway's ledger can be reconciled against "the provider's numbers".
+Costs come from the emulator's own price list (`price_list.py`), not laneway's catalog: two
+separately kept books, so a wrong price on laneway's side shows up as a difference.
 
 Recording is on the hot path and only appends. Queries scan: they parse the query string the
 way the spec's parameter descriptions say, cut the range into UTC-aligned buckets, page through
@@ -25,8 +27,8 @@ from typing import Any
 import orjson
 
 from laneway.clock import Clock, SystemClock
+from laneway.emulator.price_list import ModelPrices, PriceList, shipped_prices
 from laneway.pricing.catalog import Catalog
-from laneway.pricing.cost import cost_of
 from laneway.usage import Usage
 from laneway.wire.errors import ApiError, invalid_value, missing_parameter
 
@@ -127,8 +129,13 @@ _Groups = dict[tuple[object, ...], _Tally]  # a bucket's tallies by group
 class Bill:
     """An append-only record of what the emulator served, queryable like OpenAI's admin API."""
 
-    def __init__(self, catalog: Catalog, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, *, clock: Clock | None = None, prices: PriceList | None = None
+    ) -> None:
+        # The catalog only resolves snapshot names in filters; money comes from the emulator's
+        # own price list, never from laneway's catalog (see price_list.py for why).
         self._catalog = catalog
+        self._prices = prices or shipped_prices()
         self._clock: Clock = clock or SystemClock()
         self._rows: dict[_RowKey, BillRow] = {}
 
@@ -197,7 +204,8 @@ class Bill:
 
         Amounts are priced at query time, not per request: cost is linear in tokens, so pricing
         the summed tokens of each model (batch or not) once is exact, and keeps Decimal
-        arithmetic off the emulator's hot path. One unknown price makes its amount null."""
+        arithmetic off the emulator's hot path. A model the price list lacks has a null amount;
+        a line priced with an emulated figure (no published price) is labelled so."""
         page = self._page(params, "costs", _COSTS_LIMITS)
         group = _group_by(params, _COSTS_GROUPS)
         by_line = "line_item" in group
@@ -239,8 +247,8 @@ class Bill:
             if by_line:
                 lines.extend(self._lines(model, batch, tally))
                 continue
-            spec = self._catalog.find(model)
-            total = None if spec is None else cost_of(spec, tally.usage(), batch=batch).total
+            prices = self._prices.find(model)
+            total = None if prices is None else prices.charge(tally.usage(), batch=batch).total
             if not lines:
                 lines.append((None, total, None))
             else:
@@ -253,16 +261,22 @@ class Bill:
         self, model: str, batch: bool, tally: _Tally
     ) -> list[tuple[str | None, Decimal | None, int | None]]:
         """The costs lines of one model, batch or not: (name, amount or None, tokens)."""
-        spec = self._catalog.find(model)
-        price = None if spec is None else cost_of(spec, tally.usage(), batch=batch)
+        prices = self._prices.find(model)
+        charge = None if prices is None else prices.charge(tally.usage(), batch=batch)
         kind = "batch " if batch else ""
-        parts = (
-            ("input", tally.input - tally.cached, None if price is None else price.uncached_input),
-            ("cached input", tally.cached, None if price is None else price.cached_input),
-            ("output", tally.output, None if price is None else price.output),
+        amounts = (None, None, None) if charge is None else charge.parts
+        parts = zip(
+            ("input", "cached input", "output"),
+            (tally.input - tally.cached, tally.cached, tally.output),
+            amounts,
+            strict=True,
         )
         # A kind with no tokens has no line, as on a real invoice.
-        return [(f"{model}, {kind}{name}", value, n) for name, n, value in parts if n]
+        return [
+            (f"{model}, {kind}{name}{_emulated_mark(prices, name, batch)}", value, n)
+            for name, n, value in parts
+            if n
+        ]
 
     def _page(
         self, params: Mapping[str, Sequence[str]], endpoint: str, limits: dict[str, tuple[int, int]]
@@ -344,6 +358,14 @@ class Bill:
                     tally = groups[group] = _Tally()
                 tally.add(row)
         return list(buckets.items())
+
+
+def _emulated_mark(prices: ModelPrices | None, part: str, batch: bool) -> str:
+    """A line priced with a figure no source publishes says so: it is the emulator's own."""
+    if prices is None:
+        return ""
+    used = {part.replace(" ", "_"), "batch_discount"} if batch else {part.replace(" ", "_")}
+    return " (emulated price)" if used & prices.emulated else ""
 
 
 def dumps(payload: dict[str, Any]) -> bytes:

@@ -1,7 +1,8 @@
 """The emulator's configuration: typed, validated at load, unknown keys rejected.
 
 Everything here is about the emulator's own behaviour (latency, limits, faults, keys); facts about
-the models (prices, windows, published tier limits) come from the catalog.
+the models (windows, capabilities, published tier limits) come from the catalog, and what they
+cost from the emulator's own price list (`prices.toml`), never from the catalog.
 """
 
 from __future__ import annotations

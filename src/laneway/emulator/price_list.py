@@ -48,6 +48,11 @@ class Charge:
     output: Decimal
 
     @property
+    def parts(self) -> tuple[Decimal, Decimal, Decimal]:
+        """Uncached input, cached input, output: the order of an invoice's lines."""
+        return self.uncached_input, self.cached_input, self.output
+
+    @property
     def total(self) -> Decimal:
         with localcontext(prec=MAX_PREC):
             return self.uncached_input + self.cached_input + self.output
