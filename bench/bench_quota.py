@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 import redis
 import uvloop
 
-from laneway.quota.admission import Ask, BudgetCharge, QuotaState, RateLimit
+from laneway.quota.state import Ask, BudgetCharge, QuotaState, RateLimit
 from laneway.quota.memory import MemoryQuota
 from laneway.quota.redis_pipeline import redis_client
 from laneway.quota.redis_state import RedisQuota

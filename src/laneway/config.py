@@ -30,11 +30,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
 
-from laneway.config_file import Strict, load_toml
-from laneway.errors import LanewayError
-from laneway.pricing.model_spec import Tier, TierLimit
+from laneway.config_file import ENV_NAME, Strict, load_toml
+from laneway.errors import ConfigError
 from laneway.quota.budget import BudgetLimit, parse_budget
 from laneway.routing.lane_config import (
     AutoConfig,
@@ -43,15 +42,12 @@ from laneway.routing.lane_config import (
     Name,
     RoutingConfig,
 )
+from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.timeouts import TimeoutsConfig
 
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 ENV_API_KEYS = "LANEWAY_API_KEYS"
-_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
-
-class ConfigError(LanewayError):
-    """A gateway config file is malformed; the message names the file and the field."""
+__all__ = ["ConfigError", "GatewayConfig", "ProviderConfig"]  # the sections callers name
 
 
 class ClientKeyConfig(Strict):
@@ -74,51 +70,6 @@ class ServerConfig(Strict):
     max_body_bytes: Annotated[int, Field(gt=0)] = 32 * 1024 * 1024
 
 
-class ProviderConfig(Strict):
-    kind: Literal["openai", "openai-compatible"]
-    # openai: $OPENAI_BASE_URL, else api.openai.com. openai-compatible: required.
-    base_url: str | None = None
-    # The environment variable holding the key. openai: OPENAI_API_KEY unless set; for an
-    # openai-compatible server without auth (a local vLLM, Ollama), leave it out.
-    api_key_env: Annotated[str, Field(pattern=_ENV_NAME)] | None = None
-    models: tuple[str, ...] = ()  # the models served here; empty: any model
-    tier: Tier = "tier-1"
-    # Pace requests under this provider's rate limits (`[pacing]`, shared by replicas through
-    # `[state]`): the catalog's figures for `tier`, replaced per model by `rate_limits`. Unset:
-    # on where the limits are known to be yours, i.e. `tier` is written here (kind "openai") or
-    # `rate_limits` is; the default tier-1 guess would throttle a higher tier's traffic.
-    pace: bool | None = None
-    rate_limits: dict[str, TierLimit] = Field(default_factory=dict)  # model -> {rpm, tpm}
-    max_connections: Annotated[int, Field(gt=0)] = 512
-    # laneway's own HTTP/1.1 client (the fastest measured), or aiohttp's.
-    http_client: Literal["laneway", "aiohttp"] = "laneway"
-
-    @model_validator(mode="after")
-    def _base_url_given(self) -> ProviderConfig:
-        if self.kind == "openai-compatible" and not self.base_url:
-            raise ValueError("an openai-compatible provider needs base_url")
-        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://: {self.base_url!r}")
-        return self
-
-    @property
-    def paced(self) -> bool:
-        if self.pace is not None:
-            return self.pace
-        written_tier = self.kind == "openai" and "tier" in self.model_fields_set
-        return written_tier or bool(self.rate_limits)
-
-    def key_env(self) -> str | None:
-        if self.api_key_env is not None:
-            return self.api_key_env
-        return "OPENAI_API_KEY" if self.kind == "openai" else None
-
-    def resolved_base_url(self, env: Mapping[str, str]) -> str:
-        if self.base_url:
-            return self.base_url.rstrip("/")
-        return (env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).rstrip("/")
-
-
 class ModelRoute(Strict):
     """Per requested plain model id: where to go when it cannot answer."""
 
@@ -133,7 +84,7 @@ class LedgerConfig(Strict):
     path: Path | None = None  # default: $LANEWAY_LEDGER, else ~/.local/share/laneway/ledger.db
     # postgres: the DSN is read from this environment variable (it may hold a password), else
     # `dsn` here.
-    dsn_env: Annotated[str, Field(pattern=_ENV_NAME)] = "LANEWAY_POSTGRES_DSN"
+    dsn_env: Annotated[str, Field(pattern=ENV_NAME)] = "LANEWAY_POSTGRES_DSN"
     dsn: str | None = None
 
     def resolved_dsn(self, env: Mapping[str, str]) -> str:
@@ -155,7 +106,7 @@ class StateConfig(Strict):
 
     backend: Literal["memory", "redis"] = "memory"
     # redis: the URL is read from this environment variable (it may hold a password), else `url`.
-    url_env: Annotated[str, Field(pattern=_ENV_NAME)] = "LANEWAY_REDIS_URL"
+    url_env: Annotated[str, Field(pattern=ENV_NAME)] = "LANEWAY_REDIS_URL"
     url: str = "redis://127.0.0.1:6379/0"
     namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]+$")] = "laneway"
     # Redis unreachable: "closed" refuses requests that need it (503); "open" admits them
@@ -211,7 +162,7 @@ class PacingConfig(Strict):
 class KeysConfig(Strict):
     """Virtual keys: the admin API (`/admin/`) is on when this variable holds the admin key."""
 
-    admin_key_env: Annotated[str, Field(pattern=_ENV_NAME)] = "LANEWAY_ADMIN_KEY"
+    admin_key_env: Annotated[str, Field(pattern=ENV_NAME)] = "LANEWAY_ADMIN_KEY"
     # How often a replica re-reads the key store for keys changed elsewhere. Revocations are
     # immediate on every replica when state is in Redis.
     refresh_s: Annotated[float, Field(gt=0, le=3600)] = 5.0

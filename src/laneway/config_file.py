@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from laneway.errors import LanewayError
 
 M = TypeVar("M", bound=BaseModel)
+# An environment variable's name, as config fields that name one must write it.
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class Strict(BaseModel):

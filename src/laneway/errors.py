@@ -20,6 +20,11 @@ from pathlib import Path
 class LanewayError(Exception):
     """Base class of every error laneway raises deliberately."""
 
+    # The HTTP status an API client gets for it (None: not an answer to an API call, e.g. a
+    # start-up or command-line error), and OpenAI's `code` field to send with it.
+    status: int | None = None
+    code: str | None = None
+
 
 @dataclass(frozen=True)
 class CatalogProblem:
@@ -61,6 +66,10 @@ class UnknownModelError(LanewayError, LookupError):
         if self.suggestions:
             message += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
         super().__init__(message)
+
+
+class ConfigError(LanewayError):
+    """A gateway config file is malformed; the message names the file and the field."""
 
 
 class UsageError(LanewayError, ValueError):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from decimal import Decimal
 
 from laneway.clock import ManualClock
 from laneway.gateway.admission import Admission, BudgetRule
 from laneway.gateway.client import Client
-from laneway.quota.admission import Ask, BudgetCharge, Refusal
 from laneway.quota.budget import BudgetLimit
 from laneway.quota.memory import MemoryQuota
+from laneway.quota.state import Ask, BudgetCharge, Refusal
 from tests.routing.test_router import CATALOG, Setup
 
 DAY = BudgetLimit("day", Decimal(10))
@@ -18,6 +19,10 @@ DAY = BudgetLimit("day", Decimal(10))
 
 class AnswerNeverComes(MemoryQuota):
     """Reserves, as a Redis script would, but the answer is never read back (a slow network)."""
+
+    @property
+    def immediate(self) -> None:  # type: ignore[override]  # awaited, as Redis is
+        return None
 
     async def admit(self, ask: Ask, now: float) -> Refusal | None:
         await super().admit(ask, now)
@@ -33,7 +38,9 @@ def test_a_cancelled_admission_releases_what_it_may_have_reserved() -> None:
     charge = BudgetCharge("global:day", "day", 10 * 10**9, None)
 
     async def scenario() -> tuple[int, int]:
-        task = asyncio.ensure_future(admission.admit(Client("key_a"), plan, "req_1"))
+        pending = admission.admit(Client("key_a"), plan, "req_1")
+        assert inspect.isawaitable(pending)
+        task = asyncio.ensure_future(pending)
         await asyncio.sleep(0)
         held = (await state.spend([charge], clock.time()))[0].reserved_nano
         task.cancel()

@@ -11,18 +11,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from laneway.assembly import Assembly
 from laneway.clock import ManualClock
+from laneway.config import GatewayConfig
 from laneway.gateway.client import Client
-from laneway.gateway.core import Gateway
 from laneway.http.messages import Response, StreamResponse
 from laneway.ledger.record import LedgerRecord
-from laneway.ledger.sqlite import SQLiteLedger
-from laneway.ledger.writer import LedgerWriter
-from laneway.pricing.catalog import Catalog
-from laneway.routing.breaker import BreakerSettings
-from laneway.routing.lanes import LaneTable
-from laneway.upstream.providers import Provider
-from laneway.upstream.retry import RetryBudget, RetryPolicy
+from laneway.server.render import to_http
+from laneway.upstream.breaker import BreakerSettings
+from laneway.upstream.retry import RetryBudget
 from laneway.upstream.timeouts import Timeouts
 from laneway.upstream.transport import BodyBroken, NotSent
 from laneway.wire.errors import ApiError
@@ -87,62 +84,71 @@ PATIENT = BreakerSettings(consecutive_failures=1_000_000, min_requests=1_000_000
 
 
 class Harness:
+    """A gateway built by the composition root, as a library user builds one, over in-memory
+    transports (provider p0, p1, ... in the order given), with a manual clock and no sleeping."""
+
     def __init__(
         self,
         tmp: Path,
         *transports: FakeTransport,
         budget_ratio: float = 0.2,
         breaker: BreakerSettings = PATIENT,
-        lanes: LaneTable | None = None,
         fallbacks: dict[str, list[str]] | None = None,
         max_attempts: int = 3,
     ) -> None:
         self.clock = ManualClock()
         self.delays: list[float] = []
-        self.ledger = SQLiteLedger(tmp / "ledger.db")
-        self.writer = LedgerWriter(self.ledger)
-        providers = [
-            Provider(
-                name=f"p{index}",
-                kind="openai-compatible",
-                base_url=f"http://upstream-{index}/v1",
-                models=frozenset(),
-                tier="tier-1",
-                transport=transport,
-                retry_budget=RetryBudget(self.clock, ratio=budget_ratio),
-                headers={"authorization": f"Bearer {SECRET}"},
-                key_env="UPSTREAM_KEY",
-            )
-            for index, transport in enumerate(transports)
-        ]
+        fallbacks = {"gpt-5.4-mini": ["gpt-5.4-nano"]} if fallbacks is None else fallbacks
+        config = GatewayConfig.model_validate(
+            {
+                "providers": {
+                    f"p{index}": {
+                        "kind": "openai-compatible",
+                        "base_url": f"http://upstream-{index}/v1",
+                        "api_key_env": "UPSTREAM_KEY",
+                    }
+                    for index in range(len(transports))
+                },
+                "models": {model: {"fallbacks": to} for model, to in fallbacks.items()},
+                "retry": {"max_attempts": max_attempts, "budget_ratio": budget_ratio},
+                "breaker": {
+                    "consecutive_failures": breaker.consecutive_failures,
+                    "failure_rate": breaker.failure_rate,
+                    "min_requests": breaker.min_requests,
+                    "window_s": breaker.window_s,
+                    "open_s": breaker.open_s,
+                    "half_open_probes": breaker.half_open_probes,
+                },
+                "ledger": {"path": str(tmp / "ledger.db")},
+                "routing": {"shipped_lanes": False},
+            }
+        )
+        by_name = {f"p{index}": transport for index, transport in enumerate(transports)}
 
         async def sleep(seconds: float) -> None:
             self.delays.append(seconds)
             self.clock.advance(seconds)
 
-        self.gateway = Gateway(
-            providers,
-            Catalog.load(),
-            self.writer,
-            fallbacks={"gpt-5.4-mini": ["gpt-5.4-nano"]} if fallbacks is None else fallbacks,
-            retry=RetryPolicy(max_attempts=max_attempts),
+        self.assembly = Assembly(
+            config,
+            {"UPSTREAM_KEY": SECRET},
             clock=self.clock,
             rng=random.Random(1),
             sleep=sleep,
-            breaker=breaker,
-            lanes=lanes,
+            transport=lambda name, _: by_name[name],
         )
+        self.gateway = self.assembly.gateway
 
     def call(self, body: bytes = CHAT) -> Response | StreamResponse:
-        return asyncio.run(self.gateway.handle("chat", body, client=Client("key_test")))
+        answer = asyncio.run(self.gateway.handle("chat", body, client=Client("key_test")))
+        return to_http(answer)
 
     def records(self) -> list[LedgerRecord]:
-        self.writer.flush(5)
-        return list(self.ledger.between(None, None))
+        self.assembly.writer.flush(5)
+        return list(self.assembly.ledger.between(None, None))
 
     def close(self) -> None:
-        self.writer.close()
-        self.ledger.close()
+        asyncio.run(self.assembly.close())
 
 
 def chat_body(usage: object = USAGE, model: str = "gpt-5.4-mini-2026-03-17") -> bytes:
@@ -271,8 +277,8 @@ def test_a_stream_that_breaks_after_its_first_event_ends_with_an_error_event(
 
     async def drain() -> list[bytes]:
         answer = await harness.gateway.handle("chat", body, client=Client("key_test"))
-        assert isinstance(answer, StreamResponse)
-        return [chunk async for chunk in answer.chunks]
+        assert answer.stream is not None
+        return [chunk async for chunk in answer.stream]
 
     chunks = asyncio.run(drain())
     (record,) = harness.records()
@@ -291,8 +297,8 @@ def test_a_client_leaving_mid_stream_settles_the_record(tmp_path: Path) -> None:
 
     async def leave_early() -> None:
         answer = await harness.gateway.handle("chat", body, client=Client("key_test"))
-        assert isinstance(answer, StreamResponse)
-        chunks = answer.chunks
+        chunks = answer.stream
+        assert chunks is not None
         await anext(chunks)
         await chunks.aclose()  # type: ignore[attr-defined]  # what the server does on disconnect
 
@@ -309,8 +315,8 @@ def stream_through(harness: Harness) -> list[bytes]:
 
     async def drain() -> list[bytes]:
         answer = await harness.gateway.handle("chat", body, client=Client("key_test"))
-        assert isinstance(answer, StreamResponse)
-        return [chunk async for chunk in answer.chunks]
+        assert answer.stream is not None
+        return [chunk async for chunk in answer.stream]
 
     return asyncio.run(drain())
 
@@ -365,9 +371,9 @@ def test_a_circuit_opens_fails_fast_half_opens_with_a_probe_and_closes(tmp_path:
     assert len(transport.sent) == 2
     # Half-open after open_s: one probe goes through, succeeds, and closes the circuit.
     harness.clock.advance(0.1)
-    assert harness.gateway.router.breakers.state("p0", "gpt-5.4-mini") == "half-open"
+    assert harness.assembly.health.breakers.state("p0", "gpt-5.4-mini") == "half-open"
     assert header(harness.call(), "x-laneway-route") == "model -> gpt-5.4-mini@p0"
-    assert harness.gateway.router.breakers.state("p0", "gpt-5.4-mini") == "closed"
+    assert harness.assembly.health.breakers.state("p0", "gpt-5.4-mini") == "closed"
     harness.call()
     harness.close()
     assert len(transport.sent) == 4

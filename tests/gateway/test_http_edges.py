@@ -10,10 +10,10 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
+from laneway.assembly import Assembly
 from laneway.clock import SystemClock
 from laneway.config import ConfigError, GatewayConfig
 from laneway.emulator.server import EmulatorServer
-from laneway.keys.open import open_key_store
 from laneway.keys.revocations import LocalRevocations
 from laneway.keys.service import KeyService
 from laneway.server.run import GatewayServer, check_exposure
@@ -137,9 +137,8 @@ def test_without_client_keys_only_loopback_is_allowed(tmp_path: Path) -> None:
     keyed = {**env, "LANEWAY_API_KEYS": "sk-1"}
     assert check_exposure(open_config, keyed, "0.0.0.0") is True  # noqa: S104
     # A virtual key in the key store is a client key too.
-    store = open_key_store(open_config, env)
-    KeyService(store, LocalRevocations(), SystemClock()).create("team-a")
-    store.close()
+    with Assembly(open_config, env) as parts:
+        KeyService(parts.key_store, LocalRevocations(), SystemClock()).create("team-a")
     assert check_exposure(open_config, env, "0.0.0.0") is True  # noqa: S104
 
 

@@ -10,18 +10,22 @@ import uvloop
 
 from laneway.clock import ManualClock
 from laneway.config import GatewayConfig, ProviderConfig
-from laneway.gateway.attempts import Attempts, AttemptsFailed
-from laneway.gateway.pacing import PaceLimits, Pacer
+from laneway.gateway.attempts import Attempts
+from laneway.gateway.client import ANONYMOUS_CLIENT
+from laneway.gateway.observers import Exchange, Observers
+from laneway.gateway.pacing import PaceLimits, Pacer, pace_limits
+from laneway.ledger.record import LedgerRecord
 from laneway.pricing.catalog import Catalog
 from laneway.quota.memory import MemoryQuota
-from laneway.routing.breaker import Breakers
 from laneway.routing.explain import Route
-from laneway.routing.headroom import Headroom
 from laneway.routing.router import Plan
-from laneway.server.assemble import pace_limits
+from laneway.upstream.breaker import Breakers
+from laneway.upstream.headroom import Headroom
+from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate, Provider
 from laneway.upstream.retry import RetryBudget, RetryPolicy
 from laneway.upstream.timeouts import TimeoutsConfig
+from laneway.wire.errors import ApiError
 from laneway.wire.request import read_request
 
 
@@ -97,8 +101,8 @@ def test_the_soonest_retry_after_among_paced_out_candidates_is_the_answer() -> N
         clock,
         random.Random(1),
         sleep,
-        Breakers(clock),
-        Headroom(clock),
+        Health(Breakers(clock), Headroom(clock)),
+        Observers(),
         pacer,
     )
     request = read_request("responses", b'{"model": "m", "input": "hi"}')
@@ -115,10 +119,12 @@ def test_the_soonest_retry_after_among_paced_out_candidates_is_the_answer() -> N
             Route(None, "model", "model"),
             {},
         )
-        log: list = []  # type: ignore[type-arg]
-        with pytest.raises(AttemptsFailed) as failed:
-            await attempts.run(request, plan, {}, log)
-        error = failed.value.error
+        record = LedgerRecord("req_1", clock.time(), None, "responses", "m", stream=False)
+        exchange = Exchange(request, ANONYMOUS_CLIENT, plan, record, clock.monotonic())
+        with pytest.raises(ApiError) as failed:
+            await attempts.run(exchange, {})
+        error = failed.value
+        log = exchange.attempts
         assert (error.status, error.code, error.type) == (429, "rate_limit_exceeded", "requests")
         assert error.headers["retry-after-ms"] == "40000"
         assert "for m at provider 'a'" in error.message

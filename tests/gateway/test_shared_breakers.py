@@ -15,7 +15,7 @@ from tests.gateway.conftest import BROKEN_MODEL, gateway_config, start
 
 def breaker_state(server: GatewayServer) -> str:
     assert server.assembly is not None
-    return server.assembly.gateway.router.breakers.state("emu", BROKEN_MODEL)
+    return server.assembly.health.breakers.state("emu", BROKEN_MODEL)
 
 
 def ask(server: GatewayServer) -> httpx.Response:

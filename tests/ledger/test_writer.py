@@ -237,8 +237,8 @@ def test_detached_writes_are_committed_and_coalesced_like_the_others(
     writer = LedgerWriter(gated)
     record = reserved(14)
     parked = gated.hold(writer)
-    writer.reserve_detached(record)
-    writer.settle_detached(settled(record))
+    writer.reserve(record, wait=False)
+    writer.settle(settled(record), wait=False)
     gated.gate.set()
     parked.result(5)
     writer.flush(5)
@@ -255,11 +255,11 @@ def test_a_failed_detached_write_is_logged_with_its_record_id(
     unstorable.cost_usd = 0.1  # type: ignore[assignment]  # a bug elsewhere: not a Decimal
     gated.fail_ids.add(bad.id)
     gated.hold(writer)
-    writer.reserve_detached(bad)
-    writer.reserve_detached(good)
-    writer.settle_detached(settled(bad))
-    writer.settle_detached(settled(good))
-    writer.settle_detached(unstorable)  # fails at once, in the caller, without raising
+    writer.reserve(bad, wait=False)
+    writer.reserve(good, wait=False)
+    writer.settle(settled(bad), wait=False)
+    writer.settle(settled(good), wait=False)
+    writer.settle(unstorable, wait=False)  # fails at once, in the caller, without raising
     gated.gate.set()
     writer.flush(5)
     failed = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
@@ -281,7 +281,7 @@ def test_detached_writes_lost_to_an_unavailable_store_are_named(
     writer = LedgerWriter(Down(tmp_path / "ledger.db"), settle_delay_s=60.0)
     records = [reserved(100 + n) for n in range(12)]
     for record in records:
-        writer.settle_detached(settled(record))
+        writer.settle(settled(record), wait=False)
     waited = writer.reserve(reserved(200))
     with pytest.raises(LedgerUnavailable):
         waited.result(5)

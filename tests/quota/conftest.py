@@ -18,9 +18,9 @@ import pytest
 import redis
 import uvloop
 
-from laneway.quota.admission import QuotaState
 from laneway.quota.memory import MemoryQuota
 from laneway.quota.redis_state import RedisQuota
+from laneway.quota.state import QuotaState
 from tests.services import REDIS_URL
 
 START = 1_795_305_600.0  # 2026-11-22T00:00:00Z

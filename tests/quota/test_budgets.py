@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from laneway.quota.admission import (
+from laneway.quota.state import (
     Ask,
     BudgetCharge,
     Outstanding,

@@ -12,8 +12,8 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 import uvloop
 
-from laneway.quota.admission import Ask, BudgetCharge, QuotaState, RateLimit, Refusal, Spend
 from laneway.quota.redis_state import RedisQuota
+from laneway.quota.state import Ask, BudgetCharge, QuotaState, RateLimit, Refusal, Spend
 from tests.quota.conftest import START, Backend
 from tests.services import REDIS_URL
 

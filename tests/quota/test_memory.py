@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uvloop
 
-from laneway.quota.admission import Ask, BudgetCharge, Spend
 from laneway.quota.memory import MemoryQuota
+from laneway.quota.state import Ask, BudgetCharge, Spend
 from laneway.quota.windows import COUNTER_GRACE_S
 from tests.quota.conftest import START
 

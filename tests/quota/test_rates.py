@@ -8,7 +8,9 @@ from fractions import Fraction
 import pytest
 import uvloop
 
-from laneway.quota.admission import (
+from laneway.quota.memory import MemoryQuota
+from laneway.quota.redis_state import RedisQuota
+from laneway.quota.state import (
     GRACE_S,
     Ask,
     BudgetCharge,
@@ -17,8 +19,6 @@ from laneway.quota.admission import (
     Refusal,
     Spend,
 )
-from laneway.quota.memory import MemoryQuota
-from laneway.quota.redis_state import RedisQuota
 from tests.quota.conftest import START, Backend
 from tests.services import REDIS_URL
 

@@ -16,7 +16,8 @@ import pytest
 import redis
 import uvloop
 
-from laneway.quota.admission import (
+from laneway.quota.redis_state import RedisQuota
+from laneway.quota.state import (
     Ask,
     BudgetCharge,
     QuotaUnavailable,
@@ -24,7 +25,6 @@ from laneway.quota.admission import (
     SoftCrossing,
     Spend,
 )
-from laneway.quota.redis_state import RedisQuota
 from tests.quota.conftest import PRIVATE_PASSWORD, START
 from tests.quota.test_redis_state import UNREACHABLE_URL, _Silent
 from tests.services import REDIS_URL

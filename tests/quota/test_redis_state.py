@@ -15,9 +15,9 @@ import redis.asyncio as aioredis
 import uvloop
 
 from laneway.errors import LanewayError
-from laneway.quota.admission import Ask, BudgetCharge, QuotaUnavailable, RateLimit, SoftCrossing
 from laneway.quota.redis_pipeline import redis_client
 from laneway.quota.redis_state import RedisQuota
+from laneway.quota.state import Ask, BudgetCharge, QuotaUnavailable, RateLimit, SoftCrossing
 from laneway.quota.windows import COUNTER_GRACE_S, period_end
 from tests.quota.conftest import START
 from tests.services import REDIS_URL

@@ -6,8 +6,8 @@ from __future__ import annotations
 import redis
 import uvloop
 
-from laneway.quota.admission import REVOKED, Ask, BudgetCharge, QuotaState, RateLimit, Spend
 from laneway.quota.redis_state import RedisQuota
+from laneway.quota.state import REVOKED, Ask, BudgetCharge, QuotaState, RateLimit, Spend
 from tests.quota.conftest import START, Backend
 from tests.services import REDIS_URL
 

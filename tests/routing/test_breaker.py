@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from laneway.clock import ManualClock
-from laneway.routing.breaker import Breakers, BreakerSettings, BreakerStatus, Ticket
+from laneway.upstream.breaker import Breakers, BreakerSettings, BreakerStatus, Ticket
 
 KEY = ("openai", "gpt-5.2")
 OTHER_MODEL = ("openai", "gpt-5-mini")

@@ -19,8 +19,8 @@ import uvloop
 
 from laneway.clock import ManualClock
 from laneway.quota.redis_pipeline import redis_client
-from laneway.routing.breaker import BreakerKey, Breakers, BreakerSettings, Ticket
-from laneway.routing.breaker_board import BreakerBoard
+from laneway.upstream.breaker import BreakerKey, Breakers, BreakerSettings, Ticket
+from laneway.upstream.breaker_board import BreakerBoard
 from tests.routing.test_breaker_remote import BootClock
 from tests.services import REDIS_URL
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from laneway.clock import ManualClock
-from laneway.routing.breaker import BreakerKey, Breakers, BreakerSettings, SharedState, Ticket
+from laneway.upstream.breaker import BreakerKey, Breakers, BreakerSettings, SharedState, Ticket
 
 KEY = ("openai", "gpt-5.2")
 OTHER = ("azure", "gpt-5.2")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from laneway.clock import ManualClock
 from laneway.emulator.rate_limits import Limits, RateLimiter, go_duration
-from laneway.routing.headroom import Headroom, HeadroomView, parse_duration
+from laneway.upstream.headroom import Headroom, HeadroomView, parse_duration
 
 P, M = "openai", "gpt-5.2"
 

@@ -8,8 +8,8 @@ import pytest
 
 from laneway.config import ConfigError, GatewayConfig
 from laneway.pricing.catalog import Catalog
-from laneway.routing.lanes import SHIPPED_LANES, build_lanes, check_key_lanes, load_lanes_file
-from tests.routing.test_router import provider
+from laneway.routing.lanes import SHIPPED_LANES, check_key_lanes, load_lanes_file
+from tests.routing.test_router import provider, table_of
 
 CATALOG = Catalog.load()
 
@@ -23,7 +23,7 @@ def load(tmp_path: Path, text: str) -> GatewayConfig:
 def build(config: GatewayConfig, *names: str, models: frozenset[str] = frozenset()) -> list[str]:
     warnings: list[str] = []
     providers = [provider(name, models) for name in names or ("openai",)]
-    table = build_lanes(config, providers, CATALOG, warn=warnings.append)
+    table = table_of(config, providers, warnings.append)
     check_key_lanes(table, config.key_lanes())
     return warnings
 
@@ -140,7 +140,7 @@ def test_shipped_lanes_whose_models_nobody_serves_are_dropped_with_a_warning() -
 def test_a_configured_lane_replaces_the_shipped_one_of_its_name(tmp_path: Path) -> None:
     config = load(tmp_path, '[lanes.coding]\ncandidates = ["gpt-5.4"]\n')
     providers = [provider("openai")]
-    table = build_lanes(config, providers, CATALOG, warn=lambda _: None)
+    table = table_of(config, providers, lambda _: None)
     assert [o.model for o in table.lanes["coding"].options] == ["gpt-5.4"]
     assert table.lanes["coding"].fallbacks == ()
     assert not table.lanes["coding"].shipped

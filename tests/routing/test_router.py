@@ -16,15 +16,17 @@ from laneway.clock import ManualClock
 from laneway.config import GatewayConfig
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.money import usd_str
-from laneway.routing.breaker import Breakers, BreakerSettings
-from laneway.routing.dry_run import NoTransport
+from laneway.routing.affinity import Affinity
 from laneway.routing.explain import Route, expand, pico_usd
-from laneway.routing.headroom import Headroom
-from laneway.routing.lanes import build_lanes
+from laneway.routing.lanes import LaneTable, Warn, build_lanes
 from laneway.routing.observations import Observations
 from laneway.routing.router import Plan, Router
+from laneway.upstream.breaker import Breakers, BreakerSettings
+from laneway.upstream.headroom import Headroom
+from laneway.upstream.health import Health
 from laneway.upstream.providers import Provider
 from laneway.upstream.retry import RetryBudget
+from laneway.upstream.transport import NoTransport
 from laneway.wire.errors import ApiError
 from laneway.wire.request import Endpoint, read_request
 
@@ -45,23 +47,37 @@ def provider(name: str, models: frozenset[str] = frozenset()) -> Provider:
     )
 
 
+def table_of(config: GatewayConfig, providers: list[Provider], warn: Warn) -> LaneTable:
+    """The lane table a config makes over these providers, as the assembly builds it."""
+    return build_lanes(
+        config.lanes,
+        config.auto if "auto" in config.model_fields_set else None,
+        providers,
+        CATALOG,
+        timeouts=config.timeouts,
+        shipped_lanes=config.routing.shipped_lanes,
+        warn=warn,
+    )
+
+
 class Setup:
     def __init__(self, raw: dict[str, Any] | None = None, *providers: Provider) -> None:
         self.clock = ManualClock()
         self.providers = list(providers) or [provider("openai")]
         config = GatewayConfig.model_validate(raw or {})
         self.warnings: list[str] = []
-        table = build_lanes(config, self.providers, CATALOG, warn=self.warnings.append)
+        table = table_of(config, self.providers, self.warnings.append)
         self.breakers = Breakers(self.clock, BreakerSettings(consecutive_failures=2, open_s=30))
         self.headroom = Headroom(self.clock)
         self.observations = Observations()
+        self.affinity = Affinity()
         self.router = Router(
             table,
             self.providers,
             CATALOG,
-            breakers=self.breakers,
-            headroom=self.headroom,
+            health=Health(self.breakers, self.headroom),
             observations=self.observations,
+            affinity=self.affinity,
             fallbacks={model: r.fallbacks for model, r in config.models.items()},
             timeouts=config.timeouts,
             rng=random.Random(7),
@@ -446,7 +462,7 @@ def test_pico_dollars_are_written_as_usd_str_writes_dollars(pico: int) -> None:
 
 def test_a_follow_up_carries_its_rate_limit_estimate_to_its_home(shipped: Setup) -> None:
     """Pacing and headroom count a follow-up like any request: input plus max output."""
-    shipped.router.affinity.remember("resp_1", "openai", "gpt-5.4")
+    shipped.affinity.remember("resp_1", "openai", "gpt-5.4")
     body: dict[str, Any] = {
         "model": "gpt-5.4",
         "input": "x" * 400,

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from laneway.assembly import effective_providers
 from laneway.clock import ManualClock
 from laneway.config import ConfigError, GatewayConfig, ProviderConfig
 from laneway.upstream.http1 import Http1Transport
-from laneway.upstream.providers import build_providers, candidates_for, effective_providers
+from laneway.upstream.providers import build_providers, candidates_for
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -51,7 +52,7 @@ def test_an_openai_key_alone_means_openai_at_the_sdks_base_url() -> None:
     providers = effective_providers(GatewayConfig(), env)
     assert providers == {"openai": ProviderConfig(kind="openai")}
     (openai,) = build_providers(
-        providers, env, lambda _: Http1Transport(), ManualClock(), budget_ratio=0.2
+        providers, env, lambda *_: Http1Transport(), ManualClock(), budget_ratio=0.2
     )
     assert openai.base_url == "https://eu.api.openai.com/v1"
     assert openai.url("responses") == "https://eu.api.openai.com/v1/responses"
@@ -61,7 +62,7 @@ def test_an_openai_key_alone_means_openai_at_the_sdks_base_url() -> None:
     default = build_providers(
         providers,
         {"OPENAI_API_KEY": "k"},
-        lambda _: Http1Transport(),
+        lambda *_: Http1Transport(),
         ManualClock(),
         budget_ratio=0,
     )
@@ -71,7 +72,7 @@ def test_an_openai_key_alone_means_openai_at_the_sdks_base_url() -> None:
 def test_a_missing_key_variable_is_named() -> None:
     providers = {"openai": ProviderConfig(kind="openai", api_key_env="TEAM_OPENAI_KEY")}
     with pytest.raises(ConfigError, match=r"\$TEAM_OPENAI_KEY"):
-        build_providers(providers, {}, lambda _: Http1Transport(), ManualClock(), budget_ratio=0)
+        build_providers(providers, {}, lambda *_: Http1Transport(), ManualClock(), budget_ratio=0)
 
 
 def test_client_keys_come_from_config_and_environment() -> None:
@@ -88,7 +89,7 @@ def test_candidates_are_the_model_then_its_fallbacks_on_every_provider_that_serv
         "any": ProviderConfig(kind="openai-compatible", base_url="http://b/v1"),
     }
     providers = build_providers(
-        configs, {}, lambda _: Http1Transport(), ManualClock(), budget_ratio=0
+        configs, {}, lambda *_: Http1Transport(), ManualClock(), budget_ratio=0
     )
     pairs = [(c.provider.name, c.model) for c in candidates_for(providers, "m", ["f", "m"])]
     assert pairs == [("mini-only", "m"), ("any", "m"), ("any", "f")]

@@ -6,40 +6,30 @@ nothing else ever prints it. Listings show the prefix, the key's public part.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import click
 from rich.table import Table
 
+from laneway.assembly import Assembly
+from laneway.cli.config_option import assembly_of, config_option
 from laneway.cli.output import print_json, stdout_console, warn
-from laneway.cli.route import config_option
 from laneway.clock import SystemClock
 from laneway.config import GatewayConfig
 from laneway.keys.model import VirtualKey
-from laneway.keys.open import open_key_store, open_revocations
 from laneway.keys.parse import parse_budgets, parse_count, parse_names, parse_span
 from laneway.keys.revocations import LocalRevocations
 from laneway.keys.service import KeyService
-from laneway.keys.store import KeyStore
-from laneway.ledger.sqlite import SQLiteLedger
 from laneway.pricing.money import usd_display, usd_str
 from laneway.quota.budget import Window
 from laneway.quota.windows import window_start
-from laneway.routing.lanes import lane_names as lanes_of
-from laneway.server.assemble import ledger_path
-
-
-class _SpendLedger(Protocol):
-    def key_spend(self, since: float | None) -> dict[str, Decimal]: ...
-
-    def close(self) -> None: ...
+from laneway.routing.lanes import lane_names
 
 
 @click.group("keys")
@@ -80,19 +70,20 @@ def create_command(
     limits = parse_budgets(budgets, "--budget")
     rpm_value = None if rpm is None else parse_count(rpm, "--rpm")
     tpm_value = None if tpm is None else parse_count(tpm, "--tpm")
-    lane_names = () if lanes is None else parse_names(lanes, "--lanes")
+    lanes_given = () if lanes is None else parse_names(lanes, "--lanes")
     model_names = () if models is None else parse_names(models, "--models")
     expires_in_s = None if expires is None else parse_span(expires, "--expires")
     config = GatewayConfig.load(config_path)
-    with _store(config) as store:
+    with assembly_of(config) as parts:
         # Nothing to announce when creating: no revocation channel is opened.
-        service = KeyService(store, LocalRevocations(), SystemClock(), lanes=lanes_of(config))
+        known = lane_names(config.lanes, config.routing.shipped_lanes)
+        service = KeyService(parts.key_store, LocalRevocations(), SystemClock(), lanes=known)
         key, secret = service.create(
             name,
             budgets=limits,
             rpm=rpm_value,
             tpm=tpm_value,
-            lanes=lane_names,
+            lanes=lanes_given,
             models=model_names,
             expires_in_s=expires_in_s,
         )
@@ -104,11 +95,10 @@ def create_command(
 @config_option
 def list_command(as_json: bool, config_path: Path | None) -> None:
     """Every key: prefix, name, status, limits and spend in each budget's current window."""
-    config = GatewayConfig.load(config_path)
     now = SystemClock().time()
-    with _store(config) as store:
-        keys = store.all()
-    spend = _spend(config, os.environ, keys, now)
+    with assembly_of(config_path) as parts:
+        keys = parts.key_store.all()
+        spend = _spend(parts, keys, now)
     if as_json:
         print_json([_listed(key, spend, now) for key in keys])
         return
@@ -141,8 +131,7 @@ def list_command(as_json: bool, config_path: Path | None) -> None:
 @config_option
 def revoke_command(ref: str, config_path: Path | None) -> None:
     """Revoke a key (by prefix, name or id): it stops working on every replica at once."""
-    config = GatewayConfig.load(config_path)
-    with _service(config) as service:
+    with _service(config_path) as service:
         key = service.revoke(ref)
     click.echo(f"Revoked key {key.name!r} ({key.prefix}).")
 
@@ -154,8 +143,7 @@ def revoke_command(ref: str, config_path: Path | None) -> None:
 def rotate_command(ref: str, as_json: bool, config_path: Path | None) -> None:
     """Give a key (by prefix, name or id) a new secret and print it, this once. The old secret
     stops working at once; id, limits and spend stay."""
-    config = GatewayConfig.load(config_path)
-    with _service(config) as service:
+    with _service(config_path) as service:
         old = service.get(ref)
         key, secret = service.rotate(old.id)
     note = (
@@ -165,22 +153,10 @@ def rotate_command(ref: str, as_json: bool, config_path: Path | None) -> None:
 
 
 @contextmanager
-def _store(config: GatewayConfig) -> Iterator[KeyStore]:
-    store = open_key_store(config, os.environ)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@contextmanager
-def _service(config: GatewayConfig) -> Iterator[KeyService]:
-    revocations = open_revocations(config, os.environ)
-    try:
-        with _store(config) as store:
-            yield KeyService(store, revocations, SystemClock(), warn=warn)
-    finally:
-        revocations.close()
+def _service(config_path: Path | None) -> Iterator[KeyService]:
+    """Keys and the revocation channel every replica listens on."""
+    with assembly_of(config_path) as parts:
+        yield KeyService(parts.key_store, parts.revocations, SystemClock(), warn=warn)
 
 
 def _print_secret(key: VirtualKey, secret: str, as_json: bool, note: str) -> None:
@@ -193,31 +169,19 @@ def _print_secret(key: VirtualKey, secret: str, as_json: bool, note: str) -> Non
 
 
 def _spend(
-    config: GatewayConfig, env: Mapping[str, str], keys: Sequence[VirtualKey], now: float
+    parts: Assembly, keys: Sequence[VirtualKey], now: float
 ) -> dict[tuple[str, Window], Decimal]:
     """Spend per (key id, window) in the window's current period, from the ledger."""
     windows = sorted({budget.window for key in keys for budget in key.budgets})
     if not windows:
         return {}
-    ledger = _open_ledger(config, env)
-    try:
-        spent = {window: ledger.key_spend(window_start(window, now)) for window in windows}
-    finally:
-        ledger.close()
+    ledger = parts.ledger
+    spent = {window: ledger.key_spend(window_start(window, now)) for window in windows}
     return {
         (key.id, b.window): spent[b.window].get(key.id, Decimal(0))
         for key in keys
         for b in key.budgets
     }
-
-
-def _open_ledger(config: GatewayConfig, env: Mapping[str, str]) -> _SpendLedger:
-    if config.ledger.backend == "postgres":
-        # Imported only for PostgreSQL, like the driver behind it.
-        from laneway.ledger.postgres import PostgresLedger  # noqa: PLC0415
-
-        return PostgresLedger(config.ledger.resolved_dsn(env))
-    return SQLiteLedger(ledger_path(config, env))
 
 
 def _when(moment: float | None) -> str:

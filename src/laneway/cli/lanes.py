@@ -7,7 +7,6 @@ every candidate shows the health a fresh gateway starts with.
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,12 +16,11 @@ import click
 import orjson
 from rich.table import Table
 
+from laneway.cli.config_option import assembly_of, config_option
 from laneway.cli.errors import CliError
-from laneway.cli.output import print_json, stdout_console, warn
-from laneway.cli.route import config_option
-from laneway.config import GatewayConfig
-from laneway.routing.dry_run import dry_router
+from laneway.cli.output import print_json, stdout_console
 from laneway.routing.listing import lanes_listing
+from laneway.upstream.health import Health
 
 _TIMEOUT_S = 5.0
 
@@ -49,8 +47,8 @@ def lanes_command(
     if gateway is not None:
         lanes = _fetch(gateway, api_key)
     else:
-        config = GatewayConfig.load(config_path)
-        lanes = lanes_listing(dry_router(config, os.environ, warn=warn))
+        parts = assembly_of(config_path)  # no store is opened: health is a fresh gateway's
+        lanes = lanes_listing(parts.dry_lanes(), Health.fresh(parts.clock))
     if as_json:
         print_json(lanes)
         return

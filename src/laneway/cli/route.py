@@ -3,7 +3,6 @@ without sending it."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,25 +11,14 @@ import click
 import orjson
 from rich.table import Table
 
+from laneway.cli.config_option import assembly_of, config_option
 from laneway.cli.errors import CliError
-from laneway.cli.output import print_json, stdout_console, warn
-from laneway.config import GatewayConfig
-from laneway.routing.dry_run import dry_router
+from laneway.cli.output import print_json, stdout_console
 from laneway.routing.router import Plan
-from laneway.server.assemble import ledger_path
 from laneway.wire.errors import ApiError
 from laneway.wire.request import Endpoint, read_request
 
 EXIT_REFUSED = 1
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    envvar="LANEWAY_CONFIG",
-    help="The gateway's config file (TOML) [env LANEWAY_CONFIG].",
-)
 
 
 @click.command("route")
@@ -63,8 +51,8 @@ def route_command(
     (kept or skipped, and why), the effort sent and the order attempts would take. Nothing is
     sent. Exit status 1 when the gateway would refuse the request."""
     raw = _read(request_path)
-    config = GatewayConfig.load(config_path)
-    router = dry_router(config, os.environ, ledger=ledger_path(config, os.environ), warn=warn)
+    with assembly_of(config_path) as parts:
+        router = parts.dry_router()
     chosen: Endpoint = _endpoint(raw, endpoint)
     try:
         request = read_request(chosen, raw)

@@ -11,11 +11,13 @@ from typing import Any, get_args
 import click
 from rich.table import Table
 
+from laneway.cli.config_option import assembly_of, config_option
 from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stdout_console, warn
 from laneway.cli.time_range import parse_moment
+from laneway.config import GatewayConfig, LedgerConfig
 from laneway.ledger.report import GroupBy, UsageTotals, totals
-from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
+from laneway.ledger.sqlite import default_ledger_path
 from laneway.pricing.money import usd_display, usd_str
 
 
@@ -31,10 +33,11 @@ from laneway.pricing.money import usd_display, usd_str
     "--ledger",
     "ledger_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    envvar="LANEWAY_LEDGER",
     default=None,
-    help=f"The ledger database [default: {default_ledger_path()}]. Also LANEWAY_LEDGER.",
+    help="An SQLite ledger file to read instead of the config's ledger [default: the config's, "
+    f"else $LANEWAY_LEDGER, else {default_ledger_path()}].",
 )
+@config_option
 def usage_command(
     since: str | None,
     until: str | None,
@@ -42,21 +45,23 @@ def usage_command(
     as_json: bool,
     as_csv: bool,
     ledger_path: Path | None,
+    config_path: Path | None,
 ) -> None:
-    """Requests, tokens and cost recorded in the ledger, grouped by model, day, key or provider."""
+    """Requests, tokens and cost recorded in the ledger, grouped by model, day, key or provider.
+    The ledger is the one `laneway serve` writes with the same config: SQLite or PostgreSQL."""
     if as_json and as_csv:
         raise CliError("give --json or --csv, not both")
     now = time.time()
     low = parse_moment(since, "--since", now) if since else None
     high = parse_moment(until, "--until", now) if until else None
-    path = ledger_path or default_ledger_path()
-    if not path.is_file():
-        raise CliError(f"no ledger at {path} (laneway serve writes it; --ledger names another)")
-    ledger = SQLiteLedger(path)
-    try:
-        rows = totals(ledger.between(low, high), group_by)
-    finally:
-        ledger.close()
+    config = GatewayConfig.load(config_path)
+    if ledger_path is not None:
+        config = config.model_copy(update={"ledger": LedgerConfig(path=ledger_path)})
+    with assembly_of(config) as parts:
+        path = parts.ledger_path
+        if path is not None and not path.is_file():
+            raise CliError(f"no ledger at {path} (laneway serve writes it; --ledger names another)")
+        rows = totals(parts.ledger.between(low, high), group_by)
     if as_json:
         print_json([_json(row, group_by) for row in rows])
     elif as_csv:

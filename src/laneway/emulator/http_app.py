@@ -17,7 +17,7 @@ from laneway.http.listener import Listener
 from laneway.http.messages import CutStream, Request, Response, StreamResponse
 from laneway.http.protocol import HttpProtocol
 from laneway.ids import new_id
-from laneway.wire.errors import ApiError
+from laneway.wire.errors import ApiError, as_api_error
 
 log = logging.getLogger("laneway.emulator")
 
@@ -55,9 +55,10 @@ class EmulatorApp:
         return _paced(reply, request_id, started)  # awaited in the connection's task
 
 
-def render_error(error: ApiError, request_id: str | None = None) -> Response:
-    headers = [("x-request-id", request_id or new_id("req")), *error.headers.items()]
-    return Response(error.status, error.body(), headers)
+def render_error(error: Exception, request_id: str | None = None) -> Response:
+    answer = as_api_error(error)
+    headers = [("x-request-id", request_id or new_id("req")), *answer.headers.items()]
+    return Response(answer.status, answer.body(), headers)
 
 
 def _headers(reply: Reply, request_id: str, started: float) -> list[tuple[str, str]]:

@@ -32,7 +32,8 @@ from laneway.ledger.record import LedgerRecord
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.money import usd_str
 from laneway.pricing.worst_case import WorstCase, nano_ceil, usd_of_nano
-from laneway.quota.admission import (
+from laneway.quota.budget import BudgetLimit
+from laneway.quota.state import (
     Ask,
     BudgetCharge,
     QuotaState,
@@ -42,8 +43,6 @@ from laneway.quota.admission import (
     SoftCrossing,
     log_crossings,
 )
-from laneway.quota.budget import BudgetLimit
-from laneway.quota.memory import MemoryQuota
 from laneway.routing.router import Plan
 from laneway.wire.errors import (
     ApiError,
@@ -123,8 +122,8 @@ class Admission:
         self._fail_open = fail_open
         self._tasks: set[asyncio.Task[None]] = set()
         self._of_key: dict[str, _KeyLimits] = {}  # key id -> its limits, for that key object
-        # A memory state is called directly: its methods never wait (laneway.quota.memory).
-        self._memory = state if type(state) is MemoryQuota else None
+        # A state that answers at once is called without a coroutine (laneway.quota.memory).
+        self._immediate = state.immediate
         self._settle_soon: SettleSoon | None = getattr(state, "settle_soon", None)
         # The state's optional read-only revocation check (Redis' `is_revoked`).
         self._is_revoked: Callable[[str], Awaitable[bool]] | None = getattr(
@@ -173,17 +172,29 @@ class Admission:
                 + _allowed(key.lanes, key.models)
             )
 
-    @property
-    def immediate(self) -> bool:
-        """Whether the state answers at once (memory): then `admit_now` replaces `admit`."""
-        return self._memory is not None
-
-    async def admit(self, client: Client, plan: Plan, reservation_id: str) -> Hold | None:
+    def admit(
+        self, client: Client, plan: Plan, reservation_id: str
+    ) -> Hold | Awaitable[Hold | None] | None:
         """Reserve this request's worst case and charge its rate limits, or raise the 429 (or
-        401 for a key revoked elsewhere). None: no limit applies, nothing to settle."""
+        401 for a key revoked elsewhere). None: no limit applies, nothing to settle. A state
+        that answers at once (memory) answers here; one that must be awaited (Redis) gives an
+        awaitable of the same answer, so the common request costs no coroutine."""
         ask = self._ask(client, plan, reservation_id)
         if ask is None:
             return None
+        immediate = self._immediate
+        if immediate is None:
+            return self._admit_shared(client, ask, reservation_id)
+        if isinstance(ask, str):  # a state of one process shares no revocations
+            return None
+        refusal = immediate.admit_now(ask, self._clock.time())
+        if refusal is not None:
+            raise self._refused(refusal, client)
+        return Hold(reservation_id, _tokens_limited(client), reserved=True)
+
+    async def _admit_shared(
+        self, client: Client, ask: Ask | str, reservation_id: str
+    ) -> Hold | None:
         if isinstance(ask, str):  # only a revocation to check: a read, not a reservation
             if self._is_revoked is not None:
                 revoked = await self._checked(self._is_revoked(ask), reservation_id)
@@ -200,19 +211,6 @@ class Admission:
             # settlement will come for it. Release it (a no-op when nothing was reserved).
             self._release_later(reservation_id)
             raise
-        if refusal is not None:
-            raise self._refused(refusal, client)
-        return Hold(reservation_id, _tokens_limited(client), reserved=True)
-
-    def admit_now(self, client: Client, plan: Plan, reservation_id: str) -> Hold | None:
-        """`admit`, on a state that answers at once (`immediate`), without a coroutine."""
-        memory = self._memory
-        if memory is None:
-            raise RuntimeError("admit_now needs a state that answers at once")
-        ask = self._ask(client, plan, reservation_id)
-        if ask is None or isinstance(ask, str):  # a memory state shares no revocations
-            return None
-        refusal = memory.admit_now(ask, self._clock.time())
         if refusal is not None:
             raise self._refused(refusal, client)
         return Hold(reservation_id, _tokens_limited(client), reserved=True)
@@ -343,8 +341,8 @@ class Admission:
             usage = record.usage
             tokens = usage.input_tokens + usage.output_tokens if usage is not None else 0
         try:
-            if self._memory is not None:
-                crossings = self._memory.settle_now(
+            if self._immediate is not None:
+                crossings = self._immediate.settle_now(
                     hold.reservation_id, actual, tokens, self._clock.time()
                 )
                 if crossings:

@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from laneway.clock import Clock
+from laneway.gateway.observers import Exchange, Observers
 from laneway.gateway.pacing import Pacer, paced_out, paced_reason
 from laneway.gateway.upstream_errors import from_upstream, no_answer
 from laneway.ledger.record import Attempt
-from laneway.quota.admission import Refusal
-from laneway.routing.breaker import Breakers
-from laneway.routing.headroom import Headroom
+from laneway.quota.state import Refusal
 from laneway.routing.router import Plan
+from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate
 from laneway.upstream.retry import RetryPolicy, decide, server_delay_s
 from laneway.upstream.timeouts import Timeouts
@@ -93,12 +93,13 @@ class _PacedOut:
         return paced_out(self.candidate, self.refusal)
 
 
-class AttemptsFailed(Exception):
-    """Every candidate failed; `error` is what the client gets."""
+@dataclass(slots=True)
+class _Last:
+    """Across a request's candidates: the error the client gets if none answers, and the
+    candidate held back by pacing that has room soonest."""
 
-    def __init__(self, error: ApiError) -> None:
-        super().__init__(error.message)
-        self.error = error
+    error: ApiError | None = None
+    paced: _PacedOut | None = None
 
 
 class Attempts:
@@ -108,103 +109,116 @@ class Attempts:
         clock: Clock,
         rng: random.Random,
         sleep: Sleep,
-        breakers: Breakers,
-        headroom: Headroom,
+        health: Health,
+        observers: Observers,
         pacer: Pacer | None = None,
     ) -> None:
         self._policy = policy
         self._clock = clock
         self._rng = rng
         self._sleep = sleep
-        self._breakers = breakers
-        self._headroom = headroom
+        self._breakers = health.breakers
+        self._headroom = health.headroom
+        self._observers = observers
         self._pacer = pacer
 
-    async def run(
-        self,
-        request: ApiRequest,
-        plan: Plan,
-        headers: Mapping[str, str],
-        log: list[Attempt],
-    ) -> Committed:
-        """Try the plan's candidates in order; each try is appended to `log` as it ends."""
-        candidates = plan.candidates
-        if not candidates:
+    async def run(self, exchange: Exchange, headers: Mapping[str, str]) -> Committed:
+        """Try the plan's candidates in order; each try is appended to `exchange.attempts` as
+        it ends. Raises the `ApiError` the client gets when none answers."""
+        plan = exchange.plan
+        if not plan.candidates:
             raise ValueError("no candidates to try")
-        last: ApiError | None = None
         pacer = self._pacer
         deadline = self._clock.monotonic() + pacer.max_wait_s if pacer is not None else 0.0
-        paced: _PacedOut | None = None  # the soonest a candidate held back by pacing has room
-        for candidate in candidates:
-            provider = candidate.provider
-            provider.retry_budget.record_request()
-            body = request.upstream_body(candidate.model, candidate.effort)
-            sent_headers = {**provider.headers, **headers} if headers else provider.headers
-            send = _Send(
-                provider.url(request.endpoint),
-                sent_headers,
-                body,
-                plan.timeouts,
-                plan.tokens.get(candidate, 0),
+        last = _Last()
+        for candidate in plan.candidates:
+            committed = await self._candidate(exchange, candidate, headers, deadline, last)
+            if committed is not None:
+                return committed
+        raise last.error or ApiError(502, "no candidate answered")
+
+    async def _candidate(
+        self,
+        exchange: Exchange,
+        candidate: Candidate,
+        headers: Mapping[str, str],
+        deadline: float,
+        last: _Last,
+    ) -> Committed | None:
+        """Tries at one candidate, retrying as the policy and its budget allow: the committed
+        answer, or None to go on to the next (`last` says why); raises when the failure is one
+        no other candidate can cure."""
+        request, plan, pacer = exchange.request, exchange.plan, self._pacer
+        provider = candidate.provider
+        provider.retry_budget.record_request()
+        send = _Send(
+            provider.url(request.endpoint),
+            {**provider.headers, **headers} if headers else provider.headers,
+            request.upstream_body(candidate.model, candidate.effort),
+            plan.timeouts,
+            plan.tokens.get(candidate, 0),
+        )
+        tries = 0
+        while True:
+            tries += 1
+            if pacer is not None:
+                refusal = await self._pace(pacer, candidate, send.tokens, deadline, plan)
+                if refusal is not None:
+                    reason = paced_reason(refusal)
+                    self._ended(
+                        exchange, Attempt(provider.name, candidate.model, None, 0.0, reason)
+                    )
+                    last.paced = _PacedOut.sooner(last.paced, candidate, refusal)
+                    last.error = last.paced.error()
+                    return None  # spill to the next candidate
+            outcome = await self._once(exchange, candidate, send)
+            if isinstance(outcome, Committed):
+                return outcome
+            last.error = outcome.error
+            if outcome.skipped:
+                return None
+            decision = decide(
+                self._policy,
+                attempt=tries,
+                status=outcome.status,
+                headers=outcome.headers,
+                now=self._clock.time(),
+                rng=self._rng,
             )
-            tries = 0
-            while True:
-                tries += 1
-                if pacer is not None:
-                    refusal = await self._pace(pacer, candidate, send.tokens, deadline, plan)
-                    if refusal is not None:
-                        log.append(
-                            Attempt(
-                                provider.name, candidate.model, None, 0.0, paced_reason(refusal)
-                            )
-                        )
-                        paced = _PacedOut.sooner(paced, candidate, refusal)
-                        last = paced.error()
-                        break  # spill to the next candidate
-                outcome = await self._once(request, candidate, send, log)
-                if isinstance(outcome, Committed):
-                    return outcome
-                last = outcome.error
-                if outcome.skipped:
-                    break
-                decision = decide(
-                    self._policy,
-                    attempt=tries,
-                    status=outcome.status,
-                    headers=outcome.headers,
-                    now=self._clock.time(),
-                    rng=self._rng,
-                )
-                if decision.retry and provider.retry_budget.try_spend():
-                    await self._sleep(decision.delay_s)
-                    continue
-                if not _falls_over(outcome.status, last.code):
-                    raise AttemptsFailed(last)
-                break  # the next candidate
-        raise AttemptsFailed(last or ApiError(502, "no candidate answered"))
+            if decision.retry and provider.retry_budget.try_spend():
+                await self._sleep(decision.delay_s)
+                continue
+            if not _falls_over(outcome.status, outcome.error.code):
+                raise outcome.error
+            return None  # the next candidate
 
     async def _pace(
         self, pacer: Pacer, candidate: Candidate, tokens: int, deadline: float, plan: Plan
     ) -> Refusal | None:
         """Room for one attempt at `candidate` (waiting up to the deadline), noted in the route
-        when it was waited for; the refusal when there was none in time."""
-        try:
-            refusal, waited = await pacer.acquire(candidate, tokens, deadline)
-        except ApiError as unavailable:  # the shared state is down and pacing fails closed
-            raise AttemptsFailed(unavailable) from None
+        when it was waited for; the refusal when there was none in time. When the shared state
+        is down and pacing fails closed, its 503 ends the request."""
+        refusal, waited = await pacer.acquire(candidate, tokens, deadline)
         if refusal is None and waited > 0:
             plan.route.notes.append(f"waited {waited:.3f}s for {candidate.label}'s rate limits")
         return refusal
 
+    def _ended(self, exchange: Exchange, attempt: Attempt) -> None:
+        exchange.attempts.append(attempt)
+        if self._observers.watch_attempts:
+            self._observers.attempt_ended(exchange, attempt)
+
     async def _once(
-        self, request: ApiRequest, candidate: Candidate, send: _Send, log: list[Attempt]
+        self, exchange: Exchange, candidate: Candidate, send: _Send
     ) -> Committed | _Failed:
         """One attempt, through the candidate's breaker, counted against its headroom."""
         provider, model = candidate.provider.name, candidate.model
         ticket = self._breakers.admit(provider, model)
         if ticket is None:  # opened since the plan was made (or no probe slot is free)
-            log.append(Attempt(provider, model, None, 0.0, "circuit open"))
+            self._ended(exchange, Attempt(provider, model, None, 0.0, "circuit open"))
             return _Failed(no_answer(candidate, "circuit open", timed_out=False), skipped=True)
+        if self._observers.watch_attempts:
+            self._observers.attempt_started(exchange, candidate)
         started = self._clock.monotonic()
         status: int | None = None
         self._headroom.take(provider, model, send.tokens)
@@ -216,14 +230,14 @@ class Attempts:
             answer_headers = response.headers
             self._headroom.observe(provider, model, answer_headers)
             if 200 <= status < 300:
-                committed = await self._commit(request, candidate, response)
+                committed = await self._commit(exchange.request, candidate, response)
                 self._breakers.record(ticket, True)
-                log.append(self._attempt(candidate, status, started))
+                self._ended(exchange, self._attempt(candidate, status, started))
                 return committed
             error_body = await response.read()
             response.close()
             error = from_upstream(status, error_body, answer_headers, candidate)
-            log.append(self._attempt(candidate, status, started, error.code or "error"))
+            self._ended(exchange, self._attempt(candidate, status, started, error.code or "error"))
             if status >= 500:
                 self._breakers.record(ticket, False)
             elif status == 429:
@@ -233,7 +247,7 @@ class Attempts:
         except UpstreamFailure as failure:
             self._breakers.record(ticket, False)
             reason = _reason(failure)
-            log.append(self._attempt(candidate, status, started, reason))
+            self._ended(exchange, self._attempt(candidate, status, started, reason))
             # No usable answer, even where a head came first.
             return _Failed(no_answer(candidate, reason, timed_out=failure.timed_out))
         finally:

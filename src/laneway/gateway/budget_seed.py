@@ -20,8 +20,8 @@ from laneway.gateway.admission import Admission
 from laneway.keys.model import VirtualKey
 from laneway.ledger.repository import LedgerRepository
 from laneway.pricing.worst_case import nano_ceil
-from laneway.quota.admission import BudgetCharge
 from laneway.quota.budget import Window
+from laneway.quota.state import BudgetCharge
 from laneway.quota.windows import window_start
 
 

@@ -15,18 +15,20 @@ the soonest `retry-after`. A request larger than a limit can never fit and spill
 Waiters are not queued: each retries when its own wait ends, so under contention a later
 request may take the room first, and a waiter whose next wait would pass its deadline spills.
 
-The `x-ratelimit-*` headers upstream sends stay the job of `laneway.routing.headroom`, which
+The `x-ratelimit-*` headers upstream sends stay the job of `laneway.upstream.headroom`, which
 catches what tier figures miss (other users of the same organisation, a tier changed upstream).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from laneway.clock import Clock
-from laneway.quota.admission import QuotaState, QuotaUnavailable, RateLimit, Refusal
+from laneway.pricing.catalog import Catalog
+from laneway.quota.state import QuotaState, QuotaUnavailable, RateLimit, Refusal
+from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.providers import Candidate
 from laneway.wire.errors import ApiError, limits_unavailable, rate_limit_exceeded, wait_text
 
@@ -159,3 +161,30 @@ def paced_reason(refusal: Refusal) -> str:
         return f"paced: larger than the {which} limit ({refusal.limit or 0:,})"
     wait = wait_text(refusal.retry_after_s)
     return f"paced: {which} limit {refusal.limit or 0:,} full for {wait}"
+
+
+def pace_limits(providers: Mapping[str, ProviderConfig], catalog: Catalog) -> LimitsOf:
+    """The limits each (provider, model) is paced under, from the providers' config."""
+
+    def limits_of(provider: str, model: str) -> PaceLimits | None:
+        config = providers.get(provider)
+        if config is None or not config.paced:
+            return None
+        spec = catalog.find(model)
+        name = spec.id if spec is not None else model
+        given = config.rate_limits.get(model) or config.rate_limits.get(name)
+        if given is not None:
+            return PaceLimits(given.rpm, given.tpm, name)
+        published = spec.tier_limit(config.tier) if spec is not None else None
+        if published is None:
+            log.warning(
+                "provider %r is paced, but %s has no known %s limits: not paced (give them in "
+                "the provider's rate_limits)",
+                provider,
+                model,
+                config.tier,
+            )
+            return None
+        return PaceLimits(published.rpm, published.tpm, name)
+
+    return limits_of

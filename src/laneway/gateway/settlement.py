@@ -1,7 +1,20 @@
-"""Filling in a request's ledger record once its outcome is known: usage, cost, timings."""
+"""A request's ledger record, from its reservation to its settlement: the one place that fills
+one in.
+
+    open       the record made from the routed request; observers told the request started
+    reserve    its reservation queued for the ledger (waited for only when durable, or when the
+               writer falls behind and memory must stay bounded)
+    committed  an answer was chosen: who answered, the attempts, time to first byte, the route
+    answered   the outcome: usage, exact cost, status; then `_settle`
+    failed     no answer: the error; then `_settle`
+
+`_settle` is the same for every outcome: observers see the complete record (and may annotate
+it), the ledger gets it, then the budget reservation is replaced by the real cost.
+"""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
@@ -9,12 +22,20 @@ import orjson
 
 from laneway.clock import Clock
 from laneway.errors import UsageError
+from laneway.gateway.admission import Admission, Hold
 from laneway.gateway.attempts import Committed
+from laneway.gateway.client import Client
+from laneway.gateway.observers import Exchange, Observers
 from laneway.ledger.record import LedgerRecord, RecordStatus
+from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.cost import cost_of
+from laneway.routing.router import Plan
 from laneway.usage import Usage
+from laneway.wire.request import ApiRequest
 from laneway.wire.usage import usage_from_body
+
+MAX_LEDGER_BACKLOG = 2000  # queued writes past which a request waits for its reservation
 
 
 def price(catalog: Catalog, model: str, usage: Usage) -> tuple[Decimal | None, str | None]:
@@ -43,47 +64,117 @@ def read_whole(body: bytes) -> tuple[dict[str, Any] | None, Usage | None, str | 
 
 
 class Settler:
-    def __init__(self, catalog: Catalog, clock: Clock) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        clock: Clock,
+        ledger: LedgerWriter,
+        admission: Admission,
+        observers: Observers,
+        *,
+        durable: bool = False,
+    ) -> None:
         self._catalog = catalog
         self._clock = clock
+        self._ledger = ledger
+        self._admission = admission
+        self._observers = observers
+        self._durable = durable
+
+    def open(
+        self,
+        request: ApiRequest,
+        client: Client,
+        plan: Plan,
+        record_id: str,
+        started: float,
+        hold: Hold | None = None,
+        *,
+        pair_of: LedgerRecord | None = None,
+    ) -> Exchange:
+        """The request's exchange and record (`pair_of`: the primary a shadow copies)."""
+        lane = plan.lane
+        record = LedgerRecord(
+            id=record_id,
+            created_at=self._clock.time(),
+            key_id=client.key_id,
+            endpoint=request.endpoint,
+            requested_model=request.model if pair_of is None else pair_of.requested_model,
+            stream=request.stream,
+            lane=lane.name if lane is not None else None,
+        )
+        if pair_of is not None:
+            pair_of.pair_id = record.pair_id = pair_of.id
+            record.shadow = True
+        exchange = Exchange(request, client, plan, record, started, hold)
+        self._observers.request_started(exchange)
+        return exchange
+
+    def reserve(self, exchange: Exchange) -> Future[None] | None:
+        """Queue the reservation; a future to await before any upstream call, or None when
+        nobody needs to wait (the reservation rides along with others' commits)."""
+        ledger = self._ledger
+        if self._durable or ledger.backlog > MAX_LEDGER_BACKLOG:
+            return ledger.reserve(exchange.record, lazy=not self._durable)
+        ledger.reserve(exchange.record, wait=False)
+        return None
+
+    def committed(self, exchange: Exchange, committed: Committed) -> None:
+        record = exchange.record
+        candidate = committed.candidate
+        record.answering_model = candidate.model
+        record.provider = candidate.provider.name
+        response = committed.response
+        record.upstream_request_id = response.headers.get("x-request-id")
+        record.http_status = response.status
+        record.attempts = tuple(exchange.attempts)
+        record.ttfb_ms = (self._clock.monotonic() - exchange.started) * 1000
+        route = exchange.plan.route
+        route.chosen = candidate.label
+        record.route = route.to_json()
 
     def answered(
         self,
-        record: LedgerRecord,
+        exchange: Exchange,
         committed: Committed,
         usage: Usage | None,
         problem: str | None,
         *,
         status: RecordStatus,
-        started: float,
     ) -> None:
-        candidate = committed.candidate
+        record = exchange.record
         record.status = status
-        record.answering_model = candidate.model
-        record.provider = candidate.provider.name
-        record.upstream_request_id = committed.response.headers.get("x-request-id")
-        record.http_status = committed.response.status
         record.usage = usage
         problems = [problem] if problem else []
         if usage is None:
             problems.append("upstream reported no usage")
             record.cost_usd = None
         else:
-            record.cost_usd, unknown = price(self._catalog, candidate.model, usage)
+            record.cost_usd, unknown = price(self._catalog, committed.candidate.model, usage)
             if unknown:
                 problems.append(unknown)
         record.error = "; ".join(dict.fromkeys(problems)) or None
-        self._finish(record, started)
+        self._settle(exchange)
 
-    def failed(self, record: LedgerRecord, http_status: int, error: str, started: float) -> None:
+    def failed(self, exchange: Exchange, http_status: int, error: str) -> None:
+        record = exchange.record
+        record.attempts = tuple(exchange.attempts)
+        record.route = exchange.plan.route.to_json()
         record.status = "error"
         record.http_status = http_status
         record.error = error
         last = record.attempts[-1] if record.attempts else None
         if last is not None:
             record.provider = last.provider
-        self._finish(record, started)
+        self._settle(exchange)
 
-    def _finish(self, record: LedgerRecord, started: float) -> None:
-        record.latency_ms = (self._clock.monotonic() - started) * 1000
+    def _settle(self, exchange: Exchange) -> None:
+        """Observers, then the record (the truth), then the budget reservation it replaces."""
+        record = exchange.record
+        record.latency_ms = (self._clock.monotonic() - exchange.started) * 1000
         record.settled_at = self._clock.time()
+        self._observers.settled(exchange)
+        self._ledger.settle(record, wait=False)
+        hold = exchange.hold
+        if hold is not None:
+            self._admission.settle(hold, record)

@@ -17,17 +17,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from laneway.clock import Clock
-from laneway.gateway.attempts import Attempts, AttemptsFailed
+from laneway.gateway.attempts import Attempts
+from laneway.gateway.observers import Exchange
 from laneway.gateway.settlement import Settler, read_whole
 from laneway.ids import new_id
-from laneway.ledger.record import Attempt, LedgerRecord
-from laneway.ledger.writer import LedgerWriter
 from laneway.routing.effort import effective_effort
 from laneway.routing.explain import Consideration, Route
 from laneway.routing.lanes import Lane
 from laneway.routing.router import Plan
 from laneway.upstream.providers import Candidate
-from laneway.wire.request import ApiRequest
+from laneway.wire.errors import ApiError
 
 _DAY_S = 86_400
 
@@ -44,32 +43,21 @@ class ShadowState:
 
 class Shadows:
     def __init__(
-        self,
-        attempts: Attempts,
-        settler: Settler,
-        ledger: LedgerWriter,
-        clock: Clock,
-        rng: random.Random,
+        self, attempts: Attempts, settler: Settler, clock: Clock, rng: random.Random
     ) -> None:
         self._attempts = attempts
         self._settler = settler
-        self._ledger = ledger
         self._clock = clock
         self._rng = rng
         self._tasks: set[asyncio.Task[None]] = set()
         self.states: dict[str, ShadowState] = {}
 
-    def maybe_start(self, request: ApiRequest, lane: Lane, primary: LedgerRecord) -> bool:
+    def maybe_start(self, primary: Exchange, lane: Lane) -> bool:
         """Sample this request for `lane`'s shadow; start the copy if it is sampled and allowed."""
         shadow = lane.shadow
         if shadow is None or self._rng.random() >= shadow.share:
             return False
-        state = self.states.get(lane.name)
-        if state is None:
-            state = self.states[lane.name] = ShadowState()
-        day = int(self._clock.time() // _DAY_S)
-        if state.day != day:
-            state.day, state.spent_usd = day, Decimal(0)
+        state = self._state(lane.name)
         cap = shadow.max_usd_per_day
         if cap is not None and state.spent_usd >= cap:
             state.skipped_cap += 1
@@ -77,6 +65,7 @@ class Shadows:
         if state.in_flight >= shadow.max_in_flight:
             state.skipped_busy += 1
             return False
+        request = primary.request
         option = shadow.options[0]
         effort, _ = effective_effort(
             request.effort,
@@ -84,20 +73,7 @@ class Shadows:
             maximum=lane.max_effort,
             supported=option.spec.reasoning_efforts if option.spec is not None else None,
         )
-        copy = request.for_shadow(option.model, effort)
-        primary.pair_id = primary.id
-        record = LedgerRecord(
-            id=new_id("req"),
-            created_at=self._clock.time(),
-            key_id=primary.key_id,
-            endpoint=primary.endpoint,
-            requested_model=primary.requested_model,
-            stream=False,
-            lane=lane.name,
-            pair_id=primary.id,
-            shadow=True,
-        )
-        route = Route(lane.name, f"shadow of {primary.id}", "shadow")
+        route = Route(lane.name, f"shadow of {primary.record.id}", "shadow")
         route.considered = [Consideration(o.label, True, effort=effort) for o in shadow.options]
         plan = Plan(
             lane,
@@ -106,43 +82,50 @@ class Shadows:
             route,
             {},
         )
+        exchange = self._settler.open(
+            request.for_shadow(option.model, effort),
+            primary.client,
+            plan,
+            new_id("req"),
+            self._clock.monotonic(),
+            pair_of=primary.record,
+        )
         state.in_flight += 1
         state.started += 1
-        task = asyncio.get_running_loop().create_task(self._run(copy, plan, record, state))
+        task = asyncio.get_running_loop().create_task(self._run(exchange, state))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
-    async def _run(
-        self, request: ApiRequest, plan: Plan, record: LedgerRecord, state: ShadowState
-    ) -> None:
-        started = self._clock.monotonic()
-        self._ledger.reserve_detached(record)
-        attempts: list[Attempt] = []
+    def _state(self, lane: str) -> ShadowState:
+        """The lane's shadow state, its spend reset at each UTC day."""
+        state = self.states.get(lane)
+        if state is None:
+            state = self.states[lane] = ShadowState()
+        day = int(self._clock.time() // _DAY_S)
+        if state.day != day:
+            state.day, state.spent_usd = day, Decimal(0)
+        return state
+
+    async def _run(self, exchange: Exchange, state: ShadowState) -> None:
+        settler = self._settler
+        reserved = settler.reserve(exchange)
         try:
-            committed = await self._attempts.run(request, plan, {}, attempts)
-            record.attempts = tuple(attempts)
-            record.ttfb_ms = (self._clock.monotonic() - started) * 1000
-            plan.route.chosen = committed.candidate.label
-            record.route = plan.route.to_json()
+            if reserved is not None:
+                await asyncio.wrap_future(reserved)
+            committed = await self._attempts.run(exchange, {})
+            settler.committed(exchange, committed)
             _, usage, problem = read_whole(committed.body)
-            self._settler.answered(record, committed, usage, problem, status="ok", started=started)
-            if record.cost_usd is not None:
-                state.spent_usd += record.cost_usd
-        except AttemptsFailed as failed:
-            record.attempts = tuple(attempts)
-            record.route = plan.route.to_json()
-            self._settler.failed(record, failed.error.status, failed.error.message, started)
+            settler.answered(exchange, committed, usage, problem, status="ok")
+            if exchange.record.cost_usd is not None:
+                state.spent_usd += exchange.record.cost_usd
+        except ApiError as error:
+            settler.failed(exchange, error.status, error.message)
         except BaseException:  # shut down while the copy was out
-            record.attempts = tuple(attempts)
-            record.route = plan.route.to_json()
-            self._settler.failed(
-                record, 499, "the gateway stopped before the shadow ended", started
-            )
+            settler.failed(exchange, 499, "the gateway stopped before the shadow ended")
             raise
         finally:
             state.in_flight -= 1
-            self._ledger.settle_detached(record)
 
     async def drain(self) -> None:
         """Wait for the shadows in flight (tests; a graceful stop)."""

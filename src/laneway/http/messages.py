@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from laneway.errors import LanewayError
+
 JSON = b"content-type: application/json\r\n"
 SSE = b"content-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\n"
 
@@ -45,9 +47,21 @@ class StreamResponse:
     content_type: bytes = SSE
 
 
+class HttpError(LanewayError):
+    """A request refused before any handler saw it: unreadable HTTP (400), a body or headers
+    over their limits (413, 431)."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
 class CutStream(Exception):
     """Raised by a stream's iterator to drop the connection mid-body on purpose."""
 
 
-# A handler answers at once (a Response) or later (an awaitable); errors are raised as ApiError.
+# A handler answers at once (a Response) or later (an awaitable); an error it raises goes to the
+# server's ErrorRenderer, which turns it into the answer (HttpError and the server's own).
 Handler = Callable[[Request], "Response | Awaitable[Response | StreamResponse]"]
+ErrorRenderer = Callable[[Exception], Response]

@@ -23,21 +23,22 @@ from http import HTTPStatus
 
 import httptools
 
+from laneway.errors import LanewayError
 from laneway.http.messages import (
     CutStream,
+    ErrorRenderer,
     Handler,
     HeaderList,
+    HttpError,
     Request,
     Response,
     StreamResponse,
 )
-from laneway.wire.errors import ApiError
 
 log = logging.getLogger("laneway.http")
 
 MAX_HEADER_BYTES = 64 * 1024
 
-ErrorRenderer = Callable[[ApiError], Response]
 
 _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -65,14 +66,6 @@ class _Refuse(Exception):
     is kept on the protocol (`_refusal`)."""
 
 
-def internal_error() -> ApiError:
-    return ApiError(
-        500,
-        "The server had an error while processing your request. Sorry about that!",
-        type="server_error",
-    )
-
-
 class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
@@ -98,7 +91,7 @@ class HttpProtocol(asyncio.Protocol):
         self._closed = False
         self._writable: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._refusal: ApiError | None = None
+        self._refusal: HttpError | None = None
         # A streamed answer's writes made in one loop iteration go out in one system call.
         self._out: list[bytes] = []
         self._out_bytes = 0
@@ -133,7 +126,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError:
-            error = self._refusal or ApiError(400, "We could not parse the HTTP request.")
+            error = self._refusal or HttpError(400, "We could not parse the HTTP request.")
             self._write(self._render_error(error), keep_alive=False)
             self._finish(keep_alive=False)
 
@@ -154,7 +147,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_bytes = 0
 
-    def _refuse(self, error: ApiError) -> None:
+    def _refuse(self, error: HttpError) -> None:
         self._refusal = error
         raise _Refuse
 
@@ -172,7 +165,7 @@ class HttpProtocol(asyncio.Protocol):
     def _count_header_bytes(self, size: int) -> None:
         self._header_bytes += size
         if self._header_bytes > MAX_HEADER_BYTES:
-            self._refuse(ApiError(431, "Request header fields too large."))
+            self._refuse(HttpError(431, "Request header fields too large."))
 
     def on_headers_complete(self) -> None:
         declared = self._headers.get(b"content-length")
@@ -209,11 +202,8 @@ class HttpProtocol(asyncio.Protocol):
             request = self._queue.popleft()
             try:
                 answer = self._handler(request)
-            except ApiError as error:
-                answer = self._render_error(error)
-            except Exception:
-                log.exception("failed on %s %s", request.method, request.path)
-                answer = self._render_error(internal_error())
+            except Exception as error:  # noqa: BLE001 - every failure gets its answer
+                answer = self._failed(error, request)
             if isinstance(answer, Response):
                 self._write(answer, request.keep_alive)
                 self._finish(request.keep_alive)
@@ -222,6 +212,12 @@ class HttpProtocol(asyncio.Protocol):
             if self._transport is not None:
                 self._transport.pause_reading()  # pipelined requests wait their turn
             self._task = self._loop.create_task(self._deliver(answer, request))
+
+    def _failed(self, error: Exception, request: Request) -> Response:
+        """The answer to a handler's failure; one with no status of its own is a bug: logged."""
+        if not isinstance(error, LanewayError) or error.status is None:
+            log.exception("failed on %s %s", request.method, request.path)
+        return self._render_error(error)
 
     def _head(self, status: int, kind: bytes, headers: HeaderList, keep_alive: bool) -> bytearray:
         head = bytearray(_STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode())
@@ -253,13 +249,10 @@ class HttpProtocol(asyncio.Protocol):
         try:
             try:
                 result = await answer  # type: ignore[misc]
-            except ApiError as error:
-                result = self._render_error(error)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("failed on %s %s", request.method, request.path)
-                result = self._render_error(internal_error())
+            except Exception as error:  # noqa: BLE001 - every failure gets its answer
+                result = self._failed(error, request)
             if isinstance(result, Response):
                 self._write(result, keep_alive)
             else:
@@ -339,8 +332,8 @@ def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def too_large(limit: int) -> ApiError:
-    return ApiError(
+def too_large(limit: int) -> HttpError:
+    return HttpError(
         413,
         f"Request body too large. The maximum request size is {limit} bytes.",
         code="request_too_large",

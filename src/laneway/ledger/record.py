@@ -57,6 +57,7 @@ class LedgerRecord:
     # marks the copy the client never saw, so its spend can be told apart.
     pair_id: str | None = None
     shadow: bool = False
+    annotations: dict[str, str] | None = None
 
     @property
     def settled(self) -> bool:

@@ -1,11 +1,11 @@
 """Ledger writes off the request path: callers enqueue, one thread commits in batches.
 
-`reserve()` and `settle()` cost a queue put and return a future that resolves once the write is
-committed. A caller that must not call upstream before its reservation is durable awaits that
-future (group commit: every request waiting then shares one transaction); one that accepts a
-few milliseconds of exposure does not wait, and uses `reserve_detached()` and
-`settle_detached()`: no future to make and resolve (a future is a dozen objects, and the
-collector's work per request grew with them), and a failed write is logged with its record's id.
+`reserve()` and `settle()` cost a queue put and, by default, return a future that resolves once
+the write is committed. A caller that must not call upstream before its reservation is durable
+awaits that future (group commit: every request waiting then shares one transaction); one that
+accepts a few milliseconds of exposure passes `wait=False`: no future to make and resolve (a
+future is a dozen objects, and the collector's work per request grew with them), and a failed
+write is logged with its record's id.
 The writer takes whatever has queued while the previous commit ran, so batches grow with load
 and stay small when idle.
 
@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
-from typing import Final, Literal
+from typing import Final, Literal, overload
 
 from laneway.ledger.record import LedgerRecord, Row, to_row
 from laneway.ledger.repository import LedgerRepository, LedgerUnavailable
@@ -63,43 +63,52 @@ class LedgerWriter:
         self._thread = threading.Thread(target=self._run, name="laneway-ledger", daemon=True)
         self._thread.start()
 
-    def reserve(self, record: LedgerRecord, *, lazy: bool = False) -> Future[None]:
-        """Queue a reservation. `lazy`: nobody waits for it, so it may wait, like a settlement,
-        up to `settle_delay_s` for company instead of waking the thread on its own."""
-        done: Future[None] = Future()
-        self._enqueue("reserve", record, done, lazy=lazy)
-        return done
+    @overload
+    def reserve(
+        self, record: LedgerRecord, *, wait: Literal[True] = True, lazy: bool = False
+    ) -> Future[None]: ...
 
-    def settle(self, record: LedgerRecord) -> Future[None]:
-        done: Future[None] = Future()
-        self._enqueue("settle", record, done, lazy=True)
-        return done
+    @overload
+    def reserve(self, record: LedgerRecord, *, wait: Literal[False]) -> None: ...
 
-    def reserve_detached(self, record: LedgerRecord) -> None:
-        """A lazy `reserve` nobody waits for: its failure is logged."""
-        self._enqueue("reserve", record, None, lazy=True)
+    def reserve(
+        self, record: LedgerRecord, *, wait: bool = True, lazy: bool = False
+    ) -> Future[None] | None:
+        """Queue a reservation. `wait`: return a future that resolves once it is committed;
+        else nobody waits (its failure is logged) and it is lazy. `lazy`: it may wait, like a
+        settlement, up to `settle_delay_s` for company instead of waking the thread."""
+        return self._enqueue("reserve", record, wait=wait, lazy=lazy or not wait)
 
-    def settle_detached(self, record: LedgerRecord) -> None:
-        """A `settle` nobody waits for: its failure is logged."""
-        self._enqueue("settle", record, None, lazy=True)
+    @overload
+    def settle(self, record: LedgerRecord, *, wait: Literal[True] = True) -> Future[None]: ...
+
+    @overload
+    def settle(self, record: LedgerRecord, *, wait: Literal[False]) -> None: ...
+
+    def settle(self, record: LedgerRecord, *, wait: bool = True) -> Future[None] | None:
+        """Queue a settlement (always lazy). `wait` as for `reserve`."""
+        return self._enqueue("settle", record, wait=wait, lazy=True)
 
     def _enqueue(
-        self, kind: _Kind, record: LedgerRecord, done: Future[None] | None, *, lazy: bool
-    ) -> None:
+        self, kind: _Kind, record: LedgerRecord, *, wait: bool, lazy: bool
+    ) -> Future[None] | None:
         if self._closed:
             raise RuntimeError("the ledger writer is closed")
+        # A future is a dozen objects: made only for a caller that waits.
+        done: Future[None] | None = Future() if wait else None
         try:
             # The row is the snapshot (the caller goes on changing its record while the write
             # waits its turn): built once, here, instead of a copy now and a row later.
             row = to_row(record)
         except Exception as error:  # noqa: BLE001 - reported as a failed write would be
             _resolve(done, error, record.id)
-            return
+            return done
         op = (kind, row, done)
         if lazy and self._settle_delay_s > 0:
             self._later(op)
         else:
             self._queue.put(op)
+        return done
 
     def _later(self, op: _Op) -> None:
         self._settles.append(op)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from laneway.quota.admission import (
+from laneway.quota.state import (
     MINUTE_S,
     REVOKED,
     ROOM_S,
@@ -79,6 +79,11 @@ class MemoryQuota:
         self._revoked: set[str] = set()
         self._periods = PeriodCache()
         self._sweep_at = -math.inf
+
+    @property
+    def immediate(self) -> MemoryQuota:
+        """Itself: no method here ever waits."""
+        return self
 
     async def admit(self, ask: Ask, now: float) -> Refusal | None:
         return self.admit_now(ask, now)

@@ -33,8 +33,8 @@ from redis.exceptions import (
 )
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from laneway.quota.admission import QuotaUnavailable
 from laneway.quota.redis_link import Call, Lapse, Link, Script, bulk_str, lapse_name, reply_error
+from laneway.quota.state import QuotaUnavailable
 
 log = logging.getLogger("laneway.quota")
 

@@ -41,7 +41,14 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
 from laneway.quota import redis_scripts
-from laneway.quota.admission import (
+from laneway.quota.redis_link import Script, bulk, bulk_int, bulk_str
+from laneway.quota.redis_pipeline import (
+    ClientFactory,
+    Clients,
+    Pipeline,
+    redis_client,
+)
+from laneway.quota.state import (
     REVOKED,
     Ask,
     BudgetCharge,
@@ -54,13 +61,6 @@ from laneway.quota.admission import (
     check_settlement,
     log_crossings,
     rate_used,
-)
-from laneway.quota.redis_link import Script, bulk, bulk_int, bulk_str
-from laneway.quota.redis_pipeline import (
-    ClientFactory,
-    Clients,
-    Pipeline,
-    redis_client,
 )
 from laneway.quota.windows import COUNTER_GRACE_S, Period, PeriodCache
 
@@ -137,6 +137,11 @@ class RedisQuota:
         self._flusher: asyncio.Task[None] | None = None
 
     # -- operations ----------------------------------------------------------------------------
+
+    @property
+    def immediate(self) -> None:
+        """Never: every answer is a round trip to Redis."""
+        return None
 
     async def admit(self, ask: Ask, now: float) -> Refusal | None:
         # The script call in Redis' protocol, built here: what stays the same from request to

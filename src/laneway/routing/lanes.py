@@ -16,8 +16,8 @@ from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 
-from laneway.config import ConfigError, GatewayConfig
 from laneway.config_file import load_toml
+from laneway.errors import ConfigError
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ModelSpec
 from laneway.pricing.money import pico_per_token
@@ -147,34 +147,40 @@ def load_lanes_file(path: Path) -> LanesFile:
     return load_toml(LanesFile, path, ConfigError)
 
 
-def lane_names(config: GatewayConfig) -> frozenset[str]:
-    """Every lane the config defines, the shipped ones included unless turned off (for checking
-    names given elsewhere, such as a virtual key's lanes, without binding providers)."""
-    names = set(config.lanes)
-    if config.routing.shipped_lanes:
+def lane_names(lanes: Mapping[str, LaneConfig], shipped_lanes: bool) -> frozenset[str]:
+    """Every lane configured, the shipped ones included unless turned off (for checking names
+    given elsewhere, such as a virtual key's lanes, without binding providers)."""
+    names = set(lanes)
+    if shipped_lanes:
         names.update(load_lanes_file(SHIPPED_LANES).lanes)
     return frozenset(names)
 
 
 def build_lanes(
-    config: GatewayConfig,
+    lanes: Mapping[str, LaneConfig],
+    auto: AutoConfig | None,
     providers: Sequence[Provider],
     catalog: Catalog,
     *,
+    timeouts: TimeoutsConfig,
+    shipped_lanes: bool,
     warn: Warn,
     shipped: LanesFile | None = None,
 ) -> LaneTable:
-    """Bind the configured lanes (over the shipped ones unless turned off) to providers."""
-    if shipped is None and config.routing.shipped_lanes:
+    """Bind the configured lanes (over the shipped ones unless `shipped_lanes` is off) to
+    providers. `auto`: the configured auto rules; None when not configured (the shipped ones
+    apply, for the lanes still there)."""
+    if shipped is None and shipped_lanes:
         shipped = load_lanes_file(SHIPPED_LANES)
     configured: dict[str, tuple[LaneConfig, bool]] = {}
     if shipped is not None:
         configured.update((name, (lane, True)) for name, lane in shipped.lanes.items())
-    configured.update((name, (lane, False)) for name, lane in config.lanes.items())
-    own_auto = "auto" in config.model_fields_set
-    auto = config.auto if own_auto or shipped is None else shipped.auto
+    configured.update((name, (lane, False)) for name, lane in lanes.items())
+    own_auto = auto is not None
+    if auto is None:
+        auto = shipped.auto if shipped is not None else AutoConfig()
     table = LaneTable()
-    base_timeouts = config.timeouts
+    base_timeouts = timeouts
     for name, (lane_config, is_shipped) in configured.items():
         where = f"lanes.{name}"
         lane = _build_lane(
@@ -187,6 +193,17 @@ def build_lanes(
         default = auto.default if auto.default in table.lanes else None
         auto = AutoConfig(rules=rules, default=default)
     table.auto = auto
+    _name_lanes(table)
+    for index, rule in enumerate(auto.rules):
+        if rule.lane not in table.lanes:
+            raise ConfigError(f"auto.rules[{index}].lane: no lane named {rule.lane!r}")
+    if auto.default is not None and auto.default not in table.lanes:
+        raise ConfigError(f"auto.default: no lane named {auto.default!r}")
+    return table
+
+
+def _name_lanes(table: LaneTable) -> None:
+    """Each lane under "lane:<name>" and its aliases; a reserved or taken alias is an error."""
     for lane in table.lanes.values():
         for alias in (LANE_PREFIX + lane.name, *lane.aliases):
             if alias == AUTO or (
@@ -199,12 +216,6 @@ def build_lanes(
                     f"lanes.{lane.name}.aliases: {alias!r} already names lane {other.name!r}"
                 )
             table.names[alias] = lane
-    for index, rule in enumerate(auto.rules):
-        if rule.lane not in table.lanes:
-            raise ConfigError(f"auto.rules[{index}].lane: no lane named {rule.lane!r}")
-    if auto.default is not None and auto.default not in table.lanes:
-        raise ConfigError(f"auto.default: no lane named {auto.default!r}")
-    return table
 
 
 def check_key_lanes(table: LaneTable, key_lanes: Mapping[str, str]) -> None:

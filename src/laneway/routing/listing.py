@@ -7,20 +7,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from laneway.pricing.money import usd_str
-from laneway.routing.breaker import BreakerKey, BreakerStatus
-from laneway.routing.headroom import HeadroomView
-from laneway.routing.lanes import Lane, Option
-from laneway.routing.router import Router
+from laneway.routing.lanes import Lane, LaneTable, Option
+from laneway.upstream.breaker import BreakerKey, BreakerStatus
+from laneway.upstream.headroom import Headroom, HeadroomView
+from laneway.upstream.health import Health
 
-Health = tuple[Mapping[BreakerKey, BreakerStatus], Mapping[BreakerKey, HeadroomView]]
-
-
-def lanes_listing(router: Router) -> list[dict[str, Any]]:
-    health = (router.breakers.snapshot(), router.headroom.snapshot())
-    return [_lane(router, lane, health) for lane in router.table.lanes.values()]
+# The health read once for a whole listing: breaker states and headroom views.
+_Seen = tuple[Mapping[BreakerKey, BreakerStatus], Mapping[BreakerKey, HeadroomView], Headroom]
 
 
-def _lane(router: Router, lane: Lane, health: Health) -> dict[str, Any]:
+def lanes_listing(table: LaneTable, health: Health) -> list[dict[str, Any]]:
+    seen = (health.breakers.snapshot(), health.headroom.snapshot(), health.headroom)
+    return [_lane(lane, seen) for lane in table.lanes.values()]
+
+
+def _lane(lane: Lane, health: _Seen) -> dict[str, Any]:
     shadow = lane.shadow
     return {
         "name": lane.name,
@@ -31,10 +32,9 @@ def _lane(router: Router, lane: Lane, health: Health) -> dict[str, Any]:
         "max_effort": lane.max_effort,
         "max_cost_usd": None if lane.max_cost_usd is None else usd_str(lane.max_cost_usd),
         "candidates": [
-            _option(router, o, lane.weights[o.arm] if lane.weights else None, health)
-            for o in lane.options
+            _option(o, lane.weights[o.arm] if lane.weights else None, health) for o in lane.options
         ],
-        "fallbacks": [_option(router, o, None, health) for o in lane.fallbacks],
+        "fallbacks": [_option(o, None, health) for o in lane.fallbacks],
         "shadow": None
         if shadow is None
         else {
@@ -48,7 +48,7 @@ def _lane(router: Router, lane: Lane, health: Health) -> dict[str, Any]:
     }
 
 
-def _option(router: Router, option: Option, weight: int | None, health: Health) -> dict[str, Any]:
+def _option(option: Option, weight: int | None, health: _Seen) -> dict[str, Any]:
     provider, model = option.provider.name, option.model
     breaker = health[0].get((provider, model))
     headroom = health[1].get((provider, model))
@@ -57,7 +57,7 @@ def _option(router: Router, option: Option, weight: int | None, health: Health) 
         "weight": weight,
         "in_catalog": option.spec is not None,
         "health": breaker.state if breaker is not None else "closed",
-        "headroom": router.headroom.fits(provider, model, 1) or "ok",
+        "headroom": health[2].fits(provider, model, 1) or "ok",
         "requests_left": None if headroom is None else headroom.requests_left,
         "tokens_left": None if headroom is None else headroom.tokens_left,
     }

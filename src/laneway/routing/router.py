@@ -24,16 +24,15 @@ from typing import TypeVar
 
 from laneway.pricing.catalog import Catalog
 from laneway.routing.affinity import Affinity
-from laneway.routing.breaker import Breakers
 from laneway.routing.classify import classify
 from laneway.routing.effort import effective_effort
 from laneway.routing.expected_cost import expected_cost, over_ceiling, rate_estimate
 from laneway.routing.explain import Consideration, Route
-from laneway.routing.headroom import Headroom
 from laneway.routing.input_size import InputSize
 from laneway.routing.lane_config import AUTO, LANE_PREFIX
 from laneway.routing.lanes import Lane, LaneTable, Option
 from laneway.routing.observations import Observations, Profile
+from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate, Provider, candidates_for
 from laneway.upstream.timeouts import Timeouts, TimeoutsConfig
 from laneway.wire.errors import ApiError
@@ -75,9 +74,9 @@ class Router:
         providers: Sequence[Provider],
         catalog: Catalog,
         *,
-        breakers: Breakers,
-        headroom: Headroom,
+        health: Health,
         observations: Observations,
+        affinity: Affinity,
         fallbacks: Mapping[str, Sequence[str]] | None = None,
         timeouts: TimeoutsConfig | None = None,
         rng: random.Random | None = None,
@@ -85,10 +84,12 @@ class Router:
         self.table = table
         self.providers = list(providers)
         self.catalog = catalog
-        self.breakers = breakers
-        self.headroom = headroom
-        self.observations = observations
-        self.affinity = Affinity()
+        # Read here, written elsewhere: health by the attempts that reach upstreams, profiles
+        # and homes by the gateway's observers as requests settle.
+        self._breakers = health.breakers
+        self._headroom = health.headroom
+        self._observations = observations
+        self._affinity = affinity
         self._by_name = {provider.name: provider for provider in self.providers}
         self._fallbacks = dict(fallbacks or {})
         self._timeouts = timeouts or TimeoutsConfig()
@@ -201,7 +202,7 @@ class Router:
     def _home(self, request: ApiRequest) -> tuple[Provider, str] | None:
         if request.previous_response_id is None:
             return None
-        home = self.affinity.home_of(request.previous_response_id)
+        home = self._affinity.home_of(request.previous_response_id)
         if home is None:
             return None
         provider = self._by_name.get(home[0])
@@ -231,7 +232,7 @@ class Router:
         kept: list[Candidate] = []
         late: list[Candidate] = []
         tokens: dict[Candidate, int] = {}
-        breakers, headroom = self.breakers, self.headroom
+        breakers, headroom = self._breakers, self._headroom
         rows = route.rows  # a fresh route: nothing considered yet
         for candidate in candidates_for(self.providers, request.model, fallbacks):
             provider, model = candidate.provider.name, candidate.model
@@ -277,7 +278,7 @@ class Router:
         considered = route.considered
         # A lane's option at `position` (options, then fallbacks) is explained at
         # considered[position] until `note_at` says otherwise: every one gets its line, in order.
-        history = self.observations.of_lane(lane.name) if lane.priced else None
+        history = self._observations.of_lane(lane.name) if lane.priced else None
         closer = bool(features.capabilities) or most is not None
         cheapest = lane.policy == "cheapest"
         kept: list[_Kept] = []
@@ -325,7 +326,7 @@ class Router:
         choices, _ = self._choices(request, lane)
         note_at = lane.note_at
         notes = route.notes
-        fits = self.headroom.fits
+        fits = self._headroom.fits
         first: list[Candidate] = []
         late: list[Candidate] = []
         needs: dict[Candidate, int] = {}
@@ -361,12 +362,12 @@ class Router:
         explained where it stands."""
         rows = route.rows  # a fresh route: nothing considered yet
         most = features.max_output_tokens
-        history = self.observations.of_lane(lane.name) if lane.priced else None
+        history = self._observations.of_lane(lane.name) if lane.priced else None
         choices, noted = self._lane_choices.get((lane, request.effort)) or self._choices(
             request, lane
         )
         # `available` is 0 (falsy) while every breaker is closed: nothing to look up.
-        available, fits = self.breakers.tripped and self.breakers.available, self.headroom.fits
+        available, fits = self._breakers.tripped and self._breakers.available, self._headroom.fits
         ceiling = lane.max_cost_pico
         unknown = _COST_UNKNOWN if lane.policy == "cheapest" else ""
         requested = request.effort
@@ -469,7 +470,7 @@ class Router:
         """(why it is skipped or None, expected cost in pico-USD or None). `history`: the lane's
         profiles when it prices its candidates, else None; `closer`: the request has hosted
         tools or an output cap, so every option's fit is tested."""
-        if not self.breakers.available(option.provider.name, option.model):
+        if not self._breakers.available(option.provider.name, option.model):
             return _CIRCUIT_OPEN, None
         # The common request (no hosted tools, no output cap, a body far smaller than the window)
         # fits without a closer look.

@@ -37,7 +37,7 @@ from laneway.keys.service import KeyService
 from laneway.keys.store import KeyExists, KeyFieldError, KeyNotFound, VirtualKeyError
 from laneway.pricing.money import usd_str
 from laneway.pricing.worst_case import usd_of_nano
-from laneway.quota.admission import BudgetCharge
+from laneway.quota.state import BudgetCharge
 from laneway.wire.errors import ApiError, incorrect_api_key, invalid_request, missing_api_key
 
 PREFIX = "/admin/"

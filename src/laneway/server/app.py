@@ -1,22 +1,27 @@
-"""The gateway's HTTP routes: authenticate, hand the body to `Gateway`, render the answer."""
+"""The gateway's HTTP routes: authenticate, hand the body to `Gateway`, render its answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
 
+from laneway.assembly import Assembly
+from laneway.gateway.answer import Answer
 from laneway.gateway.core import Gateway
 from laneway.http.listener import Listener
 from laneway.http.messages import Request, Response, StreamResponse
 from laneway.http.protocol import HttpProtocol
-from laneway.ids import new_id
+from laneway.keys.service import KeyService
+from laneway.routing.lanes import LaneTable
 from laneway.routing.listing import lanes_listing
 from laneway.server.admin import PREFIX as ADMIN_PREFIX
 from laneway.server.admin import AdminApi
-from laneway.server.auth import Authenticator
+from laneway.server.auth import Authenticator, ClientKeys
 from laneway.server.readiness import Readiness
+from laneway.server.render import render_error, to_http
+from laneway.upstream.health import Health
 from laneway.wire.errors import ApiError, missing_api_key, model_not_found
 from laneway.wire.request import Endpoint
 
@@ -27,7 +32,8 @@ _ENDPOINTS: dict[str, Endpoint] = {
 _MODELS = "/v1/models"
 _CREATED = 1_765_411_200  # the catalog has no creation dates; one fixed, plausible time
 
-Answer = Response | Coroutine[Any, Any, Response | StreamResponse]
+# What a route gives back: the answer at once, or a coroutine that makes it.
+Reply = Response | Coroutine[Any, Any, Response | StreamResponse]
 
 
 class GatewayApp:
@@ -38,6 +44,8 @@ class GatewayApp:
         readiness: Readiness,
         *,
         max_body: int,
+        lanes: LaneTable,
+        health: Health,
         admin: AdminApi | None = None,
     ) -> None:
         self._gateway = gateway
@@ -45,9 +53,45 @@ class GatewayApp:
         self._admin = admin
         self._readiness = readiness
         self._max_body = max_body
+        self._lanes_table = lanes
+        self._health = health
         models = self._model_list()
         self._models = orjson.dumps({"object": "list", "data": models})
         self._model_by_id = {entry["id"]: orjson.dumps(entry) for entry in models}
+
+    @classmethod
+    def of(cls, assembly: Assembly) -> GatewayApp:
+        """The HTTP app over an assembly's gateway, keys and admission."""
+        config, env, clock = assembly.config, assembly.env, assembly.clock
+        shared = assembly.shared_state
+        admission = assembly.admission
+        return cls(
+            assembly.gateway,
+            Authenticator(
+                ClientKeys(config.client_keys(env), config.key_lanes()), assembly.registry, clock
+            ),
+            Readiness(
+                assembly.providers,
+                assembly.writer,
+                state=admission.state if shared else None,
+                state_required=config.state.on_unavailable == "closed",
+            ),
+            max_body=config.server.max_body_bytes,
+            lanes=assembly.lanes,
+            health=assembly.health,
+            admin=AdminApi(
+                env.get(config.keys.admin_key_env) or None,
+                KeyService(
+                    assembly.key_store,
+                    assembly.revocations,
+                    clock,
+                    lanes=tuple(assembly.lanes.lanes),
+                ),
+                assembly.registry,
+                admission,
+                clock,
+            ),
+        )
 
     def listener(self) -> Listener:
         return Listener(
@@ -56,7 +100,7 @@ class GatewayApp:
             )
         )
 
-    def handle(self, request: Request) -> Answer:
+    def handle(self, request: Request) -> Reply:
         path = request.path
         method = request.method
         if method == b"POST":
@@ -65,8 +109,10 @@ class GatewayApp:
                 client = self._auth.identify(request.headers.get(b"authorization"))
                 if client is None:  # a virtual key to read from the store first
                     return self._looked_up(endpoint, request)
-                return self._gateway.handle(
-                    endpoint, request.body, client=client, headers=request.headers
+                return _rendered(
+                    self._gateway.handle(
+                        endpoint, request.body, client=client, headers=request.headers
+                    )
                 )
         elif method == b"GET":
             answer = self._get(request)
@@ -76,7 +122,7 @@ class GatewayApp:
             return self._admin.handle(request)
         raise ApiError(404, f"Invalid URL ({method.decode('latin-1')} {path})")
 
-    def _get(self, request: Request) -> Answer | None:
+    def _get(self, request: Request) -> Reply | None:
         path = request.path
         if path == "/healthz":
             return Response(200, b'{"status":"ok"}')
@@ -94,11 +140,12 @@ class GatewayApp:
     async def _looked_up(self, endpoint: Endpoint, request: Request) -> Response | StreamResponse:
         authorization = request.headers[b"authorization"]
         client = await self._auth.lookup(authorization)
-        return await self._gateway.handle(
+        answer = await self._gateway.handle(
             endpoint, request.body, client=client, headers=request.headers
         )
+        return to_http(answer)
 
-    def _authenticated(self, request: Request, answer: Callable[[], Response]) -> Answer:
+    def _authenticated(self, request: Request, answer: Callable[[], Response]) -> Reply:
         authorization = request.headers.get(b"authorization")
         if self._auth.identify(authorization) is not None:
             return answer()
@@ -111,7 +158,7 @@ class GatewayApp:
         return answer()
 
     def _lanes(self) -> Response:
-        listing = lanes_listing(self._gateway.router)
+        listing = lanes_listing(self._lanes_table, self._health)
         return Response(200, orjson.dumps({"object": "list", "data": listing}))
 
     async def _ready(self) -> Response:
@@ -138,7 +185,5 @@ class GatewayApp:
         return Response(200, body)
 
 
-def render_error(error: ApiError) -> Response:
-    headers = dict(error.headers)
-    headers.setdefault("x-laneway-request-id", new_id("req"))
-    return Response(error.status, error.body(), list(headers.items()))
+async def _rendered(answer: Awaitable[Answer]) -> Response | StreamResponse:
+    return to_http(await answer)

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from laneway.ledger.writer import LedgerWriter
-from laneway.quota.admission import BudgetCharge, QuotaState
+from laneway.quota.state import BudgetCharge, QuotaState
 from laneway.upstream.providers import Provider
 
 _TIMEOUT_S = 2.0

@@ -17,17 +17,12 @@ from types import TracebackType
 
 import uvloop
 
-from laneway.config import ConfigError, GatewayConfig, ProviderConfig
-from laneway.emulator.config import EmulatorConfig
-from laneway.emulator.server import EmulatorServer
+from laneway.assembly import Assembly, Upstream
+from laneway.config import ConfigError, GatewayConfig
 from laneway.gateway.attempts import Sleep
 from laneway.http.listener import bind
-from laneway.keys.open import open_key_store
-from laneway.server.assemble import Assembly, assemble
-from laneway.upstream.providers import effective_providers
+from laneway.server.app import GatewayApp
 
-EMULATOR_KEY_ENV = "LANEWAY_EMULATOR_KEY"
-_EMULATOR_KEY = "sk-laneway-embedded"
 _START_TIMEOUT_S = 15.0
 DRAIN_S = 30.0  # at shutdown, requests in flight get this long to finish
 
@@ -41,21 +36,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def upstreams(
-    config: GatewayConfig, env: Mapping[str, str]
-) -> tuple[dict[str, ProviderConfig], dict[str, str], EmulatorServer | None]:
-    """The providers to call and the environment to read their keys from; when nothing is
-    configured and no OpenAI key is set, an emulator started here (the caller stops it)."""
-    providers = effective_providers(config, env)
-    if providers is not None:
-        return providers, dict(env), None
-    emulator = EmulatorServer(EmulatorConfig()).start()
-    provider = ProviderConfig(
-        kind="openai-compatible", base_url=emulator.base_url, api_key_env=EMULATOR_KEY_ENV
-    )
-    return {"emulator": provider}, {**env, EMULATOR_KEY_ENV: _EMULATOR_KEY}, emulator
 
 
 def check_exposure(config: GatewayConfig, env: Mapping[str, str], host: str) -> bool:
@@ -73,17 +53,14 @@ def check_exposure(config: GatewayConfig, env: Mapping[str, str], host: str) -> 
 
 
 def _virtual_keys_exist(config: GatewayConfig, env: Mapping[str, str]) -> bool:
-    store = open_key_store(config, env)
-    try:
-        return bool(store.all())
-    finally:
-        store.close()
+    with Assembly(config, env) as parts:
+        return bool(parts.key_store.all())
 
 
 async def _serve(
     assembly: Assembly, sock: socket.socket, stop: asyncio.Event, ready: Callable[[], None]
 ) -> None:
-    listener = assembly.app.listener()
+    listener = GatewayApp.of(assembly).listener()
     server = await listener.start(sock)
     ready()
     try:
@@ -98,8 +75,7 @@ async def _serve(
 
 def _worker(
     config: GatewayConfig,
-    providers: dict[str, ProviderConfig],
-    env: dict[str, str],
+    upstream: Upstream,
     host: str,
     port: int,
     announce: Announce | None,
@@ -112,8 +88,8 @@ def _worker(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        assembly = assemble(config, providers, env, warn=announce)
-        await assembly.prepare()
+        assembly = Assembly(config, upstream.env, upstream=upstream, warn=announce)
+        await assembly.gateway.start()
         lost = assembly.ledger.count_unsettled()
         if lost and announce is not None:
             announce(
@@ -143,40 +119,34 @@ def serve_forever(config: GatewayConfig, env: Mapping[str, str], announce: Annou
     """`laneway serve`: announce what it runs on, serve until SIGINT or SIGTERM."""
     host, port, workers = config.server.host, config.server.port, config.server.workers
     keyed = check_exposure(config, env, host)
-    providers, provider_env, emulator = upstreams(config, env)
+    upstream = Upstream.resolve(config, env)
     try:
-        if emulator is not None:
+        if upstream.emulator is not None:
             announce(
                 "no OpenAI key (OPENAI_API_KEY) and no provider configured: answering from the "
-                f"built-in emulator at {emulator.base_url} (offline, synthetic answers)"
+                f"built-in emulator at {upstream.emulator.base_url} (offline, synthetic answers)"
             )
         else:
-            announce("upstream providers: " + ", ".join(providers))
+            announce("upstream providers: " + ", ".join(upstream.providers))
         if not keyed:
             announce(f"no client keys configured: any bearer is accepted, on {host} only")
         if workers == 1:
-            _worker(config, providers, provider_env, host, port, announce)
+            _worker(config, upstream.shared(), host, port, announce)
             return
         if port == 0:
             raise ConfigError("--workers needs a fixed --port (workers share it)")
-        _run_workers(config, providers, provider_env, announce)
+        _run_workers(config, upstream.shared(), announce)
     finally:
-        if emulator is not None:
-            emulator.stop()
+        upstream.close()
 
 
-def _run_workers(
-    config: GatewayConfig,
-    providers: dict[str, ProviderConfig],
-    env: dict[str, str],
-    announce: Announce,
-) -> None:
+def _run_workers(config: GatewayConfig, upstream: Upstream, announce: Announce) -> None:
     server = config.server
     context = multiprocessing.get_context("spawn")  # no threads or loops inherited
     processes = [
         context.Process(
             target=_worker,
-            args=(config, providers, env, server.host, server.port, None),
+            args=(config, upstream, server.host, server.port, None),
             name=f"laneway-worker-{index}",
         )
         for index in range(server.workers)
@@ -221,7 +191,6 @@ class GatewayServer:
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="laneway-gateway", daemon=True)
-        self._emulator: EmulatorServer | None = None
         self.assembly: Assembly | None = None
 
     @property
@@ -234,9 +203,8 @@ class GatewayServer:
 
         async def main() -> None:
             self._stop = asyncio.Event()
-            providers, env, self._emulator = upstreams(self._config, self._env)
-            self.assembly = assemble(self._config, providers, env, sleep=self._sleep)
-            await self.assembly.prepare()
+            self.assembly = Assembly(self._config, self._env, sleep=self._sleep)
+            await self.assembly.gateway.start()
             await _serve(self.assembly, self._socket, self._stop, self._ready.set)
 
         try:
@@ -264,8 +232,6 @@ class GatewayServer:
                 self._loop.call_soon_threadsafe(self._stop.set)
             self._thread.join(DRAIN_S + 5)
         self._socket.close()
-        if self._emulator is not None:
-            self._emulator.stop()
 
     def __enter__(self) -> GatewayServer:
         return self.start()

@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from laneway.clock import Clock
-from laneway.config import ConfigError, GatewayConfig, ProviderConfig
+from laneway.errors import ConfigError
+from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.retry import RetryBudget
 from laneway.upstream.transport import Transport
 from laneway.wire.request import Endpoint
@@ -50,19 +51,8 @@ class Candidate:
         return f"{self.model}@{self.provider.name}"
 
 
-TransportFactory = Callable[[ProviderConfig], Transport]
-
-
-def effective_providers(
-    config: GatewayConfig, env: Mapping[str, str]
-) -> dict[str, ProviderConfig] | None:
-    """The providers to use: those configured, else OpenAI when $OPENAI_API_KEY is set, else
-    None (the caller runs the embedded emulator)."""
-    if config.providers:
-        return dict(config.providers)
-    if env.get("OPENAI_API_KEY"):
-        return {"openai": ProviderConfig(kind="openai")}
-    return None
+# Given the provider's name and config: its transport (tests pass in-memory ones).
+TransportFactory = Callable[[str, ProviderConfig], Transport]
 
 
 def build_providers(
@@ -91,7 +81,7 @@ def build_providers(
                 base_url=config.resolved_base_url(env),
                 models=frozenset(config.models),
                 tier=config.tier,
-                transport=transport(config),
+                transport=transport(name, config),
                 retry_budget=RetryBudget(clock, ratio=budget_ratio),
                 headers=headers,
                 key_env=key_env,

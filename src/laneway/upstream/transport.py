@@ -62,3 +62,15 @@ class Transport(Protocol):
     ) -> UpstreamResponse: ...
 
     async def close(self) -> None: ...
+
+
+class NoTransport:
+    """A transport that refuses to send: a dry run must never reach a provider."""
+
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+    ) -> UpstreamResponse:
+        raise NotSent("a dry run sends nothing")
+
+    async def close(self) -> None:
+        return None

@@ -1,8 +1,10 @@
 """OpenAI's error shape: `{"error": {"message", "type", "param", "code"}}`, all four keys present.
 
 `ApiError` is an exception carrying the HTTP status and the four fields; both the emulator and
-the gateway raise it and render it with `error_body()`. Constructors below give the exact
-messages OpenAI uses for the common cases (shared/openai-wire.md).
+the gateway raise it and render it with `body()`. Constructors below give the exact messages
+OpenAI uses for the common cases (shared/openai-wire.md). `as_api_error` gives any other failure
+its answer: a `LanewayError` with a status of its own in OpenAI's shape, anything else the
+generic 500 (its detail stays in the log).
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ from typing import Any
 
 import orjson
 
+from laneway.errors import LanewayError
 
-class ApiError(Exception):
-    """An error to send to an API client in OpenAI's shape."""
+
+class ApiError(LanewayError):
+    """An error to send to an API client in OpenAI's shape. Its status is its own, or, when it
+    relays an upstream's error, the upstream's."""
+
+    status: int
 
     def __init__(
         self,
@@ -32,6 +39,9 @@ class ApiError(Exception):
         self.param = param
         self.code = code
         self.headers = headers or {}
+        # The request's metadata (laneway.gateway.answer.AnswerMeta) once it has a ledger
+        # record: the server sends it as x-laneway-* headers.
+        self.meta: object = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,3 +183,24 @@ def wait_text(seconds: float) -> str:
 
 def permission_denied(message: str) -> ApiError:
     return ApiError(403, message, code="permission_denied")
+
+
+def internal_error() -> ApiError:
+    return ApiError(
+        500,
+        "The server had an error while processing your request. Sorry about that!",
+        type="server_error",
+    )
+
+
+def as_api_error(error: BaseException) -> ApiError:
+    """The answer a client gets for `error`: itself when it is an ApiError, a LanewayError's
+    own status and message, else the generic 500 (never a detail of an unexpected failure)."""
+    if isinstance(error, ApiError):
+        return error
+    status = error.status if isinstance(error, LanewayError) else None
+    if status is None:
+        return internal_error()
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    code = error.code if isinstance(error, LanewayError) else None
+    return ApiError(status, str(error), type=kind, code=code)

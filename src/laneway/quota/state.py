@@ -159,8 +159,24 @@ class Outstanding:
     budgets: tuple[str, ...]  # "id@period"
 
 
+class ImmediateState(Protocol):
+    """A state that answers at once (no method ever waits): `admit` and `settle` without a
+    coroutine, for the request path. Each gives exactly what its awaited twin gives."""
+
+    def admit_now(self, ask: Ask, now: float) -> Refusal | None: ...
+
+    def settle_now(
+        self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
+    ) -> tuple[SoftCrossing, ...]: ...
+
+
 class QuotaState(Protocol):
     """Rate limits, budgets and revocations, shared by every request that reaches one state."""
+
+    @property
+    def immediate(self) -> ImmediateState | None:
+        """This state, when it answers at once (memory); None when it must be awaited."""
+        ...
 
     async def admit(self, ask: Ask, now: float) -> Refusal | None:
         """Check and charge everything `ask` names, atomically. None: admitted, the reservation

@@ -45,7 +45,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from laneway.clock import Clock
-from laneway.routing.breaker import BreakerKey, Breakers, SharedState
+from laneway.upstream.breaker import BreakerKey, Breakers, SharedState
 
 __all__ = ["BreakerBoard", "ClientFactory"]
 

@@ -1,0 +1,524 @@
+"""The composition root: from a `GatewayConfig` to the parts laneway runs on, in one place.
+
+Every caller that needs a gateway or a store builds it here: the server, every CLI command,
+`laneway route --explain`, and library users (`laneway.build_gateway`). This is the only module
+that chooses a backend (SQLite or PostgreSQL, memory or Redis), decides the upstream (configured
+providers, OpenAI when its key is set, else an emulator started here) and wires the gateway's
+collaborators; `laneway.gateway` never imports it.
+
+Parts are built on first use, so a command that reads the ledger opens only the ledger:
+
+    stores    ledger, key_store, revocations          (plain calls: usable from any thread)
+    runtime   upstream, providers, lanes, health, router, writer, registry, admission,
+              board, gateway                           (built inside the event loop that serves)
+
+`await assembly.close()` closes what was built (`close_stores()` when only stores were).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+
+from laneway.clock import Clock, SystemClock
+from laneway.config import GatewayConfig
+from laneway.emulator.config import EmulatorConfig
+from laneway.emulator.server import EmulatorServer
+from laneway.gateway.admission import Admission, BudgetRule
+from laneway.gateway.attempts import Sleep
+from laneway.gateway.budget_seed import seed_budgets
+from laneway.gateway.core import Gateway
+from laneway.gateway.learners import AffinityLearner, ProfileLearner
+from laneway.gateway.observers import Observer
+from laneway.gateway.pacing import Pacer, pace_limits
+from laneway.keys.postgres_store import PostgresKeyStore
+from laneway.keys.registry import KeyRegistry
+from laneway.keys.revocations import LocalRevocations, RedisRevocations, Revocations
+from laneway.keys.sqlite_store import SQLiteKeyStore
+from laneway.keys.store import KeyStore
+from laneway.ledger.postgres import PostgresLedger
+from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
+from laneway.ledger.writer import LedgerWriter
+from laneway.pricing.catalog import Catalog
+from laneway.quota.memory import MemoryQuota
+from laneway.quota.redis_pipeline import redis_client
+from laneway.quota.redis_state import RedisQuota
+from laneway.quota.state import QuotaState
+from laneway.routing.affinity import Affinity
+from laneway.routing.lanes import LaneTable, Warn, build_lanes, check_key_lanes
+from laneway.routing.observations import HISTORY_S, Observations
+from laneway.routing.router import Router
+from laneway.upstream.breaker import BreakerSettings
+from laneway.upstream.breaker_board import BreakerBoard
+from laneway.upstream.health import Health
+from laneway.upstream.http1 import Http1Transport
+from laneway.upstream.provider_config import ProviderConfig
+from laneway.upstream.providers import Provider, TransportFactory, build_providers
+from laneway.upstream.retry import RetryBudget, RetryPolicy
+from laneway.upstream.transport import NoTransport, Transport
+
+log = logging.getLogger(__name__)
+
+EMULATOR_PROVIDER = "emulator"
+EMULATOR_KEY_ENV = "LANEWAY_EMULATOR_KEY"
+_EMULATOR_KEY = "sk-laneway-embedded"
+
+Ledger = SQLiteLedger | PostgresLedger
+
+
+def default_transport(name: str, provider: ProviderConfig) -> Transport:
+    """laneway's own HTTP/1.1 client, or aiohttp's when the provider asks for it."""
+    del name
+    if provider.http_client == "aiohttp":
+        # Imported only when asked for: it costs start-up time and memory.
+        from laneway.upstream.aiohttp_transport import AiohttpTransport  # noqa: PLC0415
+
+        return AiohttpTransport(max_connections=provider.max_connections)
+    return Http1Transport(max_connections=provider.max_connections)
+
+
+def effective_providers(
+    config: GatewayConfig, env: Mapping[str, str]
+) -> dict[str, ProviderConfig] | None:
+    """The providers to use: those configured, else OpenAI when $OPENAI_API_KEY is set, else
+    None (an emulator answers instead)."""
+    if config.providers:
+        return dict(config.providers)
+    if env.get("OPENAI_API_KEY"):
+        return {"openai": ProviderConfig(kind="openai")}
+    return None
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The providers to call and the environment their keys are read from; `emulator` is the
+    one started for them when nothing else was configured (stopped by `close`)."""
+
+    providers: Mapping[str, ProviderConfig]
+    env: Mapping[str, str]
+    emulator: EmulatorServer | None = None
+
+    @classmethod
+    def resolve(cls, config: GatewayConfig, env: Mapping[str, str]) -> Upstream:
+        providers = effective_providers(config, env)
+        if providers is not None:
+            return cls(providers, dict(env))
+        emulator = EmulatorServer(EmulatorConfig()).start()
+        provider = ProviderConfig(
+            kind="openai-compatible", base_url=emulator.base_url, api_key_env=EMULATOR_KEY_ENV
+        )
+        return cls(
+            {EMULATOR_PROVIDER: provider}, {**env, EMULATOR_KEY_ENV: _EMULATOR_KEY}, emulator
+        )
+
+    def shared(self) -> Upstream:
+        """The same upstream for another process or assembly, which must not stop the emulator
+        (its owner does)."""
+        return Upstream(dict(self.providers), dict(self.env))
+
+    def close(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+
+
+class Assembly:
+    """The parts one process runs on, built from config on first use and closed together."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        env: Mapping[str, str] | None = None,
+        *,
+        upstream: Upstream | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        sleep: Sleep | None = None,
+        warn: Warn | None = None,
+        transport: TransportFactory = default_transport,
+        observers: Sequence[Observer] = (),
+    ) -> None:
+        self.config = config
+        self.env: Mapping[str, str] = dict(os.environ if env is None else env)
+        self.clock = clock or SystemClock()
+        self._given_upstream = upstream
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, canary arms, shadow samples
+        self._sleep = sleep or asyncio.sleep
+        self._warn = warn or _quiet
+        self._transport = transport
+        self._observers = tuple(observers)
+        self._built: set[str] = set()
+        self._closed = False
+
+    # -- stores: the one place a backend is chosen -------------------------------------------
+
+    @property
+    def ledger_path(self) -> Path | None:
+        """The SQLite ledger's file; None when the ledger is in PostgreSQL."""
+        ledger = self.config.ledger
+        if ledger.backend == "postgres":
+            return None
+        if ledger.path is not None:
+            return ledger.path
+        if self.env.get("LANEWAY_LEDGER"):
+            return Path(self.env["LANEWAY_LEDGER"])
+        return default_ledger_path()
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        self._built.add("ledger")
+        path = self.ledger_path
+        if path is None:
+            return PostgresLedger(self.config.ledger.resolved_dsn(self.env))
+        return SQLiteLedger(path)
+
+    @cached_property
+    def key_store(self) -> KeyStore:
+        """Beside the ledger: its SQLite file, or its PostgreSQL database."""
+        self._built.add("key_store")
+        path = self.ledger_path
+        if path is None:
+            return PostgresKeyStore(self.config.ledger.resolved_dsn(self.env))
+        return SQLiteKeyStore(path)
+
+    @property
+    def shared_state(self) -> bool:
+        """Admission state, breakers and revocations are in Redis, shared by replicas."""
+        return self.config.state.backend == "redis"
+
+    @cached_property
+    def revocations(self) -> Revocations:
+        """Redis when admission state is there (every replica checks it); else nothing to tell."""
+        self._built.add("revocations")
+        state = self.config.state
+        if not self.shared_state:
+            return LocalRevocations()
+        return RedisRevocations(
+            state.resolved_url(self.env), state.namespace, timeout_s=state.timeout_s
+        )
+
+    def quota_state(self) -> QuotaState:
+        state = self.config.state
+        if self.shared_state:
+            return RedisQuota(
+                state.resolved_url(self.env), state.namespace, timeout_s=state.timeout_s
+            )
+        return MemoryQuota()
+
+    # -- routing and upstreams ---------------------------------------------------------------
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog.load(*self.config.catalog)
+
+    @cached_property
+    def upstream(self) -> Upstream:
+        self._built.add("upstream")
+        return self._given_upstream or Upstream.resolve(self.config, self.env)
+
+    @cached_property
+    def providers(self) -> list[Provider]:
+        upstream = self.upstream
+        return build_providers(
+            upstream.providers,
+            upstream.env,
+            self._transport,
+            self.clock,
+            budget_ratio=self.config.retry.budget_ratio,
+        )
+
+    @cached_property
+    def lanes(self) -> LaneTable:
+        return self._lanes(self.providers)
+
+    def _lanes(self, providers: Sequence[Provider]) -> LaneTable:
+        config = self.config
+        table = build_lanes(
+            config.lanes,
+            config.auto if "auto" in config.model_fields_set else None,
+            providers,
+            self.catalog,
+            timeouts=config.timeouts,
+            shipped_lanes=config.routing.shipped_lanes,
+            warn=self._warn,
+        )
+        check_key_lanes(table, config.key_lanes())
+        return table
+
+    @cached_property
+    def health(self) -> Health:
+        breaker = self.config.breaker
+        settings = BreakerSettings(
+            consecutive_failures=breaker.consecutive_failures,
+            failure_rate=breaker.failure_rate,
+            min_requests=breaker.min_requests,
+            window_s=breaker.window_s,
+            open_s=breaker.open_s,
+            half_open_probes=breaker.half_open_probes,
+        )
+        return Health.fresh(self.clock, settings)
+
+    @cached_property
+    def affinity(self) -> Affinity:
+        return Affinity()
+
+    @cached_property
+    def observations(self) -> Observations:
+        """Lane profiles, seeded from the ledger's last week."""
+        since = self.clock.time() - HISTORY_S
+        return Observations.from_ledger(self.ledger.lane_profiles(since))
+
+    @cached_property
+    def router(self) -> Router:
+        return self._router(self.lanes, self.providers, self.health, self.observations, self._rng)
+
+    def _router(
+        self,
+        lanes: LaneTable,
+        providers: Sequence[Provider],
+        health: Health,
+        observations: Observations,
+        rng: random.Random,
+    ) -> Router:
+        return Router(
+            lanes,
+            providers,
+            self.catalog,
+            health=health,
+            observations=observations,
+            affinity=self.affinity,
+            fallbacks={model: route.fallbacks for model, route in self.config.models.items()},
+            timeouts=self.config.timeouts,
+            rng=rng,
+        )
+
+    def dry_providers(self) -> list[Provider]:
+        """The providers `serve` would call, each with a transport that never sends: no key is
+        read, nothing leaves the machine. With none configured and no OpenAI key, serve would
+        start the emulator: one provider serving every model."""
+        configs = effective_providers(self.config, self.env)
+        if configs is None:
+            emulator = ProviderConfig(kind="openai-compatible", base_url="http://127.0.0.1")
+            configs = {EMULATOR_PROVIDER: emulator}
+        return [_dry_provider(name, c, self.clock) for name, c in configs.items()]
+
+    def dry_lanes(self) -> LaneTable:
+        """The lanes `serve` would route by, over `dry_providers` (`laneway lanes`)."""
+        return self._lanes(self.dry_providers())
+
+    def dry_router(self) -> Router:
+        """The router `serve` would run, over `dry_providers` (`laneway route --explain`); lane
+        profiles from the ledger when it exists."""
+        providers = self.dry_providers()
+        observations = self.observations if self._ledger_exists() else Observations()
+        draw = random.Random(0)  # noqa: S311 - a split lane's arm, for an explanation
+        return self._router(
+            self._lanes(providers), providers, Health.fresh(self.clock), observations, draw
+        )
+
+    def _ledger_exists(self) -> bool:
+        path = self.ledger_path
+        return path is None or path.exists()
+
+    # -- the gateway and what it runs on -----------------------------------------------------
+
+    @cached_property
+    def writer(self) -> LedgerWriter:
+        self._built.add("writer")
+        return LedgerWriter(self.ledger)
+
+    @cached_property
+    def registry(self) -> KeyRegistry:
+        self._built.add("registry")
+        return KeyRegistry(self.key_store, self.clock, refresh_s=self.config.keys.refresh_s)
+
+    @cached_property
+    def admission(self) -> Admission:
+        budgets, state = self.config.budgets, self.config.state
+        return Admission(
+            self.quota_state(),
+            self.catalog,
+            self.clock,
+            budgets=BudgetRule(
+                global_=budgets.global_,
+                lanes=budgets.lanes,
+                soft_threshold=budgets.soft_threshold,
+                refuse_unknown_price=budgets.unknown_price == "refuse",
+            ),
+            shared=self.shared_state,
+            fail_open=state.on_unavailable == "open",
+        )
+
+    @cached_property
+    def pacer(self) -> Pacer | None:
+        providers = self.upstream.providers
+        if not any(provider.paced for provider in providers.values()):
+            return None
+        return Pacer(
+            self.admission.state,
+            pace_limits(providers, self.catalog),
+            self.clock,
+            self._sleep,
+            max_wait_s=self.config.pacing.max_wait_s,
+            fail_open=self.config.state.on_unavailable == "open",
+        )
+
+    @cached_property
+    def board(self) -> BreakerBoard | None:
+        """Breaker opens and closes shared through Redis, when state is there."""
+        if not self.shared_state:
+            return None
+        self._built.add("board")
+        state = self.config.state
+        return BreakerBoard(
+            lambda: redis_client(state.resolved_url(self.env), state.timeout_s),
+            state.namespace,
+            self.health.breakers,
+            self.clock,
+            sync_s=self.config.breaker.sync_s,
+            timeout_s=state.timeout_s,
+        )
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        """The gateway, with the observers given and those routing learns from."""
+        retry = self.config.retry
+        gateway = Gateway(
+            self.router,
+            self.health,
+            self.providers,
+            self.catalog,
+            self.writer,
+            self.admission,
+            clock=self.clock,
+            rng=self._rng,
+            sleep=self._sleep,
+            retry=RetryPolicy(
+                max_attempts=retry.max_attempts,
+                base_delay_s=retry.base_delay_s,
+                max_delay_s=max(retry.max_delay_s, retry.base_delay_s),
+                max_server_delay_s=retry.max_server_delay_s,
+            ),
+            pacer=self.pacer,
+            observers=(*self._observers, *self._learners()),
+            durable_reservations=self.config.ledger.durable_reservations,
+            lifecycle=_Lifecycle(self),
+        )
+        self._built.add("gateway")
+        self.board  # noqa: B018 - built with the gateway: it follows the breakers from the start
+        return gateway
+
+    def _learners(self) -> tuple[Observer, ...]:
+        return (ProfileLearner(self.observations), AffinityLearner(self.affinity))
+
+    # -- start and stop ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Before serving: budget counters seeded from the ledger, the key registry refreshing,
+        the other replicas' breaker states read."""
+        keys = await asyncio.to_thread(self.key_store.all)
+        await seed_budgets(self.admission, self.ledger, keys, self.clock.time())
+        self.registry.start()
+        if self.board is not None:
+            await self.board.start()
+
+    async def close(self) -> None:
+        """Close everything built: the gateway first (it settles what is in flight)."""
+        if "gateway" in self._built:
+            await self.gateway.close()  # calls back `_close_parts`
+        else:
+            await self._close_parts()
+
+    async def _close_parts(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        built = self._built
+        if "board" in built and self.board is not None:
+            await self.board.close()
+        if "registry" in built:
+            await self.registry.close()
+        if "writer" in built:
+            self.writer.close()
+        self.close_stores()
+        if "upstream" in built:
+            self.upstream.close()
+
+    def close_stores(self) -> None:
+        """Close the stores opened (the ledger, the key store, the revocation channel)."""
+        built = self._built
+        for name in ("ledger", "key_store", "revocations"):
+            if name in built:
+                getattr(self, name).close()
+                built.discard(name)
+
+    def __enter__(self) -> Assembly:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close_stores()
+
+
+class _Lifecycle:
+    """What the gateway starts and closes of the assembly that built it."""
+
+    def __init__(self, assembly: Assembly) -> None:
+        self._assembly = assembly
+
+    async def start(self) -> None:
+        await self._assembly.start()
+
+    async def close(self) -> None:
+        await self._assembly._close_parts()
+
+
+def build_gateway(
+    config: GatewayConfig | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    observers: Sequence[Observer] = (),
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    sleep: Sleep | None = None,
+    transport: TransportFactory = default_transport,
+) -> Gateway:
+    """A gateway from config, for use in-process: `async with build_gateway(config) as gw:`
+    (inside the event loop that will use it). Closing it closes everything it was built on."""
+    assembly = Assembly(
+        config or GatewayConfig(),
+        env,
+        clock=clock,
+        rng=rng,
+        sleep=sleep,
+        transport=transport,
+        observers=observers,
+    )
+    return assembly.gateway
+
+
+def _dry_provider(name: str, config: ProviderConfig, clock: Clock) -> Provider:
+    return Provider(
+        name=name,
+        kind=config.kind,
+        base_url=config.base_url or "",
+        models=frozenset(config.models),
+        tier="tier-1",
+        transport=NoTransport(),
+        retry_budget=RetryBudget(clock),
+        headers={},
+    )
+
+
+def _quiet(message: str) -> None:
+    del message

@@ -1,0 +1,1 @@
+"""The core as a library: requests in, answers out (`laneway.gateway.core.Gateway`)."""

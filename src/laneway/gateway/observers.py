@@ -1,0 +1,188 @@
+"""The observer seam: what telemetry, capture, replay and Batch watch, without touching the
+request path's code.
+
+Each request (and each shadow copy) is an `Exchange`. Observers are told, in order:
+
+    request_started(exchange)           routed and admitted; its record is about to be reserved
+    attempt_started(exchange, target)   before each attempt at an upstream
+    attempt_ended(exchange, attempt)    after it, with its outcome as the record keeps it
+    settled(exchange, bodies)           the record is complete and about to be written
+
+`request_started` and `settled` run before the record is written, so an observer may annotate
+it there (`exchange.annotate`, e.g. a trace id): annotations are stored with the record and
+carried on the answer's metadata. `bodies` (the request's and the answer's bytes) is given only
+to observers that set `wants_bodies`, and a stream's body is only gathered when one does: metrics
+never pay for it. An observer that raises is counted and logged, and never fails the request.
+
+Hooks run on the event loop, inside the request: they must be quick and must not block. An
+observer need implement only the hooks it wants; subclassing `Observer` gives no-ops for the
+rest, and a hook left as the no-op is never called.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from laneway.gateway.admission import Hold
+from laneway.gateway.answer import AnswerMeta
+from laneway.gateway.client import Client
+from laneway.ledger.record import Attempt, LedgerRecord
+from laneway.routing.router import Plan
+from laneway.upstream.providers import Candidate
+from laneway.wire.request import ApiRequest
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_LOGGED_EVERY = 1000  # after the first failure of an observer's hook, one log line per this many
+
+
+@dataclass(frozen=True, slots=True)
+class Bodies:
+    """A request's body and its answer's (a stream's events as relayed), for observers that
+    asked for them."""
+
+    request: bytes
+    answer: bytes
+
+
+@dataclass(slots=True, eq=False)
+class Exchange:
+    """One request on its way through the gateway: what observers see of it."""
+
+    request: ApiRequest
+    client: Client
+    plan: Plan
+    record: LedgerRecord
+    started: float  # monotonic seconds
+    hold: Hold | None = None  # the budget reservation to settle with the real cost
+    attempts: list[Attempt] = field(default_factory=list)
+    response_id: str | None = None  # a Responses answer's id, once read
+    chunks: list[bytes] | None = None  # a stream's relayed bytes, gathered for `bodies` only
+    _meta: AnswerMeta | None = None
+
+    @property
+    def meta(self) -> AnswerMeta:
+        """The answer's metadata (a view of the record)."""
+        meta = self._meta
+        if meta is None:
+            meta = self._meta = AnswerMeta(self.record, self.plan.route)
+        return meta
+
+    def annotate(self, name: str, value: str) -> None:
+        """Attach `name = value` to the record and the answer's metadata (the server sends it
+        as `x-laneway-<name>`). Names are lower-case letters, digits and dashes; values are
+        printable ASCII, so either can go into a header as it is."""
+        if _NAME.fullmatch(name) is None:
+            raise ValueError(f"annotation name {name!r}: lower-case letters, digits and dashes")
+        if not (value.isascii() and value.isprintable()):
+            raise ValueError(f"annotation {name!r}: the value must be printable ASCII")
+        record = self.record
+        if record.annotations is None:
+            record.annotations = {}
+        record.annotations[name] = value
+
+
+class Observer(Protocol):
+    """What the gateway tells about each request. Every hook is optional."""
+
+    wants_bodies: ClassVar[bool] = False
+
+    def request_started(self, exchange: Exchange) -> None:
+        """Routed and admitted; its record is about to be reserved."""
+        return
+
+    def attempt_started(self, exchange: Exchange, target: Candidate) -> None:
+        """An attempt at `target` is about to be sent."""
+        return
+
+    def attempt_ended(self, exchange: Exchange, attempt: Attempt) -> None:
+        """An attempt ended (answered, failed or was not sent)."""
+        return
+
+    def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
+        """The record is complete and about to be written. `bodies` is None unless this
+        observer `wants_bodies`."""
+        return
+
+
+_HOOKS = ("request_started", "attempt_started", "attempt_ended", "settled")
+
+
+class Observers:
+    """The observers of one gateway, each hook called only on those that implement it."""
+
+    def __init__(self, observers: Sequence[object] = ()) -> None:
+        self.observers = tuple(observers)
+        hooks: dict[str, list[tuple[str, Callable[..., None], bool]]] = {
+            name: [] for name in _HOOKS
+        }
+        for observer in self.observers:
+            wanted = bool(getattr(observer, "wants_bodies", False))
+            for name in _HOOKS:
+                method = getattr(type(observer), name, None)
+                if method is not None and method is not getattr(Observer, name):
+                    hooks[name].append((_name(observer), getattr(observer, name), wanted))
+        self._started = [(name, hook) for name, hook, _ in hooks["request_started"]]
+        self._attempt_started = [(name, hook) for name, hook, _ in hooks["attempt_started"]]
+        self._attempt_ended = [(name, hook) for name, hook, _ in hooks["attempt_ended"]]
+        self._settled = hooks["settled"]
+        # Whether a stream's bytes must be gathered for someone.
+        self.want_bodies = any(wanted for _, _, wanted in self._settled)
+        self.watch_attempts = bool(self._attempt_started or self._attempt_ended)
+        self.failures: Counter[str] = Counter()  # "observer.hook" -> times it raised
+
+    def request_started(self, exchange: Exchange) -> None:
+        for name, hook in self._started:
+            try:
+                hook(exchange)
+            except Exception:  # noqa: BLE001 - never the request's problem
+                self._failed(name, "request_started")
+
+    def attempt_started(self, exchange: Exchange, target: Candidate) -> None:
+        for name, hook in self._attempt_started:
+            try:
+                hook(exchange, target)
+            except Exception:  # noqa: BLE001
+                self._failed(name, "attempt_started")
+
+    def attempt_ended(self, exchange: Exchange, attempt: Attempt) -> None:
+        for name, hook in self._attempt_ended:
+            try:
+                hook(exchange, attempt)
+            except Exception:  # noqa: BLE001
+                self._failed(name, "attempt_ended")
+
+    def settled(self, exchange: Exchange) -> None:
+        bodies = None
+        for name, hook, wanted in self._settled:
+            if wanted and bodies is None:
+                bodies = _bodies(exchange)
+            try:
+                hook(exchange, bodies if wanted else None)
+            except Exception:  # noqa: BLE001
+                self._failed(name, "settled")
+
+    def _failed(self, observer: str, hook: str) -> None:
+        where = f"{observer}.{hook}"
+        failures = self.failures
+        failures[where] += 1
+        count = failures[where]
+        if count == 1:
+            log.exception("observer %s failed; the request goes on", where)
+        elif count % _LOGGED_EVERY == 0:
+            log.warning("observer %s has failed %d times", where, count)
+
+
+def _name(observer: Any) -> str:
+    return type(observer).__name__
+
+
+def _bodies(exchange: Exchange) -> Bodies:
+    chunks = exchange.chunks
+    return Bodies(exchange.request.raw, b"".join(chunks) if chunks else b"")

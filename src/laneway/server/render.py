@@ -1,0 +1,64 @@
+"""The gateway's answers and errors as HTTP: the body as it came, and laneway's headers.
+
+x-laneway-request-id   the ledger record's id (a fresh id when the request got no record)
+x-laneway-attempts     attempts made, retries and fallbacks included
+x-request-id           the upstream's own request id, when it gave one
+x-laneway-lane         the lane that routed it, if any
+x-laneway-route        the routing summary
+x-laneway-model        the model that answered, and x-laneway-provider where
+x-laneway-cost-usd     the exact cost of a whole answer ("unknown" when it is)
+x-laneway-<name>       each annotation an observer attached (e.g. a trace id)
+"""
+
+from __future__ import annotations
+
+from laneway.gateway.answer import Answer, AnswerMeta
+from laneway.http.messages import HeaderList, Response, StreamResponse
+from laneway.ids import new_id
+from laneway.pricing.money import usd_str
+from laneway.wire.errors import as_api_error
+
+
+def to_http(answer: Answer) -> Response | StreamResponse:
+    meta = answer.meta
+    stream = answer.stream
+    if stream is None:
+        return Response(answer.status, answer.body, laneway_headers(meta, answered=True))
+    return StreamResponse(answer.status, stream, laneway_headers(meta, answered=True))
+
+
+def render_error(error: Exception) -> Response:
+    """Any failure as OpenAI's error shape, with laneway's headers when it has a record."""
+    api_error = as_api_error(error)
+    headers = list(api_error.headers.items())
+    meta = api_error.meta
+    if isinstance(meta, AnswerMeta):
+        headers += laneway_headers(meta, answered=False)
+    else:
+        headers.append(("x-laneway-request-id", new_id("req")))
+    return Response(api_error.status, api_error.body(), headers)
+
+
+def laneway_headers(meta: AnswerMeta, *, answered: bool) -> HeaderList:
+    """`answered`: a model's answer (its model, provider and, once settled, its cost)."""
+    headers = [
+        ("x-laneway-request-id", meta.record_id),
+        ("x-laneway-attempts", str(meta.attempts)),
+    ]
+    upstream_id = meta.upstream_request_id
+    if upstream_id:
+        headers.append(("x-request-id", upstream_id))
+    lane = meta.lane
+    if lane is not None:
+        headers.append(("x-laneway-lane", lane))
+    headers.append(("x-laneway-route", meta.route))
+    if answered:
+        headers.append(("x-laneway-model", meta.model or ""))
+        headers.append(("x-laneway-provider", meta.provider or ""))
+        if meta.settled:
+            cost = meta.cost_usd
+            headers.append(("x-laneway-cost-usd", usd_str(cost) if cost is not None else "unknown"))
+    annotations = meta.annotations
+    if annotations:
+        headers += [(f"x-laneway-{name}", value) for name, value in annotations.items()]
+    return headers
