@@ -25,10 +25,10 @@ from collections.abc import Awaitable, Callable
 import redis
 import uvloop
 
-from laneway.quota.state import Ask, BudgetCharge, QuotaState, RateLimit
 from laneway.quota.memory import MemoryQuota
 from laneway.quota.redis_pipeline import redis_client
 from laneway.quota.redis_state import RedisQuota
+from laneway.quota.state import Ask, BudgetCharge, QuotaState, RateLimit
 
 START = 1_795_305_600.0  # 2026-11-22T00:00:00Z
 RATES = (

@@ -1,13 +1,43 @@
 """laneway's exception tree.
 
-Every error laneway raises on purpose derives from `LanewayError`. Each class documents the
-HTTP status it maps to once the server layer exists, so that one kind of failure always reaches a
-client the same way.
+Every error laneway raises on purpose derives from `LanewayError`, so a library caller catches
+them all with one clause. Each class declares `status`, the HTTP status an API client gets for it
+(None: not an answer to an API call), and `code`, OpenAI's `code` field; `ApiError` and
+`HttpError` carry their own per instance, and an `ApiError` that relays an upstream's error
+carries the upstream's. The server answers any of them in OpenAI's error shape with that status
+(`laneway.wire.errors.as_api_error`); anything else is a bug, answered 500 and logged.
 
-    LanewayError
-    ├── CatalogError          a model catalog file is malformed (a start-up error; no status)
-    ├── UnknownModelError     a model id or alias the catalog does not hold (404 model_not_found)
-    └── UsageError            token counts that cannot describe a real request (400)
+    LanewayError                       status  where                       what
+    ├── ConfigError                    -       errors                      a config file is wrong
+    ├── CatalogError                   -       errors                      a catalog file is wrong
+    ├── UnknownModelError              404     errors                      not in the catalog
+    ├── UsageError                     400     errors                      impossible token counts
+    ├── ApiError                       own     wire.errors                 an answer in OpenAI's
+    │                                                                      error shape
+    ├── HttpError                      own     http.messages               unreadable HTTP (400),
+    │                                                                      too large (413, 431)
+    ├── CutStream                      -       http.messages               a handler cuts its
+    │                                                                      stream on purpose
+    ├── UpstreamFailure                502/504 upstream.transport          no complete answer
+    │   ├── NotSent                                                        nothing reached it
+    │   ├── NoAnswer                                                       sent, no head back
+    │   └── BodyBroken                                                     the body stopped
+    ├── LedgerUnavailable              503     ledger.repository           the ledger is down
+    ├── QuotaUnavailable               503     quota.state                 shared limits are down
+    ├── Lapse                          -       quota.redis_link            a Redis link failed
+    │                                                                      (becomes the above)
+    ├── VirtualKeyError                400     keys.store                  virtual keys
+    │   ├── KeyFieldError              400                                 a bad field value
+    │   ├── KeyExists                  409                                 the name is taken
+    │   ├── KeyNotFound                404                                 no such key
+    │   ├── KeyRevoked                 409                                 revoked already
+    │   ├── PrefixInUse                409                                 a prefix collision
+    │   ├── KeyStoreError              503                                 the store is down
+    │   └── RevocationError            503     keys.revocations            cannot announce
+    ├── EmulatorConfigError            -       emulator.config             emulator settings
+    ├── PriceListError                 -       emulator.price_list         its price file
+    ├── UnsupportedSchema              -       emulator.schema_values      a schema it cannot fill
+    └── CliError                       - (exit 2) cli.errors               what the user typed
 """
 
 from __future__ import annotations
@@ -59,6 +89,9 @@ class CatalogError(LanewayError):
 class UnknownModelError(LanewayError, LookupError):
     """The catalog holds no model with this id or alias."""
 
+    status = 404
+    code = "model_not_found"
+
     def __init__(self, model: str, suggestions: Sequence[str] = ()) -> None:
         self.model = model
         self.suggestions = tuple(suggestions)
@@ -74,3 +107,5 @@ class ConfigError(LanewayError):
 
 class UsageError(LanewayError, ValueError):
     """Token counts that no real request could produce (negative, cached above input, ...)."""
+
+    status = 400

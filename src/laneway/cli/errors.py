@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from laneway.errors import LanewayError
+
 EXIT_USAGE = 2
 
 
-class CliError(Exception):
+class CliError(LanewayError):
     """A problem with what the user typed or pointed us at; the message is the whole report."""

@@ -19,7 +19,7 @@ from laneway.http.protocol import HttpProtocol
 from laneway.ids import new_id
 from laneway.wire.errors import ApiError, as_api_error
 
-log = logging.getLogger("laneway.emulator")
+log = logging.getLogger(__name__)
 
 MAX_HANG_S = 3600.0  # a hung request still ends eventually if its client never gives up
 _STATIC = b"openai-version: 2020-10-01\r\nopenai-organization: org-emulator\r\n"

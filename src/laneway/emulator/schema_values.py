@@ -23,6 +23,8 @@ from itertools import chain
 from typing import Any, TypeAlias
 from urllib.parse import unquote
 
+from laneway.errors import LanewayError
+
 __all__ = ["UnsupportedSchema", "value_for_schema"]
 
 _WORDS = (
@@ -72,7 +74,7 @@ _FORMATS: dict[str, Callable[[random.Random], str]] = {
 }
 
 
-class UnsupportedSchema(ValueError):
+class UnsupportedSchema(LanewayError, ValueError):
     """The schema uses a keyword this module does not handle, or admits no value at all."""
 
 

@@ -55,7 +55,7 @@ from laneway.wire.errors import (
 )
 from laneway.wire.request import ApiRequest
 
-log = logging.getLogger("laneway.quota")
+log = logging.getLogger(__name__)
 
 _NO_RATES: tuple[RateLimit, ...] = ()
 _NO_BUDGETS: tuple[BudgetCharge, ...] = ()

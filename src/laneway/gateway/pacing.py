@@ -32,7 +32,7 @@ from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.providers import Candidate
 from laneway.wire.errors import ApiError, limits_unavailable, rate_limit_exceeded, wait_text
 
-log = logging.getLogger("laneway.pacing")
+log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -51,13 +51,15 @@ class HttpError(LanewayError):
     """A request refused before any handler saw it: unreadable HTTP (400), a body or headers
     over their limits (413, 431)."""
 
+    status: int
+
     def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
 
 
-class CutStream(Exception):
+class CutStream(LanewayError):
     """Raised by a stream's iterator to drop the connection mid-body on purpose."""
 
 

@@ -35,7 +35,7 @@ from laneway.http.messages import (
     StreamResponse,
 )
 
-log = logging.getLogger("laneway.http")
+log = logging.getLogger(__name__)
 
 MAX_HEADER_BYTES = 64 * 1024
 

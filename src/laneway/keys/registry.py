@@ -19,7 +19,7 @@ from laneway.clock import Clock
 from laneway.keys.model import VirtualKey
 from laneway.keys.store import KeyStore
 
-log = logging.getLogger("laneway.keys")
+log = logging.getLogger(__name__)
 
 MISS_TTL_S = 1.0
 _MAX_MISSES = 10_000

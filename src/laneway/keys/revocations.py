@@ -17,7 +17,9 @@ from laneway.keys.store import VirtualKeyError
 
 
 class RevocationError(VirtualKeyError):
-    """A revocation could not be announced."""
+    """A revocation could not be announced (the shared state is unreachable)."""
+
+    status = 503
 
 
 class Revocations(Protocol):

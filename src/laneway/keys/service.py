@@ -34,7 +34,7 @@ _LANE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # as lane names are written i
 _MODEL = re.compile(r"[^\s,]{1,200}")
 _PREFIX_TRIES = 5  # a prefix collision is a 1 in 2**50 event; five in a row means a bug
 
-log = logging.getLogger("laneway.keys")
+log = logging.getLogger(__name__)
 Warn = Callable[[str], None]
 
 

@@ -15,9 +15,13 @@ from laneway.keys.model import VirtualKey
 class VirtualKeyError(LanewayError):
     """Base of the virtual key errors."""
 
+    status: int = 400
+
 
 class KeyFieldError(VirtualKeyError, ValueError):
     """A value given for a key is invalid; the message starts with the field (or option)."""
+
+    status = 400
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
@@ -27,6 +31,9 @@ class KeyFieldError(VirtualKeyError, ValueError):
 class KeyExists(VirtualKeyError):
     """A key that is not revoked already has this name."""
 
+    status = 409
+    code = "key_exists"
+
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(
@@ -35,6 +42,11 @@ class KeyExists(VirtualKeyError):
 
 
 class KeyNotFound(VirtualKeyError, LookupError):
+    """No key has this id, prefix or name."""
+
+    status = 404
+    code = "key_not_found"
+
     def __init__(self, ref: str) -> None:
         self.ref = ref
         super().__init__(
@@ -45,6 +57,9 @@ class KeyNotFound(VirtualKeyError, LookupError):
 class KeyRevoked(VirtualKeyError):
     """The operation needs a key that is not revoked."""
 
+    status = 409
+    code = "key_revoked"
+
     def __init__(self, name: str, prefix: str) -> None:
         super().__init__(
             f"key {name!r} ({prefix}) is revoked and cannot be rotated; create a new key instead"
@@ -54,6 +69,8 @@ class KeyRevoked(VirtualKeyError):
 class PrefixInUse(VirtualKeyError):
     """Another key already has this prefix (a 1 in 2**50 chance; make another secret)."""
 
+    status = 409
+
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         super().__init__(f"the key prefix {prefix} is taken")
@@ -62,6 +79,8 @@ class PrefixInUse(VirtualKeyError):
 class KeyStoreError(VirtualKeyError):
     """The key store cannot be used: unreachable, or its schema is one this laneway cannot
     read."""
+
+    status = 503
 
 
 class KeyStore(Protocol):

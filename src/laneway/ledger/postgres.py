@@ -42,7 +42,7 @@ from laneway.ledger.sqlite import from_row
 # to both backends, as the same version.
 SCHEMA_VERSION = 2
 
-log = logging.getLogger("laneway.ledger")
+log = logging.getLogger(__name__)
 
 _Connection = psycopg.Connection[TupleRow]
 _T = TypeVar("_T")

@@ -15,6 +15,8 @@ class LedgerUnavailable(LanewayError):
     """The store stayed unreachable through the repository's own retries: trying again at once,
     or row by row, would only wait as long again. The message never holds the DSN."""
 
+    status = 503
+
 
 class LedgerRepository(Protocol):
     def write(self, reserve: Sequence[Row], settle: Sequence[Row]) -> None:

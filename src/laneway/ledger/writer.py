@@ -32,7 +32,7 @@ from typing import Final, Literal, overload
 from laneway.ledger.record import LedgerRecord, Row, to_row
 from laneway.ledger.repository import LedgerRepository, LedgerUnavailable
 
-log = logging.getLogger("laneway.ledger")
+log = logging.getLogger(__name__)
 
 _Kind = Literal["reserve", "settle", "flush"]
 # A flush carries no row; a detached write no future (its failure is logged instead).

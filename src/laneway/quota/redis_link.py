@@ -27,6 +27,8 @@ from redis.exceptions import (
     ResponseError,
 )
 
+from laneway.errors import LanewayError
+
 # A call as the state queues it: (script or None, the encoded command, who waits, deadline).
 Call: TypeAlias = tuple[Any, bytes, Any, float]
 
@@ -50,7 +52,7 @@ class Script:
         return head + b"".join(keys) + b"".join(args)
 
 
-class Lapse(Exception):
+class Lapse(LanewayError):
     """The link failed; `args[0]` names what happened (never an address)."""
 
 

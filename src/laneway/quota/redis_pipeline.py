@@ -36,7 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from laneway.quota.redis_link import Call, Lapse, Link, Script, bulk_str, lapse_name, reply_error
 from laneway.quota.state import QuotaUnavailable
 
-log = logging.getLogger("laneway.quota")
+log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[], aioredis.Redis]
 """Makes a client: first use, and again after a client's connection failed outright (so a

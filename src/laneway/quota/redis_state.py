@@ -64,7 +64,7 @@ from laneway.quota.state import (
 )
 from laneway.quota.windows import COUNTER_GRACE_S, Period, PeriodCache
 
-log = logging.getLogger("laneway.quota")
+log = logging.getLogger(__name__)
 
 SETTLE_DELAY_S = 0.002
 """How long a settlement nobody waits for (`settle_soon`) may wait for a call that cannot (an

@@ -113,7 +113,7 @@ class Refusal:
     retry_after_s: float | None
 
 
-log = logging.getLogger("laneway.quota")
+log = logging.getLogger(__name__)
 
 REVOKED = Refusal("revoked", None, None, None, None, None)
 
@@ -226,6 +226,9 @@ class QuotaState(Protocol):
 class QuotaUnavailable(LanewayError):
     """The shared quota state did not answer (unreachable or too slow). Its message never holds
     the store's address: URLs carry passwords."""
+
+    status = 503
+    code = "limits_unavailable"
 
 
 def check_settlement(actual_nano: int, tokens: int | None) -> None:

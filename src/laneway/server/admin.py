@@ -34,7 +34,7 @@ from laneway.keys.model import VirtualKey
 from laneway.keys.parse import parse_budgets, parse_count, parse_names, parse_span
 from laneway.keys.registry import KeyRegistry
 from laneway.keys.service import KeyService
-from laneway.keys.store import KeyExists, KeyFieldError, KeyNotFound, VirtualKeyError
+from laneway.keys.store import KeyFieldError, VirtualKeyError
 from laneway.pricing.money import usd_str
 from laneway.pricing.worst_case import usd_of_nano
 from laneway.quota.state import BudgetCharge
@@ -117,14 +117,11 @@ class AdminApi:
     async def _call(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return await asyncio.to_thread(operation, *args, **kwargs)
-        except KeyNotFound as error:
-            raise ApiError(404, str(error), code="key_not_found") from None
-        except KeyExists as error:
-            raise ApiError(409, str(error), code="key_exists") from None
         except KeyFieldError as error:
             raise invalid_request(str(error), param=error.field) from None
-        except VirtualKeyError as error:
-            raise ApiError(400, str(error)) from None
+        except VirtualKeyError as error:  # each declares the status it answers with
+            kind = "server_error" if error.status >= 500 else "invalid_request_error"
+            raise ApiError(error.status, str(error), type=kind, code=error.code) from None
 
     async def _list_keys(self) -> Response:
         keys: list[VirtualKey] = await self._call(self._service.list)

@@ -49,7 +49,7 @@ from laneway.upstream.breaker import BreakerKey, Breakers, SharedState
 
 __all__ = ["BreakerBoard", "ClientFactory"]
 
-log = logging.getLogger("laneway.routing")
+log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[], aioredis.Redis]
 """Makes a client: on first use, and again after a client's connection failed outright."""

@@ -16,27 +16,33 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
+from laneway.errors import LanewayError
 from laneway.upstream.timeouts import Timeouts
 
 
-class UpstreamFailure(Exception):
-    """An attempt that got no complete HTTP answer. The message never holds a secret."""
+class UpstreamFailure(LanewayError):
+    """An attempt that got no complete HTTP answer: 502, or 504 when it timed out. The message
+    never holds a secret."""
+
+    status: int
 
     def __init__(self, message: str, *, timed_out: bool = False) -> None:
         super().__init__(message)
         self.timed_out = timed_out
+        self.status = 504 if timed_out else 502
+        self.code = "upstream_timeout" if timed_out else "upstream_unreachable"
 
 
 class NotSent(UpstreamFailure):
-    pass
+    """Nothing reached the upstream."""
 
 
 class NoAnswer(UpstreamFailure):
-    pass
+    """Sent, but no answer's head came back."""
 
 
 class BodyBroken(UpstreamFailure):
-    pass
+    """The answer's body stopped before its end."""
 
 
 class UpstreamResponse(Protocol):

@@ -21,8 +21,8 @@ from laneway.clock import ManualClock
 from laneway.quota.redis_pipeline import redis_client
 from laneway.upstream.breaker import BreakerKey, Breakers, BreakerSettings, Ticket
 from laneway.upstream.breaker_board import BreakerBoard
-from tests.routing.test_breaker_remote import BootClock
 from tests.services import REDIS_URL
+from tests.upstream.test_breaker_remote import BootClock
 
 KEY = ("openai", "gpt-5.2")
 OTHER = ("azure", "gpt-5.2")
@@ -334,7 +334,7 @@ def test_an_unreachable_redis_leaves_each_replica_on_its_own(
         a = replica(redis_namespace, clock, 1_700_000_000.0, lambda: redis_client(url[0], 5.0))
         b = replica(redis_namespace, clock, 1_600_000_000.0)
         try:
-            with caplog.at_level(logging.INFO, logger="laneway.routing"):
+            with caplog.at_level(logging.INFO, logger="laneway.upstream"):
                 await a.board.sync_once()
                 a.trip()  # the write fails in the background
                 await a.board.flush()
