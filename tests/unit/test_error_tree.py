@@ -13,6 +13,8 @@ import pytest
 import laneway
 from laneway import errors
 from laneway.errors import LanewayError
+from laneway.http.messages import HttpError
+from laneway.upstream.transport import NoAnswer, NotSent
 from laneway.wire.errors import ApiError, as_api_error
 
 
@@ -76,9 +78,9 @@ SUBCLASSES_INHERITING = {"NotSent", "NoAnswer", "BodyBroken"}
         (EXCEPTIONS["QuotaUnavailable"]("timeout"), 503, "limits_unavailable"),
         (EXCEPTIONS["LedgerUnavailable"]("down"), 503, None),
         (EXCEPTIONS["KeyNotFound"]("team-x"), 404, "key_not_found"),
-        (EXCEPTIONS["NoAnswer"]("read timed out", timed_out=True), 504, "upstream_timeout"),
-        (EXCEPTIONS["NotSent"]("refused"), 502, "upstream_unreachable"),
-        (EXCEPTIONS["HttpError"](413, "too large", "request_too_large"), 413, "request_too_large"),
+        (NoAnswer("read timed out", timed_out=True), 504, "upstream_timeout"),
+        (NotSent("refused"), 502, "upstream_unreachable"),
+        (HttpError(413, "too large", "request_too_large"), 413, "request_too_large"),
     ],
 )
 def test_a_client_gets_the_declared_status_and_code(
