@@ -75,6 +75,24 @@ def _tier(requested: str | None) -> str:
     return "default" if requested in (None, "auto") else requested
 
 
+def _deltas(gen: Generation) -> list[dict[str, Any]]:
+    """A choice's deltas between its role and its finish: a tool call's name then its
+    arguments, or the text a few words at a time."""
+    if gen.call is not None:
+        call = _tool_calls(gen.call)[0]
+        function = call["function"]
+        named = {"index": 0, "id": call["id"], "type": "function"}
+        return [
+            {"tool_calls": [{**named, "function": {"name": function["name"], "arguments": ""}}]},
+            {"tool_calls": [{"index": 0, "function": {"arguments": function["arguments"]}}]},
+        ]
+    words = _WORD.findall(gen.text) if gen.text else []
+    return [
+        {"content": "".join(words[start : start + _DELTA_WORDS])}
+        for start in range(0, len(words), _DELTA_WORDS)
+    ]
+
+
 def stream_chunks(draft: ChatDraft) -> list[dict[str, Any]]:
     """Every chunk of a streamed completion; the usage chunk last when include_usage is set."""
     include_usage = draft.request.include_usage
@@ -100,39 +118,7 @@ def stream_chunks(draft: ChatDraft) -> list[dict[str, Any]]:
     chunks = []
     for index, gen in enumerate(draft.generations):
         chunks.append(chunk(index, {"role": "assistant", "content": "", "refusal": None}))
-        if gen.call is not None:
-            call = _tool_calls(gen.call)[0]
-            chunks.append(
-                chunk(
-                    index,
-                    {
-                        "tool_calls": [
-                            {
-                                "index": 0,
-                                "id": call["id"],
-                                "type": "function",
-                                "function": {"name": call["function"]["name"], "arguments": ""},
-                            }
-                        ]
-                    },
-                )
-            )
-            chunks.append(
-                chunk(
-                    index,
-                    {
-                        "tool_calls": [
-                            {"index": 0, "function": {"arguments": call["function"]["arguments"]}}
-                        ]
-                    },
-                )
-            )
-        elif gen.text:
-            words = _WORD.findall(gen.text)
-            for start in range(0, len(words), _DELTA_WORDS):
-                chunks.append(
-                    chunk(index, {"content": "".join(words[start : start + _DELTA_WORDS])})
-                )
+        chunks += [chunk(index, delta) for delta in _deltas(gen)]
         chunks.append(chunk(index, {}, _finish_reason(gen)))
     if include_usage:
         chunks.append({**base, "choices": [], "usage": chat_usage_json(draft.usage)})

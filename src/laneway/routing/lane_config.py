@@ -30,9 +30,11 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from laneway.config_file import Strict
 from laneway.pricing.model_spec import CAPABILITIES, REASONING_EFFORTS, Price, ReasoningEffort
+from laneway.routing.policies import POLICIES
 from laneway.upstream.timeouts import TimeoutsConfig
 
-Policy = Literal["cheapest", "ordered", "split"]
+# The names of laneway.routing.policies.POLICIES (a test keeps the two equal).
+PolicyName = Literal["cheapest", "ordered", "split"]
 LANE_PREFIX = "lane:"
 AUTO = "auto"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -69,7 +71,7 @@ class ShadowConfig(Strict):
 class LaneConfig(Strict):
     description: str = ""
     aliases: tuple[Annotated[str, Field(min_length=1)], ...] = ()
-    policy: Policy = "ordered"
+    policy: PolicyName = "ordered"
     candidates: Annotated[
         tuple[Annotated[CandidateConfig, BeforeValidator(_candidate)], ...],
         Field(min_length=1),
@@ -86,14 +88,7 @@ class LaneConfig(Strict):
         rank = REASONING_EFFORTS.index
         if self.effort and self.max_effort and rank(self.effort) > rank(self.max_effort):
             raise ValueError(f"effort {self.effort!r} is above max_effort {self.max_effort!r}")
-        weights = [c.weight for c in self.candidates]
-        if self.policy == "split":
-            if any(w is None for w in weights):
-                raise ValueError("a split lane needs a weight on every candidate")
-            if not sum(w or 0 for w in weights):
-                raise ValueError("a split lane needs at least one candidate with weight > 0")
-        elif any(w is not None for w in weights):
-            raise ValueError("weight applies only to policy = 'split'")
+        POLICIES[self.policy]().check([c.weight for c in self.candidates])
         return self
 
 

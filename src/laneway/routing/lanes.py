@@ -28,9 +28,9 @@ from laneway.routing.lane_config import (
     CandidateConfig,
     LaneConfig,
     LanesFile,
-    Policy,
     ShadowConfig,
 )
+from laneway.routing.policies import POLICIES, Policy
 from laneway.upstream.providers import Provider
 from laneway.upstream.timeouts import TimeoutsConfig
 
@@ -119,7 +119,7 @@ class Lane:
         # Rounded down: a cost over the ceiling by less than a pico-dollar is still over it.
         pico = None if ceiling is None else math.floor(ceiling.scaleb(12))
         object.__setattr__(self, "max_cost_pico", pico)
-        object.__setattr__(self, "priced", self.policy == "cheapest" or ceiling is not None)
+        object.__setattr__(self, "priced", self.policy.priced or ceiling is not None)
         everything = self.options + self.fallbacks
         object.__setattr__(self, "everything", everything)
         last = {option.label: at for at, option in enumerate(everything)}
@@ -247,7 +247,8 @@ def _build_lane(
     if not options:
         warn(f"shipped lane {name!r}: no configured provider serves its models; lane left out")
         return None
-    if config.policy == "split" and not sum(weights):
+    policy = POLICIES[config.policy]()
+    if policy.weighted and not sum(weights):
         raise ConfigError(f"{where}: every candidate with weight > 0 was left out")
     fallbacks: list[Option] = []
     seen = {(o.provider.name, o.model) for o in options}
@@ -269,9 +270,9 @@ def _build_lane(
     return Lane(
         name=name,
         description=config.description,
-        policy=config.policy,
+        policy=policy,
         options=tuple(options),
-        weights=tuple(weights) if config.policy == "split" else (),
+        weights=tuple(weights) if policy.weighted else (),
         fallbacks=tuple(fallbacks),
         effort=config.effort,
         max_effort=config.max_effort,

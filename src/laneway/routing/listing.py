@@ -27,7 +27,7 @@ def _lane(lane: Lane, health: _Seen) -> dict[str, Any]:
         "name": lane.name,
         "description": lane.description,
         "aliases": list(lane.aliases),
-        "policy": lane.policy,
+        "policy": lane.policy.name,
         "effort": lane.effort,
         "max_effort": lane.max_effort,
         "max_cost_usd": None if lane.max_cost_usd is None else usd_str(lane.max_cost_usd),

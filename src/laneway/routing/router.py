@@ -14,13 +14,11 @@ and nowhere else: the conversation's state lives there.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TypeVar
 
 from laneway.pricing.catalog import Catalog
 from laneway.routing.affinity import Affinity
@@ -32,6 +30,7 @@ from laneway.routing.input_size import InputSize
 from laneway.routing.lane_config import AUTO, LANE_PREFIX
 from laneway.routing.lanes import Lane, LaneTable, Option
 from laneway.routing.observations import Observations, Profile
+from laneway.routing.policies import Who
 from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate, Provider, candidates_for
 from laneway.upstream.timeouts import Timeouts, TimeoutsConfig
@@ -41,7 +40,6 @@ from laneway.wire.request import ApiRequest
 
 _EFFORT_MEMO = 4096
 _CIRCUIT_OPEN = "circuit open"  # the one skip that is about health (503, not 400)
-_COST_UNKNOWN = "price unknown: ranked last"
 _UNPRICED = math.inf  # ranks after every expected cost
 
 # A lane's option kept for this request: (rank, position in options then fallbacks, option);
@@ -49,7 +47,6 @@ _UNPRICED = math.inf  # ranks after every expected cost
 _Kept = tuple[int | float, int, Option]
 # The same in one pass (`_plan_ordinary`), with its candidate and whether it goes last.
 _Ordinary = tuple[int | float, int, Option, Candidate, bool]
-_Entry = TypeVar("_Entry", _Kept, _Ordinary)
 # Per option: it, the candidate to send (at its effort) and the route note on that effort.
 _Choice = tuple[Option, Candidate, str | None]
 _Choices = tuple[tuple[_Choice, ...], bool]  # and whether any has a note
@@ -101,6 +98,9 @@ class Router:
         self._plain_timeouts: dict[str | None, Timeouts] = {}
         self._efforts: dict[tuple[str, str, str | None], tuple[str | None, str | None]] = {}
         self._lane_choices: dict[tuple[Lane, str | None], _Choices] = {}
+        # The common request is planned in one pass (`_plan_ordinary`), with the outcome of the
+        # general path (`_plan_lane`); a property test turns this off to hold the two together.
+        self.one_pass = True
 
     def plan(
         self,
@@ -132,7 +132,7 @@ class Router:
         lane, via = self._lane(request, features, size, key_lane, header_lane)
         if lane is None:
             return self._plain(request, features)
-        route = Route(lane.name, via, lane.policy)
+        route = Route(lane.name, via, lane.policy.name)
         home = self._home(request)
         if home is not None:
             provider, model = home
@@ -269,7 +269,8 @@ class Router:
         most = features.max_output_tokens
         # Most requests need no fit test on any option: planned in one pass.
         if (
-            lane.distinct
+            self.one_pass
+            and lane.distinct
             and not features.capabilities
             and (most is None or most <= lane.output_limit)
             and size.upper + (most or 0) <= lane.window
@@ -280,7 +281,7 @@ class Router:
         # considered[position] until `note_at` says otherwise: every one gets its line, in order.
         history = self._observations.of_lane(lane.name) if lane.priced else None
         closer = bool(features.capabilities) or most is not None
-        cheapest = lane.policy == "cheapest"
+        unknown = lane.policy.unknown_cost
         kept: list[_Kept] = []
         health = False
         for position, option in enumerate(lane.options):
@@ -288,16 +289,13 @@ class Router:
             if skip is None:
                 # Unknown costs rank last (an unknown price is never taken as zero); equal costs
                 # keep the written order.
-                reason = "" if cost is not None or not cheapest else _COST_UNKNOWN
+                reason = "" if cost is not None else unknown
                 considered.append(Consideration(option.label, True, reason, cost))
                 kept.append((_UNPRICED if cost is None else cost, position, option))
             else:
                 considered.append(Consideration(option.label, False, skip, cost))
                 health = health or skip is _CIRCUIT_OPEN
-        if cheapest:
-            kept.sort()  # by (expected cost, position): integers, never the options
-        elif lane.policy == "split":
-            kept = self._split(lane, kept, features.identity, key_id, route)
+        kept = lane.policy.order(lane, kept, _who(features, key_id), route, self._rng.random)
         position = len(lane.options)
         for option in lane.fallbacks:
             skip, cost = self._check(option, lane, features, size, history, closer)
@@ -369,7 +367,7 @@ class Router:
         # `available` is 0 (falsy) while every breaker is closed: nothing to look up.
         available, fits = self._breakers.tripped and self._breakers.available, self._headroom.fits
         ceiling = lane.max_cost_pico
-        unknown = _COST_UNKNOWN if lane.policy == "cheapest" else ""
+        unknown = lane.policy.unknown_cost
         requested = request.effort
         fallback = len(lane.options)  # the first fallback's position
         needs: dict[Candidate, int] = {}
@@ -400,17 +398,25 @@ class Router:
             rows.append((option.label, True, reason, cost, candidate.effort or requested))
             rank = _UNPRICED if cost is None else cost
             kept.append((rank, position, option, candidate, short is not None))
-        order = self._ordinary_order(lane, kept, features.identity, key_id, route)
+        order = self._ordinary_order(lane, kept, _who(features, key_id), route)
         if not order:  # after the split arm is drawn, as `_plan_lane` draws it
             raise _cannot_serve(lane, route, health)
         if noted:  # the effort notes, in the order the candidates are tried
-            notes = route.notes
-            for entry in order:
-                note = choices[entry[1]][2]
-                if note is not None and note not in notes:
-                    notes.append(note)
+            _note_efforts(route, order, choices)
+        return self._ordinary_plan(lane, route, order, late, requested, needs)
+
+    def _ordinary_plan(
+        self,
+        lane: Lane,
+        route: Route,
+        order: list[_Ordinary],
+        late: bool,
+        requested: str | None,
+        needs: dict[Candidate, int],
+    ) -> Plan:
+        """The plan of `_plan_ordinary`'s order: those without rate-limit headroom last."""
         candidates: list[Candidate] = list(map(_CANDIDATE, order))
-        if late:  # those without rate-limit headroom go last
+        if late:
             candidates = [e[3] for e in order if not e[4]] + [e[3] for e in order if e[4]]
         effort = candidates[0].effort or requested
         timeouts = self._timeouts_memo.get((lane.name, effort)) or self._lane_timeouts(lane, effort)
@@ -420,20 +426,16 @@ class Router:
         self,
         lane: Lane,
         kept: list[_Ordinary],
-        user: str | None,
-        key_id: str | None,
+        who: Who | None,
         route: Route,
     ) -> list[_Ordinary]:
         """The kept options in the policy's order, then the kept fallbacks as written."""
-        if lane.policy == "ordered":
-            return kept
+        if not lane.fallbacks:
+            return lane.policy.order(lane, kept, who, route, self._rng.random)
         fallback = len(lane.options)
-        options = [entry for entry in kept if entry[1] < fallback] if lane.fallbacks else kept
-        if lane.policy == "cheapest":
-            options.sort()  # by (expected cost, position): numbers, never the options
-        else:
-            options = self._split(lane, options, user, key_id, route)
-        return options + kept[len(options) :] if lane.fallbacks else options
+        options = [entry for entry in kept if entry[1] < fallback]
+        ordered = lane.policy.order(lane, options, who, route, self._rng.random)
+        return ordered + kept[len(options) :]
 
     def _choices(self, request: ApiRequest, lane: Lane) -> _Choices:
         """Per option, then fallback: the candidate at the effort it is sent (None: as the
@@ -485,38 +487,6 @@ class Router:
         cost = expected_cost(option, profile, size.best(), features.max_output_tokens)
         return over_ceiling(lane, cost), cost
 
-    def _split(
-        self,
-        lane: Lane,
-        kept: list[_Entry],
-        user: str | None,
-        key_id: str | None,
-        route: Route,
-    ) -> list[_Entry]:
-        """The kept options of the arm this request falls in first (`user`: the request's
-        safety_identifier or user), then the others."""
-        identity = user or key_id
-        if identity:
-            digest = hashlib.blake2b(f"{lane.name}\x00{identity}".encode(), digest_size=8).digest()
-            point = int.from_bytes(digest) / 2**64
-            how = "sticky by " + ("user" if user else "key")
-        else:
-            point = self._rng.random()
-            how = "random: no user, safety_identifier or key"
-        total = sum(lane.weights)
-        arm, edge = len(lane.weights) - 1, 0.0
-        for index, weight in enumerate(lane.weights):
-            edge += weight / total
-            if point < edge:
-                arm = index
-                break
-        chosen = [entry for entry in kept if entry[2].arm == arm]
-        label = lane.options[[o.arm for o in lane.options].index(arm)].model
-        route.notes.append(f"split arm {label} ({lane.weights[arm]}/{total}, {how})")
-        if not chosen:
-            route.notes.append(f"arm {label} cannot serve this request; the others follow")
-        return chosen + [entry for entry in kept if entry[2].arm != arm]
-
     def _effort(self, request: ApiRequest, lane: Lane, option: Option, route: Route) -> str | None:
         effort, note = self._effort_of(request.effort, lane, option)
         if note is not None and note not in route.notes:
@@ -541,6 +511,21 @@ class Router:
             if len(self._efforts) < _EFFORT_MEMO:  # client strings: never let them grow it
                 self._efforts[key] = known
         return known
+
+
+def _note_efforts(route: Route, order: list[_Ordinary], choices: tuple[_Choice, ...]) -> None:
+    notes = route.notes
+    for entry in order:
+        note = choices[entry[1]][2]
+        if note is not None and note not in notes:
+            notes.append(note)
+
+
+def _who(features: RequestFeatures, key_id: str | None) -> Who | None:
+    """Who made the request, for a split lane's sticky arm: its user, else its key."""
+    if features.identity:
+        return features.identity, "user"
+    return (key_id, "key") if key_id else None
 
 
 def _unfit(option: Option, features: RequestFeatures, size: InputSize) -> str | None:
