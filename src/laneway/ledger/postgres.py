@@ -333,31 +333,14 @@ class PostgresLedger:
                     ):
                         link.drop()
                     failures += 1
-                    if failures == 1 and lost and was_open:
-                        # A connection that died while idle (a restart, a terminated backend):
-                        # the server is likely back already, so a new one is tried at once.
-                        pause = 0.0
-                    else:
-                        left = started + patience_s - time.monotonic()
-                        pause = min(_MAX_PAUSE_S, _FIRST_PAUSE_S * 2 ** (failures - 1))
-                        # Jitter: replicas cut off together should not come back together.
-                        pause *= random.uniform(0.5, 1.0)  # noqa: S311 - not a secret
-                        pause = min(pause, left)  # the last try comes at the deadline
-                        if left <= 0:
-                            if patience_s <= 0:
-                                raise
-                            described = self._describe(error)
-                            log.error(
-                                "ledger %s: giving up after %d tries in %.1f s: %s",
-                                what,
-                                failures,
-                                time.monotonic() - started,
-                                described,
-                            )
-                            raise LedgerUnavailable(
-                                f"ledger {what}: PostgreSQL unreachable after {failures} tries: "
-                                f"{described}"
-                            ) from error
+                    # A connection that died while idle (a restart, a terminated backend): the
+                    # server is likely back already, so a new one is tried at once.
+                    at_once = failures == 1 and lost and was_open
+                    pause = 0.0 if at_once else _pause(failures, started + patience_s)
+                    if pause is None:
+                        if patience_s <= 0:
+                            raise
+                        raise self._gave_up(error, what, failures, started) from error
                     log.warning(
                         "ledger %s failed (%s); %s in %.2f s (try %d)",
                         what,
@@ -368,6 +351,21 @@ class PostgresLedger:
                     )
                     if pause:
                         time.sleep(pause)
+
+    def _gave_up(
+        self, error: psycopg.Error, what: str, failures: int, started: float
+    ) -> LedgerUnavailable:
+        described = self._describe(error)
+        log.error(
+            "ledger %s: giving up after %d tries in %.1f s: %s",
+            what,
+            failures,
+            time.monotonic() - started,
+            described,
+        )
+        return LedgerUnavailable(
+            f"ledger {what}: PostgreSQL unreachable after {failures} tries: {described}"
+        )
 
     def _describe(self, error: psycopg.Error) -> str:
         """The error's class, SQLSTATE and first line, never the DSN or its password."""
@@ -403,6 +401,18 @@ class _Link:
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
+
+
+def _pause(failures: int, deadline: float) -> float | None:
+    """How long to wait before try `failures` + 1: doubling from the first pause, jittered so
+    that replicas cut off together do not come back together, the last try at the deadline;
+    None once the deadline has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+    pause = min(_MAX_PAUSE_S, _FIRST_PAUSE_S * 2.0 ** (failures - 1))
+    pause *= random.uniform(0.5, 1.0)  # noqa: S311 - not a secret
+    return min(pause, left)
 
 
 def _prepare(conn: _Connection) -> int:
