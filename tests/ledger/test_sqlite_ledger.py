@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from laneway.ledger.migrations import SQLITE
 from laneway.ledger.postgres import PostgresLedger
 from laneway.ledger.record import Attempt, LedgerRecord, Row, to_row
 from laneway.ledger.repository import LedgerRepository
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.ledger.writer import LedgerWriter
 from laneway.routing.observations import Observations
+from laneway.schema.errors import SchemaTooNew
 from laneway.usage import Usage
 
 
@@ -121,7 +123,9 @@ def test_schema_version_is_checked(tmp_path: Path) -> None:
     SQLiteLedger(path).close()
     with sqlite3.connect(path) as db:
         db.execute("UPDATE ledger_meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(RuntimeError, match="schema 99"):
+    with pytest.raises(
+        SchemaTooNew, match=f"version 99 at .* newer than this laneway's {SQLITE.latest}"
+    ):
         SQLiteLedger(path)
 
 
@@ -162,7 +166,7 @@ def test_a_version_1_ledger_is_migrated_in_place(tmp_path: Path) -> None:
         ledger.close()
     with sqlite3.connect(path) as db:
         version = db.execute("SELECT value FROM ledger_meta").fetchone()[0]
-    assert version == "2"
+    assert version == str(SQLITE.latest)
     SQLiteLedger(path).close()  # opening a migrated ledger again changes nothing
 
 
