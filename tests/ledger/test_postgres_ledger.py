@@ -116,7 +116,7 @@ def test_the_schema_has_exact_types(pg: PostgresLedger, postgres_url: str) -> No
     assert types["cost_usd"] == "numeric"
     assert types["created_at"] == types["settled_at"] == "double precision"
     assert types["stream"] == types["shadow"] == "boolean"
-    assert types["attempts"] == types["route"] == "text"
+    assert types["attempts"] == types["route"] == types["annotations"] == "text"
     assert types["input_tokens"] == "bigint"
     assert version == [(str(POSTGRES.latest),)]
 

@@ -14,7 +14,7 @@ import pytest
 
 from laneway.ledger.migrations import SQLITE
 from laneway.ledger.postgres import PostgresLedger
-from laneway.ledger.record import Attempt, LedgerRecord, Row, to_row
+from laneway.ledger.record import COLUMNS, Attempt, LedgerRecord, Row, to_row
 from laneway.ledger.repository import LedgerRepository
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.ledger.writer import LedgerWriter
@@ -88,6 +88,21 @@ def test_unknown_cost_and_missing_usage_stay_unknown(ledger: LedgerRepository) -
     assert stored is not None
     assert stored.usage is None
     assert stored.cost_usd is None
+
+
+def test_annotations_round_trip_and_none_are_null(ledger: LedgerRepository) -> None:
+    notes = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "note": 'ünï "quoted" \x00 \\'}
+    noted = replace(settled(reserved(1)), annotations=notes)
+    plain, empty = settled(reserved(2)), replace(settled(reserved(3)), annotations={})
+    assert to_row(plain)[COLUMNS.index("annotations")] is None
+    assert to_row(empty)[COLUMNS.index("annotations")] is None  # an empty mapping: NULL too
+    ledger.reserve([replace(reserved(1), annotations={"stage": "reserved"})])
+    ledger.settle([noted, plain, empty])
+    assert ledger.get(noted.id) == noted
+    for record in (plain, empty):
+        stored = ledger.get(record.id)
+        assert stored is not None
+        assert stored.annotations is None
 
 
 def test_unsettled_records_survive_a_crash(tmp_path: Path) -> None:

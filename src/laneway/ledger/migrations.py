@@ -3,7 +3,7 @@
 The two lists have the same steps under the same numbers and leave the same columns in the same
 order (tests/schema checks); only the types differ, as each backend keeps values: money as
 exact TEXT or NUMERIC, times as REAL or DOUBLE PRECISION, flags as INTEGER or BOOLEAN. JSON
-(attempts, route) is TEXT in both: jsonb would reorder a route's keys and refuses
+(attempts, route, annotations) is TEXT in both: jsonb would reorder a route's keys and refuses
 the \\u0000 escape. A change is a new step at the end of both lists (docs/operations.md).
 """
 
@@ -59,6 +59,11 @@ SQLITE = StoreSchema(
                 "ALTER TABLE requests ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0",
             ),
         ),
+        Step(
+            3,
+            "annotations column (observers' notes on a record, JSON)",
+            ("ALTER TABLE requests ADD COLUMN annotations TEXT",),
+        ),
     ),
 )
 
@@ -109,6 +114,11 @@ POSTGRES = StoreSchema(
                 "ALTER TABLE requests ADD COLUMN pair_id TEXT",
                 "ALTER TABLE requests ADD COLUMN shadow BOOLEAN NOT NULL DEFAULT FALSE",
             ),
+        ),
+        Step(
+            3,
+            "annotations column (observers' notes on a record, JSON)",
+            ("ALTER TABLE requests ADD COLUMN annotations TEXT",),
         ),
     ),
 )

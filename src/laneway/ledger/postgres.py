@@ -77,6 +77,7 @@ _CASTS = {
     "route": "text",
     "pair_id": "text",
     "shadow": "int4::bool",
+    "annotations": "text",  # JSON as written, like attempts and route
 }
 # One statement for both kinds, so that a batch is one executemany in one id order: the last
 # parameter says whether the row replaces a stored one (a settlement) or leaves it (a

@@ -247,6 +247,7 @@ def _merge(rows: int) -> str:
 def from_row(row: Sequence[Any]) -> LedgerRecord:
     """The record a stored row (`COLUMNS` order) holds; for the PostgreSQL ledger too."""
     values = dict(zip(COLUMNS, row, strict=True))
+    notes = values["annotations"]
     usage = None
     if values["input_tokens"] is not None:
         usage = Usage(
@@ -279,4 +280,5 @@ def from_row(row: Sequence[Any]) -> LedgerRecord:
         route=values["route"],
         pair_id=values["pair_id"],
         shadow=bool(values["shadow"]),
+        annotations=None if notes is None else orjson.loads(notes),
     )
