@@ -173,19 +173,29 @@ class Assembly:
     @cached_property
     def ledger(self) -> Ledger:
         self._built.add("ledger")
-        path = self.ledger_path
-        if path is None:
-            return PostgresLedger(self.config.ledger.resolved_dsn(self.env))
-        return SQLiteLedger(path)
+        return self.open_ledger()
 
     @cached_property
     def key_store(self) -> KeyStore:
-        """Beside the ledger: its SQLite file, or its PostgreSQL database."""
         self._built.add("key_store")
+        return self.open_key_store()
+
+    def open_ledger(self, check_only: bool = False) -> Ledger:
+        """A ledger of the caller's own to close (`ledger` is the shared one); its schema is
+        migrated, or with `check_only` only checked (SchemaPending when behind)."""
         path = self.ledger_path
         if path is None:
-            return PostgresKeyStore(self.config.ledger.resolved_dsn(self.env))
-        return SQLiteKeyStore(path)
+            dsn = self.config.ledger.resolved_dsn(self.env)
+            return PostgresLedger(dsn, check_only=check_only)
+        return SQLiteLedger(path, check_only=check_only)
+
+    def open_key_store(self, check_only: bool = False) -> KeyStore:
+        """Beside the ledger: its SQLite file, or its PostgreSQL database (as `open_ledger`)."""
+        path = self.ledger_path
+        if path is None:
+            dsn = self.config.ledger.resolved_dsn(self.env)
+            return PostgresKeyStore(dsn, check_only=check_only)
+        return SQLiteKeyStore(path, check_only=check_only)
 
     @property
     def shared_state(self) -> bool:

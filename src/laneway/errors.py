@@ -26,6 +26,9 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── QuotaUnavailable               503     quota.state                 shared limits are down
     ├── Lapse                          -       quota.redis_link            a Redis link failed
     │                                                                      (becomes the above)
+    ├── SchemaError                    -       schema.errors               a store's schema
+    │   ├── SchemaTooNew               -                                   a newer laneway's
+    │   └── SchemaPending              -                                   behind (--check only)
     ├── VirtualKeyError                400     keys.store                  virtual keys
     │   ├── KeyFieldError              400                                 a bad field value
     │   ├── KeyExists                  409                                 the name is taken

@@ -16,6 +16,7 @@ from laneway.keys.model import VirtualKey
 from laneway.keys.postgres_store import PostgresKeyStore
 from laneway.keys.store import KeyExists, KeyStoreError
 from laneway.ledger.postgres import PostgresLedger
+from laneway.schema.errors import SchemaTooNew
 from tests.keys.conftest import make_key
 
 T = TypeVar("T")
@@ -131,7 +132,9 @@ def test_a_newer_schema_is_refused(postgres_url: str) -> None:
     PostgresKeyStore(postgres_url).close()
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute("UPDATE keys_meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(KeyStoreError, match=r"schema 99.*upgrade laneway"):
+    with pytest.raises(
+        SchemaTooNew, match=r"version 99 at .* newer than this laneway's 1: upgrade"
+    ):
         PostgresKeyStore(postgres_url)
 
 

@@ -16,6 +16,7 @@ from laneway.keys.sqlite_store import SQLiteKeyStore
 from laneway.keys.store import KeyExists, KeyStoreError
 from laneway.ledger.record import LedgerRecord
 from laneway.ledger.sqlite import SQLiteLedger
+from laneway.schema.errors import SchemaTooNew
 from tests.keys.conftest import NOW, make_key
 
 
@@ -103,7 +104,7 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("UPDATE keys_meta SET value = '7' WHERE key = 'schema_version'")
     db.close()
-    with pytest.raises(KeyStoreError, match=r"schema 7.*upgrade laneway"):
+    with pytest.raises(SchemaTooNew, match=r"version 7 at .* newer than this laneway's 1: upgrade"):
         SQLiteKeyStore(path)
 
 

@@ -20,12 +20,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from laneway.ledger import sqlite
-from laneway.ledger.postgres import SCHEMA_VERSION, PostgresLedger
+from laneway.ledger.migrations import POSTGRES
+from laneway.ledger.postgres import PostgresLedger
 from laneway.ledger.record import LedgerRecord, to_row
 from laneway.ledger.repository import LedgerUnavailable
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.money import usd_str
+from laneway.schema.errors import SchemaTooNew
 from tests.ledger.test_sqlite_ledger import reserved, settled
 
 # The backends the ledger opens, told apart from the tests' own connections.
@@ -103,10 +104,6 @@ def audit(admin: psycopg.Connection[Any]) -> list[tuple[str, str, str | None]]:
     return [(str(i), str(s), e) for i, s, e in rows]
 
 
-def test_the_schema_version_moves_with_sqlites() -> None:
-    assert SCHEMA_VERSION == sqlite.SCHEMA_VERSION
-
-
 def test_the_schema_has_exact_types(pg: PostgresLedger, postgres_url: str) -> None:
     with connect(postgres_url) as admin:
         types = dict(
@@ -119,9 +116,9 @@ def test_the_schema_has_exact_types(pg: PostgresLedger, postgres_url: str) -> No
     assert types["cost_usd"] == "numeric"
     assert types["created_at"] == types["settled_at"] == "double precision"
     assert types["stream"] == types["shadow"] == "boolean"
-    assert types["attempts"] == types["route"] == "text"
+    assert types["attempts"] == types["route"] == types["annotations"] == "text"
     assert types["input_tokens"] == "bigint"
-    assert version == [(str(SCHEMA_VERSION),)]
+    assert version == [(str(POSTGRES.latest),)]
 
 
 def test_money_round_trips_as_the_exact_decimal_written(
@@ -186,7 +183,7 @@ def test_replicas_starting_together_create_the_schema_once(postgres_url: str) ->
             ledger.close()
     with connect(postgres_url) as admin:
         assert admin.execute("SELECT key, value FROM ledger_meta").fetchall() == [
-            ("schema_version", str(SCHEMA_VERSION))
+            ("schema_version", str(POSTGRES.latest))
         ]
 
 
@@ -253,7 +250,9 @@ def test_replicas_opening_a_version_1_ledger_together_migrate_it_once(postgres_u
         for ledger in opened:
             ledger.close()
     with connect(postgres_url) as admin:
-        assert admin.execute("SELECT value FROM ledger_meta").fetchall() == [("2",)]
+        assert admin.execute("SELECT value FROM ledger_meta").fetchall() == [
+            (str(POSTGRES.latest),)
+        ]
     PostgresLedger(postgres_url).close()  # opening a migrated ledger again changes nothing
 
 
@@ -261,7 +260,9 @@ def test_a_newer_schema_is_refused(postgres_url: str) -> None:
     PostgresLedger(postgres_url).close()
     with connect(postgres_url) as admin:
         admin.execute("UPDATE ledger_meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(RuntimeError, match="schema 99, this laneway knows 2"):
+    with pytest.raises(
+        SchemaTooNew, match=f"version 99 at .* newer than this laneway's {POSTGRES.latest}"
+    ):
         PostgresLedger(postgres_url)
 
 

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from laneway.ledger.migrations import SQLITE
 from laneway.ledger.postgres import PostgresLedger
-from laneway.ledger.record import Attempt, LedgerRecord, Row, to_row
+from laneway.ledger.record import COLUMNS, Attempt, LedgerRecord, Row, to_row
 from laneway.ledger.repository import LedgerRepository
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.ledger.writer import LedgerWriter
 from laneway.routing.observations import Observations
+from laneway.schema.errors import SchemaTooNew
 from laneway.usage import Usage
 
 
@@ -88,6 +90,21 @@ def test_unknown_cost_and_missing_usage_stay_unknown(ledger: LedgerRepository) -
     assert stored.cost_usd is None
 
 
+def test_annotations_round_trip_and_none_are_null(ledger: LedgerRepository) -> None:
+    notes = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "note": 'ünï "quoted" \x00 \\'}
+    noted = replace(settled(reserved(1)), annotations=notes)
+    plain, empty = settled(reserved(2)), replace(settled(reserved(3)), annotations={})
+    assert to_row(plain)[COLUMNS.index("annotations")] is None
+    assert to_row(empty)[COLUMNS.index("annotations")] is None  # an empty mapping: NULL too
+    ledger.reserve([replace(reserved(1), annotations={"stage": "reserved"})])
+    ledger.settle([noted, plain, empty])
+    assert ledger.get(noted.id) == noted
+    for record in (plain, empty):
+        stored = ledger.get(record.id)
+        assert stored is not None
+        assert stored.annotations is None
+
+
 def test_unsettled_records_survive_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     first = SQLiteLedger(path)
@@ -121,7 +138,9 @@ def test_schema_version_is_checked(tmp_path: Path) -> None:
     SQLiteLedger(path).close()
     with sqlite3.connect(path) as db:
         db.execute("UPDATE ledger_meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(RuntimeError, match="schema 99"):
+    with pytest.raises(
+        SchemaTooNew, match=f"version 99 at .* newer than this laneway's {SQLITE.latest}"
+    ):
         SQLiteLedger(path)
 
 
@@ -162,7 +181,7 @@ def test_a_version_1_ledger_is_migrated_in_place(tmp_path: Path) -> None:
         ledger.close()
     with sqlite3.connect(path) as db:
         version = db.execute("SELECT value FROM ledger_meta").fetchone()[0]
-    assert version == "2"
+    assert version == str(SQLITE.latest)
     SQLiteLedger(path).close()  # opening a migrated ledger again changes nothing
 
 

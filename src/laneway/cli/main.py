@@ -12,6 +12,7 @@ from laneway.cli.emulate import emulate_command
 from laneway.cli.errors import EXIT_USAGE, CliError
 from laneway.cli.keys import keys_command
 from laneway.cli.lanes import lanes_command
+from laneway.cli.migrate import migrate_command
 from laneway.cli.models import models_command
 from laneway.cli.route import route_command
 from laneway.cli.serve import serve_command
@@ -34,6 +35,7 @@ cli.add_command(cost_command)
 cli.add_command(emulate_command)
 cli.add_command(keys_command)
 cli.add_command(lanes_command)
+cli.add_command(migrate_command)
 cli.add_command(models_command)
 cli.add_command(route_command)
 cli.add_command(serve_command)

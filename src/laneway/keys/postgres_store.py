@@ -1,9 +1,10 @@
 """Virtual keys in PostgreSQL, shared by every replica (tables `virtual_keys`, `keys_meta`).
 
-laneway creates and migrates the schema itself, under an advisory lock so that replicas starting
-together wait for one another instead of failing on a half-made table. A lost connection is
-replaced once per call and the call retried; every write is safe to repeat. Budgets are NUMERIC
-(exact), one column per window; lanes and models are text arrays.
+laneway creates and migrates the schema itself when a store is opened (laneway.keys.migrations),
+under an advisory lock so that replicas starting together wait for one another instead of
+failing on a half-made table. A lost connection is replaced once per call and the call retried;
+every write is safe to repeat. Budgets are NUMERIC (exact), one column per window; lanes and
+models are text arrays.
 """
 
 from __future__ import annotations
@@ -19,44 +20,13 @@ from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
+from laneway.keys import migrations
 from laneway.keys.columns import key_of, key_row
 from laneway.keys.model import VirtualKey
 from laneway.keys.secret import KEY_START, is_prefix
 from laneway.keys.store import KeyExists, KeyNotFound, KeyRevoked, KeyStoreError, PrefixInUse
-
-SCHEMA_VERSION = 1
-# pg_advisory_xact_lock's key for schema changes to the key tables: any constant no other
-# laneway lock uses ("lwkeys" in ASCII).
-_SCHEMA_LOCK = 0x6C776B657973
-_LIVE_NAME = "virtual_keys_live_name"
-_UNIQUE_PREFIX = "virtual_keys_prefix_unique"
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS keys_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    f"""CREATE TABLE IF NOT EXISTS virtual_keys (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        prefix TEXT NOT NULL CONSTRAINT {_UNIQUE_PREFIX} UNIQUE,
-        digest TEXT NOT NULL,
-        created_at DOUBLE PRECISION NOT NULL,
-        updated_at DOUBLE PRECISION NOT NULL,
-        expires_at DOUBLE PRECISION,
-        revoked_at DOUBLE PRECISION,
-        rpm BIGINT,
-        tpm BIGINT,
-        budget_day NUMERIC,
-        budget_month NUMERIC,
-        budget_lifetime NUMERIC,
-        lanes TEXT[] NOT NULL,
-        models TEXT[] NOT NULL
-    )""",
-    f"CREATE UNIQUE INDEX IF NOT EXISTS {_LIVE_NAME} ON virtual_keys (name) "
-    "WHERE revoked_at IS NULL",
-    "CREATE INDEX IF NOT EXISTS virtual_keys_updated ON virtual_keys (updated_at)",
-    "INSERT INTO keys_meta VALUES ('schema_version', %s) ON CONFLICT (key) DO NOTHING",
-)
-# From each version to the next (statements), applied under the schema lock; none yet.
-_MIGRATIONS: dict[int, Sequence[str]] = {}
+from laneway.schema.postgres import migrate_postgres
+from laneway.schema.report import MigrationReport
 
 _COLUMNS = (
     "id", "name", "prefix", "digest", "created_at", "updated_at", "expires_at", "revoked_at",
@@ -81,7 +51,8 @@ Connection = psycopg.Connection[TupleRow]
 class PostgresKeyStore:
     """A `KeyStore` in PostgreSQL: one connection, shared between threads one call at a time."""
 
-    def __init__(self, dsn: str, *, connect_timeout_s: int = 10) -> None:
+    def __init__(self, dsn: str, *, connect_timeout_s: int = 10, check_only: bool = False) -> None:
+        """`check_only`: migrate nothing (`laneway migrate --check`)."""
         try:
             given = conninfo_to_dict(dsn)
         except psycopg.Error:
@@ -102,16 +73,12 @@ class PostgresKeyStore:
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         try:
-            version = self._run(_migrate)
+            self.migration: MigrationReport = self._run(
+                lambda conn: migrate_postgres(conn, migrations.POSTGRES, check_only=check_only)
+            )
         except BaseException:
             self.close()
             raise
-        if version != SCHEMA_VERSION:
-            self.close()
-            raise KeyStoreError(
-                f"the PostgreSQL key store has schema {version}, newer than this laneway's "
-                f"({SCHEMA_VERSION}); upgrade laneway"
-            )
 
     def add(self, key: VirtualKey) -> None:
         def work(conn: Connection) -> None:
@@ -122,9 +89,9 @@ class PostgresKeyStore:
                 if stored is not None and stored.digest == key.digest:
                     return  # this very insert, committed before a lost connection's retry
                 constraint = exc.diag.constraint_name
-                if constraint == _LIVE_NAME:
+                if constraint == migrations.LIVE_NAME:
                     raise KeyExists(key.name) from None
-                if constraint == _UNIQUE_PREFIX:
+                if constraint == migrations.UNIQUE_PREFIX:
                     raise PrefixInUse(key.prefix) from None
                 raise KeyStoreError(f"key id {key.id} is taken") from None
 
@@ -241,25 +208,6 @@ def _lost(exc: psycopg.Error, conn: Connection) -> bool:
         return isinstance(exc, psycopg.OperationalError)
     # 08: connection exceptions; 57P01-3: the server shut down or the backend was terminated.
     return state.startswith("08") or state in {"57P01", "57P02", "57P03"}
-
-
-def _migrate(conn: Connection) -> int:
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        for statement in _SCHEMA:
-            conn.execute(statement, (str(SCHEMA_VERSION),) if "%s" in statement else None)
-        version = _version(conn)
-        while version in _MIGRATIONS:
-            for statement in _MIGRATIONS[version]:
-                conn.execute(statement)
-            version = _version(conn)
-    return version
-
-
-def _version(conn: Connection) -> int:
-    row = conn.execute("SELECT value FROM keys_meta WHERE key = 'schema_version'").fetchone()
-    assert row is not None  # noqa: S101 - inserted by the schema above
-    return int(row[0])
 
 
 def _get(conn: Connection, key_id: str) -> VirtualKey | None:

@@ -16,40 +16,15 @@ from typing import Any
 
 import orjson
 
+from laneway.keys import migrations
 from laneway.keys.columns import key_of, key_row
 from laneway.keys.model import VirtualKey
 from laneway.keys.secret import KEY_START, is_prefix
 from laneway.keys.store import KeyExists, KeyNotFound, KeyRevoked, KeyStoreError, PrefixInUse
+from laneway.schema.report import MigrationReport
+from laneway.schema.sqlite import migrate_sqlite, refuse_missing_file
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 5.0
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS keys_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS virtual_keys (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    prefix TEXT NOT NULL UNIQUE,
-    digest TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    expires_at REAL,
-    revoked_at REAL,
-    rpm INTEGER,
-    tpm INTEGER,
-    budget_day TEXT,
-    budget_month TEXT,
-    budget_lifetime TEXT,
-    lanes TEXT NOT NULL,
-    models TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS virtual_keys_live_name
-    ON virtual_keys (name) WHERE revoked_at IS NULL;
-CREATE INDEX IF NOT EXISTS virtual_keys_updated ON virtual_keys (updated_at);
-INSERT OR IGNORE INTO keys_meta VALUES ('schema_version', '{SCHEMA_VERSION}');
-"""  # noqa: S608 - DDL from constants
-# From each version to the next, applied when a store is opened; none yet.
-_MIGRATIONS: dict[int, str] = {}
 
 _COLUMNS = (
     "id", "name", "prefix", "digest", "created_at", "updated_at", "expires_at", "revoked_at",
@@ -71,9 +46,15 @@ _FIND = (
 class SQLiteKeyStore:
     """A `KeyStore` in one SQLite file, safe to share between threads."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    migration: MigrationReport  # what opening found and did to the schema
+
+    def __init__(
+        self, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S, check_only: bool = False
+    ) -> None:
+        """`check_only`: migrate nothing, create no file (`laneway migrate --check`)."""
         self._path = path
         self._lock = threading.Lock()
+        refuse_missing_file(path, migrations.SQLITE, check_only=check_only)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # The timeout is SQLite's busy timeout: wait for the ledger's writer, not fail.
@@ -86,16 +67,10 @@ class SQLiteKeyStore:
             with self._use() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
-                version = self._migrate(db)
-        except KeyStoreError:
+                self.migration = migrate_sqlite(db, migrations.SQLITE, check_only=check_only)
+        except BaseException:
             self._db.close()
             raise
-        if version != SCHEMA_VERSION:
-            self._db.close()
-            raise KeyStoreError(
-                f"{path}: key store schema {version} is newer than this laneway's "
-                f"({SCHEMA_VERSION}); upgrade laneway"
-            )
 
     @contextmanager
     def _use(self) -> Iterator[sqlite3.Connection]:
@@ -105,19 +80,6 @@ class SQLiteKeyStore:
                 yield self._db
             except sqlite3.Error as exc:
                 raise KeyStoreError(f"key store {self._path}: {exc}") from exc
-
-    def _migrate(self, db: sqlite3.Connection) -> int:
-        db.executescript(_SCHEMA)
-        version = _version(db)
-        while version in _MIGRATIONS:
-            # Of two processes opening an old store at once, one migrates it.
-            with _transaction(db):
-                if _version(db) == version:
-                    for statement in _MIGRATIONS[version].split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-            version = _version(db)
-        return version
 
     def add(self, key: VirtualKey) -> None:
         with self._use() as db, _transaction(db):
@@ -188,11 +150,6 @@ class SQLiteKeyStore:
         with self._use() as db:
             rows = db.execute(sql, args).fetchall()
         return [_key(row) for row in rows]
-
-
-def _version(db: sqlite3.Connection) -> int:
-    row = db.execute("SELECT value FROM keys_meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0])
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from laneway.errors import LanewayError
 from laneway.keys.model import VirtualKey
+from laneway.schema.report import MigrationReport
 
 
 class VirtualKeyError(LanewayError):
@@ -77,13 +78,17 @@ class PrefixInUse(VirtualKeyError):
 
 
 class KeyStoreError(VirtualKeyError):
-    """The key store cannot be used: unreachable, or its schema is one this laneway cannot
-    read."""
+    """The key store cannot be used: unreachable, or not a database. (A schema this laneway
+    cannot read raises laneway.schema.errors.SchemaError.)"""
 
     status = 503
 
 
 class KeyStore(Protocol):
+    @property
+    def migration(self) -> MigrationReport:
+        """What opening the store found and did to its schema (laneway.schema)."""
+
     def add(self, key: VirtualKey) -> None:
         """Store a new key. KeyExists if a key that is not revoked has its name; PrefixInUse if
         a key has its prefix."""

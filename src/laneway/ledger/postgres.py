@@ -5,8 +5,9 @@ epoch seconds (double precision), attempts and route are JSON text as written (j
 reorder a route's keys and refuses the \\u0000 escape), stream and shadow are booleans, and money
 is NUMERIC, read back as the exact Decimal written.
 
-laneway creates the schema and migrates it; replicas that start together serialise that on an
-advisory lock, and DDL is transactional here, so a migration is applied whole or not at all.
+laneway creates the schema and migrates it when a ledger is opened (laneway.ledger.migrations,
+laneway.schema.postgres): replicas that start together serialise that on an advisory lock, and
+DDL is transactional here, so a migration is applied whole or not at all.
 
 A batch is one transaction, pipelined, its rows in id order: two writers that share rows lock
 them in the same order and cannot deadlock each other. A write that still fails on a deadlock,
@@ -34,67 +35,17 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
+from laneway.ledger import migrations
 from laneway.ledger.record import COLUMNS, LedgerRecord, Row, to_row
 from laneway.ledger.repository import LedgerUnavailable
 from laneway.ledger.sqlite import from_row
-
-# Kept equal to laneway.ledger.sqlite.SCHEMA_VERSION (a test checks): a schema change is made
-# to both backends, as the same version.
-SCHEMA_VERSION = 2
+from laneway.schema.postgres import migrate_postgres
+from laneway.schema.report import MigrationReport
 
 log = logging.getLogger(__name__)
 
 _Connection = psycopg.Connection[TupleRow]
 _T = TypeVar("_T")
-
-# pg_advisory_xact_lock's key for creating and migrating these tables ("lwledger" in ASCII);
-# the key store's tables use a lock of their own.
-_SCHEMA_LOCK = 0x6C776C6564676572
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS requests (
-    id TEXT PRIMARY KEY,
-    created_at DOUBLE PRECISION NOT NULL,
-    key_id TEXT,
-    endpoint TEXT NOT NULL,
-    requested_model TEXT NOT NULL,
-    stream BOOLEAN NOT NULL,
-    status TEXT NOT NULL,
-    answering_model TEXT,
-    provider TEXT,
-    upstream_request_id TEXT,
-    attempts TEXT NOT NULL,
-    http_status INTEGER,
-    input_tokens BIGINT,
-    cached_input_tokens BIGINT,
-    cache_write_tokens BIGINT,
-    output_tokens BIGINT,
-    reasoning_tokens BIGINT,
-    cost_usd NUMERIC,
-    ttfb_ms DOUBLE PRECISION,
-    latency_ms DOUBLE PRECISION,
-    error TEXT,
-    settled_at DOUBLE PRECISION,
-    lane TEXT,
-    route TEXT,
-    pair_id TEXT,
-    shadow BOOLEAN NOT NULL DEFAULT FALSE
-);
-CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);
-CREATE INDEX IF NOT EXISTS requests_unsettled ON requests (created_at) WHERE status = 'reserved';
-INSERT INTO ledger_meta VALUES ('schema_version', '{SCHEMA_VERSION}') ON CONFLICT DO NOTHING;
-"""  # noqa: S608 - DDL from constants; no request data is ever formatted into SQL
-# From each version to the next, applied in the creating transaction, under the lock.
-_MIGRATIONS = {
-    1: """
-ALTER TABLE requests ADD COLUMN lane TEXT;
-ALTER TABLE requests ADD COLUMN route TEXT;
-ALTER TABLE requests ADD COLUMN pair_id TEXT;
-ALTER TABLE requests ADD COLUMN shadow BOOLEAN NOT NULL DEFAULT FALSE;
-UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version';
-""",
-}
-_VERSION = "SELECT value FROM ledger_meta WHERE key = 'schema_version'"
 
 # Every parameter is cast to its column's type, so that what psycopg guesses from the Python
 # value (an int for a boolean, text for a number) never decides. A column missing here fails
@@ -126,6 +77,7 @@ _CASTS = {
     "route": "text",
     "pair_id": "text",
     "shadow": "int4::bool",
+    "annotations": "text",  # JSON as written, like attempts and route
 }
 # One statement for both kinds, so that a batch is one executemany in one id order: the last
 # parameter says whether the row replaces a stored one (a settlement) or leaves it (a
@@ -169,7 +121,12 @@ class PostgresLedger:
     (a wait loses nothing); a number bounds each wait, and a timed-out wait is retried."""
 
     def __init__(
-        self, dsn: str, *, retry_for_s: float = 60.0, lock_timeout_s: float | None = None
+        self,
+        dsn: str,
+        *,
+        retry_for_s: float = 60.0,
+        lock_timeout_s: float | None = None,
+        check_only: bool = False,
     ) -> None:
         try:
             given = conninfo_to_dict(dsn)
@@ -201,13 +158,22 @@ class PostgresLedger:
         self._closed = False
         self._writes = _Link(connect)
         self._reads = _Link(connect)
-        # Opening waits no longer than one try: a wrong DSN should say so at once.
-        version = self._call(self._writes, _prepare, what="schema setup", patience_s=0.0)
-        if version != SCHEMA_VERSION:
-            self.close()
-            raise RuntimeError(
-                f"PostgreSQL ledger schema {version}, this laneway knows {SCHEMA_VERSION}"
+        try:
+            # Opening waits no longer than one try: a wrong DSN should say so at once.
+            self.migration: MigrationReport = self._call(
+                self._writes,
+                lambda conn: migrate_postgres(conn, migrations.POSTGRES, check_only=check_only),
+                what="schema setup",
+                patience_s=0.0,
             )
+        except psycopg.Error as error:
+            self.close()
+            raise LedgerUnavailable(
+                f"cannot open the PostgreSQL ledger: {self._describe(error)}"
+            ) from error
+        except BaseException:
+            self.close()
+            raise
 
     def write(self, reserve: Sequence[Row], settle: Sequence[Row]) -> None:
         if not reserve and not settle:
@@ -333,31 +299,14 @@ class PostgresLedger:
                     ):
                         link.drop()
                     failures += 1
-                    if failures == 1 and lost and was_open:
-                        # A connection that died while idle (a restart, a terminated backend):
-                        # the server is likely back already, so a new one is tried at once.
-                        pause = 0.0
-                    else:
-                        left = started + patience_s - time.monotonic()
-                        pause = min(_MAX_PAUSE_S, _FIRST_PAUSE_S * 2 ** (failures - 1))
-                        # Jitter: replicas cut off together should not come back together.
-                        pause *= random.uniform(0.5, 1.0)  # noqa: S311 - not a secret
-                        pause = min(pause, left)  # the last try comes at the deadline
-                        if left <= 0:
-                            if patience_s <= 0:
-                                raise
-                            described = self._describe(error)
-                            log.error(
-                                "ledger %s: giving up after %d tries in %.1f s: %s",
-                                what,
-                                failures,
-                                time.monotonic() - started,
-                                described,
-                            )
-                            raise LedgerUnavailable(
-                                f"ledger {what}: PostgreSQL unreachable after {failures} tries: "
-                                f"{described}"
-                            ) from error
+                    # A connection that died while idle (a restart, a terminated backend): the
+                    # server is likely back already, so a new one is tried at once.
+                    at_once = failures == 1 and lost and was_open
+                    pause = 0.0 if at_once else _pause(failures, started + patience_s)
+                    if pause is None:
+                        if patience_s <= 0:
+                            raise
+                        raise self._gave_up(error, what, failures, started) from error
                     log.warning(
                         "ledger %s failed (%s); %s in %.2f s (try %d)",
                         what,
@@ -368,6 +317,21 @@ class PostgresLedger:
                     )
                     if pause:
                         time.sleep(pause)
+
+    def _gave_up(
+        self, error: psycopg.Error, what: str, failures: int, started: float
+    ) -> LedgerUnavailable:
+        described = self._describe(error)
+        log.error(
+            "ledger %s: giving up after %d tries in %.1f s: %s",
+            what,
+            failures,
+            time.monotonic() - started,
+            described,
+        )
+        return LedgerUnavailable(
+            f"ledger {what}: PostgreSQL unreachable after {failures} tries: {described}"
+        )
 
     def _describe(self, error: psycopg.Error) -> str:
         """The error's class, SQLSTATE and first line, never the DSN or its password."""
@@ -405,31 +369,16 @@ class _Link:
                 conn.close()
 
 
-def _prepare(conn: _Connection) -> int:
-    """Create the schema or migrate it to SCHEMA_VERSION; the version the database is at."""
-    with contextlib.suppress(psycopg.errors.UndefinedTable):
-        row = conn.execute(_VERSION).fetchone()
-        if row is not None and int(row[0]) >= SCHEMA_VERSION:
-            return int(row[0])  # the common start: nothing to create, no lock taken
-    with conn.transaction():
-        # However long another replica's migration takes: its end is this one's start.
-        conn.execute("SET LOCAL lock_timeout = 0")
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        # Under the lock, a replica that waited finds the work done: every statement here is
-        # IF NOT EXISTS / DO NOTHING, and no index names a column a migration adds.
-        conn.execute(_SCHEMA)
-        version = _version(conn)
-        while version in _MIGRATIONS:
-            conn.execute(_MIGRATIONS[version])
-            version = _version(conn)
-    return version
-
-
-def _version(conn: _Connection) -> int:
-    row = conn.execute(_VERSION).fetchone()
-    if row is None:
-        raise RuntimeError("the PostgreSQL ledger's ledger_meta has no schema_version")
-    return int(row[0])
+def _pause(failures: int, deadline: float) -> float | None:
+    """How long to wait before try `failures` + 1: doubling from the first pause, jittered so
+    that replicas cut off together do not come back together, the last try at the deadline;
+    None once the deadline has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+    pause = min(_MAX_PAUSE_S, _FIRST_PAUSE_S * 2.0 ** (failures - 1))
+    pause *= random.uniform(0.5, 1.0)  # noqa: S311 - not a secret
+    return min(pause, left)
 
 
 def _store(conn: _Connection, rows: list[tuple[Any, ...]]) -> None:

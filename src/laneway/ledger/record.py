@@ -57,6 +57,8 @@ class LedgerRecord:
     # marks the copy the client never saw, so its spend can be told apart.
     pair_id: str | None = None
     shadow: bool = False
+    # Observers' notes on the record (a trace id, ...): names to text. Stored as a JSON object,
+    # NULL when there are none, so an empty mapping reads back as None.
     annotations: dict[str, str] | None = None
 
     @property
@@ -65,8 +67,8 @@ class LedgerRecord:
 
 
 # A record as stored: one flat tuple of column values (money as exact text, attempts as a JSON
-# array). Immutable, so it doubles as the snapshot the writer queues while the caller goes on
-# changing its record.
+# array, annotations as a JSON object). Immutable, so it doubles as the snapshot the writer
+# queues while the caller goes on changing its record.
 Row = tuple[Any, ...]
 COLUMNS = (
     "id", "created_at", "key_id", "endpoint", "requested_model", "stream", "status",
@@ -75,6 +77,7 @@ COLUMNS = (
     "reasoning_tokens", "cost_usd",
     "ttfb_ms", "latency_ms", "error", "settled_at",
     "lane", "route", "pair_id", "shadow",
+    "annotations",
 )  # fmt: skip
 
 
@@ -82,6 +85,7 @@ def to_row(record: LedgerRecord) -> Row:
     """The record's values in `COLUMNS` order; the id comes first."""
     usage = record.usage
     cost = record.cost_usd
+    notes = record.annotations
     # A slotted dataclass serialises as an object with its fields in order, as a dict would.
     attempts = orjson.dumps(record.attempts).decode() if record.attempts else "[]"
     if usage is None:
@@ -117,4 +121,5 @@ def to_row(record: LedgerRecord) -> Row:
         record.route,
         record.pair_id,
         int(record.shadow),
+        orjson.dumps(notes).decode() if notes else None,  # most records have none: no JSON work
     )

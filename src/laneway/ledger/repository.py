@@ -9,16 +9,22 @@ from typing import Protocol
 
 from laneway.errors import LanewayError
 from laneway.ledger.record import LedgerRecord, Row
+from laneway.schema.report import MigrationReport
 
 
 class LedgerUnavailable(LanewayError):
-    """The store stayed unreachable through the repository's own retries: trying again at once,
-    or row by row, would only wait as long again. The message never holds the DSN."""
+    """The store could not be opened, or stayed unreachable through the repository's own
+    retries: trying again at once, or row by row, would only wait as long again. The message
+    never holds the DSN."""
 
     status = 503
 
 
 class LedgerRepository(Protocol):
+    @property
+    def migration(self) -> MigrationReport:
+        """What opening the store found and did to its schema (laneway.schema)."""
+
     def write(self, reserve: Sequence[Row], settle: Sequence[Row]) -> None:
         """In one transaction, in this order: each `reserve` row unless its id is stored
         already (a reservation never overwrites a settlement that raced ahead of it), then

@@ -2,7 +2,8 @@
 
 Money is stored as TEXT and summed in Python with Decimal: SQLite's SUM over numbers would go
 through binary floating point. Attempts are a JSON array in one column; usage is four integer
-columns (NULL when upstream reported none). The schema carries a version for later migrations.
+columns (NULL when upstream reported none). The schema is made and migrated when a ledger is
+opened, by the steps in laneway.ledger.migrations.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from typing import Any
 
 import orjson
 
+from laneway.ledger import migrations
 from laneway.ledger.record import COLUMNS, Attempt, LedgerRecord, Row, to_row
+from laneway.ledger.repository import LedgerUnavailable
+from laneway.schema.report import MigrationReport
+from laneway.schema.sqlite import migrate_sqlite, refuse_missing_file
 from laneway.usage import Usage
-
-SCHEMA_VERSION = 2
 
 
 def default_ledger_path() -> Path:
@@ -32,51 +35,7 @@ def default_ledger_path() -> Path:
     return Path(base) / "laneway" / "ledger.db"
 
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS requests (
-    id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    key_id TEXT,
-    endpoint TEXT NOT NULL,
-    requested_model TEXT NOT NULL,
-    stream INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    answering_model TEXT,
-    provider TEXT,
-    upstream_request_id TEXT,
-    attempts TEXT NOT NULL,
-    http_status INTEGER,
-    input_tokens INTEGER,
-    cached_input_tokens INTEGER,
-    cache_write_tokens INTEGER,
-    output_tokens INTEGER,
-    reasoning_tokens INTEGER,
-    cost_usd TEXT,
-    ttfb_ms REAL,
-    latency_ms REAL,
-    error TEXT,
-    settled_at REAL,
-    lane TEXT,
-    route TEXT,
-    pair_id TEXT,
-    shadow INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);
-CREATE INDEX IF NOT EXISTS requests_unsettled ON requests (status) WHERE status = 'reserved';
-INSERT OR IGNORE INTO ledger_meta VALUES ('schema_version', '{SCHEMA_VERSION}');
-"""  # noqa: S608 - DDL from constants; no request data is ever formatted into SQL
-# From each version to the next; a ledger is migrated in place when it is opened.
-_MIGRATIONS = {
-    1: """
-ALTER TABLE requests ADD COLUMN lane TEXT;
-ALTER TABLE requests ADD COLUMN route TEXT;
-ALTER TABLE requests ADD COLUMN pair_id TEXT;
-ALTER TABLE requests ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
-UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version';
-""",
-}
-# Statements are assembled from the constant column names above; every value is bound.
+# Statements are assembled from the constant column names of COLUMNS; every value is bound.
 # OR IGNORE: a reservation never overwrites a settlement that raced ahead of it.
 _INSERT = (
     f"INSERT OR IGNORE INTO requests ({', '.join(COLUMNS)}) "  # noqa: S608
@@ -105,25 +64,26 @@ class SQLiteLedger:
     """A `LedgerRepository` in one SQLite file. Safe to call from one writer thread plus
     readers; each call takes a lock, as sqlite3 connections are not shared across threads."""
 
-    def __init__(self, path: Path, *, checkpoint_every_s: float = 1.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    migration: MigrationReport  # what opening found and did to the schema
+
+    def __init__(
+        self, path: Path, *, checkpoint_every_s: float = 1.0, check_only: bool = False
+    ) -> None:
+        """`check_only`: migrate nothing, create no file; a schema behind raises
+        SchemaPending (`laneway migrate --check`)."""
+        refuse_missing_file(path, migrations.SQLITE, check_only=check_only)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerUnavailable(f"cannot open the ledger {path}: {exc}") from exc
         self._path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a commit survives a process crash; only a power loss can take
-            # the last transactions, and the ledger's guarantee is about crashes.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            # Checkpoints (the only fsyncs in this mode, ~4 ms here) would run inside whichever
-            # commit crossed the WAL's size limit, stalling the requests that wait on it: p99 at
-            # one connection went from ~1 to ~4.5 ms. A thread of its own does them instead.
-            self._db.execute("PRAGMA wal_autocheckpoint=0")
-            version = self._migrate()
-        if version != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{path}: ledger schema {version}, this laneway knows {SCHEMA_VERSION}"
-            )
+        try:
+            self.migration = self._prepare(check_only)
+        except BaseException:
+            self._db.close()
+            raise
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop,
@@ -133,38 +93,23 @@ class SQLiteLedger:
         )
         self._checkpointer.start()
 
-    def _migrate(self) -> int:
-        """Create the schema, or bring an older one up to date; the version it ends at."""
+    def _prepare(self, check_only: bool) -> MigrationReport:
+        """Settings, then the schema made or migrated (what that found and did)."""
         db = self._db
-        # Safe on an old ledger: every statement is IF NOT EXISTS / OR IGNORE, and no index here
-        # names a column a migration adds.
-        db.executescript(_SCHEMA)
-        version = int(
-            db.execute("SELECT value FROM ledger_meta WHERE key = 'schema_version'").fetchone()[0]
-        )
-        while version in _MIGRATIONS:
-            # BEGIN IMMEDIATE: two processes opening an old ledger at once migrate it once.
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                current = int(
-                    db.execute(
-                        "SELECT value FROM ledger_meta WHERE key = 'schema_version'"
-                    ).fetchone()[0]
-                )
-                if current == version:
-                    for statement in _MIGRATIONS[version].split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            version = int(
-                db.execute("SELECT value FROM ledger_meta WHERE key = 'schema_version'").fetchone()[
-                    0
-                ]
-            )
-        return version
+        try:
+            with self._lock:
+                db.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode: a commit survives a process crash; only a power loss can
+                # take the last transactions, and the ledger's guarantee is about crashes.
+                db.execute("PRAGMA synchronous=NORMAL")
+                # Checkpoints (the only fsyncs in this mode, ~4 ms here) would run inside
+                # whichever commit crossed the WAL's size limit, stalling the requests that wait
+                # on it: p99 at one connection went from ~1 to ~4.5 ms. A thread of its own does
+                # them instead.
+                db.execute("PRAGMA wal_autocheckpoint=0")
+                return migrate_sqlite(db, migrations.SQLITE, check_only=check_only)
+        except sqlite3.Error as exc:
+            raise LedgerUnavailable(f"cannot open the ledger {self._path}: {exc}") from exc
 
     def _checkpoint_loop(self, every_s: float) -> None:
         db = sqlite3.connect(self._path, isolation_level=None)
@@ -306,6 +251,7 @@ def _merge(rows: int) -> str:
 def from_row(row: Sequence[Any]) -> LedgerRecord:
     """The record a stored row (`COLUMNS` order) holds; for the PostgreSQL ledger too."""
     values = dict(zip(COLUMNS, row, strict=True))
+    notes = values["annotations"]
     usage = None
     if values["input_tokens"] is not None:
         usage = Usage(
@@ -338,4 +284,5 @@ def from_row(row: Sequence[Any]) -> LedgerRecord:
         route=values["route"],
         pair_id=values["pair_id"],
         shadow=bool(values["shadow"]),
+        annotations=None if notes is None else orjson.loads(notes),
     )
