@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from laneway.assembly import Assembly
 from laneway.clock import ManualClock
 from laneway.config import GatewayConfig
 from laneway.gateway.client import Client
+from laneway.gateway.observers import Observer
 from laneway.http.messages import Response, StreamResponse
 from laneway.ledger.record import LedgerRecord
 from laneway.server.render import to_http
@@ -95,6 +96,8 @@ class Harness:
         breaker: BreakerSettings = PATIENT,
         fallbacks: dict[str, list[str]] | None = None,
         max_attempts: int = 3,
+        observers: Sequence[Observer] = (),
+        extra: Mapping[str, object] | None = None,
     ) -> None:
         self.clock = ManualClock()
         self.delays: list[float] = []
@@ -121,6 +124,7 @@ class Harness:
                 },
                 "ledger": {"path": str(tmp / "ledger.db")},
                 "routing": {"shipped_lanes": False},
+                **(extra or {}),
             }
         )
         by_name = {f"p{index}": transport for index, transport in enumerate(transports)}
@@ -136,6 +140,7 @@ class Harness:
             rng=random.Random(1),
             sleep=sleep,
             transport=lambda name, _: by_name[name],
+            observers=observers,
         )
         self.gateway = self.assembly.gateway
 

@@ -33,7 +33,7 @@ from laneway.ids import new_id
 from laneway.ledger.record import RecordStatus
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
-from laneway.routing.router import Plan, Router
+from laneway.routing.router import Router
 from laneway.upstream.health import Health
 from laneway.upstream.providers import Provider
 from laneway.upstream.retry import RetryPolicy
@@ -167,6 +167,7 @@ class Gateway:
         response = committed.response
         chunks = exchange.chunks = [] if self.observers.want_bodies else None
         broken: str | None = None
+        ending = b""  # laneway's error event for a stream upstream broke off
         try:
             if chunks is not None:
                 chunks.append(committed.first)
@@ -180,22 +181,22 @@ class Gateway:
             if not tap.ended:
                 # Any unfinished tail is dropped: half an event would garble the error event.
                 broken = "the upstream stream ended without its final event"
+                ending = _broken_event(tap, broken, chunks)
             elif tail := tap.close():
                 if chunks is not None:
                     chunks.append(tail)
                 yield tail
         except BodyBroken as failure:
             broken = f"the upstream stream broke: {failure}"
+            ending = _broken_event(tap, broken, chunks)
         except BaseException:  # cancelled or closed: the client went away mid-stream
             broken = "the client closed the stream"
             raise
         finally:
             response.close()
             self._stream_settled(exchange, committed, tap, broken)
-        if broken is not None:
-            yield tap.error_event(
-                ApiError(502, broken, type="server_error", code="upstream_stream_broken")
-            )
+        if ending:
+            yield ending
 
     def _stream_settled(
         self, exchange: Exchange, committed: Committed, tap: StreamTap, broken: str | None
@@ -241,6 +242,16 @@ class Gateway:
         await self.close()
 
 
+def _broken_event(tap: StreamTap, broken: str, chunks: list[bytes] | None) -> bytes:
+    """The error event that ends a stream upstream broke off (observers see it too)."""
+    event = tap.error_event(
+        ApiError(502, broken, type="server_error", code="upstream_stream_broken")
+    )
+    if chunks is not None:
+        chunks.append(event)
+    return event
+
+
 def _upstream_failure(tap: StreamTap) -> str:
     error = tap.upstream_error or {}
     detail = error.get("message") or error.get("code") or "no detail"
@@ -255,6 +266,3 @@ def _forwarded(headers: Mapping[bytes, bytes] | None) -> dict[str, str]:
         for name in FORWARDED_HEADERS
         if name in headers
     }
-
-
-__all__ = ["Answer", "Gateway", "Lifecycle", "Plan"]
