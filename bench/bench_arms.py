@@ -65,6 +65,7 @@ from bench.harness import (
     SATURATED,
     WORKLOADS,
     Callgrind,
+    Checks,
     Quiet,
     Run,
     add_run_options,
@@ -77,6 +78,7 @@ from bench.harness import (
     gateway_config,
     measure,
     require,
+    rotated,
     run_line,
     serve_problem,
     server,
@@ -126,13 +128,6 @@ class Gateway:
 
 def name(unit: Unit) -> str:
     return unit[1] if unit[0] == "this" else f"{unit[0]} {unit[1]}"
-
-
-def rotated(items: list[Any], repetition: int) -> list[Any]:
-    """Each item first, second ... equally often; the direction flips each full turn."""
-    turn = repetition % len(items)
-    order = items[turn:] + items[:turn]
-    return order[::-1] if (repetition // len(items)) % 2 else order
 
 
 def start(stack: contextlib.ExitStack, gw: Gateway, home: Path, namespace: str) -> Callgrind | None:
@@ -193,21 +188,6 @@ def error_code(body: bytes) -> str | None:
 
 
 # --- checks ------------------------------------------------------------------------------------
-
-
-class Checks:
-    """Prints each check; keeps what failed (the exit status is 1 if anything did)."""
-
-    def __init__(self) -> None:
-        self.failed: list[str] = []
-
-    def __call__(self, what: str, problem: str | None) -> None:
-        print(f"  ok  {what}" if problem is None else f"  !!  {what}: {problem}", flush=True)
-        if problem is not None:
-            self.failed.append(f"{what}: {problem}")
-
-    def expect(self, what: str, got: object, want: object) -> None:
-        self(what, None if got == want else f"got {got}")
 
 
 Requests = dict[tuple[str, str], tuple[str, bytes]]  # (arm, workload) -> (path, body)

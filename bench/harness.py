@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 SERVER_CPU, LOAD_CPU = 0, 1
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -356,10 +356,11 @@ def measure(
     connections: int,
     seconds: int,
     bearer: str = BEARER,
+    stay: bool = False,
 ) -> Run:
-    """One wrk run at the target (moved onto CPU 1 at 1 connection, unless it is a helper),
-    with the CPU each side used."""
-    moves = target not in helpers
+    """One wrk run at the target, moved onto CPU 1 at 1 connection unless it `stay`s or is a
+    helper (the emulator as a target), with the CPU each side used."""
+    moves = not stay and target not in helpers
     if moves:
         place(target, LOAD_CPU if connections == 1 else SERVER_CPU)
     before = cpu_seconds(target), sum(map(cpu_seconds, helpers)), machine_busy_seconds()
@@ -372,7 +373,7 @@ def measure(
     target_s = cpu_seconds(target) - before[0]
     helpers_s = sum(map(cpu_seconds, helpers)) - before[1]
     machine_s = machine_busy_seconds() - before[2]
-    ours = (target_s if moves else 0) + helpers_s + result.wrk_cpu_s
+    ours = (0 if target in helpers else target_s) + helpers_s + result.wrk_cpu_s
     wall = max(result.wall_s, 1e-9)
     return Run(
         result,
@@ -505,6 +506,28 @@ def answer_problem(
         return None if ok else "no usage chunk or no final [DONE]"
     types = [json.loads(d).get("type") for d in data if d.startswith(b"{")]
     return None if "response.completed" in types else f"no response.completed in {types[-3:]}"
+
+
+class Checks:
+    """Prints each check; keeps what failed (the exit status is 1 if anything did)."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+
+    def __call__(self, what: str, problem: str | None) -> None:
+        print(f"  ok  {what}" if problem is None else f"  !!  {what}: {problem}", flush=True)
+        if problem is not None:
+            self.failed.append(f"{what}: {problem}")
+
+    def expect(self, what: str, got: object, want: object) -> None:
+        self(what, None if got == want else f"got {got}")
+
+
+def rotated(items: list[Any], repetition: int) -> list[Any]:
+    """Each item first, second ... equally often; the direction flips each full turn."""
+    turn = repetition % len(items)
+    order = items[turn:] + items[:turn]
+    return order[::-1] if (repetition // len(items)) % 2 else order
 
 
 # --- options -----------------------------------------------------------------------------------
