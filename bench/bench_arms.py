@@ -314,7 +314,7 @@ def instructions(
     for timed_gw in gateways:
         gw = dataclasses.replace(timed_gw, port=CALLGRIND_PORT, secrets={})
         units = [unit for unit, each in of.items() if each is timed_gw]
-        print(f"instructions: the {gw.side} {gw.kind} gateway under callgrind", flush=True)
+        print(f"instructions: the {gw.kind} gateway ({gw.side}) under callgrind", flush=True)
         with contextlib.ExitStack() as stack:
             counter = start(stack, gw, workdir / f"callgrind-{gw.side}-{gw.kind}", f"{ns}:cg")
             assert counter is not None
