@@ -7,8 +7,7 @@ One aiohttp web server and one aiohttp ClientSession (default pool and timeouts)
 ending in /v1) with the client's body and Authorization header; the answer's status and
 content-type come back, a JSON body whole, an SSE body chunk by chunk as it is read
 (`iter_any()`). Nothing else: no validation, no retries, no accounting, no access log. It is
-what any Python gateway on this stack costs at the least, not a gateway. Measurement-only: it
-needs aiohttp (bench/requirements-clients.txt).
+what any Python gateway on this stack costs at the least, not a gateway.
 """
 
 from __future__ import annotations
@@ -82,7 +81,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="base URL, e.g. http://host:port/v1")
     args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):  # SIGINT is how bench.loadgen stops it
+    with contextlib.suppress(KeyboardInterrupt):  # SIGINT is how bench.harness stops it
         uvloop.run(serve(args.port, args.upstream))
 
 

@@ -3,94 +3,93 @@
     .venv/bin/python -m bench.bench_emulator [--seconds 8] [--repeat 2]
 
 Issue 3's target: with --speed 0 and small requests the emulator serves >= 10,000 non-streaming
-requests/s on one core, where a raw ASGI app on uvicorn+uvloop+httptools reaches ~20,000 here:
-so at least half the raw app's rate. Both servers run pinned to CPU 0, wrk to CPU 1; targets
-alternate inside each repetition and the best repetition is reported.
+requests/s on one core, or, on a slower host, at least half the rate of a raw ASGI app
+(bench/raw_asgi.py: uvicorn + uvloop + httptools, a fixed answer). Both run on CPU 0, wrk on CPU
+1, at 64 and 1 connections; the two alternate inside each repetition and the judged ratio is the
+median over repetitions of emulator/raw for chat at 64 connections.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
+from statistics import median
 
-from bench.loadgen import Result, load, require_wrk, rss_mb, server
+from bench.harness import (
+    SERVER_CPU,
+    WORKLOADS,
+    Run,
+    add_run_options,
+    check_ports_free,
+    measure,
+    require,
+    rss_mb,
+    run_line,
+    server,
+    subset,
+)
 
 RAW_PORT, EMULATOR_PORT = 4391, 4392
-PROMPT = "Summarise the attached quarterly report in three bullet points please."
-WORKLOADS: dict[str, tuple[str, bytes]] = {
-    "chat": (
-        "/v1/chat/completions",
-        b'{"model":"gpt-5.4","messages":[{"role":"user","content":"' + PROMPT.encode() + b'"}]}',
-    ),
-    "responses": ("/v1/responses", b'{"model":"gpt-5.4","input":"' + PROMPT.encode() + b'"}'),
-    "chat stream": (
-        "/v1/chat/completions",
-        b'{"model":"gpt-5.4","stream":true,"stream_options":{"include_usage":true},'
-        b'"messages":[{"role":"user","content":"' + PROMPT.encode() + b'"}]}',
-    ),
-    "responses stream": (
-        "/v1/responses",
-        b'{"model":"gpt-5.4","stream":true,"input":"' + PROMPT.encode() + b'"}',
-    ),
-}
-TARGET_RPS = 10_000
-TARGET_RATIO = 0.5
+TARGET_RPS, TARGET_RATIO = 10_000, 0.5
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=2)
+    add_run_options(parser, seconds=8, repeat=2)
     args = parser.parse_args()
-    require_wrk()
-
-    best: dict[tuple[str, str, int], Result] = {}
-    rss: dict[str, list[float]] = defaultdict(list)
+    workloads = subset(parser, "workloads", args.workloads, list(WORKLOADS))
+    require("wrk", "wrk")
+    check_ports_free([RAW_PORT, EMULATOR_PORT])
     raw_cmd = [sys.executable, "-m", "bench.raw_asgi", str(RAW_PORT)]
-    emulator_cmd = [
-        sys.executable, "-m", "laneway", "emulate",
-        "--port", str(EMULATOR_PORT), "--speed", "0", "--tier", "none",
-    ]  # fmt: skip
-    with server(raw_cmd, RAW_PORT) as raw_pid, server(emulator_cmd, EMULATOR_PORT) as emu_pid:
-        rss["emulator"].append(rss_mb(emu_pid))
+    emulator_cmd = [sys.executable, "-m", "laneway", "emulate", "--port", str(EMULATOR_PORT)]
+    emulator_cmd += ["--speed", "0", "--tier", "none"]
+    runs: dict[tuple[str, str, int], list[Run]] = {}
+    with (
+        server(raw_cmd, RAW_PORT, cpu=SERVER_CPU) as raw,
+        server(emulator_cmd, EMULATOR_PORT, cpu=SERVER_CPU) as emulator,
+    ):
+        idle = rss_mb(emulator)
         for _ in range(args.repeat):
-            for connections in (1, 64):
-                for name, (path, body) in WORKLOADS.items():
-                    runs = [("emulator", EMULATOR_PORT, emu_pid)]
-                    if name == "chat":
-                        runs.insert(0, ("raw ASGI", RAW_PORT, raw_pid))
-                    for target, port, pid in runs:
-                        result = load(
-                            f"http://127.0.0.1:{port}{path}",
-                            body,
+            for connections in (64, 1):
+                for workload in workloads:
+                    targets = [("emulator", EMULATOR_PORT, emulator)]
+                    if workload == "chat":  # the raw app answers the same fixed JSON to any
+                        targets.insert(0, ("raw ASGI", RAW_PORT, raw))
+                    for name, port, pid in targets:
+                        run = measure(
+                            port,
+                            WORKLOADS[workload],
+                            target=pid,
+                            helpers=[],
+                            stay=True,  # on CPU 0 at 1 connection too
                             connections=connections,
                             seconds=args.seconds,
-                            pid=pid,
                         )
-                        key = (target, name, connections)
-                        if key not in best or result.rps > best[key].rps:
-                            best[key] = result
-        rss["emulator"].append(rss_mb(emu_pid))
-
-    print(f"{'target':10} {'workload':17} {'conns':>5} {'req/s':>9} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'CPU us/req':>10} {'errors':>6}")  # fmt: skip
-    for (target, name, connections), r in best.items():
+                        print(run_line(f"{name:8} {workload:16} {connections:>2}", run), flush=True)
+                        runs.setdefault((name, workload, connections), []).append(run)
+        loaded = rss_mb(emulator)
+    print("\n| target | workload | conns | req/s | p50 ms | p99 ms | CPU us/req | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (name, workload, connections), each in runs.items():
         print(
-            f"{target:10} {name:17} {connections:>5} {r.rps:>9,.0f} {r.p50_ms:>8.3f} "
-            f"{r.p99_ms:>8.3f} {r.cpu_us_per_request:>10.1f} {r.errors:>6}"
+            f"| {name} | {workload} | {connections} | {median(r.result.rps for r in each):,.0f} "
+            f"| {median(r.result.p50_ms for r in each):.3f} "
+            f"| {median(r.result.p99_ms for r in each):.3f} "
+            f"| {median(r.target_us for r in each):.0f} | {sum(r.result.errors for r in each)} |"
         )
-    raw = best[("raw ASGI", "chat", 64)].rps
-    emulator = best[("emulator", "chat", 64)].rps
-    print(
-        f"\nemulator RSS: idle {rss['emulator'][0]:.0f} MB, after load {rss['emulator'][1]:.0f} MB"
-    )
-    print(f"chat at 64 connections: emulator/raw = {emulator / raw:.2f}")
-    verdict = "PASS" if emulator >= TARGET_RPS or emulator / raw >= TARGET_RATIO else "FAIL"
-    print(
-        f"target: >= {TARGET_RPS:,} req/s, or >= {TARGET_RATIO:g}x the raw app on a slower "
-        f"host: {verdict}"
-    )
+    print(f"\nemulator RSS: idle {idle:.0f} MB, after load {loaded:.0f} MB")
+    if ("raw ASGI", "chat", 64) in runs:
+        pairs = zip(runs["emulator", "chat", 64], runs["raw ASGI", "chat", 64], strict=True)
+        ratios = [e.result.rps / r.result.rps for e, r in pairs]
+        rps = median(r.result.rps for r in runs["emulator", "chat", 64])
+        ok = rps >= TARGET_RPS or median(ratios) >= TARGET_RATIO
+        print(
+            f"chat at 64: emulator/raw {median(ratios):.2f} (each: "
+            f"{', '.join(f'{x:.2f}' for x in ratios)}); target >= {TARGET_RPS:,} req/s or >= "
+            f"{TARGET_RATIO:g}x the raw app: {'PASS' if ok else 'FAIL'}"
+        )
+    if any(r.result.errors for each in runs.values() for r in each):
+        raise SystemExit("!! FAILED: some answers were not 2xx or some requests failed (above)")
 
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ data would add up to the whole stream's length.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx2 as httpx
 
-from bench.loadgen import server
+from bench.harness import BEARER, emulator, gateway_command, gateway_config, server
 
 EMULATOR_PORT, GATEWAY_PORT = 4431, 4432
 BODY = {"model": "gpt-5.4-mini", "stream": True, "input": "Describe a lighthouse at night."}
@@ -32,7 +32,7 @@ def arrivals(url: str, client: httpx.Client) -> list[float]:
     times: list[float] = []
     buffered = b""
     with client.stream(
-        "POST", url, json=BODY, headers={"authorization": "Bearer sk-bench"}
+        "POST", url, json=BODY, headers={"authorization": f"Bearer {BEARER}"}
     ) as answer:
         answer.raise_for_status()
         for data in answer.iter_raw():
@@ -48,20 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--streams", type=int, default=20)
     args = parser.parse_args()
-    laneway = str(Path(".venv/bin/laneway").resolve())
     with tempfile.TemporaryDirectory() as scratch:
-        config = Path(scratch) / "laneway.toml"
-        config.write_text(
-            f'[providers.emu]\nkind = "openai-compatible"\n'
-            f'base_url = "http://127.0.0.1:{EMULATOR_PORT}/v1"\napi_key_env = "EMU_KEY"\n'
-            f'[ledger]\npath = "{scratch}/ledger.db"\n'
-        )
-        os.environ["EMU_KEY"] = "sk-bench"
-        emulate = [laneway, "emulate", "--speed", "1", "--tier", "none"]
-        serve = [laneway, "serve", "--config", str(config)]
+        config = gateway_config(Path(scratch), EMULATOR_PORT)
+        argv, env = gateway_command(sys.executable, config, GATEWAY_PORT)
         with (
-            server([*emulate, "--port", str(EMULATOR_PORT)], EMULATOR_PORT, cpu="1"),
-            server([*serve, "--port", str(GATEWAY_PORT)], GATEWAY_PORT, cpu="0"),
+            emulator(EMULATOR_PORT, Path(scratch) / "emulator.log", speed="1"),
+            server(argv, GATEWAY_PORT, env=env, log=Path(scratch) / "laneway.log"),
             httpx.Client(timeout=60) as client,
         ):
             added: list[float] = []

@@ -18,42 +18,15 @@ from pathlib import Path
 
 from tests.reference_tokenizer import load_reference
 
-from laneway.tokens import count_tokens
+from laneway import count_tokens
 
 TARGET_MB_PER_S = 10.0
 
-_WORDS = [
-    "the",
-    "model",
-    "routes",
-    "each",
-    "request",
-    "to",
-    "the",
-    "cheapest",
-    "lane",
-    "that",
-    "can",
-    "serve",
-    "it",
-    "with",
-    "reasoning",
-    "effort",
-    "none",
-    "low",
-    "medium",
-    "high",
-    "xhigh",
-    "budget",
-    "ledger",
-    "token",
-    "cache",
-    "prompt",
-    "response",
-    "stream",
-    "retry",
-    "fallback",
-]
+_PROSE = (
+    "the model routes each request to the cheapest lane that can serve it with reasoning effort "
+    "none low medium high xhigh budget ledger token cache prompt response stream retry fallback"
+)
+_WORDS = _PROSE.split()
 _CODE = (
     'def handle(request):\n    body = json.loads(request.body)\n    return {"ok": True, "n": 42}\n'
 )
