@@ -119,7 +119,7 @@ def test_many_calls_in_flight_on_one_link_each_stay_their_own_script(
             assert evalsha_calls(client) - before == 2 * count
             # How many reads Redis needed depends on scheduling (about 60 for these 2,200 calls
             # on a quiet machine, up to one per call when the client is slowed down, as under
-            # coverage), so it proves nothing here; bench_admission measures what pipelining
+            # coverage), so it proves nothing here; bench_arms measures what pipelining
             # saves. What must hold is above: one script per ask, every answer right.
             assert await state.spend([DAY], START) == [Spend(5 * count, 0)]
         finally:

@@ -4,7 +4,7 @@ order), and the few pieces of Redis' protocol (RESP2) the hot path encodes itsel
 
 redis-py still makes the client this connects like (address, TLS, credentials, database) and
 serves every other operation; a round trip through its pool cost the gateway far more CPU than
-the call itself (bench/README.md, bench_admission).
+the call itself (bench/README.md, bench_arms).
 """
 
 from __future__ import annotations

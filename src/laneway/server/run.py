@@ -104,7 +104,8 @@ def _worker(
 
         # What start-up made (modules, config, catalog: ~60K objects) lives as long as the
         # process: kept out of the collector, full collections no longer walk it (~30 ms each),
-        # and collections cost 5-10 us less per request (bench/README.md, routing section).
+        # and collections cost 5-10 us less per request (measured 2026-12-05: bench/README.md
+        # at commit c333d48).
         gc.collect()
         gc.freeze()
         await _serve(assembly, sock, stop, ready)
