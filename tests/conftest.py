@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from tests.reference_tokenizer import ReferenceEncoding, load_reference
-from tests.services import fresh_database, fresh_namespace
+from tests.services import REDIS_URL, fresh_database, fresh_namespace
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +32,11 @@ def postgres_url() -> Iterator[str]:
 def redis_namespace() -> Iterator[str]:
     """A Redis key prefix of this test's own, cleaned after it (tests/services.py)."""
     yield from fresh_namespace()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    """A client of the tests' Redis that answers in text, to look at what laneway wrote."""
+    connection = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    yield connection
+    connection.close()

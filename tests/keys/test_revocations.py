@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import redis
 
@@ -11,15 +9,8 @@ from laneway.keys.revocations import LocalRevocations, RedisRevocations, Revocat
 from tests.services import REDIS_URL
 
 
-@pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    yield connection
-    connection.close()
-
-
 def test_a_revoked_prefix_joins_the_namespaces_revoked_set(
-    redis_namespace: str, client: redis.Redis
+    redis_namespace: str, redis_client: redis.Redis
 ) -> None:
     revocations = RedisRevocations(REDIS_URL, redis_namespace)
     try:
@@ -29,9 +20,9 @@ def test_a_revoked_prefix_joins_the_namespaces_revoked_set(
     finally:
         revocations.close()
     key = f"{redis_namespace}:revoked"
-    assert client.sismember(key, "abcdefghij")
-    assert client.smembers(key) == {"abcdefghij", "klmnopqrst"}
-    assert not client.sismember(f"{redis_namespace}x:revoked", "abcdefghij")
+    assert redis_client.sismember(key, "abcdefghij")
+    assert redis_client.smembers(key) == {"abcdefghij", "klmnopqrst"}
+    assert not redis_client.sismember(f"{redis_namespace}x:revoked", "abcdefghij")
 
 
 def test_unreachable_redis_is_reported_without_the_url(redis_namespace: str) -> None:

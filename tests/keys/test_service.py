@@ -28,13 +28,6 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def revocations(redis_namespace: str) -> Iterator[RedisRevocations]:
     opened = RedisRevocations(REDIS_URL, redis_namespace)
     yield opened
@@ -51,8 +44,8 @@ def service(store: KeyStore, revocations: RedisRevocations, clock: ManualClock) 
     return KeyService(store, revocations, clock)
 
 
-def revoked(client: redis.Redis, namespace: str) -> set[str]:
-    return client.smembers(f"{namespace}:revoked")  # type: ignore[return-value]
+def revoked(redis_client: redis.Redis, namespace: str) -> set[str]:
+    return redis_client.smembers(f"{namespace}:revoked")  # type: ignore[return-value]
 
 
 def test_create_returns_the_secret_once_and_lookup_finds_the_key(
@@ -95,7 +88,7 @@ def test_only_the_digest_is_stored(tmp_path: Path, clock: ManualClock) -> None:
 
 
 def test_revoke_announces_the_prefix_to_every_replica(
-    service: KeyService, client: redis.Redis, redis_namespace: str, clock: ManualClock
+    service: KeyService, redis_client: redis.Redis, redis_namespace: str, clock: ManualClock
 ) -> None:
     key, secret = service.create("team-a")
     other, _ = service.create("team-b")
@@ -103,7 +96,7 @@ def test_revoke_announces_the_prefix_to_every_replica(
     gone = service.revoke("team-a")
     assert gone.revoked_at == NOW + 5
     assert gone.status(clock.time()) == "revoked"
-    assert revoked(client, redis_namespace) == {key.prefix}
+    assert revoked(redis_client, redis_namespace) == {key.prefix}
     # The store still knows the key, as revoked; its name is free again.
     found = service.lookup(secret)
     assert found is not None
@@ -111,13 +104,13 @@ def test_revoke_announces_the_prefix_to_every_replica(
     again, _ = service.create("team-a")
     assert again.id != key.id
     service.revoke(other.prefix)
-    assert revoked(client, redis_namespace) == {key.prefix, other.prefix}
+    assert revoked(redis_client, redis_namespace) == {key.prefix, other.prefix}
     with pytest.raises(KeyNotFound, match="'team-c'"):
         service.revoke("team-c")
 
 
 def test_rotate_keeps_the_key_and_kills_the_old_secret_at_once(
-    service: KeyService, client: redis.Redis, redis_namespace: str, clock: ManualClock
+    service: KeyService, redis_client: redis.Redis, redis_namespace: str, clock: ManualClock
 ) -> None:
     key, old_secret = service.create("team-a", rpm=60, lanes=["coding"])
     clock.advance(60)
@@ -130,7 +123,7 @@ def test_rotate_keeps_the_key_and_kills_the_old_secret_at_once(
     assert service.lookup(new_secret) == rotated
     assert service.lookup(old_secret) is None
     # Replicas that cached the old prefix refuse it from the next request on.
-    assert revoked(client, redis_namespace) == {key.prefix}
+    assert revoked(redis_client, redis_namespace) == {key.prefix}
     service.revoke("team-a")
     with pytest.raises(KeyRevoked):
         service.rotate("team-a")
@@ -139,7 +132,7 @@ def test_rotate_keeps_the_key_and_kills_the_old_secret_at_once(
 def test_a_failed_announcement_is_reported_and_can_be_retried(
     store: KeyStore,
     revocations: RedisRevocations,
-    client: redis.Redis,
+    redis_client: redis.Redis,
     redis_namespace: str,
     clock: ManualClock,
 ) -> None:
@@ -152,7 +145,7 @@ def test_a_failed_announcement_is_reported_and_can_be_retried(
     assert store.get(key.id).revoked_at == NOW  # type: ignore[union-attr]
     # Revoking again once Redis is back announces it.
     KeyService(store, revocations, clock).revoke(key.id)
-    assert revoked(client, redis_namespace) == {key.prefix}
+    assert revoked(redis_client, redis_namespace) == {key.prefix}
     # A rotation still hands over its new secret, with a warning about the old one.
     other, _ = isolated.create("team-b")
     rotated, secret = isolated.rotate("team-b")

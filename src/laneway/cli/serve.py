@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from laneway.cli.config_option import config_option
 from laneway.cli.errors import CliError
 from laneway.config import GatewayConfig
 from laneway.server.run import serve_forever
@@ -16,14 +17,7 @@ from laneway.server.run import serve_forever
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on [config: 127.0.0.1].")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="[config: 4141]")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    envvar="LANEWAY_CONFIG",
-    help="The gateway's config file (TOML) [env LANEWAY_CONFIG].",
-)
+@config_option
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="[config: 1]")
 def serve_command(
     host: str | None, port: int | None, config_path: Path | None, workers: int | None

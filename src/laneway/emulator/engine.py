@@ -24,7 +24,7 @@ from laneway.emulator.chat_api import ChatDraft, completion_object, stream_chunk
 from laneway.emulator.chat_request import ChatRequest, parse_chat_request
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.faults import Endpoint, Fault, FaultPlan, injected_error
-from laneway.emulator.generation import Ask, Generation, generate
+from laneway.emulator.generation import Generation, Prompted, generate
 from laneway.emulator.prompt_cache import PromptCache
 from laneway.emulator.rate_limits import Limits, RateLimiter
 from laneway.emulator.responses_api import ResponseDraft, response_object, stream_events
@@ -167,7 +167,7 @@ class Engine:
             )
         return effort
 
-    def _generate(self, ask: Ask) -> Generation:
+    def _generate(self, ask: Prompted) -> Generation:
         plain = not (ask.json_schema or ask.json_object or ask.functions)
         if plain and len(ask.prompt) <= _MEMO_MAX_CHARS:
             return self._memo_plain(
@@ -178,7 +178,7 @@ class Engine:
     def _plain_answer(
         self, model: str, prompt: str, effort: str, max_output: int | None, choice: int
     ) -> Generation:
-        ask = Ask(model, prompt, effort, max_output, choice=choice)
+        ask = Prompted(model, prompt, effort, max_output, choice=choice)
         return generate(self.config.seed, ask, self.config.output_tokens)
 
     def _input_usage(self, spec: ModelSpec, prompt: str, cache_key: str | None) -> tuple[int, int]:
@@ -349,9 +349,9 @@ def _ask(
     max_output: int | None,
     req: ResponsesRequest | ChatRequest,
     choice: int = 0,
-) -> Ask:
+) -> Prompted:
     """What either API's request asks of the model."""
-    return Ask(
+    return Prompted(
         model=spec.id,
         prompt=prompt,
         effort=effort,

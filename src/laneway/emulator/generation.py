@@ -185,7 +185,7 @@ class FunctionTool:
 
 
 @dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
-class Ask:
+class Prompted:
     """What a request asks of the model, independent of which API carried it."""
 
     model: str
@@ -221,7 +221,7 @@ class Generation:
         return self.visible_tokens + self.reasoning_tokens
 
 
-def _draws(seed: int, ask: Ask) -> tuple[float, float, float]:
+def _draws(seed: int, ask: Prompted) -> tuple[float, float, float]:
     """(reasoning, length, text) draws for this ask: one hash, not one per decision."""
     reasoning, length, text = units(seed, 3, ask.model, ask.prompt, ask.choice)
     return reasoning, length, text
@@ -232,7 +232,7 @@ def _reasoning_tokens(effort: str, draw: float) -> int:
     return int((low + int(draw * (high - low))) * EFFORT_FACTOR.get(effort, 1.0))
 
 
-def _chosen_function(ask: Ask) -> FunctionTool | None:
+def _chosen_function(ask: Prompted) -> FunctionTool | None:
     if not ask.functions or ask.tool_choice == "none" or ask.answering_tool_output:
         return None
     if ask.tool_choice not in (None, "auto", "required"):
@@ -286,7 +286,7 @@ def _cut(text: str, tokens: int) -> str:
     return decode_tokens(encode_tokens(text)[:tokens])
 
 
-def _schema_value(schema: Mapping[str, Any], seed: int, ask: Ask, what: str) -> str:
+def _schema_value(schema: Mapping[str, Any], seed: int, ask: Prompted, what: str) -> str:
     try:
         value = value_for_schema(schema, rng(seed, "json", ask.model, ask.prompt, ask.choice))
     except UnsupportedSchema as exc:
@@ -294,7 +294,7 @@ def _schema_value(schema: Mapping[str, Any], seed: int, ask: Ask, what: str) -> 
     return orjson.dumps(value).decode()
 
 
-def generate(seed: int, ask: Ask, lengths: OutputLength) -> Generation:
+def generate(seed: int, ask: Prompted, lengths: OutputLength) -> Generation:
     """The model's answer to `ask`; truncated (incomplete) when max_output_tokens is reached."""
     reasoning_draw, length_draw, text_draw = _draws(seed, ask)
     thinking = _reasoning_tokens(ask.effort, reasoning_draw)

@@ -1,4 +1,4 @@
-"""The emulator behind laneway's HTTP server: router replies become answers, faults become
+"""The emulator behind laneway's HTTP server: endpoint replies become answers, faults become
 timing (a delayed first byte, paced events), a cut body or a request that never answers."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
+from laneway.emulator.endpoints import Endpoints
 from laneway.emulator.engine import Reply
-from laneway.emulator.router import Router
 from laneway.http.listener import Listener
 from laneway.http.messages import CutStream, Request, Response, StreamResponse
 from laneway.http.protocol import HttpProtocol
@@ -26,8 +26,8 @@ _STATIC = b"openai-version: 2020-10-01\r\nopenai-organization: org-emulator\r\n"
 
 
 class EmulatorApp:
-    def __init__(self, router: Router, max_body: int) -> None:
-        self._router = router
+    def __init__(self, endpoints: Endpoints, max_body: int) -> None:
+        self._endpoints = endpoints
         self._max_body = max_body
 
     def listener(self) -> Listener:
@@ -45,7 +45,7 @@ class EmulatorApp:
         started = time.perf_counter()
         request_id = new_id("req")
         try:
-            reply = self._router.handle(
+            reply = self._endpoints.handle(
                 request.method, request.path, request.query, request.headers, request.body
             )
         except ApiError as error:

@@ -16,9 +16,9 @@ import uvloop
 
 from laneway.clock import Clock
 from laneway.emulator.config import EmulatorConfig
+from laneway.emulator.endpoints import Endpoints
 from laneway.emulator.engine import Engine
 from laneway.emulator.http_app import EmulatorApp
-from laneway.emulator.router import Router
 from laneway.http.listener import Listener, bind
 from laneway.pricing.catalog import Catalog
 
@@ -26,7 +26,7 @@ _START_TIMEOUT_S = 10.0
 
 
 def _listener(engine: Engine) -> Listener:
-    return EmulatorApp(Router(engine), engine.config.max_body_bytes).listener()
+    return EmulatorApp(Endpoints(engine), engine.config.max_body_bytes).listener()
 
 
 class EmulatorServer:

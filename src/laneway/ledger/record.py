@@ -9,12 +9,11 @@ record, never records of their own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
 
-from laneway.pricing.money import usd_str
+from laneway.pricing.money import USD, usd_str
 from laneway.usage import Usage
 
 RecordStatus = Literal["reserved", "ok", "error", "broken"]
@@ -46,7 +45,7 @@ class LedgerRecord:
     attempts: tuple[Attempt, ...] = ()
     http_status: int | None = None
     usage: Usage | None = None  # None: upstream reported none, an error to see, not a zero
-    cost_usd: Decimal | None = None  # None: unknown (no usage, or an unknown price)
+    cost_usd: USD | None = None  # None: unknown (no usage, or an unknown price)
     ttfb_ms: float | None = None
     latency_ms: float | None = None
     error: str | None = None

@@ -1,17 +1,32 @@
-"""Money is `Decimal` US dollars, exact; these helpers only present it."""
+"""Money: its units, and helpers that present it.
+
+Money is exact in every unit laneway keeps it in, and each unit has a name, so a signature says
+which it takes:
+
+    USD       Decimal dollars: prices, costs, the ledger, budgets as configured
+    NanoUSD   whole 1e-9 dollars: budget counters and reservations (memory and Redis)
+    PicoUSD   whole 1e-12 dollars: expected costs as routing ranks candidates, prices per token
+
+An unknown amount is None, never 0.
+"""
 
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
+from typing import TypeAlias
+
+USD: TypeAlias = Decimal
+NanoUSD: TypeAlias = int
+PicoUSD: TypeAlias = int
 
 
-def usd_str(amount: Decimal) -> str:
+def usd_str(amount: USD) -> str:
     """Exact plain-decimal text (no exponent, no trailing zeros): Decimal('0.04550') -> '0.0455'."""
     text = format(amount.normalize(), "f")
     return "0" if text == "-0" else text
 
 
-def usd_display(amount: Decimal | None) -> str:
+def usd_display(amount: USD | None) -> str:
     """For people: exact, with at least cents ('$0.0455', '$0.14', '$0.00000175'); None is
     'unknown'. Rounding a ledger figure for display would make two screens disagree."""
     if amount is None:
@@ -24,12 +39,12 @@ def usd_display(amount: Decimal | None) -> str:
 _PICO_PER_TOKEN = 10**6
 
 
-def pico_per_token(price_per_million: Decimal) -> int | None:
+def pico_per_token(price_per_million: USD) -> PicoUSD | None:
     """A per-1M-token price as whole pico-USD per token, when that is exact; else None."""
     scaled = price_per_million * _PICO_PER_TOKEN
     return int(scaled) if scaled == scaled.to_integral_value() else None
 
 
-def pico_per_token_up(price_per_million: Decimal) -> int:
+def pico_per_token_up(price_per_million: USD) -> PicoUSD:
     """A per-1M-token price as whole pico-USD per token, rounded up (never under the price)."""
     return int((price_per_million * _PICO_PER_TOKEN).to_integral_value(ROUND_CEILING))

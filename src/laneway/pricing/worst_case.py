@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, Decimal
 
 from laneway.pricing.catalog import Catalog
-from laneway.pricing.money import pico_per_token_up
+from laneway.pricing.money import USD, NanoUSD, pico_per_token_up
 
 NANO_PER_USD = 10**9
 _PICO_PER_NANO = 1000
@@ -22,12 +22,12 @@ _Rate = tuple[int, int, int | None, int | None]
 _UNSEEN: _Rate = (-1, -1, None, None)  # not in the memo yet (None there: cannot be priced)
 
 
-def nano_ceil(usd: Decimal) -> int:
+def nano_ceil(usd: USD) -> NanoUSD:
     """USD -> whole nano-dollars, rounded up."""
     return int((usd * NANO_PER_USD).to_integral_value(ROUND_CEILING))
 
 
-def usd_of_nano(nano: int) -> Decimal:
+def usd_of_nano(nano: NanoUSD) -> USD:
     return Decimal(nano).scaleb(-9)
 
 
@@ -51,7 +51,7 @@ class WorstCase:
         self._rates[model] = rate
         return rate
 
-    def nano(self, model: str, input_tokens: int | None, max_output: int | None) -> int | None:
+    def nano(self, model: str, input_tokens: int | None, max_output: int | None) -> NanoUSD | None:
         """The worst case on `model`; `input_tokens` None means unbounded by the body (stored
         input upstream: the model's whole window is the bound). None when it cannot be priced
         or bounded."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from laneway.errors import LanewayError
-from laneway.pricing.money import usd_str
+from laneway.pricing.money import NanoUSD, usd_str
 from laneway.pricing.worst_case import usd_of_nano
 from laneway.quota.budget import Window
 
@@ -71,8 +71,8 @@ class BudgetCharge:
 
     id: str  # e.g. "key:vk_1:day", "lane:coding:month", "global:lifetime"
     window: Window
-    limit_nano: int
-    soft_nano: int | None  # settled spend at which a warning fires, once per period
+    limit_nano: NanoUSD
+    soft_nano: NanoUSD | None  # settled spend at which a warning fires, once per period
 
     def __post_init__(self) -> None:
         if not 0 <= self.limit_nano < EXACT_LIMIT:
@@ -89,7 +89,7 @@ class Ask:
     revocation: str | None  # a key prefix: refused if it is in the revoked set
     rates: tuple[RateLimit, ...]
     budgets: tuple[BudgetCharge, ...]
-    amount_nano: int  # the request's worst-case cost, reserved against every budget
+    amount_nano: NanoUSD  # the request's worst-case cost, reserved against every budget
 
     def __post_init__(self) -> None:
         if not 0 <= self.amount_nano < EXACT_LIMIT:
@@ -124,8 +124,8 @@ class SoftCrossing:
 
     budget_id: str
     period: str
-    limit_nano: int
-    spent_nano: int
+    limit_nano: NanoUSD
+    spent_nano: NanoUSD
 
 
 def log_crossings(crossings: Sequence[SoftCrossing]) -> None:
@@ -145,8 +145,8 @@ def log_crossings(crossings: Sequence[SoftCrossing]) -> None:
 class Spend:
     """A budget's current period: spend settled, and worst cases reserved and not yet settled."""
 
-    settled_nano: int
-    reserved_nano: int
+    settled_nano: NanoUSD
+    reserved_nano: NanoUSD
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,7 @@ class Outstanding:
     """A reservation not yet settled or released."""
 
     reservation_id: str
-    amount_nano: int
+    amount_nano: NanoUSD
     created_at: float
     budgets: tuple[str, ...]  # "id@period"
 
@@ -166,7 +166,7 @@ class ImmediateState(Protocol):
     def admit_now(self, ask: Ask, now: float) -> Refusal | None: ...
 
     def settle_now(
-        self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
+        self, reservation_id: str, actual_nano: NanoUSD, tokens: int | None, now: float
     ) -> tuple[SoftCrossing, ...]: ...
 
 
@@ -191,7 +191,7 @@ class QuotaState(Protocol):
         ...
 
     async def settle(
-        self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
+        self, reservation_id: str, actual_nano: NanoUSD, tokens: int | None, now: float
     ) -> tuple[SoftCrossing, ...]:
         """Replace the reservation by the actual cost in every budget and period it reserved, and
         correct its tokens limits' charges to `tokens` when given. Settling an unknown, released
@@ -214,7 +214,7 @@ class QuotaState(Protocol):
         """Reservations created before `older_than`, oldest first (for reconciliation)."""
         ...
 
-    async def seed(self, budget: BudgetCharge, now: float, settled_nano: int) -> None:
+    async def seed(self, budget: BudgetCharge, now: float, settled_nano: NanoUSD) -> None:
         """Set the settled spend of the budget's period at `now`, unless the state already has
         one (after a restart, from the ledger). A seeded spend at or above the soft threshold
         counts as its warning already given."""
@@ -231,7 +231,7 @@ class QuotaUnavailable(LanewayError):
     code = "limits_unavailable"
 
 
-def check_settlement(actual_nano: int, tokens: int | None) -> None:
+def check_settlement(actual_nano: NanoUSD, tokens: int | None) -> None:
     """Refuse figures no settlement can hold (negative, or beyond exact double range)."""
     if not 0 <= actual_nano < EXACT_LIMIT:
         raise ValueError(f"actual cost out of range: {actual_nano}")

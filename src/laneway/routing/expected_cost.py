@@ -7,6 +7,7 @@ import math
 from decimal import Decimal
 
 from laneway.pricing.model_spec import ModelSpec
+from laneway.pricing.money import PicoUSD
 from laneway.routing.lanes import Lane, Option
 from laneway.routing.observations import Profile
 from laneway.wire.features import RequestFeatures
@@ -20,7 +21,7 @@ def rate_estimate(input_tokens: int, features: RequestFeatures, model_max_output
 
 def expected_cost(
     option: Option, profile: Profile | None, tokens: int, most: int | None
-) -> int | None:
+) -> PicoUSD | None:
     """Expected cost in pico-USD (rounded up where a price is finer than that), None when a
     price is unknown. Output as this lane's answers on the model had it, else (no history yet)
     the most it may write: the request's cap (`most`), else the model's."""
@@ -39,7 +40,7 @@ def expected_cost(
 
 def expected_cost_decimal(
     spec: ModelSpec | None, tokens: int, cached: int, output: int
-) -> int | None:
+) -> PicoUSD | None:
     """The slow exact path, for prices finer than a pico-dollar (or an unknown cached one)."""
     if spec is None:
         return None

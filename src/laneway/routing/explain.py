@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from laneway.pricing.money import PicoUSD
+
 _HEADER_MAX = 512  # header values stay well under any proxy's line limit
 
 
@@ -22,7 +24,7 @@ class Consideration:
     kept: bool
     reason: str = ""  # why skipped, or a note on a kept one ("no headroom: tried last")
     # Expected cost in pico-USD (an integer: ranking stays integer arithmetic, exact to 1e-12).
-    expected_pico: int | None = None
+    expected_pico: PicoUSD | None = None
     effort: str | None = None
 
     @property
@@ -131,7 +133,7 @@ def _verbose(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def pico_usd(pico: int) -> str:
+def pico_usd(pico: PicoUSD) -> str:
     """Pico-dollars as exact plain-decimal USD text, as `usd_str` writes it, without Decimal."""
     if pico < 0:  # never a cost; kept as it always read
         whole, fraction = divmod(pico, 10**12)

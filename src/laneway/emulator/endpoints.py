@@ -22,7 +22,7 @@ Headers = Mapping[bytes, bytes]  # lower-cased names
 _FAULT = FAULT_HEADER.encode()
 
 
-class Router:
+class Endpoints:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._post = {"/v1/responses": engine.responses, "/v1/chat/completions": engine.chat}
