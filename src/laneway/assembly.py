@@ -35,7 +35,7 @@ from laneway.gateway.admission import Admission, BudgetRule
 from laneway.gateway.attempts import Sleep
 from laneway.gateway.budget_seed import seed_budgets
 from laneway.gateway.core import Gateway
-from laneway.gateway.learners import AffinityLearner, ProfileLearner
+from laneway.gateway.learners import RoutingLearner
 from laneway.gateway.observers import Observer
 from laneway.gateway.pacing import Pacer, pace_limits
 from laneway.keys.postgres_store import PostgresKeyStore
@@ -416,16 +416,14 @@ class Assembly:
                 max_server_delay_s=retry.max_server_delay_s,
             ),
             pacer=self.pacer,
-            observers=(*self._observers, *self._learners()),
+            observers=self._observers,
             durable_reservations=self.config.ledger.durable_reservations,
+            learn=RoutingLearner(self.observations, self.affinity).learn,
             lifecycle=_Lifecycle(self),
         )
         self._built.add("gateway")
         self.board  # noqa: B018 - built with the gateway: it follows the breakers from the start
         return gateway
-
-    def _learners(self) -> tuple[Observer, ...]:
-        return (ProfileLearner(self.observations), AffinityLearner(self.affinity))
 
     # -- start and stop ----------------------------------------------------------------------
 

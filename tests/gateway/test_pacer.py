@@ -10,6 +10,7 @@ import uvloop
 
 from laneway.clock import ManualClock
 from laneway.config import GatewayConfig, ProviderConfig
+from laneway.gateway.answer import AnswerMeta
 from laneway.gateway.attempts import Attempts
 from laneway.gateway.client import ANONYMOUS_CLIENT
 from laneway.gateway.observers import Exchange, Observers
@@ -120,7 +121,8 @@ def test_the_soonest_retry_after_among_paced_out_candidates_is_the_answer() -> N
             {},
         )
         record = LedgerRecord("req_1", clock.time(), None, "responses", "m", stream=False)
-        exchange = Exchange(request, ANONYMOUS_CLIENT, plan, record, clock.monotonic())
+        meta = AnswerMeta(record, plan.route)
+        exchange = Exchange(request, ANONYMOUS_CLIENT, plan, record, clock.monotonic(), meta)
         with pytest.raises(ApiError) as failed:
             await attempts.run(exchange, {})
         error = failed.value

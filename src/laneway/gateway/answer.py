@@ -24,58 +24,60 @@ _NONE: Mapping[str, str] = MappingProxyType({})
 
 
 class AnswerMeta:
-    """The request's metadata, read from its ledger record and route as they are now."""
+    """The request's metadata, read from its ledger record and route as they are now.
+    `record` and `route` are the live objects themselves: read them, never change them (the
+    server renders its headers from them directly, a property call less per field)."""
 
-    __slots__ = ("_record", "_route")
+    __slots__ = ("explanation", "record")
 
     def __init__(self, record: LedgerRecord, route: Route) -> None:
-        self._record = record
-        self._route = route
+        self.record = record
+        self.explanation = route
 
     @property
     def record_id(self) -> str:
-        return self._record.id
+        return self.record.id
 
     @property
     def lane(self) -> str | None:
-        return self._record.lane
+        return self.record.lane
 
     @property
     def model(self) -> str | None:
         """The model that answered (None until one did)."""
-        return self._record.answering_model
+        return self.record.answering_model
 
     @property
     def provider(self) -> str | None:
-        return self._record.provider
+        return self.record.provider
 
     @property
     def attempts(self) -> int:
-        return len(self._record.attempts)
+        return len(self.record.attempts)
 
     @property
     def upstream_request_id(self) -> str | None:
-        return self._record.upstream_request_id
+        return self.record.upstream_request_id
 
     @property
     def settled(self) -> bool:
         """Whether the outcome is recorded: usage and cost are final."""
-        return self._record.settled
+        return self.record.settled
 
     @property
     def cost_usd(self) -> Decimal | None:
         """The exact cost once settled; None while unsettled or when unknown."""
-        return self._record.cost_usd
+        return self.record.cost_usd
 
     @property
     def route(self) -> str:
         """The one-line routing summary (`x-laneway-route`)."""
-        return self._route.header()
+        return self.explanation.header()
 
     @property
     def annotations(self) -> Mapping[str, str]:
         """What observers attached to the answer (a trace id, ...): name -> value."""
-        return self._record.annotations or _NONE
+        return self.record.annotations or _NONE
 
 
 @dataclass(slots=True)

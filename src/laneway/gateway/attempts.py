@@ -93,15 +93,6 @@ class _PacedOut:
         return paced_out(self.candidate, self.refusal)
 
 
-@dataclass(slots=True)
-class _Last:
-    """Across a request's candidates: the error the client gets if none answers, and the
-    candidate held back by pacing that has room soonest."""
-
-    error: ApiError | None = None
-    paced: _PacedOut | None = None
-
-
 class Attempts:
     def __init__(
         self,
@@ -123,74 +114,71 @@ class Attempts:
         self._pacer = pacer
 
     async def run(self, exchange: Exchange, headers: Mapping[str, str]) -> Committed:
-        """Try the plan's candidates in order; each try is appended to `exchange.attempts` as
-        it ends. Raises the `ApiError` the client gets when none answers."""
-        plan = exchange.plan
+        """Try the plan's candidates in order, each retried as the policy and its provider's
+        retry budget allow; each try is appended to `exchange.attempts` as it ends. Raises the
+        `ApiError` the client gets when none answers, or at once for a failure no other
+        candidate can cure."""
+        request, plan, pacer = exchange.request, exchange.plan, self._pacer
         if not plan.candidates:
             raise ValueError("no candidates to try")
-        pacer = self._pacer
         deadline = self._clock.monotonic() + pacer.max_wait_s if pacer is not None else 0.0
-        last = _Last()
+        last: ApiError | None = None
+        paced: _PacedOut | None = None  # the soonest a candidate held back by pacing has room
         for candidate in plan.candidates:
-            committed = await self._candidate(exchange, candidate, headers, deadline, last)
-            if committed is not None:
-                return committed
-        raise last.error or ApiError(502, "no candidate answered")
-
-    async def _candidate(
-        self,
-        exchange: Exchange,
-        candidate: Candidate,
-        headers: Mapping[str, str],
-        deadline: float,
-        last: _Last,
-    ) -> Committed | None:
-        """Tries at one candidate, retrying as the policy and its budget allow: the committed
-        answer, or None to go on to the next (`last` says why); raises when the failure is one
-        no other candidate can cure."""
-        request, plan, pacer = exchange.request, exchange.plan, self._pacer
-        provider = candidate.provider
-        provider.retry_budget.record_request()
-        send = _Send(
-            provider.url(request.endpoint),
-            {**provider.headers, **headers} if headers else provider.headers,
-            request.upstream_body(candidate.model, candidate.effort),
-            plan.timeouts,
-            plan.tokens.get(candidate, 0),
-        )
-        tries = 0
-        while True:
-            tries += 1
-            if pacer is not None:
-                refusal = await self._pace(pacer, candidate, send.tokens, deadline, plan)
-                if refusal is not None:
-                    reason = paced_reason(refusal)
-                    self._ended(
-                        exchange, Attempt(provider.name, candidate.model, None, 0.0, reason)
-                    )
-                    last.paced = _PacedOut.sooner(last.paced, candidate, refusal)
-                    last.error = last.paced.error()
-                    return None  # spill to the next candidate
-            outcome = await self._once(exchange, candidate, send)
-            if isinstance(outcome, Committed):
-                return outcome
-            last.error = outcome.error
-            if outcome.skipped:
-                return None
-            decision = decide(
-                self._policy,
-                attempt=tries,
-                status=outcome.status,
-                headers=outcome.headers,
-                now=self._clock.time(),
-                rng=self._rng,
+            provider = candidate.provider
+            provider.retry_budget.record_request()
+            send = _Send(
+                provider.url(request.endpoint),
+                {**provider.headers, **headers} if headers else provider.headers,
+                request.upstream_body(candidate.model, candidate.effort),
+                plan.timeouts,
+                plan.tokens.get(candidate, 0),
             )
-            if decision.retry and provider.retry_budget.try_spend():
-                await self._sleep(decision.delay_s)
-                continue
-            if not _falls_over(outcome.status, outcome.error.code):
-                raise outcome.error
-            return None  # the next candidate
+            tries = 0
+            while True:
+                tries += 1
+                if pacer is not None:
+                    refusal = await self._pace(pacer, candidate, send.tokens, deadline, plan)
+                    if refusal is not None:
+                        paced = self._paced_out(exchange, candidate, refusal, paced)
+                        last = paced.error()
+                        break  # spill to the next candidate
+                outcome = await self._once(exchange, candidate, send)
+                if isinstance(outcome, Committed):
+                    return outcome
+                last = outcome.error
+                if outcome.skipped:
+                    break
+                delay = self._retry_delay(outcome, tries, candidate)
+                if delay is not None:
+                    await self._sleep(delay)
+                    continue
+                if not _falls_over(outcome.status, last.code):
+                    raise last
+                break  # the next candidate
+        raise last or ApiError(502, "no candidate answered")
+
+    def _retry_delay(self, failed: _Failed, tries: int, candidate: Candidate) -> float | None:
+        """How long to wait before trying the same candidate again, or None not to."""
+        decision = decide(
+            self._policy,
+            attempt=tries,
+            status=failed.status,
+            headers=failed.headers,
+            now=self._clock.time(),
+            rng=self._rng,
+        )
+        if decision.retry and candidate.provider.retry_budget.try_spend():
+            return decision.delay_s
+        return None
+
+    def _paced_out(
+        self, exchange: Exchange, candidate: Candidate, refusal: Refusal, held: _PacedOut | None
+    ) -> _PacedOut:
+        """An attempt pacing held back, on record; the candidate with room soonest so far."""
+        reason = paced_reason(refusal)
+        self._ended(exchange, Attempt(candidate.provider.name, candidate.model, None, 0.0, reason))
+        return _PacedOut.sooner(held, candidate, refusal)
 
     async def _pace(
         self, pacer: Pacer, candidate: Candidate, tokens: int, deadline: float, plan: Plan
@@ -232,7 +220,10 @@ class Attempts:
             if 200 <= status < 300:
                 committed = await self._commit(exchange.request, candidate, response)
                 self._breakers.record(ticket, True)
-                self._ended(exchange, self._attempt(candidate, status, started))
+                attempt = self._attempt(candidate, status, started)
+                exchange.attempts.append(attempt)  # `_ended`, inline on the common path
+                if self._observers.watch_attempts:
+                    self._observers.attempt_ended(exchange, attempt)
                 return committed
             error_body = await response.read()
             response.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Protocol
 
@@ -77,8 +77,10 @@ class Gateway:
         pacer: Pacer | None = None,
         observers: Sequence[Observer] = (),
         durable_reservations: bool = False,
+        learn: Callable[[Exchange], None] | None = None,
         lifecycle: Lifecycle | None = None,
     ) -> None:
+        """`learn`: told of every settled record (routing's profiles and affinity)."""
         self.router = router
         self.providers = tuple(providers)
         self.catalog = catalog
@@ -91,7 +93,13 @@ class Gateway:
             retry or RetryPolicy(), clock, rng, sleep, health, self.observers, pacer
         )
         self._settler = Settler(
-            catalog, clock, ledger, admission, self.observers, durable=durable_reservations
+            catalog,
+            clock,
+            ledger,
+            admission,
+            self.observers,
+            learn=learn,
+            durable=durable_reservations,
         )
         self.shadows = Shadows(self._attempts, self._settler, clock, rng)
 
@@ -125,8 +133,7 @@ class Gateway:
         if hold is not None and not isinstance(hold, Hold):
             hold = await hold
         settler = self._settler
-        exchange = settler.open(request, client, plan, record_id, started, hold)
-        reserved = settler.reserve(exchange)
+        exchange, reserved = settler.open(request, client, plan, record_id, started, hold)
         try:
             if reserved is not None:
                 await asyncio.wrap_future(reserved)

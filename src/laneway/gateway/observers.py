@@ -60,19 +60,11 @@ class Exchange:
     plan: Plan
     record: LedgerRecord
     started: float  # monotonic seconds
+    meta: AnswerMeta  # the answer's metadata: a view of the record
     hold: Hold | None = None  # the budget reservation to settle with the real cost
     attempts: list[Attempt] = field(default_factory=list)
     response_id: str | None = None  # a Responses answer's id, once read
     chunks: list[bytes] | None = None  # a stream's relayed bytes, gathered for `bodies` only
-    _meta: AnswerMeta | None = None
-
-    @property
-    def meta(self) -> AnswerMeta:
-        """The answer's metadata (a view of the record)."""
-        meta = self._meta
-        if meta is None:
-            meta = self._meta = AnswerMeta(self.record, self.plan.route)
-        return meta
 
     def annotate(self, name: str, value: str) -> None:
         """Attach `name = value` to the record and the answer's metadata (the server sends it
@@ -135,6 +127,8 @@ class Observers:
         # Whether a stream's bytes must be gathered for someone.
         self.want_bodies = any(wanted for _, _, wanted in self._settled)
         self.watch_attempts = bool(self._attempt_started or self._attempt_ended)
+        self.watch_starts = bool(self._started)
+        self.watch_settled = bool(self._settled)
         self.failures: Counter[str] = Counter()  # "observer.hook" -> times it raised
 
     def request_started(self, exchange: Exchange) -> None:

@@ -1,9 +1,9 @@
 """A request's ledger record, from its reservation to its settlement: the one place that fills
 one in.
 
-    open       the record made from the routed request; observers told the request started
-    reserve    its reservation queued for the ledger (waited for only when durable, or when the
-               writer falls behind and memory must stay bounded)
+    open       the record made from the routed request; observers told the request started;
+               its reservation queued for the ledger (waited for only when durable, or when
+               the writer falls behind and memory must stay bounded)
     committed  an answer was chosen: who answered, the attempts, time to first byte, the route
     answered   the outcome: usage, exact cost, status; then `_settle`
     failed     no answer: the error; then `_settle`
@@ -14,6 +14,7 @@ it), the ledger gets it, then the budget reservation is replaced by the real cos
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ import orjson
 from laneway.clock import Clock
 from laneway.errors import UsageError
 from laneway.gateway.admission import Admission, Hold
+from laneway.gateway.answer import AnswerMeta
 from laneway.gateway.attempts import Committed
 from laneway.gateway.client import Client
 from laneway.gateway.observers import Exchange, Observers
@@ -72,13 +74,16 @@ class Settler:
         admission: Admission,
         observers: Observers,
         *,
+        learn: Callable[[Exchange], None] | None = None,
         durable: bool = False,
     ) -> None:
+        """`learn`: told of every settled record, after observers (what routing learns)."""
         self._catalog = catalog
         self._clock = clock
         self._ledger = ledger
         self._admission = admission
         self._observers = observers
+        self._learn = learn
         self._durable = durable
 
     def open(
@@ -91,8 +96,10 @@ class Settler:
         hold: Hold | None = None,
         *,
         pair_of: LedgerRecord | None = None,
-    ) -> Exchange:
-        """The request's exchange and record (`pair_of`: the primary a shadow copies)."""
+    ) -> tuple[Exchange, Future[None] | None]:
+        """The request's exchange and record (`pair_of`: the primary a shadow copies), its
+        reservation queued: with a future to await before any upstream call, or None when
+        nobody needs to wait (it rides along with others' commits)."""
         lane = plan.lane
         record = LedgerRecord(
             id=record_id,
@@ -106,18 +113,16 @@ class Settler:
         if pair_of is not None:
             pair_of.pair_id = record.pair_id = pair_of.id
             record.shadow = True
-        exchange = Exchange(request, client, plan, record, started, hold)
-        self._observers.request_started(exchange)
-        return exchange
-
-    def reserve(self, exchange: Exchange) -> Future[None] | None:
-        """Queue the reservation; a future to await before any upstream call, or None when
-        nobody needs to wait (the reservation rides along with others' commits)."""
+        exchange = Exchange(
+            request, client, plan, record, started, AnswerMeta(record, plan.route), hold
+        )
+        if self._observers.watch_starts:
+            self._observers.request_started(exchange)
         ledger = self._ledger
         if self._durable or ledger.backlog > MAX_LEDGER_BACKLOG:
-            return ledger.reserve(exchange.record, lazy=not self._durable)
-        ledger.reserve(exchange.record, wait=False)
-        return None
+            return exchange, ledger.reserve(record, lazy=not self._durable)
+        ledger.reserve(record, wait=False)
+        return exchange, None
 
     def committed(self, exchange: Exchange, committed: Committed) -> None:
         record = exchange.record
@@ -173,7 +178,10 @@ class Settler:
         record = exchange.record
         record.latency_ms = (self._clock.monotonic() - exchange.started) * 1000
         record.settled_at = self._clock.time()
-        self._observers.settled(exchange)
+        if self._observers.watch_settled:
+            self._observers.settled(exchange)
+        if self._learn is not None:
+            self._learn(exchange)
         self._ledger.settle(record, wait=False)
         hold = exchange.hold
         if hold is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -82,7 +83,7 @@ class Shadows:
             route,
             {},
         )
-        exchange = self._settler.open(
+        exchange, reserved = self._settler.open(
             request.for_shadow(option.model, effort),
             primary.client,
             plan,
@@ -92,7 +93,7 @@ class Shadows:
         )
         state.in_flight += 1
         state.started += 1
-        task = asyncio.get_running_loop().create_task(self._run(exchange, state))
+        task = asyncio.get_running_loop().create_task(self._run(exchange, reserved, state))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -107,9 +108,10 @@ class Shadows:
             state.day, state.spent_usd = day, Decimal(0)
         return state
 
-    async def _run(self, exchange: Exchange, state: ShadowState) -> None:
+    async def _run(
+        self, exchange: Exchange, reserved: Future[None] | None, state: ShadowState
+    ) -> None:
         settler = self._settler
-        reserved = settler.reserve(exchange)
         try:
             if reserved is not None:
                 await asyncio.wrap_future(reserved)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from laneway.errors import LanewayError
 
@@ -63,7 +64,9 @@ class CutStream(LanewayError):
     """Raised by a stream's iterator to drop the connection mid-body on purpose."""
 
 
-# A handler answers at once (a Response) or later (an awaitable); an error it raises goes to the
-# server's ErrorRenderer, which turns it into the answer (HttpError and the server's own).
-Handler = Callable[[Request], "Response | Awaitable[Response | StreamResponse]"]
+# A handler answers at once (a Response) or later (an awaitable of a Response or StreamResponse,
+# or of anything its server's Finisher turns into one); an error it raises goes to the server's
+# ErrorRenderer, which turns it into the answer (HttpError and the server's own).
+Handler = Callable[[Request], "Response | Awaitable[Any]"]
+Finisher = Callable[[Any], "Response | StreamResponse"]
 ErrorRenderer = Callable[[Exception], Response]

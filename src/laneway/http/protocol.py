@@ -27,6 +27,7 @@ from laneway.errors import LanewayError
 from laneway.http.messages import (
     CutStream,
     ErrorRenderer,
+    Finisher,
     Handler,
     HeaderList,
     HttpError,
@@ -77,8 +78,12 @@ class HttpProtocol(asyncio.Protocol):
         max_body: int,
         static_headers: bytes = b"",
         on_close: Callable[[HttpProtocol], None] = lambda protocol: None,
+        finish: Finisher | None = None,
     ) -> None:
+        """`finish`: what makes an awaited handler's result a Response or StreamResponse (a
+        gateway's Answer, say), called in place of a coroutine of the handler's own."""
         self._handler = handler
+        self._finisher = finish
         self._render_error = render_error
         self._max_body = max_body
         self._static = static_headers
@@ -249,6 +254,8 @@ class HttpProtocol(asyncio.Protocol):
         try:
             try:
                 result = await answer  # type: ignore[misc]
+                if self._finisher is not None:
+                    result = self._finisher(result)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - every failure gets its answer

@@ -20,8 +20,6 @@ if TYPE_CHECKING:  # routing.lanes holds a lane's policy: imported for types onl
     from laneway.routing.lanes import Lane, Option
 
 
-# Who made a request: (their id, "user" for a request's safety_identifier or user, "key").
-Who = tuple[str, str]
 # A kept candidate as routing ranks it: (rank, position among the options, option, ...).
 E = TypeVar("E", bound=tuple[object, ...])
 
@@ -46,12 +44,14 @@ class Policy:
         self,
         lane: Lane,
         kept: list[E],
-        who: Who | None,
+        user: str | None,
+        key_id: str | None,
         route: Route,
         draw: Callable[[], float],
     ) -> list[E]:
-        """`kept`: (rank, position, option, ...) tuples in the written order; `who` made the
-        request (None: nobody known); `draw` gives a random number in [0, 1)."""
+        """`kept`: (rank, position, option, ...) tuples in the written order; `user` is the
+        request's safety_identifier or user, `key_id` its key's; `draw` gives a random number
+        in [0, 1)."""
         return kept
 
     def __str__(self) -> str:
@@ -67,7 +67,8 @@ class Cheapest(Policy):
         self,
         lane: Lane,
         kept: list[E],
-        who: Who | None,
+        user: str | None,
+        key_id: str | None,
         route: Route,
         draw: Callable[[], float],
     ) -> list[E]:
@@ -89,16 +90,17 @@ class Split(Policy):
         self,
         lane: Lane,
         kept: list[E],
-        who: Who | None,
+        user: str | None,
+        key_id: str | None,
         route: Route,
         draw: Callable[[], float],
     ) -> list[E]:
         """The kept options of the arm this request falls in first, then the others."""
-        if who is not None:
-            identity, kind = who
+        identity = user or key_id
+        if identity:
             seed = f"{lane.name}\x00{identity}".encode()
             point = int.from_bytes(hashlib.blake2b(seed, digest_size=8).digest()) / 2**64
-            how = "sticky by " + kind
+            how = "sticky by " + ("user" if user else "key")
         else:
             point = draw()
             how = "random: no user, safety_identifier or key"

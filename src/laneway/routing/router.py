@@ -30,7 +30,6 @@ from laneway.routing.input_size import InputSize
 from laneway.routing.lane_config import AUTO, LANE_PREFIX
 from laneway.routing.lanes import Lane, LaneTable, Option
 from laneway.routing.observations import Observations, Profile
-from laneway.routing.policies import Who
 from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate, Provider, candidates_for
 from laneway.upstream.timeouts import Timeouts, TimeoutsConfig
@@ -295,7 +294,7 @@ class Router:
             else:
                 considered.append(Consideration(option.label, False, skip, cost))
                 health = health or skip is _CIRCUIT_OPEN
-        kept = lane.policy.order(lane, kept, _who(features, key_id), route, self._rng.random)
+        kept = lane.policy.order(lane, kept, features.identity, key_id, route, self._rng.random)
         position = len(lane.options)
         for option in lane.fallbacks:
             skip, cost = self._check(option, lane, features, size, history, closer)
@@ -354,10 +353,8 @@ class Router:
         route: Route,
         key_id: str | None,
     ) -> Plan:
-        """`_plan_lane` for the common request, in one pass with the same outcome: no hosted
-        tools, and within every option's window and max output, so no fit test can skip an
-        option or count the input (`tokens` stays as it is); no label twice, so each option is
-        explained where it stands."""
+        """`_plan_lane` in one pass for the common request (no hosted tools, within every
+        option's window and max output, no label twice), with the same outcome."""
         rows = route.rows  # a fresh route: nothing considered yet
         most = features.max_output_tokens
         history = self._observations.of_lane(lane.name) if lane.priced else None
@@ -398,26 +395,11 @@ class Router:
             rows.append((option.label, True, reason, cost, candidate.effort or requested))
             rank = _UNPRICED if cost is None else cost
             kept.append((rank, position, option, candidate, short is not None))
-        order = self._ordinary_order(lane, kept, _who(features, key_id), route)
-        if not order:  # after the split arm is drawn, as `_plan_lane` draws it
+        candidates = self._ordinary_order(
+            lane, kept, (features.identity, key_id), route, choices if noted else None, late
+        )
+        if not candidates:  # after the split arm is drawn, as `_plan_lane` draws it
             raise _cannot_serve(lane, route, health)
-        if noted:  # the effort notes, in the order the candidates are tried
-            _note_efforts(route, order, choices)
-        return self._ordinary_plan(lane, route, order, late, requested, needs)
-
-    def _ordinary_plan(
-        self,
-        lane: Lane,
-        route: Route,
-        order: list[_Ordinary],
-        late: bool,
-        requested: str | None,
-        needs: dict[Candidate, int],
-    ) -> Plan:
-        """The plan of `_plan_ordinary`'s order: those without rate-limit headroom last."""
-        candidates: list[Candidate] = list(map(_CANDIDATE, order))
-        if late:
-            candidates = [e[3] for e in order if not e[4]] + [e[3] for e in order if e[4]]
         effort = candidates[0].effort or requested
         timeouts = self._timeouts_memo.get((lane.name, effort)) or self._lane_timeouts(lane, effort)
         return Plan(lane, candidates, timeouts, route, needs)
@@ -426,16 +408,28 @@ class Router:
         self,
         lane: Lane,
         kept: list[_Ordinary],
-        who: Who | None,
+        who: tuple[str | None, str | None],
         route: Route,
-    ) -> list[_Ordinary]:
-        """The kept options in the policy's order, then the kept fallbacks as written."""
+        noted: tuple[_Choice, ...] | None,
+        late: bool,
+    ) -> list[Candidate]:
+        """The kept options in the policy's order, then the kept fallbacks as written; those
+        without rate-limit headroom (`late`) last. `who`: the request's user and key; `noted`:
+        the choices, when their effort notes go into the route."""
+        user, key_id = who
+        draw = self._rng.random
         if not lane.fallbacks:
-            return lane.policy.order(lane, kept, who, route, self._rng.random)
-        fallback = len(lane.options)
-        options = [entry for entry in kept if entry[1] < fallback]
-        ordered = lane.policy.order(lane, options, who, route, self._rng.random)
-        return ordered + kept[len(options) :]
+            order = lane.policy.order(lane, kept, user, key_id, route, draw)
+        else:
+            fallback = len(lane.options)
+            options = [entry for entry in kept if entry[1] < fallback]
+            order = lane.policy.order(lane, options, user, key_id, route, draw)
+            order += kept[len(options) :]
+        if noted is not None:  # the effort notes, in the order the candidates are tried
+            _note_efforts(route, order, noted)
+        if late:
+            return [e[3] for e in order if not e[4]] + [e[3] for e in order if e[4]]
+        return list(map(_CANDIDATE, order))
 
     def _choices(self, request: ApiRequest, lane: Lane) -> _Choices:
         """Per option, then fallback: the candidate at the effort it is sent (None: as the
@@ -519,13 +513,6 @@ def _note_efforts(route: Route, order: list[_Ordinary], choices: tuple[_Choice, 
         note = choices[entry[1]][2]
         if note is not None and note not in notes:
             notes.append(note)
-
-
-def _who(features: RequestFeatures, key_id: str | None) -> Who | None:
-    """Who made the request, for a split lane's sticky arm: its user, else its key."""
-    if features.identity:
-        return features.identity, "user"
-    return (key_id, "key") if key_id else None
 
 
 def _unfit(option: Option, features: RequestFeatures, size: InputSize) -> str | None:

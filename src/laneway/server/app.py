@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -32,8 +32,9 @@ _ENDPOINTS: dict[str, Endpoint] = {
 _MODELS = "/v1/models"
 _CREATED = 1_765_411_200  # the catalog has no creation dates; one fixed, plausible time
 
-# What a route gives back: the answer at once, or a coroutine that makes it.
-Reply = Response | Coroutine[Any, Any, Response | StreamResponse]
+# What a route gives back: the answer at once, or a coroutine that makes it (an Answer is made
+# HTTP by the protocol's `finish`).
+Reply = Response | Coroutine[Any, Any, Answer | Response | StreamResponse]
 
 
 class GatewayApp:
@@ -96,7 +97,11 @@ class GatewayApp:
     def listener(self) -> Listener:
         return Listener(
             lambda on_close: HttpProtocol(
-                self.handle, render_error, max_body=self._max_body, on_close=on_close
+                self.handle,
+                render_error,
+                max_body=self._max_body,
+                on_close=on_close,
+                finish=to_http,
             )
         )
 
@@ -109,10 +114,9 @@ class GatewayApp:
                 client = self._auth.identify(request.headers.get(b"authorization"))
                 if client is None:  # a virtual key to read from the store first
                     return self._looked_up(endpoint, request)
-                return _rendered(
-                    self._gateway.handle(
-                        endpoint, request.body, client=client, headers=request.headers
-                    )
+                # The protocol makes HTTP of the Answer (`finish`): no coroutine of our own.
+                return self._gateway.handle(
+                    endpoint, request.body, client=client, headers=request.headers
                 )
         elif method == b"GET":
             answer = self._get(request)
@@ -137,13 +141,12 @@ class GatewayApp:
             )
         return None
 
-    async def _looked_up(self, endpoint: Endpoint, request: Request) -> Response | StreamResponse:
+    async def _looked_up(self, endpoint: Endpoint, request: Request) -> Answer:
         authorization = request.headers[b"authorization"]
         client = await self._auth.lookup(authorization)
-        answer = await self._gateway.handle(
+        return await self._gateway.handle(
             endpoint, request.body, client=client, headers=request.headers
         )
-        return to_http(answer)
 
     def _authenticated(self, request: Request, answer: Callable[[], Response]) -> Reply:
         authorization = request.headers.get(b"authorization")
@@ -183,7 +186,3 @@ class GatewayApp:
         if body is None:
             raise model_not_found(name)
         return Response(200, body)
-
-
-async def _rendered(answer: Awaitable[Answer]) -> Response | StreamResponse:
-    return to_http(await answer)

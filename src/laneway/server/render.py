@@ -19,7 +19,11 @@ from laneway.pricing.money import usd_str
 from laneway.wire.errors import as_api_error
 
 
-def to_http(answer: Answer) -> Response | StreamResponse:
+def to_http(answer: Answer | Response | StreamResponse) -> Response | StreamResponse:
+    """The gateway's answer as HTTP; a Response or StreamResponse passes as it is (the app's
+    other routes make their own)."""
+    if type(answer) is not Answer:
+        return answer  # type: ignore[return-value]  # one of the HTTP messages
     meta = answer.meta
     stream = answer.stream
     if stream is None:
@@ -41,24 +45,25 @@ def render_error(error: Exception) -> Response:
 
 def laneway_headers(meta: AnswerMeta, *, answered: bool) -> HeaderList:
     """`answered`: a model's answer (its model, provider and, once settled, its cost)."""
+    record = meta.record  # its fields read directly: this runs on every request
     headers = [
-        ("x-laneway-request-id", meta.record_id),
-        ("x-laneway-attempts", str(meta.attempts)),
+        ("x-laneway-request-id", record.id),
+        ("x-laneway-attempts", str(len(record.attempts))),
     ]
-    upstream_id = meta.upstream_request_id
+    upstream_id = record.upstream_request_id
     if upstream_id:
         headers.append(("x-request-id", upstream_id))
-    lane = meta.lane
+    lane = record.lane
     if lane is not None:
         headers.append(("x-laneway-lane", lane))
-    headers.append(("x-laneway-route", meta.route))
+    headers.append(("x-laneway-route", meta.explanation.header()))
     if answered:
-        headers.append(("x-laneway-model", meta.model or ""))
-        headers.append(("x-laneway-provider", meta.provider or ""))
-        if meta.settled:
-            cost = meta.cost_usd
+        headers.append(("x-laneway-model", record.answering_model or ""))
+        headers.append(("x-laneway-provider", record.provider or ""))
+        if record.status != "reserved":  # settled: a whole answer
+            cost = record.cost_usd
             headers.append(("x-laneway-cost-usd", usd_str(cost) if cost is not None else "unknown"))
-    annotations = meta.annotations
+    annotations = record.annotations
     if annotations:
         headers += [(f"x-laneway-{name}", value) for name, value in annotations.items()]
     return headers
