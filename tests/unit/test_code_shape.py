@@ -30,3 +30,13 @@ def test_modules_and_functions_stay_small(path: Path) -> None:
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {', '.join(long)}"
+
+
+def test_loggers_are_named_for_their_modules() -> None:
+    named = [
+        f"{path.relative_to(ROOT)}: {line.strip()}"
+        for path in SOURCES
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if "getLogger(" in line and "getLogger(__name__)" not in line
+    ]
+    assert not named, "loggers named by hand (use __name__): " + "; ".join(named)

@@ -11,7 +11,7 @@ from laneway.schema.errors import SchemaPending, SchemaTooNew
 from laneway.schema.report import MigrationReport
 from laneway.schema.steps import Step, StoreSchema
 
-log = logging.getLogger("laneway.schema")
+log = logging.getLogger(__name__)
 
 
 def apply_steps(
