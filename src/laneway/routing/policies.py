@@ -13,11 +13,33 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import ClassVar, Protocol, TypeVar
 
-if TYPE_CHECKING:  # routing.lanes holds a lane's policy: imported for types only
-    from laneway.routing.explain import Route
-    from laneway.routing.lanes import Lane, Option
+from laneway.routing.explain import Route
+
+
+class Arm(Protocol):
+    """What a policy reads of a lane's option (`laneway.routing.lanes.Option`)."""
+
+    @property
+    def arm(self) -> int: ...
+
+    @property
+    def model(self) -> str: ...
+
+
+class Lane(Protocol):
+    """What a policy reads of a lane (`laneway.routing.lanes.Lane`, which holds its policy:
+    described here, not imported, so the two modules do not import each other)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def weights(self) -> tuple[int, ...]: ...
+
+    @property
+    def options(self) -> Sequence[Arm]: ...
 
 
 # A kept candidate as routing ranks it: (rank, position among the options, option, ...).
@@ -120,7 +142,7 @@ class Split(Policy):
         return chosen + [entry for entry in kept if _option(entry).arm != arm]
 
 
-def _option(entry: tuple[object, ...]) -> Option:
+def _option(entry: tuple[object, ...]) -> Arm:
     return entry[2]  # type: ignore[return-value]  # routing's entries hold the option third
 
 
