@@ -25,8 +25,9 @@ _NONE: Mapping[str, str] = MappingProxyType({})
 
 class AnswerMeta:
     """The request's metadata, read from its ledger record and route as they are now.
-    `record` and `route` are the live objects themselves: read them, never change them (the
-    server renders its headers from them directly, a property call less per field)."""
+    `record` (the ledger record) and `explanation` (the routing explanation) are the live
+    objects themselves: read them, never change them (the server renders its headers from them
+    directly, a property call less per field)."""
 
     __slots__ = ("explanation", "record")
 

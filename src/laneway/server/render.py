@@ -60,7 +60,7 @@ def laneway_headers(meta: AnswerMeta, *, answered: bool) -> HeaderList:
     if answered:
         headers.append(("x-laneway-model", record.answering_model or ""))
         headers.append(("x-laneway-provider", record.provider or ""))
-        if record.status != "reserved":  # settled: a whole answer
+        if record.settled:  # a whole answer: its cost is known
             cost = record.cost_usd
             headers.append(("x-laneway-cost-usd", usd_str(cost) if cost is not None else "unknown"))
     annotations = record.annotations
