@@ -36,6 +36,7 @@ from tests.schema.introspect import Table, postgres_tables, sqlite_tables
 NO_ENV: dict[str, str] = {}
 DATA = ("requests", "virtual_keys")  # the stores' tables; their versions are checked apart
 ANNOTATIONS = ledger_migrations.SQLITE.steps[2]
+REFUSALS = ledger_migrations.SQLITE.steps[3]
 
 
 @dataclass
@@ -104,8 +105,8 @@ def test_opening_upgrades_the_release_stores(release: Release) -> None:
     ledger = Assembly(release.config, NO_ENV).open_ledger()
     keys = Assembly(release.config, NO_ENV).open_key_store()
     try:
-        assert (ledger.migration.from_version, ledger.migration.to_version) == (2, 3)
-        assert [step.version for step in ledger.migration.applied] == [3]
+        assert (ledger.migration.from_version, ledger.migration.to_version) == (2, 4)
+        assert [step.version for step in ledger.migration.applied] == [3, 4]
         assert (keys.migration.from_version, keys.migration.to_version) == (1, 1)
         assert keys.migration.applied == ()
     finally:
@@ -121,35 +122,37 @@ def test_laneway_migrate_upgrades_the_release_stores(release: Release, run: Run)
     assert checked.code == 1, checked.err
     lines = checked.out.splitlines()
     assert lines[0].startswith(f"ledger ({release.backend}, ")
-    assert lines[0].endswith("): at version 2, 1 pending to version 3")
+    assert lines[0].endswith("): at version 2, 2 pending to version 4")
     assert lines[1] == f"  3: {ANNOTATIONS.summary}"
-    assert lines[2].startswith(f"keys ({release.backend}, ")
-    assert lines[2].endswith("): at version 1, up to date")
-    assert len(lines) == 3
-    assert "1 pending migration(s); laneway migrate applies them" in checked.err
+    assert lines[2] == f"  4: {REFUSALS.summary}"
+    assert lines[3].startswith(f"keys ({release.backend}, ")
+    assert lines[3].endswith("): at version 1, up to date")
+    assert len(lines) == 4
+    assert "2 pending migration(s); laneway migrate applies them" in checked.err
     assert release.snapshot() == before  # checking changed nothing
     applied = run("migrate", "--config", config)
     assert applied.code == 0, applied.err
-    assert applied.out.splitlines()[0].endswith("): migrated from version 2 to 3")
+    assert applied.out.splitlines()[0].endswith("): migrated from version 2 to 4")
     assert applied.out.splitlines()[1] == f"  3: {ANNOTATIONS.summary}"
+    assert applied.out.splitlines()[2] == f"  4: {REFUSALS.summary}"
     assert applied.err == ""
     again = run("migrate", "--config", config, "--check")
     assert again.code == 0, again.err
-    assert again.out.splitlines()[0].endswith("): at version 3, up to date")
+    assert again.out.splitlines()[0].endswith("): at version 4, up to date")
     check_upgraded(release, before)
 
 
 def check_upgraded(release: Release, before: dict[str, list[tuple[Any, ...]]]) -> None:
-    assert release.versions() == [("3",), ("1",)]
+    assert release.versions() == [("4",), ("1",)]
     assert release.tables() == fresh_tables()
-    # As stored: every old row, column by column, with the new column after them, NULL.
+    # As stored: every old row, column by column, with the new columns after them, NULL.
     after = release.snapshot()
     for name, rows in before.items():
         assert rows, name
         width = len(rows[0])
         assert [row[:width] for row in after[name]] == rows, name
         if name == "requests":
-            assert {row[width:] for row in after[name]} == {(None,)}
+            assert {row[width:] for row in after[name]} == {(None,) * 4}
     # As read: every record and key the release wrote, unchanged.
     check_records(release)
     check_keys(release)

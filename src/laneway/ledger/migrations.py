@@ -64,6 +64,22 @@ SQLITE = StoreSchema(
             "annotations column (observers' notes on a record, JSON)",
             ("ALTER TABLE requests ADD COLUMN annotations TEXT",),
         ),
+        Step(
+            4,
+            "refusals and cost basis: refusal, cost_basis, output_cap; unauthenticated table",
+            (
+                "ALTER TABLE requests ADD COLUMN refusal TEXT",
+                "ALTER TABLE requests ADD COLUMN cost_basis TEXT",
+                "ALTER TABLE requests ADD COLUMN output_cap INTEGER",
+                """CREATE TABLE unauthenticated (
+                    minute REAL NOT NULL,
+                    reason TEXT NOT NULL,
+                    client TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (minute, reason, client)
+                )""",
+            ),
+        ),
     ),
 )
 
@@ -119,6 +135,22 @@ POSTGRES = StoreSchema(
             3,
             "annotations column (observers' notes on a record, JSON)",
             ("ALTER TABLE requests ADD COLUMN annotations TEXT",),
+        ),
+        Step(
+            4,
+            "refusals and cost basis: refusal, cost_basis, output_cap; unauthenticated table",
+            (
+                "ALTER TABLE requests ADD COLUMN refusal TEXT",
+                "ALTER TABLE requests ADD COLUMN cost_basis TEXT",
+                "ALTER TABLE requests ADD COLUMN output_cap BIGINT",
+                """CREATE TABLE unauthenticated (
+                    minute DOUBLE PRECISION NOT NULL,
+                    reason TEXT NOT NULL,
+                    client TEXT NOT NULL,
+                    count BIGINT NOT NULL,
+                    PRIMARY KEY (minute, reason, client)
+                )""",
+            ),
         ),
     ),
 )

@@ -78,6 +78,9 @@ _CASTS = {
     "pair_id": "text",
     "shadow": "int4::bool",
     "annotations": "text",  # JSON as written, like attempts and route
+    "refusal": "text",
+    "cost_basis": "text",
+    "output_cap": "int8",
 }
 # One statement for both kinds, so that a batch is one executemany in one id order: the last
 # parameter says whether the row replaces a stored one (a settlement) or leaves it (a

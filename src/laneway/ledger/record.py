@@ -16,9 +16,15 @@ import orjson
 from laneway.pricing.money import USD, usd_str
 from laneway.usage import Usage
 
-RecordStatus = Literal["reserved", "ok", "error", "broken"]
+RecordStatus = Literal["reserved", "ok", "error", "broken", "refused"]
 # ok: answered in full; error: failed before any byte reached the client (the client got an
-# error); broken: a stream that failed after bytes were sent (it ended with an error event).
+# error); broken: a stream that failed after bytes were sent (it ended with an error event);
+# refused: laneway answered an error itself before any upstream call (see `refusal`).
+CostBasis = Literal["estimated", "no_usage", "abandoned"]
+# Why a record's cost is not the upstream's exact figure (None: it is, or nothing was spent):
+# estimated: a stream broke after bytes were sent, costed from what was counted (input exactly,
+# output seen so far); no_usage: an answer came without usage; abandoned: an attempt was given
+# up (timed out, cut before its first event) and the provider may have billed it.
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,11 @@ class LedgerRecord:
     # Observers' notes on the record (a trace id, ...): names to text. Stored as a JSON object,
     # NULL when there are none, so an empty mapping reads back as None.
     annotations: dict[str, str] | None = None
+    # Why laneway (or the upstream) refused the request: "budget", "rate_limit", "upstream:
+    # insufficient_quota", ... (docs/keys-and-budgets.md lists them); None when not refused.
+    refusal: str | None = None
+    cost_basis: CostBasis | None = None  # None: exact (or nothing spent)
+    output_cap: int | None = None  # the output cap laneway set on the request, if it set one
 
     @property
     def settled(self) -> bool:
@@ -76,7 +87,7 @@ COLUMNS = (
     "reasoning_tokens", "cost_usd",
     "ttfb_ms", "latency_ms", "error", "settled_at",
     "lane", "route", "pair_id", "shadow",
-    "annotations",
+    "annotations", "refusal", "cost_basis", "output_cap",
 )  # fmt: skip
 
 
@@ -121,4 +132,7 @@ def to_row(record: LedgerRecord) -> Row:
         record.pair_id,
         int(record.shadow),
         orjson.dumps(notes).decode() if notes else None,  # most records have none: no JSON work
+        record.refusal,
+        record.cost_basis,
+        record.output_cap,
     )

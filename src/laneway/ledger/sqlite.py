@@ -285,4 +285,7 @@ def from_row(row: Sequence[Any]) -> LedgerRecord:
         pair_id=values["pair_id"],
         shadow=bool(values["shadow"]),
         annotations=None if notes is None else orjson.loads(notes),
+        refusal=values["refusal"],
+        cost_basis=values["cost_basis"],
+        output_cap=values["output_cap"],
     )
