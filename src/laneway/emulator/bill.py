@@ -175,6 +175,10 @@ class Bill:
             if len(self._journal) > self._journal_size:
                 self._journal.popitem(last=False)
 
+    def journal(self) -> dict[str, BillEntry]:
+        """A copy of the journal: request id to what that call was billed, oldest first."""
+        return dict(self._journal)
+
     def billed(self, request_id: str) -> BillEntry | None:
         """What the call answered under `request_id` was billed, when the journal still holds
         it (None: not billed, or not kept)."""
