@@ -272,17 +272,7 @@ class Engine:
                 raise invalid_request(
                     f"Tool '{tool}' is not supported with {req.model}.", param="tools"
                 )
-        history = ""
-        if req.previous_response_id is not None:
-            stored = self._stored.get(req.previous_response_id)
-            if stored is None or stored[1] != caller.key_id:
-                raise ApiError(
-                    400,
-                    f"Previous response with id '{req.previous_response_id}' not found.",
-                    param="previous_response_id",
-                    code="previous_response_not_found",
-                )
-            history = stored[2]
+        history = self._history(caller, req.previous_response_id)
         prompt = responses_prompt(req.instructions, history, req.rendered_input, req.tools)
         tokens, cached = self._input_usage(spec, prompt, req.prompt_cache_key)
         injected = self._fault("responses", spec, fault)
@@ -321,6 +311,20 @@ class Engine:
         self._bill(caller, spec, usage, injected, sent, request_id)
         self._pace(reply, spec, [gen])
         return reply
+
+    def _history(self, caller: Caller, previous_response_id: str | None) -> str:
+        """The stored conversation a response continues ("" for none)."""
+        if previous_response_id is None:
+            return ""
+        stored = self._stored.get(previous_response_id)
+        if stored is None or stored[1] != caller.key_id:
+            raise ApiError(
+                400,
+                f"Previous response with id '{previous_response_id}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
+        return stored[2]
 
     def _remember(self, response_id: str, stored: _Stored) -> None:
         self._stored[response_id] = stored
