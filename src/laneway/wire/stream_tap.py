@@ -60,8 +60,8 @@ class StreamTap:
         self.failed = False  # Responses response.failed
         self.upstream_error: dict[str, Any] | None = None
         self.events = 0  # events relayed (blank-line boundaries)
-        # What was relayed, by reference (the bytes exist anyway): read only if the stream
-        # breaks, to count the output seen so far (`output_seen`).
+        # What was relayed, by reference: one append per chunk, no copy, held until the stream
+        # ends; read only if it breaks, to count the output seen so far (`output_seen`).
         self.relayed: list[bytes] = []
         self._responses = endpoint == "responses"
         self._drop_usage = drop_usage_chunk and not self._responses
