@@ -50,6 +50,7 @@ class FaultRule(Strict):
     status: answer with `status` (429, 500, 502, 503, ...) in OpenAI's error shape.
     hang: accept the request and never answer (until the client gives up).
     cut: stream `after_events` events, then drop the connection without a final event.
+    A hang or a cut is billed as `abandoned_billing` says (`laneway.emulator.abandoned`).
     slow_first_byte: wait `delay_s` before the response starts.
     """
 
