@@ -35,6 +35,14 @@ BODIES: dict[str, tuple[str, dict[str, Any]]] = {
         {"model": "gpt-5.2", "input": PROMPT, "reasoning": {"effort": "low"}},
     ),
 }
+TOOL = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {
+    "q": {"type": "string"}}, "required": ["q"]}}  # fmt: skip
+CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "responses": ("/responses", {**BODIES["responses"][1], "tools": [TOOL],
+                                 "tool_choice": "required"}),
+    "chat": ("/chat/completions", {**BODIES["chat"][1], "tool_choice": "required", "tools": [
+        {"type": "function", "function": {k: v for k, v in TOOL.items() if k != "type"}}]}),
+}  # fmt: skip
 
 
 def emulator(billing: AbandonedBilling | None) -> EmulatorServer:
@@ -56,8 +64,14 @@ class Call:
     text: str  # the body as read, up to where the emulator cut it
 
 
-def call(server: EmulatorServer, name: str, fault: str | None, stream: bool) -> Call:
-    path, body = BODIES[name]
+def call(
+    server: EmulatorServer,
+    name: str,
+    fault: str | None,
+    stream: bool,
+    bodies: dict[str, tuple[str, dict[str, Any]]] = BODIES,
+) -> Call:
+    path, body = bodies[name]
     headers = {**AUTH, **({"x-emulator-fault": fault} if fault else {})}
     with (
         httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as client,
@@ -137,6 +151,18 @@ def test_a_cut_stream_is_billed_what_it_sent(realistic: EmulatorServer, name: st
         output_tokens=sent + reasoning,
         reasoning_tokens=reasoning,
     )
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_a_tool_call_cut_after_its_last_event_is_billed_in_full(
+    realistic: EmulatorServer, name: str
+) -> None:
+    # Every event sent, then the connection dropped: the name and arguments were all written.
+    whole = billed(realistic, call(realistic, name, None, stream=True, bodies=CALLS))
+    cut = billed(realistic, call(realistic, name, "cut=40", stream=True, bodies=CALLS))
+    assert whole is not None
+    assert cut is not None
+    assert cut.usage == whole.usage
 
 
 def test_a_stream_cut_before_its_first_event_is_billed_its_input(
