@@ -23,6 +23,8 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     │   ├── NoAnswer                                                       sent, no head back
     │   └── BodyBroken                                                     the body stopped
     ├── LedgerUnavailable              503     ledger.repository           the ledger is down
+    ├── BillError                      -       ledger.provider_bill        a provider's bill
+    │                                                                      cannot be read
     ├── QuotaUnavailable               503     quota.state                 shared limits are down
     ├── Lapse                          -       quota.redis_link            a Redis link failed
     │                                                                      (becomes the above)

@@ -43,7 +43,7 @@ def test_serves_the_sdk_until_stopped(tmp_path: Path, stop: signal.Signals) -> N
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "laneway", "emulate", "--port", str(port), "--speed", "0",
-         "--seed", "5", "--config", str(config)],
+         "--seed", "5", "--abandoned-billing", "none", "--config", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -61,6 +61,7 @@ def test_serves_the_sdk_until_stopped(tmp_path: Path, stop: signal.Signals) -> N
     assert process.returncode == 0
     assert b"Traceback" not in stderr
     assert f"laneway emulator on http://127.0.0.1:{port}/v1".encode() in stderr
+    assert b"abandoned calls billed: none" in stderr
 
 
 def test_port_in_use_is_one_line(run: Run) -> None:
@@ -86,6 +87,7 @@ def test_bad_config_file_is_one_line(run: Run, tmp_path: Path) -> None:
         ("[[faults]]\nkind = 'status'\nstatus = 200\n", "greater than or equal to 400"),
         ("[output_tokens]\nmin = 50\nmax = 10\n", "min exceeds max"),
         ("tier = 'tier-9'\n", "'tier'"),
+        ("abandoned_billing = 'sometimes'\n", "'abandoned_billing'"),
         ("speed = ", "not valid TOML"),
     ],
 )

@@ -22,7 +22,8 @@ from laneway.server.render import to_http
 from laneway.upstream.breaker import BreakerSettings
 from laneway.upstream.retry import RetryBudget
 from laneway.upstream.timeouts import Timeouts
-from laneway.upstream.transport import BodyBroken, NotSent
+from laneway.upstream.transport import BodyBroken, NoAnswer, NotSent
+from laneway.usage import Usage
 from laneway.wire.errors import ApiError
 
 SECRET = "sk-upstream-secret-do-not-leak"  # noqa: S105 - a fake, to prove it never leaks
@@ -172,6 +173,10 @@ def chunk_event() -> bytes:
     return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
 
+DONE = b"data: [DONE]\n\n"
+USAGE_EVENT = b"data: " + orjson.dumps({"choices": [], "usage": USAGE}) + b"\n\n"
+
+
 def header(answer: Response | StreamResponse, name: str) -> str:
     return dict(answer.headers)[name]
 
@@ -185,6 +190,7 @@ def test_an_answer_without_usage_is_recorded_as_unknown_not_zero(tmp_path: Path)
     assert record.status == "ok"
     assert record.usage is None
     assert record.cost_usd is None
+    assert record.cost_basis == "no_usage"
     assert record.error == "upstream reported no usage"
 
 
@@ -243,6 +249,7 @@ def test_connection_failure_falls_back_and_the_attempt_says_not_sent(tmp_path: P
     harness.close()
     assert [a.status for a in record.attempts] == [None, None, None, 200]
     assert record.attempts[0].error == "not sent: ClientConnectorError: refused"
+    assert record.cost_basis is None  # never sent, never billed: the cost is exact
     assert len(harness.delays) == 2
 
 
@@ -292,7 +299,11 @@ def test_a_stream_that_breaks_after_its_first_event_ends_with_an_error_event(
     error = orjson.loads(chunks[-1].removeprefix(b"data: "))["error"]
     assert error["code"] == "upstream_stream_broken"
     assert record.status == "broken"
-    assert record.usage is None
+    # Settled at an estimate: "user: hi" counted (4 tokens), and the one token relayed ("Hi").
+    assert record.usage == Usage(input_tokens=4, output_tokens=1)
+    assert record.cost_basis == "estimated"
+    assert record.cost_usd is not None
+    assert record.cost_usd > 0
 
 
 def test_a_client_leaving_mid_stream_settles_the_record(tmp_path: Path) -> None:
@@ -382,3 +393,50 @@ def test_a_circuit_opens_fails_fast_half_opens_with_a_probe_and_closes(tmp_path:
     harness.call()
     harness.close()
     assert len(transport.sent) == 4
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        Answer(fail=NoAnswer("timed out waiting for the head", timed_out=True)),
+        Answer(chunks=[BodyBroken("ClientPayloadError: cut")]),  # cut before its first event
+    ],
+    ids=["hung", "cut before the first event"],
+)
+def test_an_attempt_given_up_after_it_was_sent_marks_the_cost_abandoned(
+    tmp_path: Path, lost: Answer
+) -> None:
+    answered = Answer(chunks=[chunk_event(), USAGE_EVENT, DONE])
+    harness = Harness(tmp_path, FakeTransport(lost, answered))
+    stream_through(harness)
+    (record,) = harness.records()
+    harness.close()
+    assert [a.status for a in record.attempts][-1] == 200
+    assert record.status == "ok"
+    assert record.usage == Usage(input_tokens=10, output_tokens=5)
+    # The answer's own cost is exact; the attempt given up may have been billed too.
+    assert record.cost_basis == "abandoned"
+
+
+def test_a_client_leaving_during_an_attempt_marks_the_cost_abandoned(tmp_path: Path) -> None:
+    class Hanging(FakeTransport):
+        async def send(
+            self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+        ) -> FakeResponse:
+            await asyncio.Event().wait()  # sent, never answered
+            raise AssertionError
+
+    harness = Harness(tmp_path, Hanging())
+
+    async def leave() -> None:
+        call = asyncio.ensure_future(harness.gateway.handle("chat", CHAT))
+        await asyncio.sleep(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(leave())
+    (record,) = harness.records()
+    harness.close()
+    assert (record.status, record.http_status) == ("error", 499)
+    assert record.cost_basis == "abandoned"

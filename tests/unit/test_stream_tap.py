@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.engine import Engine
 from laneway.pricing.catalog import Catalog
+from laneway.tokens import count_tokens
 from laneway.usage import Usage
 from laneway.wire.errors import ApiError
 from laneway.wire.stream_tap import StreamTap, error_event
@@ -578,3 +579,55 @@ def test_appended_error_event_reads_back(endpoint: Endpoint) -> None:
     if endpoint == "responses":
         assert payloads(appended)[0]["sequence_number"] == 5
         assert reader.next_sequence_number == 6
+
+
+# -- the output seen so far (what a broken stream is estimated from) -------------------------
+
+
+def reference_output(endpoint: Endpoint, body: bytes) -> str:
+    """The output text in `body`'s events, read the plain way."""
+    text = []
+    for event in payloads(body):
+        if not isinstance(event, dict):
+            continue
+        if endpoint == "responses":
+            if event["type"].endswith(".delta") and isinstance(event.get("delta"), str):
+                text.append(event["delta"])
+            continue
+        for choice in event.get("choices", []):
+            delta = choice["delta"]
+            text.append(delta.get("content") or "")
+            for call in delta.get("tool_calls") or []:
+                text.append(call["function"].get("name") or "")
+                text.append(call["function"].get("arguments") or "")
+    return "".join(text)
+
+
+@pytest.mark.parametrize(("endpoint", "name"), STREAMS)
+def test_output_seen_is_the_text_relayed_so_far(endpoint: Endpoint, name: str) -> None:
+    body = stream(endpoint, name)
+    ends = event_ends(body)
+    assert reference_output(endpoint, body)  # every stream here has some output
+    for events in range(len(ends)):
+        prefix = body[: ends[events]]
+        tap = StreamTap(endpoint)
+        relay(tap, split(prefix, range(0, len(prefix), 97)))
+        assert tap.output_seen() == reference_output(endpoint, prefix), events
+
+
+@pytest.mark.parametrize(("endpoint", "name"), [("responses", "plain"), ("chat", "usage")])
+def test_output_seen_counts_as_the_billed_output(endpoint: Endpoint, name: str) -> None:
+    # The emulator's words are one token each: the whole text counts as its billed output.
+    body = stream(endpoint, name)
+    tap = StreamTap(endpoint)
+    relay(tap, [body])
+    assert tap.usage is not None
+    assert count_tokens(tap.output_seen()) == tap.usage.output_tokens > 0
+
+
+def test_output_seen_reads_tool_calls_and_skips_what_is_not_json() -> None:
+    call = {"function": {"name": "lookup", "arguments": '{"q":1}'}, "index": 0}
+    chunk = {"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]}
+    tap = StreamTap("chat")
+    tap.feed(b"data: " + orjson.dumps(chunk) + b"\n\ndata: {not json\n\n: comment\n\n")
+    assert tap.output_seen() == 'lookup{"q":1}'

@@ -30,6 +30,13 @@ from laneway.pricing.model_spec import TIERS
     help="Usage tier whose published limits are enforced; 'none' enforces none [config: tier-5].",
 )
 @click.option(
+    "--abandoned-billing",
+    type=click.Choice(["generated", "none"]),
+    default=None,
+    help="How a hang or a cut stream is billed: what was generated up to then, or nothing "
+    "[config: generated].",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -43,6 +50,7 @@ def emulate_command(
     seed: int | None,
     speed: float | None,
     tier: str | None,
+    abandoned_billing: str | None,
     config_path: Path | None,
     catalog_path: Path | None,
 ) -> None:
@@ -50,7 +58,12 @@ def emulate_command(
     config = EmulatorConfig.load(config_path) if config_path else EmulatorConfig()
     overrides = {
         name: value
-        for name, value in (("seed", seed), ("speed", speed), ("tier", tier))
+        for name, value in (
+            ("seed", seed),
+            ("speed", speed),
+            ("tier", tier),
+            ("abandoned_billing", abandoned_billing),
+        )
         if value is not None
     }
     if overrides:
@@ -60,7 +73,8 @@ def emulate_command(
     def announce(url: str) -> None:
         click.echo(
             f"laneway emulator on {url} (seed {config.seed}, speed {config.speed:g}, "
-            f"tier {config.tier}); any 'sk-' key; Ctrl-C stops it",
+            f"tier {config.tier}, abandoned calls billed: {config.abandoned_billing}); "
+            "any 'sk-' key; Ctrl-C stops it",
             err=True,
         )
 

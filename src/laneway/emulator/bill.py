@@ -18,6 +18,7 @@ import base64
 import binascii
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import MAX_PREC, Decimal, localcontext
@@ -65,6 +66,7 @@ class BillEntry:
     # Optional so the brief's seven-field constructor keeps working; the API can group by both.
     user_id: str | None = None
     service_tier: str | None = None
+    request_id: str | None = None  # the answer's x-request-id, for the journal
 
 
 @dataclass(slots=True)
@@ -130,7 +132,12 @@ class Bill:
     """An append-only record of what the emulator served, queryable like OpenAI's admin API."""
 
     def __init__(
-        self, catalog: Catalog, *, clock: Clock | None = None, prices: PriceList | None = None
+        self,
+        catalog: Catalog,
+        *,
+        clock: Clock | None = None,
+        prices: PriceList | None = None,
+        journal: int = 0,
     ) -> None:
         # The catalog only resolves snapshot names in filters; money comes from the emulator's
         # own price list, never from laneway's catalog (see price_list.py for why).
@@ -138,6 +145,10 @@ class Bill:
         self._prices = prices or shipped_prices()
         self._clock: Clock = clock or SystemClock()
         self._rows: dict[_RowKey, BillRow] = {}
+        # The last `journal` entries by request id (0: none kept): what each call was billed,
+        # for a reconciliation that must name the difference request by request.
+        self._journal_size = journal
+        self._journal: OrderedDict[str, BillEntry] = OrderedDict()
 
     def record(self, entry: BillEntry) -> None:
         """Add one served request to its second's row: O(1), no per-request allocation kept."""
@@ -159,6 +170,19 @@ class Bill:
         row.cached += usage.cached_input_tokens
         row.cache_write += usage.cache_write_tokens
         row.output += usage.output_tokens
+        if self._journal_size and entry.request_id is not None:
+            self._journal[entry.request_id] = entry
+            if len(self._journal) > self._journal_size:
+                self._journal.popitem(last=False)
+
+    def journal(self) -> dict[str, BillEntry]:
+        """A copy of the journal: request id to what that call was billed, oldest first."""
+        return dict(self._journal)
+
+    def billed(self, request_id: str) -> BillEntry | None:
+        """What the call answered under `request_id` was billed, when the journal still holds
+        it (None: not billed, or not kept)."""
+        return self._journal.get(request_id)
 
     def rows(self) -> Sequence[BillRow]:
         """A snapshot of the rows (copies: later requests do not change it)."""

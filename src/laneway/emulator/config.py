@@ -38,6 +38,9 @@ DEFAULT_LATENCY: dict[str, Latency] = {
 FALLBACK_LATENCY = Latency(ttft_s=0.5, tokens_per_s=80)
 
 
+# How a call the emulator abandons is billed (laneway.emulator.abandoned says what each means).
+AbandonedBilling = Literal["generated", "none"]
+
 FaultKind = Literal["status", "hang", "cut", "slow_first_byte"]
 
 
@@ -47,6 +50,7 @@ class FaultRule(Strict):
     status: answer with `status` (429, 500, 502, 503, ...) in OpenAI's error shape.
     hang: accept the request and never answer (until the client gives up).
     cut: stream `after_events` events, then drop the connection without a final event.
+    A hang or a cut is billed as `abandoned_billing` says (`laneway.emulator.abandoned`).
     slow_first_byte: wait `delay_s` before the response starts.
     """
 
@@ -103,6 +107,11 @@ class EmulatorConfig(Strict):
     faults: tuple[FaultRule, ...] = ()
     # Stored responses kept for previous_response_id (oldest forgotten first).
     stored_responses: Annotated[int, Field(gt=0)] = 100_000
+    # How a call the emulator abandons (a hang, a cut stream) is billed: "generated" bills what
+    # the model generated up to that point, as a provider does; "none" bills nothing.
+    abandoned_billing: AbandonedBilling = "generated"
+    # What each of the last N calls was billed, kept by request id (`Bill.billed`); 0 keeps none.
+    journal_requests: Annotated[int, Field(ge=0)] = 0
 
     @classmethod
     def load(cls, path: Path) -> EmulatorConfig:

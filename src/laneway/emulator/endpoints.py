@@ -27,13 +27,25 @@ class Endpoints:
         self.engine = engine
         self._post = {"/v1/responses": engine.responses, "/v1/chat/completions": engine.chat}
 
-    def handle(self, method: bytes, path: str, query: str, headers: Headers, body: bytes) -> Reply:
+    def handle(
+        self,
+        method: bytes,
+        path: str,
+        query: str,
+        headers: Headers,
+        body: bytes,
+        request_id: str | None = None,
+    ) -> Reply:
+        """`request_id`: the id the answer goes out under (the bill's journal keys by it)."""
         handler = self._post.get(path)
         if handler is not None and method == b"POST":
             caller = self._caller(headers)
             fault = headers.get(_FAULT)
             return handler(
-                caller, _json_object(body), fault.decode("latin-1") if fault is not None else None
+                caller,
+                _json_object(body),
+                fault.decode("latin-1") if fault is not None else None,
+                request_id,
             )
         if method == b"GET":
             return self._get(path, query, headers)

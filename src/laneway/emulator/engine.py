@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from laneway.clock import Clock, SystemClock
+from laneway.emulator.abandoned import SentOutput, billed_usage, chat_sent, responses_sent
 from laneway.emulator.bill import Bill, BillEntry
 from laneway.emulator.chat_api import ChatDraft, completion_object, stream_chunks
 from laneway.emulator.chat_request import ChatRequest, parse_chat_request
@@ -92,7 +93,7 @@ class Engine:
         self.config = config
         self.catalog = catalog
         self.clock = clock or SystemClock()
-        self.bill = Bill(catalog)
+        self.bill = Bill(catalog, journal=config.journal_requests)
         self.cache = PromptCache(self.clock, ttl_s=config.prompt_cache_ttl_s)
         self.limiter = RateLimiter(self.clock, self._limits())
         self.faults = FaultPlan(config.seed, config.faults)
@@ -213,7 +214,21 @@ class Engine:
             raise injected_error(fault.status or 500, spec.id)
         return fault
 
-    def _record(self, caller: Caller, spec: ModelSpec, usage: Usage) -> None:
+    def _bill(
+        self,
+        caller: Caller,
+        spec: ModelSpec,
+        usage: Usage,
+        fault: Fault | None,
+        sent: SentOutput | None,
+        request_id: str | None,
+    ) -> None:
+        """Bill a served call: in full, or as `abandoned_billing` says for a hang or a cut."""
+        if fault is not None:
+            billed = billed_usage(self.config.abandoned_billing, fault, usage, sent)
+            if billed is None:
+                return
+            usage = billed
         self.bill.record(
             BillEntry(
                 at=self.clock.time(),
@@ -222,6 +237,7 @@ class Engine:
                 project_id=PROJECT_ID,
                 batch=False,
                 usage=usage,
+                request_id=request_id,
             )
         )
 
@@ -240,7 +256,14 @@ class Engine:
 
     # -- Responses -----------------------------------------------------------------------------
 
-    def responses(self, caller: Caller, body: Mapping[str, Any], fault: str | None) -> Reply:
+    def responses(
+        self,
+        caller: Caller,
+        body: Mapping[str, Any],
+        fault: str | None,
+        request_id: str | None = None,
+    ) -> Reply:
+        """`request_id`: the id the answer goes out under, for the bill's journal."""
         req = parse_responses_request(body)
         spec = self.resolve_model(caller, req.model)
         effort = self._check_effort(spec, req.effort, "reasoning.effort")
@@ -249,17 +272,7 @@ class Engine:
                 raise invalid_request(
                     f"Tool '{tool}' is not supported with {req.model}.", param="tools"
                 )
-        history = ""
-        if req.previous_response_id is not None:
-            stored = self._stored.get(req.previous_response_id)
-            if stored is None or stored[1] != caller.key_id:
-                raise ApiError(
-                    400,
-                    f"Previous response with id '{req.previous_response_id}' not found.",
-                    param="previous_response_id",
-                    code="previous_response_not_found",
-                )
-            history = stored[2]
+        history = self._history(caller, req.previous_response_id)
         prompt = responses_prompt(req.instructions, history, req.rendered_input, req.tools)
         tokens, cached = self._input_usage(spec, prompt, req.prompt_cache_key)
         injected = self._fault("responses", spec, fault)
@@ -271,7 +284,6 @@ class Engine:
             cached_input_tokens=cached,
             reasoning_tokens=gen.reasoning_tokens,
         )
-        self._record(caller, spec, usage)
         draft = ResponseDraft(
             request=req,
             response_id=new_id("resp"),
@@ -288,16 +300,31 @@ class Engine:
                 (spec.id, caller.key_id, f"{prompt}assistant: {answer}\n\n"),
             )
         reply = Reply(headers=headers, fault=injected)
+        sent: SentOutput | None = None
         if req.stream:
             obfuscate = secrets.token_urlsafe(12) if req.include_obfuscation else None
-            reply.frames = [
-                _sse(kind, payload, n)
-                for n, (kind, payload) in enumerate(stream_events(draft, obfuscate))
-            ]
+            events = stream_events(draft, obfuscate)
+            reply.frames = [_sse(kind, payload, n) for n, (kind, payload) in enumerate(events)]
+            sent = responses_sent(events)
         else:
             reply.body = response_object(draft, response_output(draft))
+        self._bill(caller, spec, usage, injected, sent, request_id)
         self._pace(reply, spec, [gen])
         return reply
+
+    def _history(self, caller: Caller, previous_response_id: str | None) -> str:
+        """The stored conversation a response continues ("" for none)."""
+        if previous_response_id is None:
+            return ""
+        stored = self._stored.get(previous_response_id)
+        if stored is None or stored[1] != caller.key_id:
+            raise ApiError(
+                400,
+                f"Previous response with id '{previous_response_id}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
+        return stored[2]
 
     def _remember(self, response_id: str, stored: _Stored) -> None:
         self._stored[response_id] = stored
@@ -306,7 +333,13 @@ class Engine:
 
     # -- Chat Completions ------------------------------------------------------------------------
 
-    def chat(self, caller: Caller, body: Mapping[str, Any], fault: str | None) -> Reply:
+    def chat(
+        self,
+        caller: Caller,
+        body: Mapping[str, Any],
+        fault: str | None,
+        request_id: str | None = None,
+    ) -> Reply:
         req = parse_chat_request(body)
         spec = self.resolve_model(caller, req.model)
         effort = self._check_effort(spec, req.effort, "reasoning_effort")
@@ -323,7 +356,6 @@ class Engine:
             cached_input_tokens=cached,
             reasoning_tokens=sum(g.reasoning_tokens for g in gens),
         )
-        self._record(caller, spec, usage)
         draft = ChatDraft(
             request=req,
             completion_id=new_id("chatcmpl", "-"),
@@ -333,11 +365,15 @@ class Engine:
             usage=usage,
         )
         reply = Reply(headers=headers, fault=injected)
+        sent: SentOutput | None = None
         if req.stream:
-            reply.frames = [b"data: " + orjson.dumps(c) + b"\n\n" for c in stream_chunks(draft)]
+            chunks = stream_chunks(draft)
+            reply.frames = [b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks]
             reply.frames.append(b"data: [DONE]\n\n")
+            sent = chat_sent(chunks)
         else:
             reply.body = completion_object(draft)
+        self._bill(caller, spec, usage, injected, sent, request_id)
         self._pace(reply, spec, gens)
         return reply
 

@@ -46,7 +46,12 @@ class EmulatorApp:
         request_id = new_id("req")
         try:
             reply = self._endpoints.handle(
-                request.method, request.path, request.query, request.headers, request.body
+                request.method,
+                request.path,
+                request.query,
+                request.headers,
+                request.body,
+                request_id,
             )
         except ApiError as error:
             return render_error(error, request_id)

@@ -9,6 +9,7 @@ tried, once its first byte is about to reach the client: for a stream, its first
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -237,10 +238,15 @@ class Attempts:
             return _Failed(error, status, answer_headers)
         except UpstreamFailure as failure:
             self._breakers.record(ticket, False)
+            if not isinstance(failure, NotSent):  # it reached the provider, which may bill it
+                exchange.record.cost_basis = "abandoned"
             reason = _reason(failure)
             self._ended(exchange, self._attempt(candidate, status, started, reason))
             # No usable answer, even where a head came first.
             return _Failed(no_answer(candidate, reason, timed_out=failure.timed_out))
+        except asyncio.CancelledError:  # the client left while this attempt was out
+            exchange.record.cost_basis = "abandoned"
+            raise
         finally:
             self._breakers.release(ticket)  # no verdict (4xx, cancelled): frees a probe slot
 

@@ -24,6 +24,7 @@ from laneway.gateway.admission import Admission, Hold
 from laneway.gateway.answer import Answer
 from laneway.gateway.attempts import Attempts, Committed, Sleep
 from laneway.gateway.client import ANONYMOUS_CLIENT, Client
+from laneway.gateway.estimate import broken_stream_usage
 from laneway.gateway.observers import Exchange, Observer, Observers
 from laneway.gateway.pacing import Pacer
 from laneway.gateway.settlement import Settler, read_whole
@@ -210,13 +211,18 @@ class Gateway:
     ) -> None:
         status: RecordStatus = "ok"
         problem = tap.usage_error
+        usage, estimated = tap.usage, False
         if broken is not None:
             status, problem = "broken", broken
+            if usage is None:  # the provider billed what it generated: estimate it
+                usage, estimated = broken_stream_usage(exchange.request, tap), True
         elif not tap.completed:  # upstream ended it with its own failure or error event
             status, problem = "error", _upstream_failure(tap)
         if exchange.request.endpoint == "responses":
             exchange.response_id = tap.response_id
-        self._settler.answered(exchange, committed, tap.usage, problem, status=status)
+        self._settler.answered(
+            exchange, committed, usage, problem, status=status, estimated=estimated
+        )
 
     async def start(self) -> None:
         """Before serving: what it was built on is started (budgets seeded from the ledger,

@@ -146,7 +146,9 @@ class Settler:
         problem: str | None,
         *,
         status: RecordStatus,
+        estimated: bool = False,
     ) -> None:
+        """`estimated`: `usage` is laneway's estimate for a stream that broke, not upstream's."""
         record = exchange.record
         record.status = status
         record.usage = usage
@@ -154,7 +156,12 @@ class Settler:
         if usage is None:
             problems.append("upstream reported no usage")
             record.cost_usd = None
+            record.cost_basis = "no_usage"  # nothing known outweighs an abandoned attempt
         else:
+            if estimated:
+                problems.append("cost estimated: input counted, output seen so far")
+                if record.cost_basis is None:  # an abandoned attempt outweighs it
+                    record.cost_basis = "estimated"
             record.cost_usd, unknown = price(self._catalog, committed.candidate.model, usage)
             if unknown:
                 problems.append(unknown)

@@ -22,9 +22,13 @@ RecordStatus = Literal["reserved", "ok", "error", "broken", "refused"]
 # refused: laneway answered an error itself before any upstream call (see `refusal`).
 CostBasis = Literal["estimated", "no_usage", "abandoned"]
 # Why a record's cost is not the upstream's exact figure (None: it is, or nothing was spent):
-# estimated: a stream broke after bytes were sent, costed from what was counted (input exactly,
-# output seen so far); no_usage: an answer came without usage; abandoned: an attempt was given
-# up (timed out, cut before its first event) and the provider may have billed it.
+# estimated: a stream broke after bytes were sent; `usage` and `cost_usd` are laneway's estimate
+# (input counted exactly, output seen so far), and budgets were charged it.
+# no_usage: an answer came without usage; `cost_usd` is None (unknown).
+# abandoned: an attempt was given up after it was sent (timed out, cut before its first event,
+# the client left) and the provider may have billed it; its cost is in no figure here, since
+# nothing says what it generated (the record's own answer, if any, is costed as usual).
+# One reason per record, the largest unknown first: no_usage, then abandoned, then estimated.
 
 
 @dataclass(frozen=True, slots=True)

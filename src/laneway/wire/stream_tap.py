@@ -60,6 +60,9 @@ class StreamTap:
         self.failed = False  # Responses response.failed
         self.upstream_error: dict[str, Any] | None = None
         self.events = 0  # events relayed (blank-line boundaries)
+        # What was relayed, by reference: one append per chunk, no copy, held until the stream
+        # ends; read only if it breaks, to count the output seen so far (`output_seen`).
+        self.relayed: list[bytes] = []
         self._responses = endpoint == "responses"
         self._drop_usage = drop_usage_chunk and not self._responses
         self._created = False  # Chat: the first chunk was read
@@ -101,6 +104,7 @@ class StreamTap:
                 if not end:
                     return b""
                 region = chunk[:end]
+        self.relayed.append(region)
         events = _BOUNDARY.split(region)  # the last item is the b"" after the final boundary
         self.events += len(events) - 1
         if self._responses:
@@ -116,6 +120,24 @@ class StreamTap:
         tail = bytes(self._pending)
         self._pending.clear()
         return tail
+
+    def output_seen(self) -> str:
+        """The output text relayed so far (message text, refusals, tool-call names and
+        arguments, reasoning summaries), joined: for estimating what a broken stream cost. Parses
+        every event: call it on that rare path only."""
+        pieces: list[str] = []
+        read = _responses_output if self._responses else _chat_output
+        for region in self.relayed:
+            for event in _BOUNDARY.split(region):
+                data = _fields(event)[1] if event else None
+                if data is not None and data != b"[DONE]":
+                    try:
+                        payload = orjson.loads(data)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(payload, dict):
+                        read(payload, pieces)
+        return "".join(pieces)
 
     def error_event(self, error: ApiError) -> bytes:
         """The error event to append to this stream, numbered after the last event relayed."""
@@ -255,6 +277,41 @@ def error_event(endpoint: Endpoint, error: ApiError, *, sequence_number: int = 0
     flat = {key: inner[key] for key in ("code", "message", "param")}
     payload = {"type": "error", **flat, "sequence_number": sequence_number, "error": inner}
     return b"event: error\ndata: " + orjson.dumps(payload) + b"\n\n"
+
+
+# Responses events whose `delta` is output the model generated (and the provider bills).
+_OUTPUT_DELTAS = frozenset(
+    (
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_text.delta",
+    )
+)
+
+
+def _responses_output(payload: dict[str, Any], pieces: list[str]) -> None:
+    if payload.get("type") in _OUTPUT_DELTAS:
+        delta = payload.get("delta")
+        if isinstance(delta, str):
+            pieces.append(delta)
+
+
+def _chat_output(payload: dict[str, Any], pieces: list[str]) -> None:
+    choices = payload.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        texts = [delta.get("content"), delta.get("refusal")]
+        calls = delta.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                texts += (function.get("name"), function.get("arguments"))
+        pieces += (text for text in texts if isinstance(text, str))
 
 
 def _boundary_end(buffer: bytes | bytearray, start: int) -> int:
