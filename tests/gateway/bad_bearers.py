@@ -45,6 +45,8 @@ class Schedule:
     def next_flood(self, now: float) -> float:
         """When the flood may send next: `now` in a flood phase, else the next one's start."""
         phase = int((now - self.start) // self.phase_s)
+        if phase < 0:
+            return self.start
         if phase % 2 == 1:
             return now
         return self.start + (phase + 1) * self.phase_s

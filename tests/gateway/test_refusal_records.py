@@ -81,6 +81,22 @@ def test_bad_input_gets_one_settled_record_and_observers_see_it(tmp_path: Path) 
     assert [r.id for r in watcher.seen] == [r.id for r in records]
 
 
+class Raising(Observer):
+    def refused(self, record: LedgerRecord) -> None:
+        raise RuntimeError("observer bug")
+
+
+def test_an_observer_failing_on_a_refusal_never_loses_its_record(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, FakeTransport(), observers=[Raising()])
+    error = refuse(harness, b"[]")
+    (record,) = harness.records()
+    failures = harness.gateway.observers.failures
+    harness.close()
+    assert error.status == 400
+    assert record.refusal == "bad_request"
+    assert failures == {"Raising.refused": 1}
+
+
 def test_an_unknown_lane_is_recorded_as_not_found(tmp_path: Path) -> None:
     harness = Harness(tmp_path, FakeTransport())
     error = refuse(harness, orjson.dumps({"model": "lane:nowhere", "messages": []}))

@@ -88,18 +88,22 @@ def p99(latencies: list[float]) -> float:
     return latencies[math.ceil(0.99 * len(latencies)) - 1] * 1000
 
 
-def legitimate(client: httpx.Client, schedule: Schedule) -> tuple[list[float], list[float]]:
+def legitimate(client: httpx.Client, schedule: Schedule) -> tuple[list[float], list[float], int]:
     """Sequential legitimate requests until the schedule ends: latencies (seconds) of those
-    sent without the flood and of those sent during it."""
+    sent without the flood and of those sent during it, and how many were sent in all."""
     quiet: list[float] = []
     flooded: list[float] = []
+    sent = 0
     while True:
         started = time.monotonic()
         if started >= schedule.end:
-            return quiet, flooded
+            return quiet, flooded, sent
+        sent += 1
         answer = client.post("/v1/chat/completions", json=BODY)
         elapsed = time.monotonic() - started
         assert answer.status_code == 200, answer.text
+        if started < schedule.start:
+            continue  # the flood's process is starting: neither with nor without it
         during = schedule.next_flood(started) == started
         (flooded if during else quiet).append(elapsed)
 
@@ -123,7 +127,7 @@ def flood_beside_legitimate(
                  repr(schedule.start), str(phase_s), str(phases), str(FLOOD_CONNECTIONS)],
                 cwd=REPO, stdout=subprocess.PIPE,
             )  # fmt: skip
-            quiet, flooded = legitimate(client, schedule)
+            quiet, flooded, sent = legitimate(client, schedule)
             out, _ = flood.communicate(timeout=60)
         gateway.send_signal(signal.SIGTERM)
         assert gateway.wait(30) == 0
@@ -135,7 +139,7 @@ def flood_beside_legitimate(
     ledger.close()
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("ledger.db*"))
     return Outcome(
-        p99(quiet), p99(flooded), 200 + len(quiet) + len(flooded), json.loads(out), rows,
+        p99(quiet), p99(flooded), 200 + sent, json.loads(out), rows,
         records, stored, (tmp_path / "serve.log").read_text(),
     )  # fmt: skip
 
