@@ -93,6 +93,9 @@ def test_errors(run: Run, tmp_path: Path, ledger_path: Path) -> None:
         run("usage", "--ledger", str(ledger_path), "--since", "yesterday"), "--since", "not a time"
     )
     assert_one_line_error(run("usage", "--ledger", str(ledger_path), "--json", "--csv"), "not both")
+    assert_one_line_error(
+        run("usage", "--ledger", str(ledger_path), "--refusals", "--csv"), "not --csv"
+    )
 
 
 def test_moments() -> None:

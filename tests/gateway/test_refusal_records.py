@@ -228,7 +228,11 @@ def test_a_revoked_key_is_recorded_under_its_id_and_unknown_bearers_only_counted
             with pytest.raises(openai.AuthenticationError):
                 ask(server, bearer)
         missing = httpx.post(f"{server.base_url}/responses", json={"model": "x"}, timeout=10)
+        listing = httpx.get(
+            f"{server.base_url}/models", headers={"authorization": f"Bearer {unknown}"}
+        )
     assert missing.status_code == 401
+    assert listing.status_code == 401  # a listing has no record, but it is counted
     (revoked,) = records_of(server, key_id)
     assert (revoked.status, revoked.refusal, revoked.http_status) == ("refused", "revoked", 401)
     assert revoked.requested_model == "gpt-5.4-mini"
@@ -243,7 +247,7 @@ def test_a_revoked_key_is_recorded_under_its_id_and_unknown_bearers_only_counted
     counts = ledger.unauthenticated(None, None)
     ledger.close()
     assert {(reason, client): n for _, reason, client, n in counts} == {
-        ("invalid_key", "127.0.0.1"): 3,
+        ("invalid_key", "127.0.0.1"): 4,
         ("missing_key", "127.0.0.1"): 1,
     }
     stored = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
