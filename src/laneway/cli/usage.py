@@ -163,7 +163,7 @@ def _refusals_table(refusals: RefusalTotals) -> Table:
         table.add_column(name, justify="right" if name == "requests" else "left")
     for reason, count in refusals.refused.items():
         table.add_row("recorded", reason, f"{count:,}")
-    clients = f" ({refusals.unauthenticated_clients:,} client addresses)"
+    clients = f" (from {refusals.unauthenticated_clients:,} address(es))"
     for reason, count in refusals.unauthenticated.items():
         table.add_row("unauthenticated" + clients, reason, f"{count:,}")
     return table
