@@ -13,7 +13,9 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── UnknownModelError              404     errors                      not in the catalog
     ├── UsageError                     400     errors                      impossible token counts
     ├── ApiError                       own     wire.errors                 an answer in OpenAI's
-    │                                                                      error shape
+    │   │                                                                  error shape
+    │   └── InactiveKey                own     server.auth                 a revoked or expired
+    │                                                                      key (401), identified
     ├── HttpError                      own     http.messages               unreadable HTTP (400),
     │                                                                      too large (413, 431)
     ├── CutStream                      -       http.messages               a handler cuts its

@@ -93,6 +93,9 @@ def test_errors(run: Run, tmp_path: Path, ledger_path: Path) -> None:
         run("usage", "--ledger", str(ledger_path), "--since", "yesterday"), "--since", "not a time"
     )
     assert_one_line_error(run("usage", "--ledger", str(ledger_path), "--json", "--csv"), "not both")
+    assert_one_line_error(
+        run("usage", "--ledger", str(ledger_path), "--refusals", "--csv"), "not --csv"
+    )
 
 
 def test_moments() -> None:
@@ -103,3 +106,62 @@ def test_moments() -> None:
     assert parse_moment("2026-01-01T01:00:00+01:00", "--since", now) == DAY1
     with pytest.raises(CliError):
         parse_moment("soon", "--until", now)
+
+
+@pytest.fixture
+def refusals_ledger(tmp_path: Path) -> Path:
+    """Two answers, three refusals by laneway, one by upstream, and unauthenticated counts."""
+    path = tmp_path / "refusals.db"
+    ledger = SQLiteLedger(path)
+    refused = {"status": "refused", "usage": None, "cost_usd": None, "answering_model": None}
+    ledger.settle(
+        [
+            record(1, DAY1 + 10, "gpt-5.2", "key_a"),
+            record(2, DAY1 + 11, "gpt-5.2", "key_a"),
+            record(3, DAY1 + 12, "gpt-5.2", "key_a", http_status=429, refusal="budget", **refused),
+            record(4, DAY1 + 13, "gpt-5.2", "key_b", http_status=429, refusal="rate_limit",
+                   **refused),
+            record(5, DAY1 + 14, "(unread)", "key_b", http_status=400, refusal="bad_request",
+                   **refused),
+            record(6, DAY1 + 15, "gpt-5.2", "key_a", status="error", usage=None, cost_usd=None,
+                   http_status=429, refusal="upstream:insufficient_quota"),
+        ]
+    )  # fmt: skip
+    ledger.add_unauthenticated(
+        [(DAY1, "invalid_key", "10.0.0.1", 40), (DAY1, "missing_key", "10.0.0.2", 2)]
+    )
+    ledger.add_unauthenticated([(DAY1, "invalid_key", "10.0.0.1", 5)])
+    ledger.close()
+    return path
+
+
+def test_refusals_are_counted_apart_and_cost_nothing(run: Run, refusals_ledger: Path) -> None:
+    result = run("usage", "--ledger", str(refusals_ledger), "--json", "--group-by", "day")
+    assert result.code == 0
+    [row] = json.loads(result.out)
+    # One record per request: refusals are requests, counted apart from failures.
+    assert (row["requests"], row["refused"], row["failed"]) == (6, 3, 1)
+    # A refusal cost nothing: the total stays known.
+    assert row["cost_usd"] == "0.009"
+    assert "unknown cost" not in result.err
+
+
+def test_refusals_view_by_reason_with_unauthenticated_totals(
+    run: Run, refusals_ledger: Path
+) -> None:
+    result = run("usage", "--ledger", str(refusals_ledger), "--refusals", "--json")
+    assert result.code == 0, result.err
+    view = json.loads(result.out)
+    assert view["refused"] == {
+        "bad_request": 1,
+        "budget": 1,
+        "rate_limit": 1,
+        "upstream:insufficient_quota": 1,
+    }
+    assert view["unauthenticated"] == {"invalid_key": 45, "missing_key": 2}
+    assert view["unauthenticated_clients"] == 2
+    text = run("usage", "--ledger", str(refusals_ledger)).out
+    assert "Refusals" in text
+    assert "upstream:insufficient_quota" in text
+    assert "invalid_key" in text
+    assert "45" in text

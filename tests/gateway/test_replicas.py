@@ -236,7 +236,10 @@ def test_a_budget_holds_across_three_replicas_and_the_ledger_matches_the_bill(
     assert 0 < served < 100, outcomes  # the budget covers a fraction of the 300
     time.sleep(0.5)  # settlements and ledger batches land within milliseconds
     rows = cluster.records(key_id)
-    assert len(rows) == served  # every served request recorded once; refusals have no row
+    refused = [row for row in rows if row[0] == "refused"]
+    assert len(refused) == 300 - served  # one record per request, refusals included
+    rows = [row for row in rows if row[0] != "refused"]
+    assert len(rows) == served  # every served request recorded once
     assert all(status == "ok" and cost is not None for status, cost, _ in rows)
     spent = sum((cost for _, cost, _ in rows if cost is not None), Decimal(0))
     assert 0 < spent <= budget
@@ -316,5 +319,8 @@ def test_with_redis_stopped_requests_follow_the_configured_behaviour_and_all_are
         time.sleep(0.5)
         rows = cluster.records(key_id)
         served = before["served"] + during["served"]
+        refused = [row for row in rows if row[0] == "refused"]
+        assert len(refused) == during["status 503"]  # limits_unavailable, on record
+        rows = [row for row in rows if row[0] != "refused"]
         assert len(rows) == served
         assert all(status == "ok" for status, _, _ in rows)

@@ -164,7 +164,11 @@ def test_concurrent_requests_never_spend_past_the_budget(server: GatewayServer) 
     assert assembly is not None
     assembly.writer.flush(5)
     records = [r for r in assembly.ledger.between(None, None) if r.key_id == view["id"]]
-    assert len(records) == served  # refusals reach no upstream and have no record
+    refusals = [r for r in records if r.status == "refused"]
+    assert len(refusals) == 60 - served  # one record per request, refusals included
+    assert {r.refusal for r in refusals} == {"budget"}
+    records = [r for r in records if r.status != "refused"]
+    assert len(records) == served  # refusals reached no upstream
     spent = sum((r.cost_usd or Decimal(0) for r in records), Decimal(0))
     assert 0 < spent <= budget
     listed = admin(server, "GET", f"keys/{view['id']}").json()

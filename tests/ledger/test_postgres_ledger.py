@@ -645,3 +645,13 @@ def test_two_replicas_writers_share_one_ledger_and_lose_nothing(postgres_url: st
             writer.close()
         for ledger in ledgers:
             ledger.close()
+
+
+def test_unauthenticated_counts_are_added_to_the_stored_ones(pg: PostgresLedger) -> None:
+    pg.add_unauthenticated([(60.0, "invalid_key", "10.0.0.1", 2), (0.0, "missing_key", "b", 1)])
+    pg.add_unauthenticated([(60.0, "invalid_key", "10.0.0.1", 3)])
+    assert pg.unauthenticated(None, None) == [
+        (0.0, "missing_key", "b", 1),
+        (60.0, "invalid_key", "10.0.0.1", 5),
+    ]
+    assert pg.unauthenticated(0.0, 60.0) == [(0.0, "missing_key", "b", 1)]

@@ -1,4 +1,4 @@
-"""`laneway usage`: requests, tokens and cost from the ledger."""
+"""`laneway usage`: requests, tokens and cost from the ledger, and refusals counted apart."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stdout_console, warn
 from laneway.cli.time_range import parse_moment
 from laneway.config import GatewayConfig, LedgerConfig
-from laneway.ledger.report import GroupBy, UsageTotals, totals
+from laneway.ledger.report import GroupBy, RefusalTotals, UsageTotals, refusal_totals, totals
 from laneway.ledger.sqlite import default_ledger_path
 from laneway.pricing.money import usd_display, usd_str
 
@@ -29,6 +29,12 @@ from laneway.pricing.money import usd_display, usd_str
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (money as decimal strings).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@click.option(
+    "--refusals",
+    "only_refusals",
+    is_flag=True,
+    help="Only the refusals: records by origin, unauthenticated requests by reason.",
+)
 @click.option(
     "--ledger",
     "ledger_path",
@@ -44,13 +50,18 @@ def usage_command(
     group_by: GroupBy,
     as_json: bool,
     as_csv: bool,
+    only_refusals: bool,
     ledger_path: Path | None,
     config_path: Path | None,
 ) -> None:
-    """Requests, tokens and cost recorded in the ledger, grouped by model, day, key or provider.
-    The ledger is the one `laneway serve` writes with the same config: SQLite or PostgreSQL."""
+    """Requests, tokens and cost recorded in the ledger, grouped by model, day, key or provider,
+    then the refusals: records by origin, and requests without a valid key (only counted, per
+    minute and client address). The ledger is the one `laneway serve` writes with the same
+    config: SQLite or PostgreSQL."""
     if as_json and as_csv:
         raise CliError("give --json or --csv, not both")
+    if only_refusals and as_csv:
+        raise CliError("--refusals prints a table or --json, not --csv")
     now = time.time()
     low = parse_moment(since, "--since", now) if since else None
     high = parse_moment(until, "--until", now) if until else None
@@ -61,13 +72,20 @@ def usage_command(
         path = parts.ledger_path
         if path is not None and not path.is_file():
             raise CliError(f"no ledger at {path} (laneway serve writes it; --ledger names another)")
-        rows = totals(parts.ledger.between(low, high), group_by)
+        records = list(parts.ledger.between(low, high))
+        refusals = refusal_totals(records, parts.ledger.unauthenticated(low, high))
+    if only_refusals:
+        _print_refusals(refusals, as_json=as_json)
+        return
+    rows = totals(records, group_by)
     if as_json:
         print_json([_json(row, group_by) for row in rows])
     elif as_csv:
         _csv(rows, group_by)
     else:
         stdout_console().print(_table(rows, group_by))
+        if refusals.refused or refusals.unauthenticated:
+            stdout_console().print(_refusals_table(refusals))
     unknown = sum(row.unknown_cost_requests for row in rows)
     if unknown:
         warn(f"{unknown} request(s) have an unknown cost; their groups' totals are unknown")
@@ -82,6 +100,7 @@ def _json(row: UsageTotals, group_by: str) -> dict[str, Any]:
         group_by: row.group,
         "requests": row.requests,
         "failed": row.failed,
+        "refused": row.refused,
         "unsettled": row.unsettled,
         "input_tokens": row.input_tokens,
         "cached_input_tokens": row.cached_input_tokens,
@@ -105,7 +124,7 @@ def _csv(rows: list[UsageTotals], group_by: str) -> None:
 def _table(rows: list[UsageTotals], group_by: str) -> Table:
     table = Table(title=f"Usage by {group_by}", title_justify="left")
     table.add_column(group_by)
-    for name in ("requests", "failed", "input", "cached", "output", "reasoning", "cost"):
+    for name in ("requests", "failed", "refused", "input", "cached", "output", "reasoning", "cost"):
         table.add_column(name, justify="right")
     for row in rows:
         cost = usd_display(row.cost_usd)
@@ -115,10 +134,36 @@ def _table(rows: list[UsageTotals], group_by: str) -> Table:
             row.group,
             f"{row.requests:,}",
             f"{row.failed:,}",
+            f"{row.refused:,}",
             f"{row.input_tokens:,}",
             f"{row.cached_input_tokens:,}",
             f"{row.output_tokens:,}",
             f"{row.reasoning_tokens:,}",
             cost,
         )
+    return table
+
+
+def _print_refusals(refusals: RefusalTotals, *, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "refused": refusals.refused,
+                "unauthenticated": refusals.unauthenticated,
+                "unauthenticated_clients": refusals.unauthenticated_clients,
+            }
+        )
+    else:
+        stdout_console().print(_refusals_table(refusals))
+
+
+def _refusals_table(refusals: RefusalTotals) -> Table:
+    table = Table(title="Refusals", title_justify="left")
+    for name in ("kind", "reason", "requests"):
+        table.add_column(name, justify="right" if name == "requests" else "left")
+    for reason, count in refusals.refused.items():
+        table.add_row("recorded", reason, f"{count:,}")
+    clients = f" (from {refusals.unauthenticated_clients:,} address(es))"
+    for reason, count in refusals.unauthenticated.items():
+        table.add_row("unauthenticated" + clients, reason, f"{count:,}")
     return table

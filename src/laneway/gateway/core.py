@@ -2,7 +2,8 @@
 
     request -> read the fields routing needs -> routing.plan (lane, candidates, effort, why)
       -> admission (the key's lanes and models, rate limits; the worst case reserved against
-         every budget) -> open and reserve the ledger record (observers: request_started)
+         every budget)     [refused up to here: one settled "refused" record, observers: refused]
+      -> open and reserve the ledger record (observers: request_started)
       -> attempts (retries, fallbacks; the first byte commits; observers: each attempt)
       -> the answer, whole or relayed as it streams, while usage is read from it
       -> settle the record (usage, cost, attempts, timings, route; observers: settled), then
@@ -27,6 +28,7 @@ from laneway.gateway.client import ANONYMOUS_CLIENT, Client
 from laneway.gateway.estimate import broken_stream_usage
 from laneway.gateway.observers import Exchange, Observer, Observers
 from laneway.gateway.pacing import Pacer
+from laneway.gateway.refusals import upstream_refusal
 from laneway.gateway.settlement import Settler, read_whole
 from laneway.gateway.shadows import Shadows
 from laneway.gateway.upstream_errors import no_provider
@@ -34,13 +36,13 @@ from laneway.ids import new_id
 from laneway.ledger.record import RecordStatus
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
-from laneway.routing.router import Router
+from laneway.routing.router import Plan, Router
 from laneway.upstream.health import Health
 from laneway.upstream.providers import Provider
 from laneway.upstream.retry import RetryPolicy
 from laneway.upstream.transport import BodyBroken
 from laneway.wire.errors import ApiError
-from laneway.wire.request import Endpoint, read_request
+from laneway.wire.request import ApiRequest, Endpoint, read_request
 from laneway.wire.stream_tap import StreamTap
 
 # Client headers an upstream may see; everything else (the client's key above all) stays here.
@@ -115,24 +117,30 @@ class Gateway:
         """Answer one API call. Errors are raised as `ApiError`; once the request has a record,
         the error's `meta` names it."""
         started = self._clock.monotonic()
-        request = read_request(endpoint, body)
-        header_lane = headers.get(b"x-laneway-lane") if headers else None
-        plan = self.router.plan(
-            request,
-            key_id=client.key_id,
-            key_lane=client.default_lane,
-            header_lane=header_lane.decode("latin-1") if header_lane else None,
-        )
-        if not plan.candidates:
-            raise no_provider(request.model)
-        # The reservation is named after the ledger record, so a reconcile step can match one
-        # against the other.
-        record_id = new_id("req")
-        admission = self._admission
-        admission.check_access(client, request, plan)
-        hold = admission.admit(client, plan, record_id)
-        if hold is not None and not isinstance(hold, Hold):
-            hold = await hold
+        request: ApiRequest | None = None
+        plan: Plan | None = None
+        try:  # free unless raised (3.11): refusals are recorded on their own, rare, path
+            request = read_request(endpoint, body)
+            header_lane = headers.get(b"x-laneway-lane") if headers else None
+            plan = self.router.plan(
+                request,
+                key_id=client.key_id,
+                key_lane=client.default_lane,
+                header_lane=header_lane.decode("latin-1") if header_lane else None,
+            )
+            if not plan.candidates:
+                raise no_provider(request.model)
+            # The reservation is named after the ledger record, so a reconcile step can match
+            # one against the other.
+            record_id = new_id("req")
+            admission = self._admission
+            admission.check_access(client, request, plan)
+            hold = admission.admit(client, plan, record_id)
+            if hold is not None and not isinstance(hold, Hold):
+                hold = await hold
+        except ApiError as error:
+            self._settler.refused(endpoint, request, plan, client, error, started)
+            raise
         settler = self._settler
         exchange, reserved = settler.open(request, client, plan, record_id, started, hold)
         try:
@@ -140,7 +148,8 @@ class Gateway:
                 await asyncio.wrap_future(reserved)
             committed = await self._attempts.run(exchange, _forwarded(headers))
         except ApiError as error:
-            settler.failed(exchange, error.status, error.message)
+            refusal = upstream_refusal(error, exchange.attempts)
+            settler.failed(exchange, error.status, error.message, refusal)
             error.meta = exchange.meta
             raise
         except BaseException:  # cancelled: the client went away before any answer
@@ -223,6 +232,16 @@ class Gateway:
         self._settler.answered(
             exchange, committed, usage, problem, status=status, estimated=estimated
         )
+
+    def refuse(self, endpoint: Endpoint, body: bytes, client: Client, error: ApiError) -> None:
+        """Record `error`, answered to an identified client before `handle` was called (the
+        server's 401 for a revoked or expired virtual key): a settled "refused" record under
+        the key's id, as `handle` records its own refusals."""
+        try:
+            request: ApiRequest | None = read_request(endpoint, body)
+        except ApiError:
+            request = None
+        self._settler.refused(endpoint, request, None, client, error, self._clock.monotonic())
 
     async def start(self) -> None:
         """Before serving: what it was built on is started (budgets seeded from the ledger,

@@ -8,6 +8,13 @@ Each request (and each shadow copy) is an `Exchange`. Observers are told, in ord
     attempt_ended(exchange, attempt)    after it, with its outcome as the record keeps it
     settled(exchange, bodies)           the record is complete and about to be written
 
+A request laneway refuses before opening its record (bad input, no such model, a lane or model
+the key may not use, a budget or rate limit, a revoked key) is no exchange: observers are told
+only `refused(record)`, with its complete record (status "refused", `refusal` its origin, see
+laneway.gateway.refusals), about to be written. A request that ends on a refusal after its record
+was opened (a 429 from upstream, or from laneway's pacer) is settled as usual, its record's
+`refusal` set. Unauthenticated requests have no record and reach no observer.
+
 `request_started` and `settled` run before the record is written, so an observer may annotate
 it there (`exchange.annotate`, e.g. a trace id): annotations are stored with the record and
 carried on the answer's metadata. `bodies` (the request's and the answer's bytes) is given only
@@ -102,8 +109,13 @@ class Observer(Protocol):
         observer `wants_bodies`."""
         return
 
+    def refused(self, record: LedgerRecord) -> None:
+        """A request refused before its record was opened: the record, complete, about to be
+        written."""
+        return
 
-_HOOKS = ("request_started", "attempt_started", "attempt_ended", "settled")
+
+_HOOKS = ("request_started", "attempt_started", "attempt_ended", "settled", "refused")
 
 
 class Observers:
@@ -124,11 +136,13 @@ class Observers:
         self._attempt_started = [(name, hook) for name, hook, _ in hooks["attempt_started"]]
         self._attempt_ended = [(name, hook) for name, hook, _ in hooks["attempt_ended"]]
         self._settled = hooks["settled"]
+        self._refused = [(name, hook) for name, hook, _ in hooks["refused"]]
         # Whether a stream's bytes must be gathered for someone.
         self.want_bodies = any(wanted for _, _, wanted in self._settled)
         self.watch_attempts = bool(self._attempt_started or self._attempt_ended)
         self.watch_starts = bool(self._started)
         self.watch_settled = bool(self._settled)
+        self.watch_refused = bool(self._refused)
         self.failures: Counter[str] = Counter()  # "observer.hook" -> times it raised
 
     def request_started(self, exchange: Exchange) -> None:
@@ -161,6 +175,13 @@ class Observers:
                 hook(exchange, bodies if wanted else None)
             except Exception:  # noqa: BLE001
                 self._failed(name, "settled")
+
+    def refused(self, record: LedgerRecord) -> None:
+        for name, hook in self._refused:
+            try:
+                hook(record)
+            except Exception:  # noqa: BLE001
+                self._failed(name, "refused")
 
     def _failed(self, observer: str, hook: str) -> None:
         where = f"{observer}.{hook}"

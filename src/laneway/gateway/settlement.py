@@ -6,7 +6,11 @@ one in.
                the writer falls behind and memory must stay bounded)
     committed  an answer was chosen: who answered, the attempts, time to first byte, the route
     answered   the outcome: usage, exact cost, status; then `_settle`
-    failed     no answer: the error; then `_settle`
+    failed     no answer: the error (and, for a 429 from upstream or the pacer, its origin as
+               `refusal`); then `_settle`
+    refused    laneway refused it before opening a record (bad input, no such model, access,
+               budget, rate limit): one record, written once, already settled (status
+               "refused"); observers' `refused` hook sees it
 
 `_settle` is the same for every outcome: observers see the complete record (and may annotate
 it), the ledger gets it, then the budget reservation is replaced by the real cost.
@@ -28,13 +32,16 @@ from laneway.gateway.answer import AnswerMeta
 from laneway.gateway.attempts import Committed
 from laneway.gateway.client import Client
 from laneway.gateway.observers import Exchange, Observers
+from laneway.gateway.refusals import UNREAD_MODEL, refusal_of
+from laneway.ids import new_id
 from laneway.ledger.record import LedgerRecord, RecordStatus
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.cost import cost_of
 from laneway.routing.router import Plan
 from laneway.usage import Usage
-from laneway.wire.request import ApiRequest
+from laneway.wire.errors import ApiError
+from laneway.wire.request import ApiRequest, Endpoint
 from laneway.wire.usage import usage_from_body
 
 MAX_LEDGER_BACKLOG = 2000  # queued writes past which a request waits for its reservation
@@ -168,8 +175,11 @@ class Settler:
         record.error = "; ".join(dict.fromkeys(problems)) or None
         self._settle(exchange)
 
-    def failed(self, exchange: Exchange, http_status: int, error: str) -> None:
+    def failed(
+        self, exchange: Exchange, http_status: int, error: str, refusal: str | None = None
+    ) -> None:
         record = exchange.record
+        record.refusal = refusal
         record.attempts = tuple(exchange.attempts)
         record.route = exchange.plan.route.to_json()
         record.status = "error"
@@ -179,6 +189,44 @@ class Settler:
         if last is not None:
             record.provider = last.provider
         self._settle(exchange)
+
+    def refused(
+        self,
+        endpoint: Endpoint,
+        request: ApiRequest | None,
+        plan: Plan | None,
+        client: Client,
+        error: ApiError,
+        started: float,
+    ) -> LedgerRecord:
+        """Record a request refused before its record was opened (`request` None: its body
+        could not be read; `plan` None: it was refused before routing chose). One write,
+        settled: nothing was reserved, and no budget hold is open. The error's `meta` names
+        the record."""
+        clock = self._clock
+        now = clock.time()
+        lane = plan.lane if plan is not None else None
+        record = LedgerRecord(
+            id=new_id("req"),
+            created_at=now,
+            key_id=client.key_id,
+            endpoint=endpoint,
+            requested_model=request.model if request is not None else UNREAD_MODEL,
+            stream=request.stream if request is not None else False,
+            status="refused",
+            http_status=error.status,
+            error=error.message,
+            latency_ms=(clock.monotonic() - started) * 1000,
+            settled_at=now,
+            lane=lane.name if lane is not None else None,
+            route=plan.route.to_json() if plan is not None else None,
+            refusal=refusal_of(error),
+        )
+        if self._observers.watch_refused:
+            self._observers.refused(record)
+        self._ledger.settle(record, wait=False)
+        error.meta = AnswerMeta(record, plan.route) if plan is not None else record.id
+        return record
 
     def _settle(self, exchange: Exchange) -> None:
         """Observers, then the record (the truth), then the budget reservation it replaces."""

@@ -22,6 +22,7 @@ class Request:
     headers: dict[bytes, bytes]  # names lower-cased; a repeated header keeps its last value
     body: bytes
     keep_alive: bool
+    peer: str = ""  # the client's address (the connection's peer), "" when not known
 
 
 @dataclass(slots=True)

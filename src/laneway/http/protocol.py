@@ -90,6 +90,7 @@ class HttpProtocol(asyncio.Protocol):
         self._on_close = on_close
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
+        self._peer = ""
         self._loop = asyncio.get_running_loop()
         self._queue: deque[Request] = deque()
         self._busy = False  # an answer is being delivered asynchronously
@@ -109,6 +110,9 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # a TCP server: a Transport
         self.idle_since = self._loop.time()
+        # Once per connection, for what a request's handler may note of it (its address).
+        peer = transport.get_extra_info("peername")
+        self._peer = str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -195,6 +199,7 @@ class HttpProtocol(asyncio.Protocol):
                 headers=self._headers,
                 body=b"".join(self._body),
                 keep_alive=self._parser.should_keep_alive(),
+                peer=self._peer,
             )
         )
         self._serve_queue()

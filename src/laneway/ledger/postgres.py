@@ -93,6 +93,12 @@ _WRITE = (
     + " WHERE %s::bool"
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM requests"  # noqa: S608
+_ADD_COUNT = (
+    "INSERT INTO unauthenticated (minute, reason, client, count) "
+    "VALUES (%s::float8, %s::text, %s::text, %s::int8) "
+    "ON CONFLICT (minute, reason, client) "
+    "DO UPDATE SET count = unauthenticated.count + excluded.count"
+)
 _ID = itemgetter(0)
 
 # Retried whole: serialization failure, deadlock, lock timeout, query cancelled, and class 53
@@ -197,6 +203,28 @@ class PostgresLedger:
 
     def settle(self, records: Sequence[LedgerRecord]) -> None:
         self.write((), [to_row(record) for record in records])
+
+    def add_unauthenticated(self, counts: Sequence[tuple[float, str, str, int]]) -> None:
+        if not counts:
+            return
+        rows = sorted(counts)  # one lock order for every replica: no deadlock between them
+
+        def add(conn: _Connection) -> None:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany(_ADD_COUNT, rows)
+
+        # No patience: counts are not retried (a retry after a lost commit would count twice).
+        self._call(self._writes, add, what="count of unauthenticated requests", patience_s=0.0)
+
+    def unauthenticated(
+        self, since: float | None, until: float | None
+    ) -> list[tuple[float, str, str, int]]:
+        rows = self._rows(
+            "SELECT minute, reason, client, count FROM unauthenticated "
+            "WHERE minute >= %s::float8 AND minute < %s::float8 ORDER BY minute, reason, client",
+            (float("-inf") if since is None else since, float("inf") if until is None else until),
+        )
+        return [(float(m), r, c, int(n)) for m, r, c, n in rows]
 
     def get(self, record_id: str) -> LedgerRecord | None:
         rows = self._rows(f"{_SELECT} WHERE id = %s", (record_id,))

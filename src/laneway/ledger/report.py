@@ -3,6 +3,10 @@
 Money stays exact. A group with any record of unknown cost has an unknown total (`cost_usd`
 None), and also reports the known part and how many records it lacks, so nothing unknown is
 ever shown as zero and nothing known is hidden.
+
+Refusals are requests too (one record each) but are counted apart: `refused` beside `failed`
+in each group, and `refusal_totals` by origin, with the unauthenticated requests' counts (which
+have no records, laneway.ledger.unauthenticated).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class UsageTotals:
     group: str
     requests: int = 0
     failed: int = 0  # errors and broken streams
+    refused: int = 0  # refused by laneway before any upstream call: they cost nothing
     unsettled: int = 0  # reserved, never settled: outcome lost (a crash)
     input_tokens: int = 0
     cached_input_tokens: int = 0
@@ -53,9 +58,13 @@ class UsageTotals:
 
     def add(self, record: LedgerRecord) -> None:
         self.requests += 1
-        if record.status in ("error", "broken"):
+        status = record.status
+        if status in ("error", "broken"):
             self.failed += 1
-        if record.status == "reserved":
+        elif status == "refused":
+            self.refused += 1
+            return  # no usage, no cost: nothing else to add
+        elif status == "reserved":
             self.unsettled += 1
         usage = record.usage
         if usage is not None:
@@ -82,3 +91,30 @@ def totals(records: Iterable[LedgerRecord], group_by: GroupBy) -> list[UsageTota
             group = groups[name] = UsageTotals(name)
         group.add(record)
     return [groups[name] for name in sorted(groups)]
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalTotals:
+    refused: dict[str, int]  # records by their refusal's origin (laneway's or upstream's)
+    unauthenticated: dict[str, int]  # requests without a valid key, by reason
+    unauthenticated_clients: int  # distinct client addresses among them ("other" is one)
+
+
+def refusal_totals(
+    records: Iterable[LedgerRecord], counts: Iterable[tuple[float, str, str, int]]
+) -> RefusalTotals:
+    """Refusals by origin over `records`, and the unauthenticated `counts` (minute, reason,
+    client, n) by reason; each mapping sorted by name."""
+    refused: dict[str, int] = {}
+    for record in records:
+        origin = record.refusal
+        if origin is not None:
+            refused[origin] = refused.get(origin, 0) + 1
+    unauthenticated: dict[str, int] = {}
+    clients = set()
+    for _, reason, client, n in counts:
+        unauthenticated[reason] = unauthenticated.get(reason, 0) + n
+        clients.add(client)
+    return RefusalTotals(
+        dict(sorted(refused.items())), dict(sorted(unauthenticated.items())), len(clients)
+    )

@@ -36,6 +36,16 @@ class LedgerRepository(Protocol):
     def settle(self, records: Sequence[LedgerRecord]) -> None:
         """Replace records with their settled state in one transaction (insert if missing)."""
 
+    def add_unauthenticated(self, counts: Sequence[tuple[float, str, str, int]]) -> None:
+        """In one transaction: add each (minute, reason, client, n) to the stored count of its
+        (minute, reason, client), inserting it when there is none."""
+
+    def unauthenticated(
+        self, since: float | None, until: float | None
+    ) -> list[tuple[float, str, str, int]]:
+        """Counts of unauthenticated requests whose minute is in [since, until): (minute,
+        reason, client, count), oldest first."""
+
     def get(self, record_id: str) -> LedgerRecord | None: ...
 
     def unsettled(self) -> list[LedgerRecord]:

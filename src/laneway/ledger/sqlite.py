@@ -58,6 +58,10 @@ _CHUNK = 64  # rows per statement: each row count is its own cached prepared sta
 _STATUS = COLUMNS.index("status")
 _ZERO = Decimal(0)
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM requests"  # noqa: S608
+_ADD_COUNT = (
+    "INSERT INTO unauthenticated (minute, reason, client, count) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (minute, reason, client) DO UPDATE SET count = count + excluded.count"
+)
 
 
 class SQLiteLedger:
@@ -154,6 +158,31 @@ class SQLiteLedger:
 
     def settle(self, records: Sequence[LedgerRecord]) -> None:
         self.write((), [to_row(record) for record in records])
+
+    def add_unauthenticated(self, counts: Sequence[tuple[float, str, str, int]]) -> None:
+        if not counts:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(_ADD_COUNT, counts)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def unauthenticated(
+        self, since: float | None, until: float | None
+    ) -> list[tuple[float, str, str, int]]:
+        low = float("-inf") if since is None else since
+        high = float("inf") if until is None else until
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT minute, reason, client, count FROM unauthenticated "
+                "WHERE minute >= ? AND minute < ? ORDER BY minute, reason, client",
+                (low, high),
+            ).fetchall()
+        return [(float(m), r, c, int(n)) for m, r, c, n in rows]
 
     def get(self, record_id: str) -> LedgerRecord | None:
         with self._lock:

@@ -16,6 +16,10 @@ it, so the writer makes fewer of them:
 - a record reserved and settled within one batch is written once, settled: the end state of
   insert-then-replace, at half the cost. Its reservation's future still resolves only after
   that commit.
+
+Counts of unauthenticated requests (laneway.ledger.unauthenticated) come the same way, lazily, as
+one op per handful of (minute, reason, client, n): added to the stored counts (an upsert, count
++= n) alongside the batch's records, never replacing them.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from laneway.ledger.repository import LedgerRepository, LedgerUnavailable
 
 log = logging.getLogger(__name__)
 
-_Kind = Literal["reserve", "settle", "flush"]
-# A flush carries no row; a detached write no future (its failure is logged instead).
+_Kind = Literal["reserve", "settle", "flush", "count"]
+# A flush carries no row; a detached write no future (its failure is logged instead). A count
+# carries its (minute, reason, client, n) tuples where a row would be.
 _Op = tuple[_Kind, Row | None, "Future[None] | None"]
 _STOP: Final = "stop"
 _WAKE: Final = "wake"  # a settlement came while the thread slept with nothing to wait for
@@ -88,6 +93,19 @@ class LedgerWriter:
     def settle(self, record: LedgerRecord, *, wait: bool = True) -> Future[None] | None:
         """Queue a settlement (always lazy). `wait` as for `reserve`."""
         return self._enqueue("settle", record, wait=wait, lazy=True)
+
+    def add_unauthenticated(self, counts: Sequence[tuple[float, str, str, int]]) -> None:
+        """Queue counts of unauthenticated requests, to be added to the stored ones (lazily,
+        like a settlement; a failure is logged)."""
+        if self._closed:
+            raise RuntimeError("the ledger writer is closed")
+        if not counts:
+            return
+        op: _Op = ("count", tuple(counts), None)
+        if self._settle_delay_s > 0:
+            self._later(op)
+        else:
+            self._queue.put(op)
 
     def _enqueue(
         self, kind: _Kind, record: LedgerRecord, *, wait: bool, lazy: bool
@@ -185,20 +203,9 @@ class LedgerWriter:
                 return batch, False
 
     def _commit(self, batch: list[_Op]) -> None:
-        reserve: dict[str, Row] = {}
-        settle: dict[str, Row] = {}
-        for kind, row, _ in batch:
-            if row is None:
-                continue
-            if kind == "settle":
-                settle[row[0]] = row  # the last settlement is the one that would stay
-            else:
-                reserve.setdefault(row[0], row)  # a later reservation would be ignored
-        if settle and reserve:
-            # Whether it came before or after, a settlement in this batch is its record's end
-            # state: the reservation would either be replaced by it or be ignored.
-            for record_id in settle:
-                reserve.pop(record_id, None)
+        reserve, settle, counts = _sorted(batch)
+        if counts:
+            self._count(counts)
         error = self._write(list(reserve.values()), list(settle.values()))
         if error is None:
             for _, _, done in batch:
@@ -232,6 +239,24 @@ class LedgerWriter:
                 return None
         return None
 
+    def _count(self, counts: list[tuple[float, str, str, int]]) -> None:
+        """Add the batch's counts, merged (one row per minute, reason and client), to the
+        stored ones. Not retried: a retry after a commit whose answer was lost would count
+        twice, and a count lost is logged."""
+        merged: dict[tuple[float, str, str], int] = {}
+        for minute, reason, client, n in counts:
+            key = (minute, reason, client)
+            merged[key] = merged.get(key, 0) + n
+        rows = [(*key, n) for key, n in merged.items()]
+        try:
+            self._repository.add_unauthenticated(rows)
+        except Exception as error:  # noqa: BLE001 - counts are not worth a record's retries
+            log.error(
+                "ledger: %d unauthenticated requests went uncounted: %s",
+                sum(merged.values()),
+                error,
+            )
+
     def _one_by_one(self, batch: list[_Op], error: Exception) -> None:
         """The batch failed as a whole: write each op alone, in order and uncoalesced, so that
         one bad row fails only its own caller (and a reservation still lands when its
@@ -241,6 +266,8 @@ class LedgerWriter:
         given_up: list[_Op] = []
         for op in batch:
             kind, row, done = op
+            if kind == "count":
+                continue  # added already, apart from the records
             if row is None:
                 flushes.append(done)  # after the writes: settlements may follow it in `batch`
                 continue
@@ -263,6 +290,31 @@ class LedgerWriter:
             _resolve(done, None)
 
 
+def _sorted(
+    batch: list[_Op],
+) -> tuple[dict[str, Row], dict[str, Row], list[tuple[float, str, str, int]]]:
+    """The batch's reservations and settlements by record id, as they would end up stored,
+    and its counts."""
+    reserve: dict[str, Row] = {}
+    settle: dict[str, Row] = {}
+    counts: list[tuple[float, str, str, int]] = []
+    for kind, row, _ in batch:
+        if row is None:
+            continue
+        if kind == "settle":
+            settle[row[0]] = row  # the last settlement is the one that would stay
+        elif kind == "reserve":
+            reserve.setdefault(row[0], row)  # a later reservation would be ignored
+        else:
+            counts.extend(row)
+    if settle and reserve:
+        # Whether it came before or after, a settlement in this batch is its record's end
+        # state: the reservation would either be replaced by it or be ignored.
+        for record_id in settle:
+            reserve.pop(record_id, None)
+    return reserve, settle, counts
+
+
 def _fail(batch: Sequence[_Op], error: Exception) -> None:
     """Each write of `batch` failed with `error`: its caller is told, or, when nobody waits for
     it, one line names them."""
@@ -270,7 +322,7 @@ def _fail(batch: Sequence[_Op], error: Exception) -> None:
     for kind, row, done in batch:
         if done is not None:
             _resolve(done, error)
-        elif row is not None:
+        elif row is not None and kind != "count":  # counts report their own failure
             lost.append(f"{kind} {row[0]}")
     if lost:
         shown = ", ".join(lost[:_NAMED])

@@ -1,7 +1,15 @@
-"""The gateway's HTTP routes: authenticate, hand the body to `Gateway`, render its answer."""
+"""The gateway's HTTP routes: authenticate, hand the body to `Gateway`, render its answer.
+
+A request refused at authentication is on record as the issue of 17 asks: an identified key
+that is revoked or expired gets a "refused" record under its id (`Gateway.refuse`); one with no
+key or a key that matches nothing is only counted, per minute, reason and client address
+(laneway.ledger.unauthenticated). The client address is the connection's peer: laneway has no
+setting to trust X-Forwarded-For, so a proxy in front is counted as the one client.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -14,11 +22,12 @@ from laneway.http.listener import Listener
 from laneway.http.messages import Request, Response, StreamResponse
 from laneway.http.protocol import HttpProtocol
 from laneway.keys.service import KeyService
+from laneway.ledger.unauthenticated import Reason, UnauthenticatedTally
 from laneway.routing.lanes import LaneTable
 from laneway.routing.listing import lanes_listing
 from laneway.server.admin import PREFIX as ADMIN_PREFIX
 from laneway.server.admin import AdminApi
-from laneway.server.auth import Authenticator, ClientKeys
+from laneway.server.auth import Authenticator, ClientKeys, InactiveKey
 from laneway.server.readiness import Readiness
 from laneway.server.render import render_error, to_http
 from laneway.upstream.health import Health
@@ -48,8 +57,11 @@ class GatewayApp:
         lanes: LaneTable,
         health: Health,
         admin: AdminApi | None = None,
+        tally: UnauthenticatedTally | None = None,
     ) -> None:
+        """`tally`: where requests without a valid key are counted (None: nowhere)."""
         self._gateway = gateway
+        self._tally = tally
         self._auth = auth
         self._admin = admin
         self._readiness = readiness
@@ -62,8 +74,10 @@ class GatewayApp:
 
     @classmethod
     def of(cls, assembly: Assembly) -> GatewayApp:
-        """The HTTP app over an assembly's gateway, keys and admission."""
+        """The HTTP app over an assembly's gateway, keys and admission (made on the event loop
+        that serves it: unauthenticated counts are flushed on its timer)."""
         config, env, clock = assembly.config, assembly.env, assembly.clock
+        loop = asyncio.get_running_loop()
         shared = assembly.shared_state
         admission = assembly.admission
         return cls(
@@ -92,7 +106,13 @@ class GatewayApp:
                 admission,
                 clock,
             ),
+            tally=UnauthenticatedTally(assembly.writer, clock, loop.call_later),
         )
+
+    def close(self) -> None:
+        """Before the ledger writer closes: hand it the counts not yet flushed."""
+        if self._tally is not None:
+            self._tally.flush()
 
     def listener(self) -> Listener:
         return Listener(
@@ -111,7 +131,11 @@ class GatewayApp:
         if method == b"POST":
             endpoint = _ENDPOINTS.get(path)
             if endpoint is not None:
-                client = self._auth.identify(request.headers.get(b"authorization"))
+                try:
+                    client = self._auth.identify(request.headers.get(b"authorization"))
+                except ApiError as error:
+                    self._refused(error, request, endpoint)
+                    raise
                 if client is None:  # a virtual key to read from the store first
                     return self._looked_up(endpoint, request)
                 # The protocol makes HTTP of the Answer (`finish`): no coroutine of our own.
@@ -143,22 +167,47 @@ class GatewayApp:
 
     async def _looked_up(self, endpoint: Endpoint, request: Request) -> Answer:
         authorization = request.headers[b"authorization"]
-        client = await self._auth.lookup(authorization)
+        try:
+            client = await self._auth.lookup(authorization)
+        except ApiError as error:
+            self._refused(error, request, endpoint)
+            raise
         return await self._gateway.handle(
             endpoint, request.body, client=client, headers=request.headers
         )
 
     def _authenticated(self, request: Request, answer: Callable[[], Response]) -> Reply:
         authorization = request.headers.get(b"authorization")
-        if self._auth.identify(authorization) is not None:
-            return answer()
+        try:
+            if self._auth.identify(authorization) is not None:
+                return answer()
+        except ApiError as error:
+            self._refused(error, request, None)
+            raise
         if authorization is None:  # identify answers None only for a key it must look up
             raise missing_api_key()
-        return self._after_lookup(authorization, answer)
+        return self._after_lookup(request, authorization, answer)
 
-    async def _after_lookup(self, authorization: bytes, answer: Callable[[], Response]) -> Response:
-        await self._auth.lookup(authorization)
+    async def _after_lookup(
+        self, request: Request, authorization: bytes, answer: Callable[[], Response]
+    ) -> Response:
+        try:
+            await self._auth.lookup(authorization)
+        except ApiError as error:
+            self._refused(error, request, None)
+            raise
         return answer()
+
+    def _refused(self, error: ApiError, request: Request, endpoint: Endpoint | None) -> None:
+        """A 401 at authentication, on record: an identified key's API call as a record, any
+        other as a count (a listing's, too: it is no API call, so it has no record)."""
+        if isinstance(error, InactiveKey) and endpoint is not None:
+            self._gateway.refuse(endpoint, request.body, error.client, error)
+            return
+        tally = self._tally
+        if tally is not None:
+            reason: Reason = "missing_key" if error.code is None else "invalid_key"
+            tally.count(reason, request.peer)
 
     def _lanes(self) -> Response:
         listing = lanes_listing(self._lanes_table, self._health)

@@ -22,13 +22,27 @@ from laneway.gateway.client import ANONYMOUS_CLIENT, Client
 from laneway.keys.model import VirtualKey
 from laneway.keys.registry import KeyRegistry
 from laneway.keys.secret import KEY_START, PREFIX_LENGTH, matches, prefix_of
-from laneway.wire.errors import incorrect_api_key, missing_api_key
+from laneway.wire.errors import ApiError, incorrect_api_key, missing_api_key
 
 ANONYMOUS = "anonymous"
 _PREFIX_AT = len(KEY_START)
 _PREFIX_END = _PREFIX_AT + PREFIX_LENGTH
 _MAX_CLIENTS = 100_000
 _WRONG = ". Use a key this laneway gateway is configured with."
+
+
+class InactiveKey(ApiError):
+    """401 for a virtual key whose secret matched but which is revoked or expired. Its holder is
+    identified (`client`), so the refusal is recorded under the key's id, with `state` (revoked
+    or expired) as its origin; other 401s are only counted (laneway.ledger.unauthenticated)."""
+
+    status: int
+
+    def __init__(self, client: Client, state: str) -> None:
+        message = incorrect_api_key(f": the key {client.prefix} has been {state}.").message
+        super().__init__(401, message, code="invalid_api_key")
+        self.client = client
+        self.state = state
 
 
 def key_id_of(key: str) -> str:
@@ -121,7 +135,7 @@ class Authenticator:
         """The client of a key whose secret was presented: 401 unless it is active."""
         status = key.status(self._clock.time())
         if status != "active":
-            raise incorrect_api_key(f": the key {key.prefix} has been {status}.")
+            raise InactiveKey(Client(key.id, key.default_lane, key, key.prefix), status)
         client = self._clients.get(key.prefix)
         if client is None or client.key is not key:  # new, or the key changed since
             if len(self._clients) > _MAX_CLIENTS:

@@ -1,6 +1,7 @@
 """The gateway's answers and errors as HTTP: the body as it came, and laneway's headers.
 
-x-laneway-request-id   the ledger record's id (a fresh id when the request got no record)
+x-laneway-request-id   the ledger record's id, a refusal's too (a fresh id when the request got
+                       no record: unauthenticated, or not an API call)
 x-laneway-attempts     attempts made, retries and fallbacks included
 x-request-id           the upstream's own request id, when it gave one
 x-laneway-lane         the lane that routed it, if any
@@ -38,8 +39,8 @@ def render_error(error: Exception) -> Response:
     meta = api_error.meta
     if isinstance(meta, AnswerMeta):
         headers += laneway_headers(meta, answered=False)
-    else:
-        headers.append(("x-laneway-request-id", new_id("req")))
+    else:  # a refusal recorded before routing names its record; else no record has this id
+        headers.append(("x-laneway-request-id", meta if isinstance(meta, str) else new_id("req")))
     return Response(api_error.status, api_error.body(), headers)
 
 

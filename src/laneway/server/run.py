@@ -60,7 +60,8 @@ def _virtual_keys_exist(config: GatewayConfig, env: Mapping[str, str]) -> bool:
 async def _serve(
     assembly: Assembly, sock: socket.socket, stop: asyncio.Event, ready: Callable[[], None]
 ) -> None:
-    listener = GatewayApp.of(assembly).listener()
+    app = GatewayApp.of(assembly)
+    listener = app.listener()
     server = await listener.start(sock)
     ready()
     try:
@@ -70,6 +71,7 @@ async def _serve(
         await listener.drain(DRAIN_S)
         listener.close_connections()
         await asyncio.sleep(0)  # let the closes and cancellations run
+        app.close()
         await assembly.close()
 
 
