@@ -45,7 +45,7 @@ from laneway.quota.state import (
     SoftCrossing,
     log_crossings,
 )
-from laneway.routing.output_cap import DEFAULT_ALLOWANCE, output_cap
+from laneway.routing.output_cap import DEFAULT_ALLOWANCE, plan_cap
 from laneway.routing.router import Plan
 from laneway.wire.errors import (
     ApiError,
@@ -246,23 +246,9 @@ class Admission:
         if budgets:
             features = plan.features
             if features is not None and features.max_output_tokens is None:
-                plan.output_cap = self._output_cap(plan)
+                plan.output_cap = plan_cap(plan, self._allowance, self._worst.max_output)
             amount = self._amount(plan, reservation_id)
         return Ask(reservation_id, revocation, rates, budgets, amount)
-
-    def _output_cap(self, plan: Plan) -> int:
-        """The cap laneway sets on a budgeted request that sets none (routing.output_cap)."""
-        lane = plan.lane
-        allowance = self._allowance
-        if lane is not None and lane.output_allowance is not None:
-            allowance = lane.output_allowance
-        requested, rates = plan.effort, self._worst.rates
-        efforts = [candidate.effort or requested for candidate in plan.candidates]
-        limits = []
-        for candidate in plan.candidates:
-            rate = rates(candidate.model)
-            limits.append(rate[2] if rate is not None else None)
-        return output_cap(allowance, efforts, limits)
 
     def _amount(self, plan: Plan, reservation_id: str) -> int:
         """The worst case to reserve; an unbounded one is refused, or (when allowed) zero."""

@@ -83,6 +83,11 @@ class WorstCase:
         pico = input_tokens * input_pico + (output * choices + extra_output) * output_pico
         return -(-pico // _PICO_PER_NANO)
 
+    def max_output(self, model: str) -> int | None:
+        """The most `model` writes, when it is priced and the catalog knows it."""
+        rates = self.rates(model)
+        return None if rates is None else rates[2]
+
     def rates(self, model: str) -> tuple[int, int, int | None] | None:
         """(input, output pico-USD per token, max output) of `model`, or None when unpriced."""
         rate = self._rates.get(model, _UNSEEN)

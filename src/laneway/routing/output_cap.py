@@ -17,9 +17,11 @@ max output of any candidate the request may be sent to, so it stays valid on fal
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
+
+from laneway.routing.router import Plan
 
 DEFAULT_ALLOWANCE: Final = 1024
 """Tokens at effort none (so 4,096 at medium: $0.018 of output on gpt-5.4-mini)."""
@@ -39,3 +41,14 @@ def output_cap(allowance: int, efforts: Iterable[str | None], limits: Iterable[i
         if limit is not None and limit < cap:
             cap = limit
     return cap
+
+
+def plan_cap(plan: Plan, allowance: int, max_output: Callable[[str], int | None]) -> int:
+    """The cap for a planned request: its lane's allowance (else `allowance`), at the efforts
+    its candidates are sent at, within each candidate model's `max_output`."""
+    lane = plan.lane
+    if lane is not None and lane.output_allowance is not None:
+        allowance = lane.output_allowance
+    requested, candidates = plan.effort, plan.candidates
+    efforts = [candidate.effort or requested for candidate in candidates]
+    return output_cap(allowance, efforts, [max_output(c.model) for c in candidates])

@@ -14,7 +14,7 @@ from typing import Any
 
 from laneway.pricing.money import usd_str
 from laneway.pricing.worst_case import WorstCase, usd_of_nano
-from laneway.routing.output_cap import output_cap
+from laneway.routing.output_cap import plan_cap
 from laneway.routing.router import Plan
 
 
@@ -70,15 +70,7 @@ def worst_view(worst: WorstCase, plan: Plan, allowance: int) -> WorstView | None
     cap = None
     capped: dict[str, int | None] = {}
     if most is None:
-        lane = plan.lane
-        if lane is not None and lane.output_allowance is not None:
-            allowance = lane.output_allowance
-        limits = []
-        for candidate in plan.candidates:
-            rates = worst.rates(candidate.model)
-            limits.append(rates[2] if rates is not None else None)
-        efforts = [c.effort or plan.effort for c in plan.candidates]
-        cap = output_cap(allowance, efforts, limits)
+        cap = plan_cap(plan, allowance, worst.max_output)
         capped = {c.label: worst.nano(c.model, bound, cap, choices, extra) for c in plan.candidates}
     return WorstView(bound, most, choices, costs, cap, capped)
 
