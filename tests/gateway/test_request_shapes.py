@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from laneway.emulator.server import EmulatorServer
 from laneway.ledger.record import LedgerRecord
 from laneway.server.run import GatewayServer
-from tests.gateway.conftest import PROVIDER_KEY, gateway_config
+from tests.gateway.conftest import BROKEN_MODEL, PROVIDER_KEY, gateway_config
 from tests.sdk import sdk
 
 ADMIN_KEY = "admin-secret-for-shape-tests-0123456789"
@@ -288,3 +288,15 @@ def test_a_refusal_says_what_was_reserved_why_and_how_to_fit(server: GatewayServ
         )
     assert "x 4 choices (n)" in refused.value.message
     assert "the request's own cap" in refused.value.message
+
+
+def test_the_cap_rides_a_fallback_to_another_model(server: GatewayServer) -> None:
+    # gpt-5.2 always answers 503 here and falls back to gpt-5.4: the body is written again for
+    # the new model, with the cap in it.
+    key, key_id = create_key(server, name="fallback", budgets=["1/day"])
+    with sdk(server.base_url, key) as client:
+        answer = client.responses.with_raw_response.create(model=BROKEN_MODEL, input="Say hi.")
+    assert answer.headers["x-laneway-model"] == "gpt-5.4"
+    assert answer.headers["x-laneway-output-cap"] == "4096"
+    assert answer.parse().max_output_tokens == 4096
+    assert [r.output_cap for r in records_of(server, key_id)] == [4096]
