@@ -35,7 +35,11 @@ UNNAMED_SCALE: Final = EFFORT_SCALE["medium"]
 def output_cap(allowance: int, efforts: Iterable[str | None], limits: Iterable[int | None]) -> int:
     """The cap for a request sent at `efforts` (one per candidate; None: the model's default)
     to models writing at most `limits` (None: unknown)."""
-    scale = max((EFFORT_SCALE.get(effort or "", UNNAMED_SCALE) for effort in efforts), default=1)
+    # Loops, not max() over a generator: this runs on every budgeted request without a cap.
+    scale, scales = 1, EFFORT_SCALE
+    for effort in efforts:
+        factor = scales.get(effort, UNNAMED_SCALE) if effort else UNNAMED_SCALE
+        scale = max(scale, factor)
     cap = allowance * scale
     for limit in limits:
         if limit is not None and limit < cap:
@@ -49,6 +53,10 @@ def plan_cap(plan: Plan, allowance: int, max_output: Callable[[str], int | None]
     lane = plan.lane
     if lane is not None and lane.output_allowance is not None:
         allowance = lane.output_allowance
-    requested, candidates = plan.effort, plan.candidates
-    efforts = [candidate.effort or requested for candidate in candidates]
-    return output_cap(allowance, efforts, [max_output(c.model) for c in candidates])
+    requested = plan.effort
+    efforts: list[str | None] = []
+    limits: list[int | None] = []
+    for candidate in plan.candidates:
+        efforts.append(candidate.effort or requested)
+        limits.append(max_output(candidate.model))
+    return output_cap(allowance, efforts, limits)

@@ -82,20 +82,18 @@ OUTPUT_CAP_FIELD: dict[Endpoint, str] = {
     "responses": "max_output_tokens",
     "chat": "max_completion_tokens",
 }
-_OPENING = re.compile(rb"[ \t\n\r]*\{")
+_QUOTE = ord('"')  # an object's first member begins with one: the common, non-empty case
 _EMPTY_REST = re.compile(rb"[ \t\n\r]*\}")
 
 
 def insert_field(raw: bytes, name: str, value: int) -> bytes:
     """The JSON object `raw` with `"name": value` first among its members; every other byte
     as it was. `raw` must be a JSON object (read_request has parsed it) without `name`."""
-    opening = _OPENING.match(raw)
-    if opening is None:
-        raise ValueError("not a JSON object")
-    after = opening.end()
-    member = b'"%s":%d' % (name.encode(), value)
-    if _EMPTY_REST.match(raw, after) is None:
-        member += b","
+    # Only whitespace may come before an object's `{`, and a string's `{` comes after it.
+    after = raw.index(b"{") + 1
+    member = f'"{name}":{value},'.encode()
+    if raw[after] != _QUOTE and _EMPTY_REST.match(raw, after) is not None:
+        member = member[:-1]  # the object was empty: no member follows
     return raw[:after] + member + raw[after:]
 
 
