@@ -128,3 +128,9 @@ def test_with_another_change_the_cap_rides_the_serialised_body() -> None:
 def test_without_a_cap_the_clients_bytes_go_as_they_are() -> None:
     raw = b' {"model":"m", "input":"hi"} '
     assert read_request("responses", raw).upstream_body("m") is raw
+
+
+def test_a_responses_body_keeps_a_stray_max_tokens_as_the_client_sent_it() -> None:
+    raw = b'{"model":"m","input":"hi","max_tokens":null}'  # not a Responses field: upstream's call
+    body = read_request("responses", raw).upstream_body("m", None, 64)
+    assert body == b'{"max_output_tokens":64,' + raw[1:]

@@ -44,12 +44,14 @@ class ApiRequest:
             field = OUTPUT_CAP_FIELD[self.endpoint]
             # A field present as null (or Chat's max_tokens as null) is replaced, not spliced:
             # a key twice in one object is read differently by different parsers.
-            if field not in self.body and "max_tokens" not in self.body:
+            chat = self.endpoint == "chat"
+            if field not in self.body and not (chat and "max_tokens" in self.body):
                 return insert_field(self.raw, field, output_cap)
         body = dict(self.body)
         body["model"] = model
         if output_cap is not None:
-            body.pop("max_tokens", None)  # null, or the cap would have been the client's
+            if self.endpoint == "chat":
+                body.pop("max_tokens", None)  # null, or the cap would have been the client's
             body[OUTPUT_CAP_FIELD[self.endpoint]] = output_cap
         if force_usage:
             options = body.get("stream_options")
