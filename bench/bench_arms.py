@@ -108,7 +108,7 @@ ADMIN_KEY = "bench-admin-key-not-a-secret-0123456789"
 KEYS: dict[str, dict[str, Any]] = {  # made on the keyed gateways, by name: POST /admin/keys
     "bench": {"budgets": ["1000000/day"], "rpm": 100_000_000},  # under load: never refused
     "rpm-one": {"rpm": 1},  # its second request within a minute: 429 rate_limit_exceeded
-    "broke": {"budgets": ["0.01/day"]},  # a worst case of ~1.9 USD: 429 insufficient_quota
+    "broke": {"budgets": ["0.01/day"]},  # laneway caps output at 4,096: ~0.019 USD, still 429
 }
 
 Unit = tuple[str, str]  # (side, arm): side is "this", or "before"/"after" with a baseline

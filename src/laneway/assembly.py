@@ -360,6 +360,7 @@ class Assembly:
                 lanes=budgets.lanes,
                 soft_threshold=budgets.soft_threshold,
                 refuse_unknown_price=budgets.unknown_price == "refuse",
+                output_allowance=budgets.output_allowance,
             ),
             shared=self.shared_state,
             fail_open=state.on_unavailable == "open",

@@ -42,6 +42,7 @@ from laneway.routing.lane_config import (
     Name,
     RoutingConfig,
 )
+from laneway.routing.output_cap import DEFAULT_ALLOWANCE
 from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.timeouts import TimeoutsConfig
 
@@ -129,6 +130,9 @@ class BudgetsConfig(Strict):
     # A request whose worst case cannot be priced (a model without a known price) and that a
     # budget applies to: "refuse" it (the budget could not be held), or "allow" it.
     unknown_price: Literal["refuse", "allow"] = "refuse"
+    # A request a budget applies to that sets no output cap gets one: this many tokens at
+    # effort none, scaled by effort (laneway.gateway.output_cap); a lane may set its own.
+    output_allowance: Annotated[int, Field(ge=16, le=1_000_000)] = DEFAULT_ALLOWANCE
 
     @field_validator("global_", mode="before")
     @classmethod

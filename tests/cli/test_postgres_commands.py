@@ -98,11 +98,11 @@ def test_route_explain_prices_with_profiles_from_the_postgres_ledger(
     body = tmp_path / "request.json"
     body.write_text(orjson.dumps({"model": "lane:cheap", "input": "hi"}).decode())
     with_history = expected_mini(run, config_file, body)
-    # The same lane over an empty SQLite ledger: no history, so the output is guessed at the
-    # model's max output (128k tokens), as the router does before any answer.
+    # The same lane over an empty SQLite ledger: no history, so the output is a typical answer
+    # (1,024 tokens: $0.004608), as the router assumes before any answer.
     empty = tmp_path / "empty.toml"
     empty.write_text(LANE + f'[ledger]\npath = "{tmp_path / "empty.db"}"\n', encoding="utf-8")
     without = expected_mini(run, empty, body)
     # The two answers in the PostgreSQL ledger wrote 300 tokens each: 300 x $4.50/M.
     assert Decimal("0.00135") <= with_history < Decimal("0.0014")
-    assert without > Decimal("0.5")
+    assert Decimal("0.004608") < without < Decimal("0.0047")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,32 @@ def test_lanes_says_when_the_gateway_cannot_be_reached(run: Run) -> None:
     result = run("lanes", "--gateway", "http://127.0.0.1:9")
     assert result.code == 2
     assert "cannot reach the gateway" in result.err
+
+
+def test_explain_shows_expected_and_worst_case_cost_apart(run: Run, tmp_path: Path) -> None:
+    # Before: the expected cost was the model's whole 128K max output ($1.92 on gpt-5.4).
+    body = {"model": "lane:reasoning", "input": "hi", "reasoning": {"effort": "medium"}}
+    result = run("route", "--explain", write(tmp_path, body), "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    expected = {c["candidate"]: c["expected_usd"] for c in data["candidates"]}
+    assert Decimal(expected["gpt-5.4@emulator"]) < Decimal("0.02")  # 1,024 typical tokens
+    worst = data["worst_case"]
+    assert Decimal(worst["usd"]) > Decimal("1.9")  # 128,000 x $15/M: no cap in the request
+    assert worst["output_tokens"] is None
+    assert worst["under_a_budget"]["output_cap"] == 4096
+    assert Decimal(worst["under_a_budget"]["usd"]) < Decimal("0.07")
+    text = run("route", "--explain", write(tmp_path, body))
+    assert "worst case $1.92" in text.out, text.out
+    assert "under a budget laneway caps output at 4,096 tokens" in text.out
+    assert "a typical answer, not the most it may write" in text.out
+
+
+def test_explain_counts_every_chat_choice_in_the_worst_case(run: Run, tmp_path: Path) -> None:
+    body = {"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "hi"}],
+            "n": 8, "max_completion_tokens": 200}  # fmt: skip
+    result = run("route", "--explain", write(tmp_path, body), "--json")
+    worst = json.loads(result.out)["worst_case"]
+    assert (worst["choices"], worst["output_tokens"]) == (8, 200)
+    assert "under_a_budget" not in worst  # the request set its own cap
+    assert Decimal(worst["usd"]) > 8 * 200 * Decimal("4.5") / 10**6

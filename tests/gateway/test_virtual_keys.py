@@ -123,8 +123,9 @@ def test_a_key_reaches_only_its_lanes_and_models(server: GatewayServer) -> None:
 def test_a_worst_case_beyond_the_budget_is_refused_naming_the_budget(
     server: GatewayServer,
 ) -> None:
-    # gpt-5.4-mini without max_output_tokens may write 128K tokens: ~$0.58, over $0.10.
-    key, view = create_key(server, name="small", budgets=["0.10/day"])
+    # gpt-5.4-mini without max_output_tokens gets laneway's cap (4,096 tokens: ~$0.018), over
+    # $0.001 (test_request_shapes.py has the rest of the refusal's text).
+    key, view = create_key(server, name="small", budgets=["0.001/day"])
     with pytest.raises(openai.RateLimitError) as refused:
         ask(server, key)
     error = refused.value
@@ -134,7 +135,7 @@ def test_a_worst_case_beyond_the_budget_is_refused_naming_the_budget(
     assert f"key:{view['id']}:day" in error.message
     assert error.response.headers["x-should-retry"] == "false"
     # With a small max_output_tokens the worst case fits, and the request is served.
-    assert ask(server, key, max_output_tokens=200).status == "completed"
+    assert ask(server, key, max_output_tokens=100).status == "completed"
 
 
 def test_concurrent_requests_never_spend_past_the_budget(server: GatewayServer) -> None:

@@ -18,6 +18,7 @@ from laneway.emulator.engine import Caller, Engine
 from laneway.emulator.responses_request import HOSTED_TOOL_CAPABILITY
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import CAPABILITIES
+from laneway.wire.errors import ApiError
 from laneway.wire.features import (
     CHAT_TOOL_CAPABILITY,
     MALFORMED_TOOL,
@@ -244,15 +245,7 @@ def test_no_tools(endpoint: Endpoint, body: dict[str, Any]) -> None:
         ("chat", {"max_tokens": 200}, 200),
         ("chat", {"max_completion_tokens": 300, "max_tokens": 200}, 300),
         ("chat", {"max_completion_tokens": None, "max_tokens": 200}, 200),
-        ("chat", {"max_completion_tokens": 0, "max_tokens": 200}, 200),
         ("chat", {"max_output_tokens": 500}, None),  # not a Chat field
-        # Only positive integers count.
-        ("responses", {"max_output_tokens": 0}, None),
-        ("responses", {"max_output_tokens": -5}, None),
-        ("responses", {"max_output_tokens": True}, None),
-        ("responses", {"max_output_tokens": 500.0}, None),
-        ("responses", {"max_output_tokens": "500"}, None),
-        ("chat", {"max_completion_tokens": False, "max_tokens": "9"}, None),
     ],
 )
 def test_max_output_tokens(
@@ -260,6 +253,57 @@ def test_max_output_tokens(
 ) -> None:
     body = responses(**fields) if endpoint == "responses" else chat(**fields)
     assert features(endpoint, body).max_output_tokens == expected
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fields", "param", "code"),
+    [
+        # Anything but an integer within range is OpenAI's 400, before a budget is reckoned
+        # with it or laneway sets a cap beside it (it used to be read as "no cap").
+        ("responses", {"max_output_tokens": 0}, "max_output_tokens", "integer_below_min_value"),
+        ("responses", {"max_output_tokens": 15}, "max_output_tokens", "integer_below_min_value"),
+        ("responses", {"max_output_tokens": -5}, "max_output_tokens", "integer_below_min_value"),
+        ("responses", {"max_output_tokens": True}, "max_output_tokens", "invalid_type"),
+        ("responses", {"max_output_tokens": 500.0}, "max_output_tokens", "invalid_type"),
+        ("responses", {"max_output_tokens": 1e308}, "max_output_tokens", "invalid_type"),
+        ("responses", {"max_output_tokens": "500"}, "max_output_tokens", "invalid_type"),
+        ("chat", {"max_completion_tokens": 0}, "max_completion_tokens", "integer_below_min_value"),
+        ("chat", {"max_completion_tokens": False}, "max_completion_tokens", "invalid_type"),
+        ("chat", {"max_tokens": "9"}, "max_tokens", "invalid_type"),
+        ("chat", {"max_tokens": []}, "max_tokens", "invalid_type"),
+        ("chat", {"n": 0}, "n", "integer_below_min_value"),
+        ("chat", {"n": 129}, "n", "invalid_value"),
+        ("chat", {"n": 10**18}, "n", "invalid_value"),
+        ("chat", {"n": 2.0}, "n", "invalid_type"),
+        ("chat", {"n": True}, "n", "invalid_type"),
+    ],
+)
+def test_bad_output_fields_get_openais_400(
+    endpoint: Endpoint, fields: dict[str, Any], param: str, code: str
+) -> None:
+    body = responses(**fields) if endpoint == "responses" else chat(**fields)
+    with pytest.raises(ApiError) as refused:
+        features(endpoint, body)
+    assert (refused.value.status, refused.value.param, refused.value.code) == (400, param, code)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fields", "choices", "extra"),
+    [
+        ("chat", {}, 1, 0),
+        ("chat", {"n": None}, 1, 0),
+        ("chat", {"n": 8}, 8, 0),
+        ("chat", {"n": 128}, 128, 0),
+        ("responses", {"n": 8}, 1, 0),  # not a Responses field: upstream refuses it
+        ("chat", {"prediction": {"type": "content", "content": "x"}}, 1, 100),
+    ],
+)
+def test_what_multiplies_output(
+    endpoint: Endpoint, fields: dict[str, Any], choices: int, extra: int
+) -> None:
+    body = responses(**fields) if endpoint == "responses" else chat(**fields)
+    found = read_features(endpoint, body, 100)
+    assert (found.choices, found.output_extra) == (choices, extra)
 
 
 def test_identity_fields_are_in_both_request_schemas() -> None:
@@ -329,7 +373,6 @@ def test_malformed_fields_never_raise() -> None:
         "functions": "f",
         "metadata": 3,
         "user": {},
-        "max_tokens": [],
         "input": 5,
         "messages": "hi",
     }

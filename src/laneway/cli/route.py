@@ -14,7 +14,10 @@ from rich.table import Table
 from laneway.cli.config_option import assembly_of, config_option
 from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stdout_console
+from laneway.pricing.worst_case import WorstCase
+from laneway.routing.expected_cost import TYPICAL_OUTPUT
 from laneway.routing.router import Plan
+from laneway.routing.worst_view import WorstView, worst_view
 from laneway.wire.errors import ApiError
 from laneway.wire.request import Endpoint, read_request
 
@@ -53,6 +56,8 @@ def route_command(
     raw = _read(request_path)
     with assembly_of(config_path) as parts:
         router = parts.dry_router()
+        worst = WorstCase(parts.catalog)
+        allowance = parts.config.budgets.output_allowance
     chosen: Endpoint = _endpoint(raw, endpoint)
     try:
         request = read_request(chosen, raw)
@@ -63,24 +68,36 @@ def route_command(
         else:
             click.echo(f"the gateway would answer {error.status}: {error.message}")
         return EXIT_REFUSED
+    view = worst_view(worst, plan, allowance)
     if as_json:
-        print_json(explanation(chosen, plan))
+        print_json(explanation(chosen, plan, view))
     else:
-        _print(chosen, plan)
+        _print(chosen, plan, view)
     return 0
 
 
-def explanation(endpoint: str, plan: Plan) -> dict[str, Any]:
+def explanation(endpoint: str, plan: Plan, view: WorstView | None = None) -> dict[str, Any]:
     data = plan.route.as_dict()
     del data["chosen"]  # nothing was sent
     data["endpoint"] = endpoint
     data["attempt_order"] = [
         {"candidate": f"{c.model}@{c.provider.name}", "effort": c.effort} for c in plan.candidates
     ]
+    data["expected_output_tokens"] = _expected_basis(plan)
+    if view is not None:
+        data["worst_case"] = view.as_dict()
     return data
 
 
-def _print(endpoint: str, plan: Plan) -> None:
+def _expected_basis(plan: Plan) -> int | str:
+    """What a candidate's expected cost assumes it writes, when no answer was observed yet."""
+    features = plan.features
+    if features is not None and features.max_output_tokens is not None:
+        return features.max_output_tokens
+    return f"as observed on the lane, else {TYPICAL_OUTPUT}"
+
+
+def _print(endpoint: str, plan: Plan, view: WorstView | None) -> None:
     route = plan.route
     console = stdout_console()
     lane = route.lane or "none (a plain model id)"
@@ -98,6 +115,13 @@ def _print(endpoint: str, plan: Plan) -> None:
     console.print(table)
     order = ", ".join(f"{c.model}@{c.provider.name}" for c in plan.candidates)
     console.print(f"attempts would try: {order}", markup=False)
+    console.print(
+        f"expected cost: output {_expected_basis(plan)} tokens (a typical answer, not the most "
+        "it may write)",
+        markup=False,
+    )
+    for line in view.lines() if view is not None else ():
+        console.print(line, markup=False)
 
 
 def _endpoint(raw: bytes, given: str | None) -> Endpoint:

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import TypeAlias, TypeVar
 
 from laneway.clock import Clock
+from laneway.gateway.budget_refusal import HOW_TO_FIT, worst_case_parts
 from laneway.gateway.client import Client
 from laneway.keys.model import VirtualKey
 from laneway.ledger.record import LedgerRecord
@@ -34,6 +35,7 @@ from laneway.pricing.money import usd_str
 from laneway.pricing.worst_case import WorstCase, nano_ceil, usd_of_nano
 from laneway.quota.budget import BudgetLimit
 from laneway.quota.state import (
+    EXACT_LIMIT,
     Ask,
     BudgetCharge,
     QuotaState,
@@ -43,6 +45,7 @@ from laneway.quota.state import (
     SoftCrossing,
     log_crossings,
 )
+from laneway.routing.output_cap import DEFAULT_ALLOWANCE, plan_cap
 from laneway.routing.router import Plan
 from laneway.wire.errors import (
     ApiError,
@@ -59,6 +62,7 @@ log = logging.getLogger(__name__)
 
 _NO_RATES: tuple[RateLimit, ...] = ()
 _NO_BUDGETS: tuple[BudgetCharge, ...] = ()
+_MOST_TOKENS = EXACT_LIMIT // 60 - 1  # the largest TPM charge the state can count
 _MEMO_MAX = 100_000  # keys come and go: per-key memos are dropped past this many
 _T = TypeVar("_T")
 
@@ -94,6 +98,7 @@ class BudgetRule:
     lanes: Mapping[str, tuple[BudgetLimit, ...]] | None = None
     soft_threshold: Decimal = Decimal("0.8")
     refuse_unknown_price: bool = True
+    output_allowance: int = DEFAULT_ALLOWANCE  # laneway.routing.output_cap; a lane's overrides
 
 
 class Admission:
@@ -113,6 +118,7 @@ class Admission:
         rule = budgets or BudgetRule()
         self._soft = rule.soft_threshold
         self._refuse_unknown = rule.refuse_unknown_price
+        self._allowance = rule.output_allowance
         self._global = self._charges("global", rule.global_)
         self._lanes = {
             lane: self._charges(f"lane:{lane}", limits)
@@ -184,16 +190,16 @@ class Admission:
             return None
         immediate = self._immediate
         if immediate is None:
-            return self._admit_shared(client, ask, reservation_id)
+            return self._admit_shared(client, ask, reservation_id, plan)
         if isinstance(ask, str):  # a state of one process shares no revocations
             return None
         refusal = immediate.admit_now(ask, self._clock.time())
         if refusal is not None:
-            raise self._refused(refusal, client)
+            raise self._refused(refusal, client, plan)
         return Hold(reservation_id, _tokens_limited(client), reserved=True)
 
     async def _admit_shared(
-        self, client: Client, ask: Ask | str, reservation_id: str
+        self, client: Client, ask: Ask | str, reservation_id: str, plan: Plan
     ) -> Hold | None:
         if isinstance(ask, str):  # only a revocation to check: a read, not a reservation
             if self._is_revoked is not None:
@@ -212,7 +218,7 @@ class Admission:
             self._release_later(reservation_id)
             raise
         if refusal is not None:
-            raise self._refused(refusal, client)
+            raise self._refused(refusal, client, plan)
         return Hold(reservation_id, _tokens_limited(client), reserved=True)
 
     def _ask(self, client: Client, plan: Plan, reservation_id: str) -> Ask | str | None:
@@ -236,13 +242,23 @@ class Admission:
         revocation = client.prefix if self._shared and key is not None else None
         if not budgets and not rates:
             return revocation
-        amount = self._amount(plan, reservation_id) if budgets else 0
+        amount = 0
+        if budgets:
+            features = plan.features
+            if features is not None and features.max_output_tokens is None:
+                plan.output_cap = plan_cap(plan, self._allowance, self._worst.max_output)
+            amount = self._amount(plan, reservation_id)
         return Ask(reservation_id, revocation, rates, budgets, amount)
 
     def _amount(self, plan: Plan, reservation_id: str) -> int:
         """The worst case to reserve; an unbounded one is refused, or (when allowed) zero."""
         amount = self._worst_case(plan)
         if amount is not None:
+            if amount >= EXACT_LIMIT:  # past any budget the state can count: never fits
+                raise insufficient_quota(
+                    f"this request's worst-case cost ({_usd(amount)} USD; "
+                    f"{worst_case_parts(self._worst, plan)}) is beyond any budget. {HOW_TO_FIT}"
+                )
             return amount
         if self._refuse_unknown:
             raise insufficient_quota(
@@ -284,6 +300,8 @@ class Admission:
         if not estimate and plan.features is not None:
             features = plan.features
             estimate = features.input_estimate + (features.max_output_tokens or 0)
+        # A number no limit could hold is refused by the limit, not by the state's range check.
+        estimate = min(estimate, _MOST_TOKENS)
         return RateLimit(f"key:{key_id}:tpm", tpm, estimate, tokens=True)
 
     def _worst_case(self, plan: Plan) -> int | None:
@@ -292,23 +310,28 @@ class Admission:
         if features is None:
             return None
         input_bound = None if features.stored_input else features.input_upper_bound
+        output = features.max_output_tokens
+        if output is None:
+            output = plan.output_cap
+        choices, extra = features.choices, features.output_extra
         worst = 0
         for candidate in plan.candidates:
-            nano = self._worst.nano(candidate.model, input_bound, features.max_output_tokens)
+            nano = self._worst.nano(candidate.model, input_bound, output, choices, extra)
             if nano is None:
                 return None
             worst = max(worst, nano)
         return worst
 
-    def _refused(self, refusal: Refusal, client: Client) -> ApiError:
+    def _refused(self, refusal: Refusal, client: Client, plan: Plan) -> ApiError:
         if refusal.kind == "revoked":
             return incorrect_api_key(": this key has been revoked.")
         who = _who(client)
         if refusal.kind == "budget":
             return insufficient_quota(
                 f"budget {refusal.limit_id} would be exceeded by this request's worst-case "
-                f"cost ({_usd(refusal.requested)} USD; {_usd(refusal.used)} of "
-                f"{_usd(refusal.limit)} USD spent or reserved) for {who}."
+                f"cost ({_usd(refusal.requested)} USD reserved = "
+                f"{worst_case_parts(self._worst, plan)}; {_usd(refusal.used)} of "
+                f"{_usd(refusal.limit)} USD spent or reserved) for {who}. {HOW_TO_FIT}"
             )
         limit_id = refusal.limit_id or ""
         tokens = limit_id.endswith(":tpm")

@@ -125,13 +125,16 @@ class Attempts:
         deadline = self._clock.monotonic() + pacer.max_wait_s if pacer is not None else 0.0
         last: ApiError | None = None
         paced: _PacedOut | None = None  # the soonest a candidate held back by pacing has room
+        cap = plan.output_cap  # laneway's output cap (admission, under a budget), spliced in
+        if cap is not None:
+            exchange.record.output_cap = cap
         for candidate in plan.candidates:
             provider = candidate.provider
             provider.retry_budget.record_request()
             send = _Send(
                 provider.url(request.endpoint),
                 {**provider.headers, **headers} if headers else provider.headers,
-                request.upstream_body(candidate.model, candidate.effort),
+                request.upstream_body(candidate.model, candidate.effort, cap),
                 plan.timeouts,
                 plan.tokens.get(candidate, 0),
             )

@@ -1,9 +1,12 @@
 """The most a request can cost on a model, in whole nano-dollars, for budget reservations.
 
-    worst case = input tokens x input price + max output tokens x output price
+    worst case = input tokens x input price
+               + (max output tokens x choices + output beyond the cap) x output price
 
-Input is charged at the full input price (a cache hit only lowers it) and reasoning is part of
-output, so no answer can cost more. Rates are per token in pico-dollars, rounded up once per
+Input is charged at the full input price (a cache hit only lowers it) and once however many
+choices are asked for; reasoning is part of output and each of Chat's `n` choices writes up to
+the cap; a Chat prediction's rejected tokens are billed as output beyond the cap (bounded by the
+body's bytes). So no answer can cost more. Rates are per token in pico-dollars, rounded up once per
 model, and the total is rounded up to a nano-dollar: a reservation may exceed the truth by a
 fraction of a cent-millionth, never fall short of it. An unknown price gives None, never zero.
 """
@@ -51,10 +54,19 @@ class WorstCase:
         self._rates[model] = rate
         return rate
 
-    def nano(self, model: str, input_tokens: int | None, max_output: int | None) -> NanoUSD | None:
+    def nano(
+        self,
+        model: str,
+        input_tokens: int | None,
+        max_output: int | None,
+        choices: int = 1,
+        extra_output: int = 0,
+    ) -> NanoUSD | None:
         """The worst case on `model`; `input_tokens` None means unbounded by the body (stored
-        input upstream: the model's whole window is the bound). None when it cannot be priced
-        or bounded."""
+        input upstream: the model's whole window is the bound); `choices` answers of up to
+        `max_output` each (else the model's max output), and `extra_output` billed beside them.
+        None when it cannot be priced or bounded. Python integers: no size overflows here (the
+        quota state's own range is the caller's to check)."""
         rate = self._rates.get(model, _UNSEEN)
         if rate is _UNSEEN:
             rate = self._rate(model)
@@ -68,5 +80,17 @@ class WorstCase:
             if window is None:
                 return None
             input_tokens = max(window - output, 0)
-        pico = input_tokens * input_pico + output * output_pico
+        pico = input_tokens * input_pico + (output * choices + extra_output) * output_pico
         return -(-pico // _PICO_PER_NANO)
+
+    def max_output(self, model: str) -> int | None:
+        """The most `model` writes, when it is priced and the catalog knows it."""
+        rates = self.rates(model)
+        return None if rates is None else rates[2]
+
+    def rates(self, model: str) -> tuple[int, int, int | None] | None:
+        """(input, output pico-USD per token, max output) of `model`, or None when unpriced."""
+        rate = self._rates.get(model, _UNSEEN)
+        if rate is _UNSEEN:
+            rate = self._rate(model)
+        return None if rate is None else (rate[0], rate[1], rate[3])

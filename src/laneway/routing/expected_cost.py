@@ -12,6 +12,9 @@ from laneway.routing.lanes import Lane, Option
 from laneway.routing.observations import Profile
 from laneway.wire.features import RequestFeatures
 
+TYPICAL_OUTPUT = 1024
+"""Output tokens expected of an answer before a lane has observed any on the model."""
+
 
 def rate_estimate(input_tokens: int, features: RequestFeatures, model_max_output: int) -> int:
     """Tokens a request counts against a rate limit: input plus the most it may write, as
@@ -24,14 +27,15 @@ def expected_cost(
 ) -> PicoUSD | None:
     """Expected cost in pico-USD (rounded up where a price is finer than that), None when a
     price is unknown. Output as this lane's answers on the model had it, else (no history yet)
-    the most it may write: the request's cap (`most`), else the model's."""
+    the request's cap (`most`), else a typical answer (`TYPICAL_OUTPUT`): never the model's
+    whole max output, which is the worst case budgets reserve (laneway.pricing.worst_case)."""
     if not option.known_price:
         return None
     if profile is not None:
         share = profile.cached_share
         output, cached = round(profile.output_tokens), int(tokens * share) if share else 0
     else:
-        output, cached = most or option.max_output, 0
+        output, cached = TYPICAL_OUTPUT if most is None else most, 0
     rate_in, rate_cached, rate_out = option.rates
     if rate_in is None or rate_out is None or (cached and rate_cached is None):
         return expected_cost_decimal(option.spec, tokens, cached, output)

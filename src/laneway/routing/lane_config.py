@@ -10,6 +10,7 @@ lane names in rules) happen when lanes are built (`laneway.routing.lanes`).
     effort = "none"                           # when the request names no effort
     max_effort = "medium"                     # never sent higher than this
     max_cost_usd = "0.25"                     # skip a candidate expected to cost more
+    output_allowance = 2048                   # the output cap laneway sets under a budget
     timeouts = { first_byte_s = 120 }
 
     [lanes.coding.shadow]                     # mirror a share of traffic, never seen by clients
@@ -80,6 +81,9 @@ class LaneConfig(Strict):
     effort: ReasoningEffort | None = None
     max_effort: ReasoningEffort | None = None
     max_cost_usd: Price | None = None
+    # Tokens at effort none: the output cap laneway sets, scaled by effort, when a budget
+    # applies and the request sets none (docs/keys-and-budgets.md). None: `[budgets]`'s.
+    output_allowance: Annotated[int, Field(ge=16, le=1_000_000)] | None = None
     timeouts: TimeoutsConfig | None = None
     shadow: ShadowConfig | None = None
 

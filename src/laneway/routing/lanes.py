@@ -102,6 +102,7 @@ class Lane:
     aliases: tuple[str, ...] = ()
     shadow: Shadow | None = None
     shipped: bool = False
+    output_allowance: int | None = None  # laneway's output cap under a budget, at effort none
     max_cost_pico: int | None = field(init=False)  # the ceiling as expected costs are ranked
     priced: bool = field(init=False)  # routing needs each candidate's expected cost
     everything: tuple[Option, ...] = field(init=False)  # the options, then the fallbacks
@@ -113,6 +114,8 @@ class Lane:
     # (infinite when none is known): a request within both fits every one without a closer look.
     window: float = field(init=False)
     output_limit: float = field(init=False)
+    # The largest known max output and its model: a cap above it fits no option (a 400).
+    output_most: tuple[int, str] | None = field(init=False)
 
     def __post_init__(self) -> None:
         ceiling = self.max_cost_usd
@@ -130,6 +133,10 @@ class Lane:
         limits = [o.spec.max_output_tokens for o in everything if o.spec is not None]
         known = [limit for limit in limits if limit is not None]
         object.__setattr__(self, "output_limit", min(known, default=math.inf))
+        most = [(o.spec.max_output_tokens, o.model) for o in everything if o.spec is not None]
+        # Only when every option's is known: an unknown one may take any cap.
+        whole = len(most) == len(everything) and all(limit is not None for limit, _ in most)
+        object.__setattr__(self, "output_most", max(most) if whole and most else None)
 
 
 @dataclass(slots=True)
@@ -281,6 +288,7 @@ def _build_lane(
         aliases=config.aliases,
         shadow=shadow,
         shipped=shipped,
+        output_allowance=config.output_allowance,
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from laneway.pricing.catalog import Catalog
+from laneway.pricing.model_spec import ModelSpec
 from laneway.routing.affinity import Affinity
 from laneway.routing.classify import classify
 from laneway.routing.effort import effective_effort
@@ -34,7 +35,13 @@ from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate, Provider, candidates_for
 from laneway.upstream.timeouts import Timeouts, TimeoutsConfig
 from laneway.wire.errors import ApiError
-from laneway.wire.features import RequestFeatures, exact_input_tokens, read_features
+from laneway.wire.features import (
+    RequestFeatures,
+    exact_input_tokens,
+    output_param,
+    output_too_large,
+    read_features,
+)
 from laneway.wire.request import ApiRequest
 
 _EFFORT_MEMO = 4096
@@ -61,6 +68,9 @@ class Plan:
     tokens: dict[Candidate, int]  # rate-limit estimate per candidate (input + max output)
     # The request's routing facts, for admission (input bound, max output); set by `plan()`.
     features: RequestFeatures | None = None
+    effort: str | None = None  # the effort the request named (a candidate's None means this)
+    # The output cap laneway sets on the request (admission, under a budget): None, none.
+    output_cap: int | None = None
 
 
 class Router:
@@ -117,6 +127,7 @@ class Router:
         )
         plan = self._route(request, features, size, key_id, key_lane, header_lane)
         plan.features = features
+        plan.effort = request.effort
         return plan
 
     def _route(
@@ -224,9 +235,12 @@ class Router:
                 Consideration(f"{request.model}@{home[0].name}", True, "previous_response_id")
             )
             spec = self.catalog.find(request.model)
-            most = (spec.max_output_tokens if spec is not None else None) or 0
-            need = rate_estimate(features.input_estimate, features, most)
+            model_max = (spec.max_output_tokens if spec is not None else None) or 0
+            need = rate_estimate(features.input_estimate, features, model_max)
             return Plan(None, [candidate], timeouts, route, {candidate: need})
+        most = features.max_output_tokens
+        if most is not None:
+            _check_output(request, most, self.catalog.find(request.model))
         fallbacks = self._fallbacks.get(request.model, ())
         kept: list[Candidate] = []
         late: list[Candidate] = []
@@ -241,6 +255,9 @@ class Router:
                 continue
             spec = self.catalog.find(model)
             limit = spec.max_output_tokens if spec is not None else None
+            if most is not None and limit is not None and most > limit:  # a fallback
+                rows.append((label, False, f"max output {most:,} > {limit:,}", None, None))
+                continue
             need = rate_estimate(features.input_estimate, features, limit or 0)
             tokens[candidate] = need
             short = headroom.fits(provider, model, need)
@@ -275,6 +292,9 @@ class Router:
             and size.upper + (most or 0) <= lane.window
         ):
             return self._plan_ordinary(request, features, size.best(), lane, route, key_id)
+        if most is not None and lane.output_most is not None and most > lane.output_most[0]:
+            limit, model = lane.output_most
+            raise output_too_large(output_param(request.endpoint, request.body), most, model, limit)
         considered = route.considered
         # A lane's option at `position` (options, then fallbacks) is explained at
         # considered[position] until `note_at` says otherwise: every one gets its line, in order.
@@ -535,6 +555,14 @@ def _unfit(option: Option, features: RequestFeatures, size: InputSize) -> str | 
         output = f" + {max_output:,} output" if max_output else ""
         return f"context: {size.exact():,} input{output} > {window:,}"
     return None
+
+
+def _check_output(request: ApiRequest, most: int, spec: ModelSpec | None) -> None:
+    """OpenAI's 400 for an output cap above the requested model's max output."""
+    limit = spec.max_output_tokens if spec is not None else None
+    if limit is not None and most > limit:
+        param = output_param(request.endpoint, request.body)
+        raise output_too_large(param, most, request.model, limit)
 
 
 def _cannot_serve(lane: Lane, route: Route, health: bool) -> ApiError:

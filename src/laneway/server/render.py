@@ -8,6 +8,8 @@ x-laneway-lane         the lane that routed it, if any
 x-laneway-route        the routing summary
 x-laneway-model        the model that answered, and x-laneway-provider where
 x-laneway-cost-usd     the exact cost of a whole answer ("unknown" when it is)
+x-laneway-output-cap   the output cap laneway set on the request (a budget applied and the
+                       request set none), in tokens
 x-laneway-<name>       each annotation an observer attached (e.g. a trace id)
 """
 
@@ -58,6 +60,9 @@ def laneway_headers(meta: AnswerMeta, *, answered: bool) -> HeaderList:
     if lane is not None:
         headers.append(("x-laneway-lane", lane))
     headers.append(("x-laneway-route", meta.explanation.header()))
+    cap = record.output_cap
+    if cap is not None:
+        headers.append(("x-laneway-output-cap", str(cap)))
     if answered:
         headers.append(("x-laneway-model", record.answering_model or ""))
         headers.append(("x-laneway-provider", record.provider or ""))

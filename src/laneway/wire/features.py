@@ -11,12 +11,13 @@ out here because the wire layer sits below pricing, and a test keeps the two in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
 from laneway.tokens import count_tokens
+from laneway.wire.errors import ApiError, invalid_type, invalid_value
 from laneway.wire.prompt import prompt_text
 from laneway.wire.request import Endpoint
 
@@ -57,6 +58,8 @@ _NONE: Final[frozenset[str]] = frozenset()
 _NO_METADATA: Final[Mapping[str, str]] = MappingProxyType({})
 _WEB_SEARCH: Final[frozenset[str]] = frozenset({"web_search"})
 _UNKNOWN: Final = object()  # a table miss, told apart from a None (no capability) entry
+MAX_CHOICES: Final = 128  # Chat's `n`: 1..128 (OpenAI's spec)
+RESPONSES_MIN_OUTPUT: Final = 16  # OpenAI refuses a smaller `max_output_tokens`
 # Stands in `unknown_tools` for a tool that is not an object with a string `type`.
 MALFORMED_TOOL: Final = "(malformed tool)"
 
@@ -67,6 +70,12 @@ class RequestFeatures:
     unknown_tools: frozenset[str]  # tool types laneway cannot check against the catalog
     has_tools: bool  # any tool at all, function tools and Chat's web search included
     max_output_tokens: int | None  # the client's cap on output (reasoning included)
+    # What multiplies output: Chat's `n` (each choice writes up to the cap, one input billed);
+    # 1 for Responses, which has no such field.
+    choices: int
+    # Output billed beyond the cap: Chat's predicted output, whose rejected tokens are billed as
+    # output; bounded by the body's bytes (a token is at least a byte). 0 without a prediction.
+    output_extra: int
     identity: str | None  # whom the request is for: safety_identifier, else user
     metadata: Mapping[str, str]  # the body's metadata when it is strings only, else empty
     # Input that the upstream holds and the body does not (previous_response_id, a stored
@@ -76,6 +85,17 @@ class RequestFeatures:
     input_estimate: int  # tokens, a heuristic for ranking by cost only
 
 
+# The input bound (`input_upper_bound`): o200k_base splits a text's UTF-8 bytes into tokens of at
+# least one byte each, so a text has no more tokens than bytes. The counted text is the body's
+# strings, bits of its JSON printed again (tool definitions and calls) and short labels ("user: ",
+# "\n\n", " called "). A string is no longer in UTF-8 than in the JSON (escapes such as \n or
+# \u00e9 only add bytes); a label is a token or two, fewer than the bytes of JSON syntax around
+# what it labels (quotes, keys, braces), and that syntax, printed again, packs several bytes into
+# a token. OpenAI's few formatting tokens per message are paid for the same way. Not covered:
+# images and files, billed by their own rules (tiles, pages) and not by the bytes that refer to
+# them; stored input (`stored_input`); and numbers printed again longer than written (1e9 in a
+# tool's JSON counts as "1000000000.0"), which no real request leans on. The tests try it on
+# hostile shapes.
 def read_features(endpoint: Endpoint, body: dict[str, Any], raw_size: int) -> RequestFeatures:
     """The routing facts of a parsed body whose JSON text was `raw_size` bytes long."""
     get = body.get
@@ -92,10 +112,19 @@ def read_features(endpoint: Endpoint, body: dict[str, Any], raw_size: int) -> Re
         if get("web_search_options") is not None:
             capabilities = capabilities | _WEB_SEARCH
             has_tools = True
-        max_output = _positive(get("max_completion_tokens")) or _positive(get("max_tokens"))
+        max_output = _output_cap(get, "max_completion_tokens", 1) or _output_cap(
+            get, "max_tokens", 1
+        )
+        choices = get("n")
+        if choices is None:
+            choices = 1
+        elif type(choices) is not int or not 1 <= choices <= MAX_CHOICES:
+            _bad_choices(choices)
+        extra = raw_size if get("prediction") is not None else 0
         stored_input = False
     else:
-        max_output = _positive(get("max_output_tokens"))
+        max_output = _output_cap(get, "max_output_tokens", RESPONSES_MIN_OUTPUT)
+        choices, extra = 1, 0
         stored_input = (
             get("previous_response_id") is not None
             or get("conversation") is not None
@@ -111,22 +140,13 @@ def read_features(endpoint: Endpoint, body: dict[str, Any], raw_size: int) -> Re
         metadata = MappingProxyType(metadata)  # the body's own dict: shown, not copied
     else:
         metadata = _NO_METADATA
-    # The bound: o200k_base splits a text's UTF-8 bytes into tokens of at least one byte each,
-    # so a text has no more tokens than bytes. The counted text is the body's strings, bits of
-    # its JSON printed again (tool definitions and calls) and short labels ("user: ", "\n\n",
-    # " called "). A string is no longer in UTF-8 than in the JSON (escapes such as \n or
-    # \u00e9 only add bytes); a label is a token or two, fewer than the bytes of JSON syntax
-    # around what it labels (quotes, keys, braces), and that syntax, printed again, packs
-    # several bytes into a token. OpenAI's few formatting tokens per message are paid for the
-    # same way. Not covered: images and files, billed by their own rules (tiles, pages) and not
-    # by the bytes that refer to them; stored input (`stored_input`); and numbers printed again
-    # longer than written (1e9 in a tool's JSON counts as "1000000000.0"), which no real
-    # request leans on. The tests try it on hostile shapes.
     return RequestFeatures(
         capabilities=capabilities,
         unknown_tools=unknown,
         has_tools=has_tools,
         max_output_tokens=max_output,
+        choices=choices,
+        output_extra=extra,
         identity=identity,
         metadata=metadata,
         stored_input=stored_input,
@@ -191,9 +211,56 @@ def _has_skills(tool: Mapping[str, Any]) -> bool:
     return isinstance(skills, list) and bool(skills)
 
 
-def _positive(value: Any) -> int | None:
+def _output_cap(get: Callable[[str], Any], field: str, least: int) -> int | None:
+    """The client's output cap in `field`; None when absent or null. Anything else that is not
+    an integer of at least `least` gets OpenAI's 400 here, before a budget is reckoned with it
+    or laneway sets a cap beside it."""
+    value = get(field)
     # `type(...) is int`: JSON true is a bool, and bool is an int subclass.
-    return value if type(value) is int and value > 0 else None
+    if type(value) is int and value >= least:
+        return value
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise invalid_type(field, "an integer", value)
+    raise ApiError(
+        400,
+        f"Invalid '{field}': integer below minimum value. Expected a value >= {least}, but got "
+        f"{value} instead.",
+        param=field,
+        code="integer_below_min_value",
+    )
+
+
+def _bad_choices(value: object) -> None:
+    if type(value) is not int:
+        raise invalid_type("n", "an integer", value)
+    if value < 1:
+        raise ApiError(
+            400,
+            f"Invalid 'n': integer below minimum value. Expected a value >= 1, but got {value} "
+            "instead.",
+            param="n",
+            code="integer_below_min_value",
+        )
+    raise invalid_value("n", f"Invalid 'n': expected a value <= {MAX_CHOICES}, but got {value}.")
+
+
+def output_param(endpoint: Endpoint, body: Mapping[str, Any]) -> str:
+    """The field the request's output cap was read from (for errors that name it)."""
+    if endpoint == "responses":
+        return "max_output_tokens"
+    value = body.get("max_completion_tokens")
+    return "max_completion_tokens" if type(value) is int else "max_tokens"
+
+
+def output_too_large(param: str, most: int, model: str, limit: int) -> ApiError:
+    """OpenAI's 400 for an output cap above what the model can write."""
+    return invalid_value(
+        param,
+        f"Invalid '{param}': {most} is too large. The model '{model}' writes at most {limit} "
+        f"output tokens, whereas you provided {most}.",
+    )
 
 
 def _all_str(mapping: dict[Any, Any]) -> bool:
