@@ -28,8 +28,10 @@ def never_overrun(cluster: Cluster, requests: int) -> tuple[int, Decimal]:
     outcomes = asyncio.run(spread(cluster, key, requests, BODY))
     assert set(outcomes) <= {"served", "insufficient_quota"}, outcomes
     time.sleep(0.5)  # settlements and ledger batches land within milliseconds
-    rows = cluster.records(key_id)
+    everything = cluster.records(key_id)
+    rows = [row for row in everything if row[0] != "refused"]
     assert len(rows) == outcomes["served"] > 0
+    assert len(everything) - len(rows) == outcomes["insufficient_quota"]  # each on record
     spent = sum((cost for _, cost, _ in rows if cost is not None), Decimal(0))
     assert spent <= BUDGET
     view = cluster.admin(1, "GET", f"keys/{key_id}").json()
