@@ -36,6 +36,7 @@ from laneway.quota.budget import BudgetLimit
 from laneway.quota.state import (
     Ask,
     BudgetCharge,
+    QuotaResyncing,
     QuotaState,
     QuotaUnavailable,
     RateLimit,
@@ -48,6 +49,7 @@ from laneway.wire.errors import (
     ApiError,
     incorrect_api_key,
     insufficient_quota,
+    limits_resyncing,
     limits_unavailable,
     permission_denied,
     rate_limit_exceeded,
@@ -203,6 +205,8 @@ class Admission:
             return None
         try:  # not through `_checked`: a coroutine less on every request
             refusal = await self.state.admit(ask, self._clock.time())
+        except QuotaResyncing:  # never fails open: admitting would count from nothing
+            raise limits_resyncing() from None
         except QuotaUnavailable as error:
             self._unchecked(reservation_id, error)
             return Hold(reservation_id, _tokens_limited(client), reserved=False)
