@@ -36,17 +36,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 
 from laneway.quota import redis_recovery_scripts as scripts
 from laneway.quota.redis_book import Book, CounterAt
-from laneway.quota.redis_link import Script, bulk_str
+from laneway.quota.redis_link import Script, bulk, bulk_str, command
 from laneway.quota.state import LedgerTruth, QuotaUnavailable
 
 log = logging.getLogger(__name__)
 
-Call = Callable[[Script, list[str], Sequence[str | int | bytes]], Awaitable[Any]]
-Guarded = Callable[[Callable[[aioredis.Redis], Awaitable[Any]]], Awaitable[Any]]
+Send = Callable[[Script | None, bytes], Awaitable[Any]]
+"""Sends one command (an EVALSHA of the script, or no script's) and gives its reply: the
+request path's pipeline, whose deadlines hold even while Redis restarts."""
 
 _SEED_EPOCH = Script.of(scripts.SEED_EPOCH)
 _REGISTER = Script.of(scripts.REGISTER)
@@ -58,6 +58,8 @@ TOMBSTONE_S = 86_400
 """How long a reaped reservation's tombstone waits for a late settlement by its owner."""
 REAP_BATCH = 1000
 """How many of the oldest reservations one reaping pass looks at."""
+ATTEMPT_MIN_S = 10.0
+"""The least time one resync attempt is given (else `lease_s`) before it is tried again."""
 RETRY_FIRST_S = 0.05
 RETRY_MAX_S = 2.0
 """A resync that failed (the store or the ledger unreachable) is tried again after
@@ -73,16 +75,14 @@ class Recovery:
         lease_s: float,
         book: Book,
         *,
-        call: Call,
-        guarded: Guarded,
+        send: Send,
         counter_at: CounterAt,
         clock: Callable[[], float],
     ) -> None:
         self.owner = owner
         self.lease_s = lease_s
         self._book = book
-        self._call = call
-        self._guarded = guarded
+        self._send = send
         self._counter_at = counter_at
         self._clock = clock
         self._truth: LedgerTruth | None = None
@@ -138,7 +138,10 @@ class Recovery:
         delay = RETRY_FIRST_S
         while True:
             try:
-                if await self._try_resync():
+                # Bounded: a ledger or store that hangs is tried again, and logged.
+                async with asyncio.timeout(max(self.lease_s, ATTEMPT_MIN_S)):
+                    done = await self._try_resync()
+                if done:
                     break
                 delay = RETRY_FIRST_S  # another replica seeds: poll for its epoch
             except QuotaUnavailable:
@@ -159,7 +162,7 @@ class Recovery:
             await asyncio.sleep(0.001)
         flushed = len(book.settled)
         await truth.flush()
-        epoch = await self._guarded(lambda client: client.get(self._epoch_key))
+        epoch = await self._send(None, command("GET", self._epoch_key))
         if epoch is None:
             epoch = await self._seed(truth)
             if epoch is None:
@@ -186,11 +189,8 @@ class Recovery:
         """Seed a new epoch from the ledger, if this replica gets the lock; its epoch or None."""
         token = f"{self.owner}:{next(self._tokens)}"
         lock_ms = max(1, math.ceil(self.lease_s * 1000))
-
-        async def lock(client: aioredis.Redis) -> Any:
-            return await client.set(self._lock_key, token, nx=True, px=lock_ms)
-
-        if not await self._guarded(lock):
+        lock = command("SET", self._lock_key, token, "NX", "PX", str(lock_ms))
+        if not await self._send(None, lock):
             return None
         now = self._clock()
         counters = []
@@ -239,6 +239,12 @@ class Recovery:
         args: list[str | int | bytes] = [max(1, math.ceil(self.lease_s * 1000)), self.epoch or ""]
         held, same = await self._call(_LEASE, keys, args)
         return held, same
+
+    async def _call(
+        self, script: Script, keys: list[str], args: Sequence[str | int | bytes]
+    ) -> Any:
+        encoded = [bulk(arg if isinstance(arg, bytes) else str(arg).encode()) for arg in args]
+        return await self._send(script, script.evalsha([bulk_str(key) for key in keys], encoded))
 
     async def reap(self) -> int:
         """Reservations older than a lease whose owner's lease lapsed: settled at their ledger

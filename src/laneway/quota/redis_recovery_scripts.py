@@ -11,8 +11,9 @@ from __future__ import annotations
 SEED_EPOCH = """
 -- KEYS: seeding lock, epoch. ARGV: the lock's token, the new epoch, and JSON [[counter key,
 -- settled, soft threshold or '', ttl (0 none)], ...]: every budget's period, from the ledger.
--- Returns 1 when seeded and the epoch set; 0 when the lock is no longer the caller's.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+-- Returns 1 when seeded and the epoch set; 0 when the lock is no longer the caller's, or another
+-- replica set an epoch meanwhile (its seed stands).
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 1 then
   return 0
 end
 for _, c in ipairs(cjson.decode(ARGV[3])) do

@@ -162,8 +162,7 @@ class RedisQuota:
             self._owner,
             lease_s,
             self._book,
-            call=self._call,
-            guarded=self._clients.guarded,
+            send=self._pipeline.call,
             counter_at=self._counter_at,
             clock=clock,
         )
