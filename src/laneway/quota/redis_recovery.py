@@ -15,15 +15,15 @@ requests under a budget itself (`QuotaResyncing`, a 503):
    settlement it made since it last confirmed one was in the ledger; then adopt the epoch.
 Settlements sent meanwhile are refused by the scripts and counted in step 4 (the book moves
 them to `settled` when sent). A settlement counted both by the seed (its record had landed)
-and by step 4 is counted twice: the over-count is at most one heartbeat's settlements.
+and by step 4 is counted twice: the over-count is at most two renewals' settlements.
 
-Leases. Each reservation names its owner; each replica renews `N:lease:<owner>` (expiring after
-`lease_s`) every `lease_s / 3` from one background task, which also confirms the book's
-settlements (flush the writer, then see the epoch unchanged) and reaps: a reservation older
-than `lease_s` whose owner's lease has lapsed is settled at its ledger record's cost when that
-is settled there, else released; a tombstone lets a late settlement by an owner that was only
-cut off still count once. A replica that finds its own lease lapsed resyncs (step 4 puts back
-what was reaped).
+Leases. Each reservation names its owner; each replica renews `N:lease:<owner>` (expiring
+after `lease_s`) every `lease_s / 3` from one background task, which also confirms the book's
+settlements (flushed to the ledger at one renewal, the epoch unchanged at the next) and reaps:
+a reservation older than `lease_s` whose owner's lease has lapsed is settled at its ledger
+record's cost when that is settled there, else released; a tombstone lets a late settlement by
+an owner that was only cut off still count once. A replica that finds its own lease lapsed
+resyncs (step 4 puts back what was reaped).
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ class Recovery:
         self._reservation_prefix = f"{namespace}:res:"
         self.lease_prefix = f"{namespace}:lease:"
         self.tombstone_prefix = f"{namespace}:reaped:"
+        self._flushed = 0  # settlements the last beat flushed to the ledger
         self._resync: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
 
@@ -219,20 +220,30 @@ class Recovery:
                 log.exception("quota store: renewing the lease failed")
 
     async def beat(self) -> int:
-        """Renew the lease, confirm the book's settlements, reap; how many were reaped."""
+        """Renew the lease (first: a slow ledger must not let it lapse), confirm what the last
+        beat flushed, reap, then flush the ledger writer for the next; how many were reaped."""
         book = self._book
-        confirmed = len(book.settled)
-        if self._truth is not None:
-            await self._truth.flush()
+        flushed, self._flushed = self._flushed, 0
         held, same = await self._renew()
         if not held or not same:
             self.notice()
             return 0
         if not book.stale:
-            del book.settled[
-                :confirmed
-            ]  # in the ledger before an epoch still ours: re-seeds see them
-        return await self.reap()
+            # In the ledger since the last beat, the epoch ours throughout: a re-seed from now
+            # on reads them there.
+            del book.settled[:flushed]
+        reaped = await self.reap()
+        truth = self._truth
+        if truth is not None:
+            count = len(book.settled)
+            try:
+                async with asyncio.timeout(self.lease_s / 3):
+                    await truth.flush()
+            except TimeoutError:
+                log.warning("quota store: the ledger writer did not flush within a renewal")
+            else:
+                self._flushed = count
+        return reaped
 
     async def _renew(self) -> tuple[int, int]:
         keys = [self.lease_prefix + self.owner, self._epoch_key]
