@@ -237,18 +237,7 @@ class RedisQuota:
             reply = await self._held(reservation_id, reservation, budgets, now, command)
         else:
             reply = await self._pipeline.call(_ADMIT, command)
-        verdict = reply[0]
-        if verdict == 0:
-            return None
-        if verdict == 4:
-            self.recovery.notice()
-            raise _resyncing()
-        if verdict == 1:
-            return REVOKED
-        if verdict == 2:
-            return _rate_refusal(rates[reply[1] - 1], reply)
-        budget = budgets[reply[1] - 1]
-        return Refusal("budget", budget.id, budget.limit_nano, int(reply[2]), ask.amount_nano, None)
+        return None if reply[0] == 0 else _refusal(ask, reply)
 
     async def _held(
         self,
@@ -275,6 +264,9 @@ class RedisQuota:
             book.asking -= 1
         if reply[0] != 0:
             book.held.pop(reservation_id, None)
+            if reply[0] == 4:
+                self.recovery.notice()
+                raise _resyncing()
         return reply
 
     async def take(self, rates: tuple[RateLimit, ...], now: float) -> Refusal | None:
@@ -537,6 +529,17 @@ def _crossings(flat: Any) -> Crossings:
         SoftCrossing(flat[i].decode(), flat[i + 1].decode(), int(flat[i + 2]), int(flat[i + 3]))
         for i in range(0, len(flat), 4)
     )
+
+
+def _refusal(ask: Ask, reply: Any) -> Refusal:
+    """ADMIT's refusal {1}, {2, i, debt, retry} or {3, j, used}."""
+    verdict = reply[0]
+    if verdict == 1:
+        return REVOKED
+    if verdict == 2:
+        return _rate_refusal(ask.rates[reply[1] - 1], reply)
+    budget = ask.budgets[reply[1] - 1]
+    return Refusal("budget", budget.id, budget.limit_nano, int(reply[2]), ask.amount_nano, None)
 
 
 def _rate_refusal(rate: RateLimit, reply: Any) -> Refusal:
