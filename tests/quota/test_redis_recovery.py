@@ -16,7 +16,7 @@ import redis
 import uvloop
 
 from laneway.quota.redis_state import RedisQuota
-from laneway.quota.state import Ask, BudgetCharge, QuotaResyncing, Refusal, Spend
+from laneway.quota.state import Ask, BudgetCharge, QuotaResyncing, RateLimit, Refusal, Spend
 from tests.quota.conftest import START
 
 # The budget: $0.02 a day, in nano-USD.
@@ -216,6 +216,23 @@ def test_a_resync_waits_for_the_answers_to_admissions_already_sent(private_redis
         await a.state.recovery.resynced()
         assert await a.spend() == Spend(0, 0)
         assert await a.state.outstanding(START + 1) == []
+
+    run(private_redis, body)
+
+
+def test_asks_under_no_budget_do_not_wait_for_a_resync(private_redis: str) -> None:
+    rpm = RateLimit("key:vk_1:rpm", 100, 1)
+
+    async def body(a: Replica, b: Replica, ledger: Ledger) -> None:
+        del b, ledger
+        lose_data(private_redis)
+        with pytest.raises(QuotaResyncing):
+            await a.admit("budgeted", 1)
+        assert a.state.recovery.epoch is not None
+        # Rate limits only: admitted at once, resync or not (a lost bucket only refills early).
+        assert await a.state.admit(Ask("rated", "lw_1", (rpm,), (), 0), a.clock.now) is None
+        await a.state.recovery.resynced()
+        assert await a.admit("budgeted", 1) is None
 
     run(private_redis, body)
 
