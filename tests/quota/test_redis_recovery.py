@@ -16,8 +16,18 @@ import redis
 import uvloop
 
 from laneway.quota.redis_state import RedisQuota
-from laneway.quota.state import Ask, BudgetCharge, QuotaResyncing, RateLimit, Refusal, Spend
+from laneway.quota.state import (
+    Ask,
+    BudgetCharge,
+    QuotaResyncing,
+    QuotaUnavailable,
+    RateLimit,
+    Refusal,
+    Spend,
+)
+from tests.gateway.test_processes import free_port
 from tests.quota.conftest import START
+from tests.services import PrivateRedis
 
 # The budget: $0.02 a day, in nano-USD.
 DAY = BudgetCharge("key:vk_1:day", "day", 20_000_000, None)
@@ -218,6 +228,28 @@ def test_a_resync_waits_for_the_answers_to_admissions_already_sent(private_redis
         assert await a.state.outstanding(START + 1) == []
 
     run(private_redis, body)
+
+
+def test_a_replica_started_while_redis_was_down_syncs_before_admitting_under_a_budget() -> None:
+    server = PrivateRedis(free_port())  # not started yet
+
+    async def main() -> None:
+        ledger = Ledger()
+        ledger.rows["earlier"] = 19_900_000  # spent before this replica started
+        replica = Replica(server.url, "late", ledger, Clock())
+        try:
+            await replica.state.start(ledger)  # does not fail: the store may come back
+            with pytest.raises(QuotaUnavailable):
+                await replica.admit("r1", 400_000)
+            await asyncio.to_thread(server.start)
+            refusal = await replica.resynced_admit("r1", 400_000)
+            assert refusal is not None
+            assert (refusal.kind, refusal.used) == ("budget", 19_900_000)
+        finally:
+            await replica.state.close()
+            server.stop()
+
+    uvloop.run(main())
 
 
 def test_asks_under_no_budget_do_not_wait_for_a_resync(private_redis: str) -> None:

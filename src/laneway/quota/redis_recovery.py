@@ -58,6 +58,7 @@ TOMBSTONE_S = 86_400
 """How long a reaped reservation's tombstone waits for a late settlement by its owner."""
 REAP_BATCH = 1000
 """How many of the oldest reservations one reaping pass looks at."""
+_UNSYNCED = bulk(b"unsynced")  # an epoch no store holds (epochs are "<owner>:<n>")
 ATTEMPT_MIN_S = 10.0
 """The least time one resync attempt is given (else `lease_s`) before it is tried again."""
 RETRY_FIRST_S = 0.05
@@ -102,14 +103,20 @@ class Recovery:
 
     async def start(self, truth: LedgerTruth) -> None:
         """Take the lease, adopt the epoch (seeding one if Redis has none), then renew and reap
-        in the background. QuotaUnavailable when the store cannot be reached."""
+        in the background. A store unreachable now is synced with once it answers: until
+        then this replica's epoch matches none, so the scripts send it to resync first."""
         self._truth = truth
-        self._book.keeping = True
-        await self._renew()
-        self._book.stale = True
-        while not await self._try_resync():
-            await asyncio.sleep(RETRY_FIRST_S)
-        self._book.stale = False
+        book = self._book
+        book.keeping = True
+        book.epoch_bulk = _UNSYNCED
+        book.stale = True
+        try:
+            await self._renew()
+            while not await self._try_resync():
+                await asyncio.sleep(RETRY_FIRST_S)
+        except QuotaUnavailable:  # requests meet the store's lapse as configured (on_unavailable)
+            log.warning("quota store unreachable at start: budgets sync once it answers")
+        book.stale = False
         self._heartbeat = asyncio.get_running_loop().create_task(self._beating())
 
     async def resynced(self) -> None:
