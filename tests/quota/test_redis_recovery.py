@@ -286,6 +286,25 @@ def test_reservations_of_a_replica_whose_lease_lapsed_are_reaped_from_the_ledger
     run(private_redis, body)
 
 
+def test_reservations_registered_after_a_loss_are_not_taken_for_a_lapsed_owners(
+    private_redis: str,
+) -> None:
+    async def body(a: Replica, b: Replica, ledger: Ledger) -> None:
+        del ledger
+        assert await a.admit("long", 1_000_000) is None  # a long stream, still running
+        a.clock.now += LEASE_S + 1
+        lose_data(private_redis)  # the leases go with everything else
+        assert await a.resynced_admit("a", 1) is None
+        assert await b.resynced_admit("b", 1) is None
+        # A registered it under a lease of its own (and B its own: its first beat finds it).
+        assert await b.state.recovery.beat() == 0
+        await b.state.recovery.resynced()
+        assert await b.state.recovery.beat() == 0
+        assert await b.spend() == Spend(0, 1_000_000 + 1 + 1)
+
+    run(private_redis, body)
+
+
 def test_a_replica_cut_off_past_its_lease_still_counts_what_it_settles(private_redis: str) -> None:
     async def body(a: Replica, b: Replica, ledger: Ledger) -> None:
         assert await a.admit("late", 1_000_000) is None

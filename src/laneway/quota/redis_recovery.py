@@ -186,8 +186,10 @@ class Recovery:
             self._reservation_prefix,
             self.tombstone_prefix,
             orjson.dumps(payload),
+            self._lease_ms(),
         ]
-        if not await self._call(_REGISTER, [self._epoch_key, self._index_key], args):
+        keys = [self._epoch_key, self._index_key, self.lease_prefix + self.owner]
+        if not await self._call(_REGISTER, keys, args):
             return False  # the epoch moved again meanwhile
         self.epoch = epoch
         book.epoch_bulk = bulk_str(epoch)
@@ -196,8 +198,7 @@ class Recovery:
     async def _seed(self, truth: LedgerTruth) -> str | None:
         """Seed a new epoch from the ledger, if this replica gets the lock; its epoch or None."""
         token = f"{self.owner}:{next(self._tokens)}"
-        lock_ms = max(1, math.ceil(self.lease_s * 1000))
-        lock = command("SET", self._lock_key, token, "NX", "PX", str(lock_ms))
+        lock = command("SET", self._lock_key, token, "NX", "PX", str(self._lease_ms()))
         if not await self._send(None, lock):
             return None
         now = self._clock()
@@ -254,9 +255,12 @@ class Recovery:
 
     async def _renew(self) -> tuple[int, int]:
         keys = [self.lease_prefix + self.owner, self._epoch_key]
-        args: list[str | int | bytes] = [max(1, math.ceil(self.lease_s * 1000)), self.epoch or ""]
+        args: list[str | int | bytes] = [self._lease_ms(), self.epoch or ""]
         held, same = await self._call(_LEASE, keys, args)
         return held, same
+
+    def _lease_ms(self) -> int:
+        return max(1, math.ceil(self.lease_s * 1000))
 
     async def _call(
         self, script: Script, keys: list[str], args: Sequence[str | int | bytes]

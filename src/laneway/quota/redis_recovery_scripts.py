@@ -37,14 +37,18 @@ return 1
 """
 
 REGISTER = """
--- KEYS: epoch, reservation index. ARGV: the caller's epoch, reservation prefix, tombstone prefix,
--- and JSON {"r": [[id, created, amount, reservation JSON, [[counter key, ttl], ...]], ...],
--- "s": [[amount, [[counter key, ttl], ...]], ...]}: the caller's reservations (each added unless
--- held already), and spend it settled that the epoch may not count (added to settled).
--- Returns 1 when registered, 0 when the epoch is not the caller's (nothing changed).
+-- KEYS: epoch, reservation index, the caller's lease. ARGV: the caller's epoch, reservation
+-- prefix, tombstone prefix, JSON {"r": [[id, created, amount, reservation JSON, [[counter key,
+-- ttl], ...]], ...], "s": [[amount, [[counter key, ttl], ...]], ...]} (the caller's
+-- reservations, each added unless held already; spend it settled that the epoch may not count,
+-- added to settled), and the lease length (ms).
+-- Returns 1 when registered, 0 when the epoch is not the caller's (nothing changed). The lease
+-- is renewed with them: a store that lost its data lost the leases too, and what is registered
+-- must not look like a lapsed owner's.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
 local function count(key, field, amount, ttl)
   local fresh = redis.call('EXISTS', key) == 0
   redis.call('HINCRBY', key, field, amount)
