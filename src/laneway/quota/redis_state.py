@@ -4,7 +4,8 @@ Time is the `now` each caller passes, never Redis' clock (so tests can drive it)
 keep their clocks synchronised (NTP), since a replica running ahead refills buckets early and
 rolls budget periods over early for everyone. Expiry alone uses Redis' clock: a bucket key lives
 until a minute after it is full again, a budget period's counters until `COUNTER_GRACE_S` after
-the period ends (the lifetime's never), a reservation until it is settled or released.
+the period ends (the lifetime's never), a reservation until it is settled or released (or
+reaped: its owner's lease lapsed), a lease `lease_s` after its last renewal.
 
 When Redis does not answer within `timeout_s`, admit, release, revoke, spend, outstanding and seed
 raise `QuotaUnavailable`; settle instead queues the settlement in this process and retries it in
@@ -14,6 +15,13 @@ flight when the store went away: while it is away nothing new is reserved. A que
 soft crossings go to `on_late_crossings`. An admit whose answer was lost may leave its
 reservation held (a retried admit with the same reservation id charges nothing more): reconcile
 with `outstanding()` and `release()`.
+
+Recovery (`redis_recovery`, once `start`ed): admissions and settlements under a budget carry the
+epoch this replica knows, so a store that lost its data refuses them (`QuotaResyncing`) until
+this replica has re-seeded or re-registered; reservations name this replica as their owner and
+are reaped by others once its lease lapses. This replica's book (`redis_book`) keeps what only
+Redis would otherwise know: a dict entry per reservation held under a budget, and a list entry
+per settlement until a renewal confirms the ledger has it.
 
 Transport (`redis_pipeline`): admissions and settlements, the request path, are pipelined over a
 connection of this state's own, each still its own script call and so atomic; a caller waits at
@@ -211,8 +219,8 @@ class RedisQuota:
             keys.append(key_bulk)
             checks += (limit_bulk, bulk_int(_ttl(period, now)))
             held_budgets.append(held)
-        # As orjson.dumps({"a": amount, "c": created, "b": [...], "t": [...]}) writes it: the
-        # amount is digits and `created` a float's repr, neither needing escapes.
+        # As orjson.dumps({"a": amount, "c": created, "o": owner, "b": [...], "t": [...]})
+        # writes it: the amount is digits and `created` a float's repr, neither needing escapes.
         reservation = b'{"a":"%b","c":"%b","o":%b,"b":[%b],"t":%b}' % (
             amount.encode(),
             created.encode(),
