@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import random
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,7 +34,7 @@ from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.gateway.admission import Admission, BudgetRule
 from laneway.gateway.attempts import Sleep
-from laneway.gateway.budget_seed import seed_budgets
+from laneway.gateway.budget_seed import LedgerTruth, seed_budgets
 from laneway.gateway.core import Gateway
 from laneway.gateway.learners import RoutingLearner
 from laneway.gateway.observers import Observer
@@ -213,11 +214,21 @@ class Assembly:
             state.resolved_url(self.env), state.namespace, timeout_s=state.timeout_s
         )
 
+    @cached_property
+    def replica_id(self) -> str:
+        """This process among the replicas: the owner of its Redis reservations."""
+        return f"replica:{secrets.token_hex(8)}"
+
     def quota_state(self) -> QuotaState:
         state = self.config.state
         if self.shared_state:
             return RedisQuota(
-                state.resolved_url(self.env), state.namespace, timeout_s=state.timeout_s
+                state.resolved_url(self.env),
+                state.namespace,
+                timeout_s=state.timeout_s,
+                owner=self.replica_id,
+                lease_s=state.lease_s,
+                clock=self.clock.time,
             )
         return MemoryQuota()
 
@@ -431,8 +442,13 @@ class Assembly:
     async def start(self) -> None:
         """Before serving: budget counters seeded from the ledger, the key registry refreshing,
         the other replicas' breaker states read."""
-        keys = await asyncio.to_thread(self.key_store.all)
-        await seed_budgets(self.admission, self.ledger, keys, self.clock.time())
+        state = self.admission.state
+        if isinstance(state, RedisQuota):  # seeds if Redis has no epoch, renews its lease
+            truth = LedgerTruth(self.admission, self.ledger, self.writer, self.key_store.all)
+            await state.start(truth)
+        else:
+            keys = await asyncio.to_thread(self.key_store.all)
+            await seed_budgets(self.admission, self.ledger, keys, self.clock.time())
         self.registry.start()
         if self.board is not None:
             await self.board.start()

@@ -114,6 +114,9 @@ class StateConfig(Strict):
     # unchecked and logs each lapse. Either way every served request is recorded.
     on_unavailable: Literal["closed", "open"] = "closed"
     timeout_s: Annotated[float, Field(gt=0, le=30)] = 0.5
+    # redis: how long a replica's reservations outlive its last lease renewal (renewed every
+    # third of it); after that another replica settles them from the ledger, or releases them.
+    lease_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
 
     def resolved_url(self, env: Mapping[str, str]) -> str:
         return env.get(self.url_env) or self.url

@@ -28,6 +28,7 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── BillError                      -       ledger.provider_bill        a provider's bill
     │                                                                      cannot be read
     ├── QuotaUnavailable               503     quota.state                 shared limits are down
+    │   └── QuotaResyncing             503                                 re-seeding after a loss
     ├── Lapse                          -       quota.redis_link            a Redis link failed
     │                                                                      (becomes the above)
     ├── SchemaError                    -       schema.errors               a store's schema

@@ -40,6 +40,7 @@ class Cluster:
     redis: PrivateRedis
     dsn: str
     ports: list[int]
+    processes: list[subprocess.Popen[bytes]]
 
     def url(self, replica: int) -> str:
         return f"http://127.0.0.1:{self.ports[replica]}"
@@ -69,7 +70,9 @@ class Cluster:
         return [(row[0], row[1], row[2]) for row in rows]
 
 
-def write_config(path: Path, emulator: EmulatorServer, on_unavailable: str) -> Path:
+def write_config(
+    path: Path, emulator: EmulatorServer, on_unavailable: str, lease_s: float = 30.0
+) -> Path:
     path.write_text(
         f"""
 [providers.emu]
@@ -84,6 +87,7 @@ backend = "postgres"
 backend = "redis"
 on_unavailable = "{on_unavailable}"
 timeout_s = 0.3
+lease_s = {lease_s}
 
 [keys]
 refresh_s = 30.0
@@ -134,21 +138,26 @@ def emulator() -> Iterator[EmulatorServer]:
 
 
 def cluster_of(
-    emulator: EmulatorServer, tmp: Path, replicas: int, on_unavailable: str = "closed"
+    emulator: EmulatorServer,
+    tmp: Path,
+    replicas: int,
+    on_unavailable: str = "closed",
+    *,
+    lease_s: float = 30.0,
 ) -> Iterator[Cluster]:
     redis_server = PrivateRedis(free_port()).start()
     database = fresh_database()
     dsn = next(database)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        config = write_config(tmp / "laneway.toml", emulator, on_unavailable)
+        config = write_config(tmp / "laneway.toml", emulator, on_unavailable, lease_s)
         ports = [free_port() for _ in range(replicas)]
         logs = [tmp / f"replica-{index}.log" for index in range(replicas)]
         for port, log in zip(ports, logs, strict=True):
             processes.append(start_replica(config, port, dsn, redis_server.url, log))
         for port, process, log in zip(ports, processes, logs, strict=True):
             wait_ready(port, process, log)
-        yield Cluster(emulator, redis_server, dsn, ports)
+        yield Cluster(emulator, redis_server, dsn, ports, processes)
     finally:
         for process in processes:
             process.terminate()

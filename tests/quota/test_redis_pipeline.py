@@ -49,7 +49,7 @@ def test_the_reservation_is_written_as_the_scripts_and_reconciliation_read_it(
     namespace = "ns"
 
     async def main() -> None:
-        state = RedisQuota(private_redis, namespace)
+        state = RedisQuota(private_redis, namespace, owner="replica:r")
         try:
             assert await state.admit(ask("r1", 1_234), START + 0.25) is None
             [held] = await state.outstanding(START + 1)
@@ -73,6 +73,7 @@ def test_the_reservation_is_written_as_the_scripts_and_reconciliation_read_it(
         {
             "a": "1234",
             "c": repr(START + 0.25),
+            "o": "replica:r",
             "b": [
                 [
                     f"{namespace}:budget:{DAY.id}@2026-11-22",

@@ -38,6 +38,7 @@ from laneway.quota.state import (
     EXACT_LIMIT,
     Ask,
     BudgetCharge,
+    QuotaResyncing,
     QuotaState,
     QuotaUnavailable,
     RateLimit,
@@ -51,6 +52,7 @@ from laneway.wire.errors import (
     ApiError,
     incorrect_api_key,
     insufficient_quota,
+    limits_resyncing,
     limits_unavailable,
     permission_denied,
     rate_limit_exceeded,
@@ -209,6 +211,8 @@ class Admission:
             return None
         try:  # not through `_checked`: a coroutine less on every request
             refusal = await self.state.admit(ask, self._clock.time())
+        except QuotaResyncing:  # never fails open: admitting would count from nothing
+            raise limits_resyncing() from None
         except QuotaUnavailable as error:
             self._unchecked(reservation_id, error)
             return Hold(reservation_id, _tokens_limited(client), reserved=False)

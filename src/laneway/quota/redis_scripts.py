@@ -15,11 +15,18 @@ Layout under the namespace N:
     N:budget:<id>@<p>    hash of one budget's period p: settled, reserved, warned
     N:res:<rid>          one reservation, as JSON (below); no expiry
     N:reservations       sorted set of reservation ids by creation time
+    N:epoch              the epoch: set when budgets were seeded from the ledger; a store that
+                         lost its data has none (redis_recovery_scripts)
+    N:seeding            the lock of the one replica seeding a new epoch (expires)
+    N:lease:<owner>      an owner's lease, renewed while it runs (expires)
+    N:reaped:<rid>       a reservation reaped after its owner's lease lapsed, as a hash: s
+                         ("released" or "settled"), r (the reservation); expires after a day
 
 A reservation is the JSON object Python writes (redis_state._reservation), every number in it a
-string so that no digit is lost to doubles: {"a": amount, "c": created (Unix seconds), "b":
-[[counter key, budget id, period, limit, soft threshold or ""], ...], "t": [[bucket key, per
-minute, tokens charged], ...] for the tokens limits}.
+string so that no digit is lost to doubles: {"a": amount, "c": created (Unix seconds), "o":
+owner, "b": [[counter key, budget id, period, limit, soft threshold or ""], ...], "t": [[bucket
+key, per minute, tokens charged], ...] for the tokens limits}. An owner is "<kind>:<id>"
+("replica:..." today; a batch store's would be another kind, with its own lease).
 """
 
 from __future__ import annotations
@@ -95,11 +102,14 @@ end
 ADMIT = (
     _BUCKETS
     + """
--- KEYS: revoked set, reservation, reservation index, then nr bucket keys, then nb counter keys
+-- KEYS: revoked set, reservation, reservation index, epoch, then nr bucket keys, then nb
+--       counter keys
 -- ARGV: now, reservation id, amount, has revocation (0/1), revocation, nr, nb, reservation JSON,
---       then per rate limit: per minute, cost; then per budget: limit, ttl (0 for none)
+--       epoch ('' when the caller keeps none), then per rate limit: per minute, cost; then per
+--       budget: limit, ttl (0 for none)
 -- Returns {0} admitted, {1} revoked, {2, i, debt, retry ('' never)} rate limit i refused,
--- {3, j, used} budget j refused.
+-- {3, j, used} budget j refused, {4} the epoch is not the caller's (the store lost its data, or
+-- the caller has not caught up with a re-seed): budgets cannot be trusted, nothing charged.
 local now = tonumber(ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return {0}
@@ -109,15 +119,18 @@ if ARGV[4] == '1' and redis.call('SISMEMBER', KEYS[1], ARGV[5]) == 1 then
 end
 local nr = tonumber(ARGV[6])
 local nb = tonumber(ARGV[7])
-local owes, refusal = charge(3, 8, nr, now)
+if nb > 0 and ARGV[9] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[9] then
+  return {4}
+end
+local owes, refusal = charge(4, 9, nr, now)
 if refusal then
   return refusal
 end
 local amount = tonumber(ARGV[3])
-local b0 = 8 + 2 * nr
+local b0 = 9 + 2 * nr
 local fresh = {}
 for j = 1, nb do
-  local counts = redis.call('HMGET', KEYS[3 + nr + j], 'settled', 'reserved')
+  local counts = redis.call('HMGET', KEYS[4 + nr + j], 'settled', 'reserved')
   local used = (tonumber(counts[1]) or 0) + (tonumber(counts[2]) or 0)
   if used + amount > tonumber(ARGV[b0 + 2 * j - 1]) then
     return {3, j, string.format('%.0f', used)}
@@ -125,10 +138,10 @@ for j = 1, nb do
   fresh[j] = not counts[1] and not counts[2]
 end
 for i = 1, nr do
-  keep(KEYS[3 + i], owes[i][1], owes[i][2])
+  keep(KEYS[4 + i], owes[i][1], owes[i][2])
 end
 for j = 1, nb do
-  local key = KEYS[3 + nr + j]
+  local key = KEYS[4 + nr + j]
   redis.call('HINCRBY', key, 'reserved', ARGV[3])
   local ttl = ARGV[b0 + 2 * j]
   if fresh[j] and ttl ~= '0' then  -- a period's counter gets its expiry once, when created
@@ -172,21 +185,41 @@ end
 SETTLE = (
     _BUCKETS
     + """
--- KEYS: reservation, reservation index
--- ARGV: reservation id, now, actual cost, tokens ('' for none)
--- Returns the soft thresholds crossed, four values each: budget id, period, limit, spent.
-"""
-    + _TAKE_RESERVATION
-    + """
-if r == nil then
-  return {}
+-- KEYS: reservation, reservation index, epoch
+-- ARGV: reservation id, now, actual cost, tokens ('' for none), epoch ('' when the caller keeps
+--       none), tombstone prefix
+-- Returns the soft thresholds crossed, four values each: budget id, period, limit, spent; or -1
+-- when the reservation holds budgets and the epoch is not the caller's (nothing changed: the
+-- caller counts it again once it has caught up).
+local held = redis.call('GET', KEYS[1])
+local reserved = held ~= false
+if not reserved then
+  -- Gone with the store's data (the epoch tells), or reaped while its owner still ran (its lease
+  -- lapsed) and released then: its cost counts now, once (the tombstone turns to settled).
+  if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then
+    return -1
+  end
+  local stone = ARGV[6] .. ARGV[1]
+  if redis.call('HGET', stone, 's') ~= 'released' then
+    return {}
+  end
+  redis.call('HSET', stone, 's', 'settled')
+  held = redis.call('HGET', stone, 'r')
+end
+local r = cjson.decode(held)
+if reserved then
+  if #r['b'] > 0 and ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then
+    return -1
+  end
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
 end
 local crossed = {}
 for _, b in ipairs(r['b']) do
   local key = b[1]
   -- A counter is gone only long after its period ended: nothing left to correct there.
   if redis.call('EXISTS', key) == 1 then
-    if r['a'] ~= '0' then
+    if reserved and r['a'] ~= '0' then
       redis.call('HINCRBY', key, 'reserved', '-' .. r['a'])
     end
     local settled = redis.call('HINCRBY', key, 'settled', ARGV[3])
@@ -200,7 +233,7 @@ for _, b in ipairs(r['b']) do
     end
   end
 end
-if ARGV[4] ~= '' then
+if reserved and ARGV[4] ~= '' then
   local now = tonumber(ARGV[2])
   local tokens = tonumber(ARGV[4])
   for _, t in ipairs(r['t']) do

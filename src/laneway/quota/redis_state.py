@@ -4,7 +4,8 @@ Time is the `now` each caller passes, never Redis' clock (so tests can drive it)
 keep their clocks synchronised (NTP), since a replica running ahead refills buckets early and
 rolls budget periods over early for everyone. Expiry alone uses Redis' clock: a bucket key lives
 until a minute after it is full again, a budget period's counters until `COUNTER_GRACE_S` after
-the period ends (the lifetime's never), a reservation until it is settled or released.
+the period ends (the lifetime's never), a reservation until it is settled or released (or
+reaped: its owner's lease lapsed), a lease `lease_s` after its last renewal.
 
 When Redis does not answer within `timeout_s`, admit, release, revoke, spend, outstanding and seed
 raise `QuotaUnavailable`; settle instead queues the settlement in this process and retries it in
@@ -14,6 +15,13 @@ flight when the store went away: while it is away nothing new is reserved. A que
 soft crossings go to `on_late_crossings`. An admit whose answer was lost may leave its
 reservation held (a retried admit with the same reservation id charges nothing more): reconcile
 with `outstanding()` and `release()`.
+
+Recovery (`redis_recovery`, once `start`ed): admissions and settlements under a budget carry the
+epoch this replica knows, so a store that lost its data refuses them (`QuotaResyncing`) until
+this replica has re-seeded or re-registered; reservations name this replica as their owner and
+are reaped by others once its lease lapses. This replica's book (`redis_book`) keeps what only
+Redis would otherwise know: a dict entry per reservation held under a budget, and a list entry
+per settlement until a renewal confirms the ledger has it.
 
 Transport (`redis_pipeline`): admissions and settlements, the request path, are pipelined over a
 connection of this state's own, each still its own script call and so atomic; a caller waits at
@@ -31,6 +39,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -41,6 +51,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
 from laneway.quota import redis_scripts
+from laneway.quota.redis_book import Book
 from laneway.quota.redis_link import Script, bulk, bulk_int, bulk_str
 from laneway.quota.redis_pipeline import (
     ClientFactory,
@@ -48,11 +59,14 @@ from laneway.quota.redis_pipeline import (
     Pipeline,
     redis_client,
 )
+from laneway.quota.redis_recovery import Recovery
 from laneway.quota.state import (
     REVOKED,
     Ask,
     BudgetCharge,
+    LedgerTruth,
     Outstanding,
+    QuotaResyncing,
     QuotaUnavailable,
     RateLimit,
     Refusal,
@@ -62,13 +76,16 @@ from laneway.quota.state import (
     log_crossings,
     rate_used,
 )
-from laneway.quota.windows import COUNTER_GRACE_S, Period, PeriodCache
+from laneway.quota.windows import COUNTER_GRACE_S, Period, PeriodCache, current
 
 log = logging.getLogger(__name__)
 
 SETTLE_DELAY_S = 0.002
 """How long a settlement nobody waits for (`settle_soon`) may wait for a call that cannot (an
 admission), to be written and answered with it instead of in a round trip of its own."""
+
+DEFAULT_LEASE_S = 30.0
+"""How long a replica's reservations outlive its last lease renewal (`[state] lease_s`)."""
 
 RETRY_FIRST_S = 0.05
 RETRY_MAX_S = 2.0
@@ -111,12 +128,20 @@ class RedisQuota:
         timeout_s: float = 0.5,
         client_factory: ClientFactory | None = None,
         on_late_crossings: OnCrossings | None = None,
+        owner: str | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        """`client_factory`, when given, makes the clients instead of `url`."""
+        """`client_factory`, when given, makes the clients instead of `url`. `owner` names this
+        process in its reservations ("replica:<random id>"; by default one is made), `lease_s`
+        how long they outlive its last renewal; `clock` is the time recovery reaps and seeds by
+        (`start`)."""
         if not namespace:
             raise ValueError("a Redis namespace must not be empty")
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        if lease_s <= 0:
+            raise ValueError(f"lease_s must be positive, got {lease_s}")
         self._timeout_s = timeout_s
         factory = client_factory or (lambda: redis_client(url, timeout_s))
         self._clients = Clients(factory, timeout_s)
@@ -135,6 +160,20 @@ class RedisQuota:
         self._periods = PeriodCache()
         self._pending: dict[str, tuple[int, int | None, float]] = {}  # queued settlements
         self._flusher: asyncio.Task[None] | None = None
+        self._owner = owner or f"replica:{secrets.token_hex(8)}"
+        self._owner_json = orjson.dumps(self._owner)
+        self._epoch_key = bulk_str(f"{namespace}:epoch")
+        self._tombstone_bulk = bulk_str(f"{namespace}:reaped:")
+        self._book = Book()
+        self.recovery = Recovery(
+            namespace,
+            self._owner,
+            lease_s,
+            self._book,
+            send=self._pipeline.call,
+            counter_at=self._counter_at,
+            clock=clock,
+        )
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -142,6 +181,13 @@ class RedisQuota:
     def immediate(self) -> None:
         """Never: every answer is a round trip to Redis."""
         return None
+
+    async def start(self, truth: LedgerTruth) -> None:
+        """Recover with the ledger's help from here on (`redis_recovery`): take this replica's
+        lease, adopt the store's epoch (seeding budgets from `truth` when the store has none),
+        and renew and reap in the background until `close`. A state never started checks no
+        epoch and holds no lease (its reservations are never reaped)."""
+        await self.recovery.start(truth)
 
     async def admit(self, ask: Ask, now: float) -> Refusal | None:
         # The script call in Redis' protocol, built here: what stays the same from request to
@@ -156,6 +202,7 @@ class RedisQuota:
             self._revoked_bulk,
             bulk_str(self._reservation_prefix + reservation_id),
             self._index_bulk,
+            self._epoch_key,
         ]
         checks: list[bytes] = []
         held_tokens = []
@@ -172,11 +219,12 @@ class RedisQuota:
             keys.append(key_bulk)
             checks += (limit_bulk, bulk_int(_ttl(period, now)))
             held_budgets.append(held)
-        # As orjson.dumps({"a": amount, "c": created, "b": [...], "t": [...]}) writes it: the
-        # amount is digits and `created` a float's repr, neither needing escapes.
-        reservation = b'{"a":"%b","c":"%b","b":[%b],"t":%b}' % (
+        # As orjson.dumps({"a": amount, "c": created, "o": owner, "b": [...], "t": [...]})
+        # writes it: the amount is digits and `created` a float's repr, neither needing escapes.
+        reservation = b'{"a":"%b","c":"%b","o":%b,"b":[%b],"t":%b}' % (
             amount.encode(),
             created.encode(),
+            self._owner_json,
             b",".join(held_budgets),
             orjson.dumps(held_tokens),
         )
@@ -189,19 +237,45 @@ class RedisQuota:
             bulk_int(len(rates)),
             bulk_int(len(budgets)),
             bulk(reservation),
+            self._book.epoch_bulk,
             *checks,
         ]
         command = _ADMIT.evalsha(keys, args)
-        reply = await self._pipeline.call(_ADMIT, command)
-        verdict = reply[0]
-        if verdict == 0:
-            return None
-        if verdict == 1:
-            return REVOKED
-        if verdict == 2:
-            return _rate_refusal(rates[reply[1] - 1], reply)
-        budget = budgets[reply[1] - 1]
-        return Refusal("budget", budget.id, budget.limit_nano, int(reply[2]), ask.amount_nano, None)
+        if budgets:
+            reply = await self._held(reservation_id, reservation, budgets, now, command)
+        else:
+            reply = await self._pipeline.call(_ADMIT, command)
+        return None if reply[0] == 0 else _refusal(ask, reply)
+
+    async def _held(
+        self,
+        reservation_id: str,
+        reservation: bytes,
+        budgets: tuple[BudgetCharge, ...],
+        now: float,
+        command: bytes,
+    ) -> Any:
+        """ADMIT's reply for an ask under budgets, kept in this replica's book (a loss of Redis'
+        data must not lose it) before it is sent, so that a resync waiting for `asking` knows
+        of every reservation made."""
+        book = self._book
+        if book.stale:
+            raise _resyncing()
+        book.held[reservation_id] = (reservation, budgets, now)
+        book.asking += 1
+        try:
+            reply = await self._pipeline.call(_ADMIT, command)
+        except BaseException:
+            book.held.pop(reservation_id, None)
+            raise
+        finally:
+            book.asking -= 1
+        if reply[0] != 0:
+            book.held.pop(reservation_id, None)
+            if reply[0] == 4:
+                self.recovery.notice()
+                raise _resyncing()
+        return reply
 
     async def take(self, rates: tuple[RateLimit, ...], now: float) -> Refusal | None:
         keys: list[bytes] = []
@@ -219,6 +293,7 @@ class RedisQuota:
         self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
     ) -> Crossings:
         check_settlement(actual_nano, tokens)
+        self._book.settle(reservation_id, actual_nano)
         try:
             return await self._settle(reservation_id, actual_nano, tokens, now)
         except QuotaUnavailable:
@@ -237,6 +312,7 @@ class RedisQuota:
         SETTLE_DELAY_S), its soft crossings handed to `on_crossings`; queued and retried like
         `settle`'s when the store does not answer. Call it inside the running event loop."""
         check_settlement(actual_nano, tokens)
+        self._book.settle(reservation_id, actual_nano)
         settling = _Settling(reservation_id, actual_nano, tokens, now, on_crossings)
         command = self._settle_command(reservation_id, actual_nano, tokens, now)
         self._pipeline.enqueue(
@@ -251,6 +327,7 @@ class RedisQuota:
         return bool(await self._pipeline.call(None, command))
 
     async def release(self, reservation_id: str) -> bool:
+        self._book.held.pop(reservation_id, None)
         keys = [self._reservation_prefix + reservation_id, self._index_key]
         return bool(await self._call(_RELEASE, keys, [reservation_id]))
 
@@ -276,7 +353,11 @@ class RedisQuota:
         for i in range(0, len(flat), 2):
             held = orjson.loads(flat[i + 1])
             budgets = tuple(f"{budget_id}@{label}" for _, budget_id, label, _, _ in held["b"])
-            found.append(Outstanding(flat[i].decode(), int(held["a"]), float(held["c"]), budgets))
+            found.append(
+                Outstanding(
+                    flat[i].decode(), int(held["a"]), float(held["c"]), budgets, held.get("o")
+                )
+            )
         return found
 
     async def seed(self, budget: BudgetCharge, now: float, settled_nano: int) -> None:
@@ -289,6 +370,7 @@ class RedisQuota:
     async def close(self) -> None:
         """Finish the calls made so far, make a last attempt at queued settlements, then close
         the connections."""
+        await self.recovery.close()
         await self._pipeline.drain()
         flusher, self._flusher = self._flusher, None
         if flusher is not None:
@@ -317,12 +399,18 @@ class RedisQuota:
         self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
     ) -> bytes:
         return _SETTLE.evalsha(
-            (bulk_str(self._reservation_prefix + reservation_id), self._index_bulk),
+            (
+                bulk_str(self._reservation_prefix + reservation_id),
+                self._index_bulk,
+                self._epoch_key,
+            ),
             (
                 bulk_str(reservation_id),
                 bulk_str(repr(now)),
                 bulk_int(actual_nano),
                 _EMPTY if tokens is None else bulk_int(tokens),
+                self._book.epoch_bulk,
+                self._tombstone_bulk,
             ),
         )
 
@@ -330,7 +418,11 @@ class RedisQuota:
         self, reservation_id: str, actual_nano: int, tokens: int | None, now: float
     ) -> Crossings:
         command = self._settle_command(reservation_id, actual_nano, tokens, now)
-        return _crossings(await self._pipeline.call(_SETTLE, command))
+        reply = await self._pipeline.call(_SETTLE, command)
+        if reply == _NOT_OUR_EPOCH:  # the book counts it in the epoch the resync adopts
+            self.recovery.notice()
+            return _NO_CROSSINGS
+        return _crossings(reply)
 
     def _queue(self, reservation_id: str, actual_nano: int, tokens: int | None, now: float) -> None:
         self._pending[reservation_id] = (actual_nano, tokens, now)
@@ -368,6 +460,8 @@ class RedisQuota:
             )
         elif isinstance(reply, Exception):
             log.error("quota store: settling %s failed: %r", settling.reservation_id, reply)
+        elif reply == _NOT_OUR_EPOCH:
+            self.recovery.notice()
         elif reply:
             try:
                 settling.on_crossings(_crossings(reply))
@@ -378,6 +472,11 @@ class RedisQuota:
 
     def _counter_key(self, budget: BudgetCharge, period: Period) -> str:
         return f"{self._ns}:budget:{budget.id}@{period.label}"
+
+    def _counter_at(self, budget: BudgetCharge, at: float, now: float) -> list[str]:
+        """[counter key, ttl from `now`] of the budget's period at `at` (recovery's scripts)."""
+        period = current(budget.window, at)
+        return [self._counter_key(budget, period), str(_ttl(period, now))]
 
     def _rate_parts(self, rate: RateLimit) -> tuple[str, bytes, bytes]:
         memo = (rate.id, rate.per_minute)
@@ -418,10 +517,17 @@ class RedisQuota:
 
 
 _EMPTY = bulk(b"")
+_NOT_OUR_EPOCH = -1  # SETTLE's answer when the epoch is not the caller's
 _ZERO = bulk(b"0")
 _ONE = bulk(b"1")
 _SISMEMBER = b"*3\r\n$9\r\nSISMEMBER\r\n"
 _PARTS_MAX = 10_000  # encoded keys and limits kept; past this many, dropped and made again
+
+
+def _resyncing() -> QuotaResyncing:
+    return QuotaResyncing(
+        "the quota store (Redis) lost its data; budgets are being restored from the ledger"
+    )
 
 
 def _crossings(flat: Any) -> Crossings:
@@ -431,6 +537,17 @@ def _crossings(flat: Any) -> Crossings:
         SoftCrossing(flat[i].decode(), flat[i + 1].decode(), int(flat[i + 2]), int(flat[i + 3]))
         for i in range(0, len(flat), 4)
     )
+
+
+def _refusal(ask: Ask, reply: Any) -> Refusal:
+    """ADMIT's refusal {1}, {2, i, debt, retry} or {3, j, used}."""
+    verdict = reply[0]
+    if verdict == 1:
+        return REVOKED
+    if verdict == 2:
+        return _rate_refusal(ask.rates[reply[1] - 1], reply)
+    budget = ask.budgets[reply[1] - 1]
+    return Refusal("budget", budget.id, budget.limit_nano, int(reply[2]), ask.amount_nano, None)
 
 
 def _rate_refusal(rate: RateLimit, reply: Any) -> Refusal:

@@ -157,6 +157,7 @@ class Outstanding:
     amount_nano: NanoUSD
     created_at: float
     budgets: tuple[str, ...]  # "id@period"
+    owner: str | None = None  # Redis: the replica ("replica:<id>") whose lease covers it
 
 
 class ImmediateState(Protocol):
@@ -229,6 +230,33 @@ class QuotaUnavailable(LanewayError):
 
     status = 503
     code = "limits_unavailable"
+
+
+class QuotaResyncing(QuotaUnavailable):
+    """The shared quota state lost its data (or this replica has not caught up with the re-seed
+    that followed): budgets are being restored from the ledger and nothing is admitted under a
+    budget until they are. Never failed open: the store answers, and counting from nothing is
+    the overspend this prevents."""
+
+    code = "limits_resyncing"
+
+
+class LedgerTruth(Protocol):
+    """What the Redis state asks of the ledger (the truth about spend) to recover: after a loss
+    of its data, and when reaping reservations whose owner stopped renewing its lease."""
+
+    async def flush(self) -> None:
+        """Until every record this process settled so far is written to the ledger."""
+        ...
+
+    async def spend(self, now: float) -> list[tuple[BudgetCharge, NanoUSD]]:
+        """Every configured budget, with the spend settled in the ledger in its period at
+        `now` (zero included)."""
+        ...
+
+    async def settled_cost(self, record_id: str) -> NanoUSD | None:
+        """The record's cost when the ledger holds it settled; None when it does not."""
+        ...
 
 
 def check_settlement(actual_nano: NanoUSD, tokens: int | None) -> None:

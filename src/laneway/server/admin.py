@@ -7,7 +7,7 @@
     POST /admin/keys/{ref}/revoke        revoke: refused at once on every replica (Redis state)
     POST /admin/keys/{ref}/rotate        a new secret, shown once; the old one stops working
     GET  /admin/budgets                  global and lane budgets: spent, reserved, soft state
-    GET  /admin/reservations?older_than_s=N   reservations never settled (a crash), oldest first
+    GET  /admin/reservations?older_than_s=N   reservations not settled, oldest first, with owners
     POST /admin/reservations/{id}/release     drop one without spend (an operator's decision)
 
 The same operations as `laneway keys ...` (one `KeyService` under both). Store calls block, so
@@ -204,6 +204,7 @@ class AdminApi:
                 "amount_usd": usd_str(usd_of_nano(item.amount_nano)),
                 "created_at": item.created_at,
                 "budgets": list(item.budgets),
+                "owner": item.owner,  # Redis: the replica whose lease covers it
             }
             for item in found
         ]

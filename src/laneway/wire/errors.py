@@ -175,6 +175,20 @@ def limits_unavailable() -> ApiError:
     )
 
 
+def limits_resyncing() -> ApiError:
+    """503 while the shared limits store, having lost its data, is restored from the ledger:
+    requests under a budget wait for it (whatever `on_unavailable` says), briefly."""
+    return ApiError(
+        503,
+        "laneway's shared limits store lost its data and budgets are being restored from the "
+        "ledger, so no request under a budget can be admitted safely right now. Try again "
+        "shortly.",
+        type="server_error",
+        code="limits_resyncing",
+        headers={"retry-after": "1", "x-should-retry": "true"},
+    )
+
+
 def wait_text(seconds: float) -> str:
     """A wait as OpenAI's rate-limit messages write it: "120ms", "1.500s"."""
     if seconds < 1:
