@@ -25,7 +25,13 @@ from laneway.ledger.record import Attempt, LedgerRecord
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.server.render import render_error
 from laneway.server.run import GatewayServer
-from laneway.wire.errors import ApiError, insufficient_quota, rate_limit_exceeded
+from laneway.wire.errors import (
+    ApiError,
+    insufficient_quota,
+    limits_resyncing,
+    limits_unavailable,
+    rate_limit_exceeded,
+)
 from tests.gateway.conftest import PROVIDER_KEY, gateway_config
 from tests.gateway.test_core_in_memory import CHAT, Answer, FakeTransport, Harness, chat_body
 from tests.sdk import sdk
@@ -137,6 +143,8 @@ def test_origins_are_read_from_the_error_into_the_closed_set() -> None:
     assert refusal_of(ApiError(403, "no", code="permission_denied")) == "access"
     assert refusal_of(ApiError(400, "bad")) == "bad_request"
     assert refusal_of(ApiError(404, "no lane", code="lane_not_found")) == "not_found"
+    assert refusal_of(limits_unavailable()) == "limits_unavailable"
+    assert refusal_of(limits_resyncing()) == "limits_resyncing"
     upstream = [Attempt("p0", "m", 429, 1.0)]
     paced = [Attempt("p0", "m", None, 0.0, "paced")]
     assert upstream_refusal(insufficient_quota("x"), upstream) == "upstream:insufficient_quota"

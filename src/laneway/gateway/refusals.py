@@ -11,6 +11,7 @@ Refused by laneway before any upstream call (record status "refused"):
     budget               429  a budget would be exceeded (or the worst case cannot be bounded)
     rate_limit           429  the key's RPM or TPM limit
     limits_unavailable   503  the shared limits store is unreachable and admission fails closed
+    limits_resyncing     503  the shared store lost its data; budgets are re-seeded first
     unavailable          503  every candidate is unavailable now (breakers open)
 
 Refused upstream, or on the upstream's behalf, after the record was opened (record status
@@ -42,6 +43,7 @@ Refusal = Literal[
     "budget",
     "rate_limit",
     "limits_unavailable",
+    "limits_resyncing",
     "unavailable",
     "upstream:insufficient_quota",
     "upstream:rate_limit_exceeded",
@@ -58,6 +60,7 @@ _BY_CODE: Final[dict[str, Refusal]] = {
     "insufficient_quota": "budget",
     "rate_limit_exceeded": "rate_limit",
     "limits_unavailable": "limits_unavailable",
+    "limits_resyncing": "limits_resyncing",
     "invalid_api_key": "revoked",  # admission's: a key revoked on another replica
     "model_not_found": "not_found",
     "lane_not_found": "not_found",
