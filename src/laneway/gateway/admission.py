@@ -29,6 +29,7 @@ from laneway.clock import Clock
 from laneway.gateway.budget_refusal import HOW_TO_FIT, worst_case_parts
 from laneway.gateway.client import Client
 from laneway.keys.model import VirtualKey
+from laneway.ledger.reconcile import given_up
 from laneway.ledger.record import LedgerRecord
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.money import usd_str
@@ -90,6 +91,7 @@ class Hold:
     reservation_id: str
     tokens_limited: bool  # a TPM limit was charged an estimate that settlement corrects
     reserved: bool  # False: admitted unchecked while the shared state was unreachable
+    worst_nano: int = 0  # the worst case reserved against budgets (0: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +200,7 @@ class Admission:
         refusal = immediate.admit_now(ask, self._clock.time())
         if refusal is not None:
             raise self._refused(refusal, client, plan)
-        return Hold(reservation_id, _tokens_limited(client), reserved=True)
+        return Hold(reservation_id, _tokens_limited(client), True, ask.amount_nano)
 
     async def _admit_shared(
         self, client: Client, ask: Ask | str, reservation_id: str, plan: Plan
@@ -223,7 +225,7 @@ class Admission:
             raise
         if refusal is not None:
             raise self._refused(refusal, client, plan)
-        return Hold(reservation_id, _tokens_limited(client), reserved=True)
+        return Hold(reservation_id, _tokens_limited(client), True, ask.amount_nano)
 
     def _ask(self, client: Client, plan: Plan, reservation_id: str) -> Ask | str | None:
         """What to ask of the state: an Ask; a key prefix when only its revocation is to be
@@ -363,6 +365,9 @@ class Admission:
         actual = nano_ceil(cost) if cost is not None and cost > 0 else 0
         if cost is None and record.usage is not None and record.usage.total_tokens:
             log.warning("settling %s at zero: its cost is unknown (unpriced model)", record.id)
+        basis = record.cost_basis
+        if basis is not None and basis != "estimated" and hold.worst_nano:
+            actual = with_unseen(actual, hold.worst_nano, record)
         tokens = None
         if hold.tokens_limited:
             usage = record.usage
@@ -405,6 +410,17 @@ class Admission:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.state.close()
+
+
+def with_unseen(actual: int, worst_nano: int, record: LedgerRecord) -> int:
+    """What a budget is charged for a record with costs laneway cannot see: the known cost, plus
+    the worst case reserved for each unseen one (an answer without usage, each attempt given up
+    after it was sent, or an attempt out when the client left), as the provider may have billed
+    it whole. The ledger keeps what is known; the budget assumes the worst of the rest."""
+    unseen = sum(1 for attempt in record.attempts if given_up(attempt))
+    if record.cost_basis == "no_usage":
+        unseen += 1
+    return min(actual + max(unseen, 1) * worst_nano, EXACT_LIMIT - 1)
 
 
 def _tokens_limited(client: Client) -> bool:
