@@ -105,6 +105,26 @@ def test_annotations_round_trip_and_none_are_null(ledger: LedgerRepository) -> N
         assert stored.annotations is None
 
 
+def test_none_is_stored_as_null_through_the_none_adapter(tmp_path: Path) -> None:
+    # laneway.ledger.sqlite registers an adapter for None (binding it is then ~7x cheaper):
+    # every None the ledger binds must still be SQL NULL, of type null, not some text.
+    store = SQLiteLedger(tmp_path / "ledger.db")
+    record = replace(reserved(4), status="error", http_status=502)
+    store.settle([record])
+    store.close()
+    nones = [column for column, value in zip(COLUMNS, to_row(record), strict=True) if value is None]
+    assert {"refusal", "cost_basis", "output_cap", "cost_usd", "input_tokens"} <= set(nones)
+    db = sqlite3.connect(tmp_path / "ledger.db")
+    try:
+        types = db.execute(
+            f"SELECT {', '.join(f'typeof({c})' for c in nones)} FROM requests"  # noqa: S608
+        ).fetchone()
+        assert set(types) == {"null"}
+        assert db.execute("SELECT typeof(?)", (None,)).fetchone() == ("null",)
+    finally:
+        db.close()
+
+
 def test_unsettled_records_survive_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     first = SQLiteLedger(path)
