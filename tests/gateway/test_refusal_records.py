@@ -32,12 +32,11 @@ from laneway.wire.errors import (
     limits_unavailable,
     rate_limit_exceeded,
 )
-from tests.gateway.conftest import PROVIDER_KEY, gateway_config
+from tests.gateway.conftest import gateway_config
 from tests.gateway.test_core_in_memory import CHAT, Answer, FakeTransport, Harness, chat_body
+from tests.gateway.test_virtual_keys import ENV, admin
 from tests.sdk import sdk
 
-ADMIN_KEY = "admin-secret-for-refusal-tests-0123456789"
-ENV = {"EMU_KEY": PROVIDER_KEY, "LANEWAY_ADMIN_KEY": ADMIN_KEY}
 QUOTA = Answer(
     status=429,
     body=orjson.dumps(
@@ -164,16 +163,6 @@ def server(emulator: EmulatorServer, tmp_path: Path) -> Iterator[GatewayServer]:
     config = gateway_config(emulator, tmp_path / "ledger.db", keys={"refresh_s": 0.2})
     with GatewayServer(config, ENV) as running:
         yield running
-
-
-def admin(server: GatewayServer, method: str, path: str, **body: Any) -> httpx.Response:
-    return httpx.request(
-        method,
-        f"http://127.0.0.1:{server.port}/admin/{path}",
-        headers={"authorization": f"Bearer {ADMIN_KEY}"},
-        json=body if method == "POST" else None,
-        timeout=10,
-    )
 
 
 def create_key(server: GatewayServer, **fields: Any) -> tuple[str, str]:
