@@ -4,7 +4,6 @@ of the emulator. (Across replicas sharing Redis: tests/gateway/test_shapes_repli
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -21,6 +20,7 @@ from laneway.emulator.server import EmulatorServer
 from laneway.ledger.record import LedgerRecord
 from laneway.server.run import GatewayServer
 from tests.gateway.conftest import BROKEN_MODEL, PROVIDER_KEY, gateway_config
+from tests.gateway.test_virtual_keys import burst
 from tests.sdk import sdk
 
 ADMIN_KEY = "admin-secret-for-shape-tests-0123456789"
@@ -71,25 +71,15 @@ def test_chat_n_counts_every_choice_in_the_worst_case(server: GatewayServer) -> 
     budget = Decimal("0.01")
     key, key_id = create_key(server, name="n-choices", budgets=[f"{budget}/lifetime"])
 
-    async def one(client: openai.AsyncOpenAI) -> str:
-        try:
-            await client.chat.completions.create(
-                model=MINI,
-                messages=[{"role": "user", "content": "Write a paragraph."}],
-                n=8,
-                max_completion_tokens=200,
-            )
-        except openai.RateLimitError as error:
-            return str(error.code)
-        return "served"
+    async def send(client: openai.AsyncOpenAI) -> object:
+        return await client.chat.completions.create(
+            model=MINI,
+            messages=[{"role": "user", "content": "Write a paragraph."}],
+            n=8,
+            max_completion_tokens=200,
+        )
 
-    async def burst() -> list[str]:
-        async with openai.AsyncOpenAI(
-            base_url=server.base_url, api_key=key, max_retries=0
-        ) as client:
-            return await asyncio.gather(*(one(client) for _ in range(30)))
-
-    outcomes = asyncio.run(burst())
+    outcomes = burst(server, key, 30, send)
     assert set(outcomes) <= {"served", "insufficient_quota"}
     assert 0 < outcomes.count("served") < 30
     assert 0 < spent(records_of(server, key_id)) <= budget

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -138,26 +138,40 @@ def test_a_worst_case_beyond_the_budget_is_refused_naming_the_budget(
     assert ask(server, key, max_output_tokens=100).status == "completed"
 
 
-def test_concurrent_requests_never_spend_past_the_budget(server: GatewayServer) -> None:
-    budget = Decimal("0.002")
-    key, view = create_key(server, name="concurrent", budgets=[f"{budget}/day"])
+def burst(
+    server: GatewayServer,
+    key: str,
+    times: int,
+    send: Callable[[openai.AsyncOpenAI], Awaitable[object]],
+) -> list[str]:
+    """`send` `times` at once with `key`, no retries: "served" or each refusal's code."""
 
     async def one(client: openai.AsyncOpenAI) -> str:
         try:
-            await client.responses.create(
-                model="gpt-5.4-mini", input="Write a paragraph.", max_output_tokens=400
-            )
+            await send(client)
         except openai.RateLimitError as error:
             return str(error.code)
         return "served"
 
-    async def burst() -> list[str]:
+    async def run() -> list[str]:
         async with openai.AsyncOpenAI(
             base_url=server.base_url, api_key=key, max_retries=0
         ) as client:
-            return await asyncio.gather(*(one(client) for _ in range(60)))
+            return await asyncio.gather(*(one(client) for _ in range(times)))
 
-    outcomes = asyncio.run(burst())
+    return asyncio.run(run())
+
+
+def test_concurrent_requests_never_spend_past_the_budget(server: GatewayServer) -> None:
+    budget = Decimal("0.002")
+    key, view = create_key(server, name="concurrent", budgets=[f"{budget}/day"])
+
+    async def send(client: openai.AsyncOpenAI) -> object:
+        return await client.responses.create(
+            model="gpt-5.4-mini", input="Write a paragraph.", max_output_tokens=400
+        )
+
+    outcomes = burst(server, key, 60, send)
     assert set(outcomes) <= {"served", "insufficient_quota"}
     served = outcomes.count("served")
     assert 0 < served < 60
