@@ -76,6 +76,7 @@ def test_neither_repr_nor_public_view_holds_the_digest() -> None:
         "budgets": [{"window": "day", "usd": "50"}, {"window": "month", "usd": "1000.5"}],
         "lanes": [],
         "models": [],
+        "passthrough": False,
     }
     assert key.budget("month") == BudgetLimit("month", Decimal("1000.50"))
     assert key.budget("lifetime") is None

@@ -133,7 +133,7 @@ def test_a_newer_schema_is_refused(postgres_url: str) -> None:
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute("UPDATE keys_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(
-        SchemaTooNew, match=r"version 99 at .* newer than this laneway's 1: upgrade"
+        SchemaTooNew, match=r"version 99 at .* newer than this laneway's 2: upgrade"
     ):
         PostgresKeyStore(postgres_url)
 

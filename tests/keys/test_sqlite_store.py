@@ -104,7 +104,7 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("UPDATE keys_meta SET value = '7' WHERE key = 'schema_version'")
     db.close()
-    with pytest.raises(SchemaTooNew, match=r"version 7 at .* newer than this laneway's 1: upgrade"):
+    with pytest.raises(SchemaTooNew, match=r"version 7 at .* newer than this laneway's 2: upgrade"):
         SQLiteKeyStore(path)
 
 

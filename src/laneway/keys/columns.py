@@ -25,14 +25,14 @@ def key_row(
         key.id, key.name, key.prefix, key.digest, key.created_at, key.updated_at,
         key.expires_at, key.revoked_at, key.rpm, key.tpm,
         budgets.get("day"), budgets.get("month"), budgets.get("lifetime"),
-        names(key.lanes), names(key.models),
+        names(key.lanes), names(key.models), key.passthrough,
     )  # fmt: skip
 
 
 def key_of(row: Sequence[Any], names: Callable[[Any], Sequence[str]]) -> VirtualKey:
     """The key a row holds; budget amounts read as exact Decimal from text or NUMERIC."""
     (key_id, name, prefix, digest, created, updated, expires, revoked, rpm, tpm,
-     day, month, lifetime, lanes, models) = row  # fmt: skip
+     day, month, lifetime, lanes, models, passthrough) = row  # fmt: skip
     amounts = dict(zip(WINDOWS, (day, month, lifetime), strict=True))
     return VirtualKey(
         id=key_id,
@@ -52,4 +52,5 @@ def key_of(row: Sequence[Any], names: Callable[[Any], Sequence[str]]) -> Virtual
         ),
         lanes=tuple(names(lanes)),
         models=tuple(names(models)),
+        passthrough=bool(passthrough),
     )

@@ -43,6 +43,11 @@ SQLITE = StoreSchema(
                 "CREATE INDEX virtual_keys_updated ON virtual_keys (updated_at)",
             ),
         ),
+        Step(
+            2,
+            "passthrough column (the key may use the allowed passthrough paths)",
+            ("ALTER TABLE virtual_keys ADD COLUMN passthrough INTEGER NOT NULL DEFAULT 0",),
+        ),
     ),
 )
 
@@ -74,6 +79,11 @@ POSTGRES = StoreSchema(
                 f"CREATE UNIQUE INDEX {LIVE_NAME} ON virtual_keys (name) WHERE revoked_at IS NULL",
                 "CREATE INDEX virtual_keys_updated ON virtual_keys (updated_at)",
             ),
+        ),
+        Step(
+            2,
+            "passthrough column (the key may use the allowed passthrough paths)",
+            ("ALTER TABLE virtual_keys ADD COLUMN passthrough BOOLEAN NOT NULL DEFAULT FALSE",),
         ),
     ),
 )

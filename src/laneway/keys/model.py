@@ -27,6 +27,7 @@ class VirtualKey:
     budgets: tuple[BudgetLimit, ...] = ()  # at most one per window
     lanes: tuple[str, ...] = ()  # empty (with models empty): any lane
     models: tuple[str, ...] = ()  # empty (with lanes empty): any model
+    passthrough: bool = False  # may use the paths [passthrough] allows (docs/gateway.md)
 
     def status(self, now: float) -> Status:
         if self.revoked_at is not None:
@@ -71,6 +72,7 @@ class VirtualKey:
             "budgets": [{"window": b.window, "usd": usd_str(b.usd)} for b in self.budgets],
             "lanes": list(self.lanes),
             "models": list(self.models),
+            "passthrough": self.passthrough,
         }
 
 

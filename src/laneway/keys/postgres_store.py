@@ -31,6 +31,7 @@ from laneway.schema.report import MigrationReport
 _COLUMNS = (
     "id", "name", "prefix", "digest", "created_at", "updated_at", "expires_at", "revoked_at",
     "rpm", "tpm", "budget_day", "budget_month", "budget_lifetime", "lanes", "models",
+    "passthrough",
 )  # fmt: skip
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM virtual_keys"  # noqa: S608 - constant columns
 _INSERT = (

@@ -80,6 +80,16 @@ SQLITE = StoreSchema(
                 )""",
             ),
         ),
+        Step(
+            5,
+            "response_id (indexed) and path columns",
+            (
+                "ALTER TABLE requests ADD COLUMN response_id TEXT",
+                "ALTER TABLE requests ADD COLUMN path TEXT",
+                "CREATE INDEX requests_response ON requests (response_id) "
+                "WHERE response_id IS NOT NULL",
+            ),
+        ),
     ),
 )
 
@@ -150,6 +160,16 @@ POSTGRES = StoreSchema(
                     count BIGINT NOT NULL,
                     PRIMARY KEY (minute, reason, client)
                 )""",
+            ),
+        ),
+        Step(
+            5,
+            "response_id (indexed) and path columns",
+            (
+                "ALTER TABLE requests ADD COLUMN response_id TEXT",
+                "ALTER TABLE requests ADD COLUMN path TEXT",
+                "CREATE INDEX requests_response ON requests (response_id) "
+                "WHERE response_id IS NOT NULL",
             ),
         ),
     ),

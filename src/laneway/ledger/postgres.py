@@ -81,6 +81,8 @@ _CASTS = {
     "refusal": "text",
     "cost_basis": "text",
     "output_cap": "int8",
+    "response_id": "text",
+    "path": "text",
 }
 # One statement for both kinds, so that a batch is one executemany in one id order: the last
 # parameter says whether the row replaces a stored one (a settlement) or leaves it (a

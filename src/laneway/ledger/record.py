@@ -74,6 +74,8 @@ class LedgerRecord:
     refusal: str | None = None
     cost_basis: CostBasis | None = None  # None: exact (or nothing spent)
     output_cap: int | None = None  # the output cap laneway set on the request, if it set one
+    response_id: str | None = None  # a Responses answer's id (whose it is: the owner check)
+    path: str | None = None  # the HTTP path, for endpoints beyond "responses" and "chat"
 
     @property
     def settled(self) -> bool:
@@ -91,7 +93,7 @@ COLUMNS = (
     "reasoning_tokens", "cost_usd",
     "ttfb_ms", "latency_ms", "error", "settled_at",
     "lane", "route", "pair_id", "shadow",
-    "annotations", "refusal", "cost_basis", "output_cap",
+    "annotations", "refusal", "cost_basis", "output_cap", "response_id", "path",
 )  # fmt: skip
 
 
@@ -139,4 +141,6 @@ def to_row(record: LedgerRecord) -> Row:
         record.refusal,
         record.cost_basis,
         record.output_cap,
+        record.response_id,
+        record.path,
     )

@@ -329,4 +329,6 @@ def from_row(row: Sequence[Any]) -> LedgerRecord:
         refusal=values["refusal"],
         cost_basis=values["cost_basis"],
         output_cap=values["output_cap"],
+        response_id=values["response_id"],
+        path=values["path"],
     )
