@@ -16,6 +16,7 @@ import orjson
 from laneway.emulator.bill import dumps as bill_dumps
 from laneway.emulator.engine import Caller, Engine, Reply
 from laneway.emulator.faults import FAULT_HEADER, EchoedKey
+from laneway.wire.depth import check_depth
 from laneway.wire.errors import ApiError, invalid_json, invalid_request
 
 Headers = Mapping[bytes, bytes]  # lower-cased names
@@ -85,4 +86,5 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         raise invalid_request(
             f"Invalid request body: expected a JSON object, but got {type(body).__name__} instead."
         )
+    check_depth(raw, body)
     return body
