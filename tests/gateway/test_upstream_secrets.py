@@ -3,7 +3,6 @@ the client, nor the ledger's error column or attempts, nor the log: the key is s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -11,16 +10,15 @@ import openai
 import orjson
 import pytest
 
-from laneway.gateway.client import Client
 from laneway.upstream.secrets import REDACTED
 from tests.gateway.conftest import PROVIDER_KEY, Running
 from tests.gateway.test_core_in_memory import (
-    CHAT,
     SECRET,
     Answer,
     FakeTransport,
     Harness,
     chunk_event,
+    stream_through,
 )
 from tests.sdk import sdk
 
@@ -57,14 +55,7 @@ def test_an_error_event_quoting_the_key_mid_stream_is_scrubbed(tmp_path: Path) -
     error = {"error": {"message": f"stream failed for key {SECRET}", "type": "server_error"}}
     event = b"data: " + orjson.dumps(error) + b"\n\n"
     harness = Harness(tmp_path, FakeTransport(Answer(chunks=[chunk_event(), event])))
-    body = orjson.dumps({**orjson.loads(CHAT), "stream": True})
-
-    async def drain() -> list[bytes]:
-        answer = await harness.gateway.handle("chat", body, client=Client("key_test"))
-        assert answer.stream is not None
-        return [chunk async for chunk in answer.stream]
-
-    relayed = b"".join(asyncio.run(drain()))
+    relayed = b"".join(stream_through(harness))
     (record,) = harness.records()
     harness.close()
     assert SECRET.encode() not in relayed

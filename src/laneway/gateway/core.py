@@ -173,6 +173,9 @@ class Gateway:
             answer = internal_error()
             answer.meta = exchange.meta
             raise answer from _logged(failure, self._redact, exchange.record.id)
+        except BaseException:  # the process is stopping (KeyboardInterrupt, SystemExit)
+            settler.failed(exchange, 500, "laneway stopped during the request")
+            raise
         settler.committed(exchange, committed)
         lane = plan.lane
         if lane is not None and lane.shadow is not None:
