@@ -107,6 +107,8 @@ class EchoedKey(ApiError):
     """The echo_key fault, raised by the engine (which never holds a key) and given the key
     the request carried by the layer that has it (`quoting`)."""
 
+    status: int
+
     def quoting(self, authorization: bytes | None) -> ApiError:
         key = (authorization or b"").decode("latin-1").removeprefix("Bearer ").strip()
         return ApiError(

@@ -165,17 +165,8 @@ class Gateway:
             settler.failed(exchange, error.status, error.message, refusal)
             error.meta = exchange.meta
             raise
-        except asyncio.CancelledError:  # the client went away before any answer
-            settler.failed(exchange, 499, "the client closed the connection")
-            raise
-        except Exception as failure:  # noqa: BLE001 - laneway's own failure (a bug), on record
-            settler.failed(exchange, 500, _failed_text(failure))
-            answer = internal_error()
-            answer.meta = exchange.meta
-            raise answer from _logged(failure, self._redact, exchange.record.id)
-        except BaseException:  # the process is stopping (KeyboardInterrupt, SystemExit)
-            settler.failed(exchange, 500, "laneway stopped during the request")
-            raise
+        except BaseException as failure:
+            raise self._unanswered(exchange, failure) from failure
         settler.committed(exchange, committed)
         lane = plan.lane
         if lane is not None and lane.shadow is not None:
@@ -187,6 +178,22 @@ class Gateway:
             exchange.meta,
             stream=self._relay(exchange, committed, committed.tap),
         )
+
+    def _unanswered(self, exchange: Exchange, failure: BaseException) -> BaseException:
+        """Record a request that ended without an answer and not on an ApiError; what to raise.
+        Only a cancellation is the client's doing (499); anything else is laneway's (500)."""
+        settler = self._settler
+        if isinstance(failure, asyncio.CancelledError):  # the client went away
+            settler.failed(exchange, 499, "the client closed the connection")
+            return failure
+        if not isinstance(failure, Exception):  # the process is stopping
+            settler.failed(exchange, 500, "laneway stopped during the request")
+            return failure
+        settler.failed(exchange, 500, _failed_text(failure))  # a bug: logged, answered 500
+        _logged(failure, self._redact, exchange.record.id)
+        answer = internal_error()
+        answer.meta = exchange.meta
+        return answer
 
     def _whole(self, exchange: Exchange, committed: Committed) -> Answer:
         document, usage, problem = read_whole(committed.body)
@@ -326,11 +333,10 @@ def _failed_text(failure: Exception) -> str:
     return f"laneway failed: {type(failure).__name__} (a server error; see the log)"
 
 
-def _logged(failure: Exception, redact: Redactor, record_id: str) -> Exception:
+def _logged(failure: Exception, redact: Redactor, record_id: str) -> None:
     """Log laneway's own failure with its traceback, upstream secrets struck from it."""
     trace = "".join(traceback.format_exception(failure))
     log.error("request %s failed inside laneway:\n%s", record_id, redact.text(trace))
-    return failure
 
 
 def _upstream_failure(tap: StreamTap) -> str:
