@@ -20,7 +20,7 @@ import random
 import traceback
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from laneway.clock import Clock
 from laneway.gateway.admission import Admission, Hold
@@ -165,8 +165,8 @@ class Gateway:
             settler.failed(exchange, error.status, error.message, refusal)
             error.meta = exchange.meta
             raise
-        except BaseException as failure:
-            raise self._unanswered(exchange, failure) from failure
+        except BaseException as failure:  # noqa: BLE001 - recorded, then raised again
+            self._unanswered(exchange, failure)
         settler.committed(exchange, committed)
         lane = plan.lane
         if lane is not None and lane.shadow is not None:
@@ -179,21 +179,22 @@ class Gateway:
             stream=self._relay(exchange, committed, committed.tap),
         )
 
-    def _unanswered(self, exchange: Exchange, failure: BaseException) -> BaseException:
-        """Record a request that ended without an answer and not on an ApiError; what to raise.
-        Only a cancellation is the client's doing (499); anything else is laneway's (500)."""
+    def _unanswered(self, exchange: Exchange, failure: BaseException) -> NoReturn:
+        """Record a request that ended without an answer and not on an ApiError, and raise:
+        `failure` itself, or for laneway's own failure (a bug) OpenAI's generic 500. Only a
+        cancellation is the client's doing (499); anything else is laneway's (500)."""
         settler = self._settler
         if isinstance(failure, asyncio.CancelledError):  # the client went away
             settler.failed(exchange, 499, "the client closed the connection")
-            return failure
+            raise failure
         if not isinstance(failure, Exception):  # the process is stopping
             settler.failed(exchange, 500, "laneway stopped during the request")
-            return failure
-        settler.failed(exchange, 500, _failed_text(failure))  # a bug: logged, answered 500
+            raise failure
+        settler.failed(exchange, 500, _failed_text(failure))
         _logged(failure, self._redact, exchange.record.id)
         answer = internal_error()
         answer.meta = exchange.meta
-        return answer
+        raise answer from failure
 
     def _whole(self, exchange: Exchange, committed: Committed) -> Answer:
         document, usage, problem = read_whole(committed.body)
