@@ -25,7 +25,11 @@ _FAULT = FAULT_HEADER.encode()
 class Endpoints:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._post = {"/v1/responses": engine.responses, "/v1/chat/completions": engine.chat}
+        self._post = {
+            "/v1/responses": engine.responses,
+            "/v1/chat/completions": engine.chat,
+            "/v1/embeddings": engine.embeddings,
+        }
 
     def handle(
         self,

@@ -24,6 +24,13 @@ from laneway.emulator.bill import Bill, BillEntry
 from laneway.emulator.chat_api import ChatDraft, completion_object, stream_chunks
 from laneway.emulator.chat_request import ChatRequest, parse_chat_request
 from laneway.emulator.config import EmulatorConfig
+from laneway.emulator.embeddings import (
+    check_sizes,
+    dimensions_of,
+    embedding_list,
+    parse_embeddings_request,
+    vector,
+)
 from laneway.emulator.faults import Endpoint, Fault, FaultPlan, injected_error
 from laneway.emulator.generation import Generation, Prompted, generate
 from laneway.emulator.prompt_cache import PromptCache
@@ -375,6 +382,38 @@ class Engine:
             reply.body = completion_object(draft)
         self._bill(caller, spec, usage, injected, sent, request_id)
         self._pace(reply, spec, gens)
+        return reply
+
+    # -- Embeddings ------------------------------------------------------------------------------
+
+    def embeddings(
+        self,
+        caller: Caller,
+        body: Mapping[str, Any],
+        fault: str | None,
+        request_id: str | None = None,
+    ) -> Reply:
+        req = parse_embeddings_request(body)
+        spec = self.resolve_model(caller, req.model)
+        if spec.kind != "embedding":
+            raise invalid_request(
+                f"The model '{req.model}' does not support embeddings.", param="model"
+            )
+        dimensions = dimensions_of(spec.id, req.dimensions)
+        counts = [
+            self._memo_count(item) if isinstance(item, str) else len(item) for item in req.inputs
+        ]
+        check_sizes(req.model, counts)
+        tokens = sum(counts)
+        injected = self._fault("embeddings", spec, fault)
+        headers = self._admit(spec, tokens, 0)
+        seed = self.config.seed
+        vectors = [vector(seed, spec.id, item, dimensions) for item in req.inputs]
+        reply = Reply(headers=headers, fault=injected)
+        reply.body = embedding_list(req, spec.snapshot or spec.id, vectors, tokens)
+        self._bill(
+            caller, spec, Usage(input_tokens=tokens, output_tokens=0), injected, None, request_id
+        )
         return reply
 
 
