@@ -37,6 +37,7 @@ from laneway.wire.request import Endpoint
 _ENDPOINTS: dict[str, Endpoint] = {
     "/v1/responses": "responses",
     "/v1/chat/completions": "chat",
+    "/v1/embeddings": "embeddings",
 }
 _MODELS = "/v1/models"
 _CREATED = 1_765_411_200  # the catalog has no creation dates; one fixed, plausible time
