@@ -86,7 +86,12 @@ def cost_command(
         return
 
     ranked = sorted(
-        (cost_of(spec, usage, batch=batch) for spec in catalog),
+        # An embedding model writes nothing: compared only for usage without output.
+        (
+            cost_of(spec, usage, batch=batch)
+            for spec in catalog
+            if spec.kind == "text" or not usage.output_tokens
+        ),
         key=lambda b: (b.total is None, b.total if b.total is not None else Decimal(0), b.model),
     )
     if as_json:

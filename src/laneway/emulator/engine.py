@@ -32,6 +32,7 @@ from laneway.emulator.embeddings import (
     vector,
 )
 from laneway.emulator.faults import Endpoint, Fault, FaultPlan, injected_error
+from laneway.emulator.files import Files
 from laneway.emulator.generation import Generation, Prompted, generate
 from laneway.emulator.prompt_cache import PromptCache
 from laneway.emulator.rate_limits import Limits, RateLimiter
@@ -104,6 +105,7 @@ class Engine:
         self.cache = PromptCache(self.clock, ttl_s=config.prompt_cache_ttl_s)
         self.limiter = RateLimiter(self.clock, self._limits())
         self.faults = FaultPlan(config.seed, config.faults)
+        self.files = Files()  # passthrough's stand-in: laneway forwards these unread
         self._stored: OrderedDict[str, _Stored] = OrderedDict()
         self._restricted = {key: frozenset(rule.models) for key, rule in config.keys.items()}
         preload()  # the vocabulary now, not during the first request (~0.8 s)

@@ -1,0 +1,152 @@
+"""Guarded passthrough through the gateway on the emulator, with the official SDK: an allowed
+path forwarded for a granted key only (with the provider's key, recorded, relayed); an unlisted
+path refused for everyone; a key limited to lanes never gains the provider's reach."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import openai
+import pytest
+
+from laneway.emulator.server import EmulatorServer
+from laneway.ledger.record import LedgerRecord
+from laneway.server.run import GatewayServer
+from tests.gateway.conftest import gateway_config
+from tests.gateway.test_virtual_keys import ENV, admin, create_key
+from tests.sdk import sdk
+
+PATHS = ["/v1/files", "GET /v1/files/*"]
+
+
+def serve(emulator: EmulatorServer, tmp_path: Path, **passthrough: Any) -> GatewayServer:
+    config = gateway_config(
+        emulator, tmp_path / "ledger.db", passthrough={"paths": PATHS, **passthrough}
+    )
+    return GatewayServer(config, ENV)
+
+
+@pytest.fixture
+def server(emulator: EmulatorServer, tmp_path: Path) -> Iterator[GatewayServer]:
+    with serve(emulator, tmp_path) as running:
+        yield running
+
+
+def records(server: GatewayServer) -> list[LedgerRecord]:
+    assembly = server.assembly
+    assert assembly is not None
+    assembly.writer.flush(5)
+    return sorted(assembly.ledger.between(None, None), key=lambda r: r.created_at)
+
+
+def test_a_granted_key_uploads_lists_and_downloads_files(server: GatewayServer) -> None:
+    key, view = create_key(server, name="files", passthrough=True)
+    assert view["passthrough"] is True
+    with sdk(server.base_url, key) as client:
+        uploaded = client.files.create(
+            file=("notes.jsonl", io.BytesIO(b'{"a":1}\n')), purpose="batch"
+        )
+        listed = client.files.list()
+        content = client.files.content(uploaded.id).read()
+    assert uploaded.filename == "notes.jsonl"
+    assert uploaded.id in [f.id for f in listed.data]
+    assert content == b'{"a":1}\n'
+    upload, listing, download = records(server)
+    assert [r.path for r in (upload, listing, download)] == [
+        "/v1/files",
+        "/v1/files",
+        f"/v1/files/{uploaded.id}/content",
+    ]
+    for record in (upload, listing, download):
+        assert record.endpoint == "passthrough"
+        assert record.key_id == view["id"]
+        assert (record.status, record.http_status) == ("ok", 200)
+        assert record.cost_usd is None
+        assert record.error is not None
+        assert "cannot price" in record.error
+        assert record.latency_ms is not None
+        assert record.provider == "emu"
+
+
+def test_an_allowed_path_is_refused_to_a_key_without_the_grant(server: GatewayServer) -> None:
+    plain, plain_view = create_key(server, name="plain")
+    lanes_key, _ = create_key(server, name="coder", lanes=["coding"])
+    for key in (plain, lanes_key):
+        with sdk(server.base_url, key) as client, pytest.raises(openai.PermissionDeniedError):
+            client.files.list()
+    refused = records(server)
+    assert {(r.endpoint, r.status, r.refusal, r.path) for r in refused} == {
+        ("passthrough", "refused", "access", "/v1/files")
+    }
+    assert plain_view["id"] in {r.key_id for r in refused}
+
+
+def test_a_key_with_lanes_models_or_budgets_cannot_be_granted(server: GatewayServer) -> None:
+    for limits in ({"lanes": ["coding"]}, {"models": ["gpt-5.4"]}, {"budgets": ["5/day"]}):
+        answer = admin(server, "POST", "keys", name="limited", passthrough=True, **limits)
+        assert answer.status_code == 400, limits
+        assert answer.json()["error"]["param"] == "passthrough"
+    lanes_key, view = create_key(server, name="coder", lanes=["coding"])
+    granted = httpx.patch(
+        f"http://127.0.0.1:{server.port}/admin/keys/{view['id']}",
+        headers={"authorization": f"Bearer {ENV['LANEWAY_ADMIN_KEY']}"},
+        json={"passthrough": True},
+        timeout=10,
+    )
+    assert granted.status_code == 400
+    with sdk(server.base_url, lanes_key) as client, pytest.raises(openai.PermissionDeniedError):
+        client.files.list()
+
+
+def test_the_grant_can_be_given_and_withdrawn(server: GatewayServer) -> None:
+    key, view = create_key(server, name="later")
+    url = f"http://127.0.0.1:{server.port}/admin/keys/{view['id']}"
+    headers = {"authorization": f"Bearer {ENV['LANEWAY_ADMIN_KEY']}"}
+    assert httpx.patch(url, headers=headers, json={"passthrough": True}).json()["passthrough"]
+    with sdk(server.base_url, key) as client:
+        assert isinstance(client.files.list().data, list)
+        assert not httpx.patch(url, headers=headers, json={"passthrough": False}).json()[
+            "passthrough"
+        ]
+        with pytest.raises(openai.PermissionDeniedError):
+            client.files.list()
+
+
+def test_an_unlisted_path_is_refused_for_everyone(server: GatewayServer) -> None:
+    key, _ = create_key(server, name="files", passthrough=True)
+    with sdk(server.base_url, key) as client:
+        with pytest.raises(openai.NotFoundError):
+            client.fine_tuning.jobs.list()
+        with pytest.raises(openai.NotFoundError):
+            client.files.delete("file-abc")  # DELETE is not among the rule's methods
+        with pytest.raises(openai.NotFoundError):  # a dot segment matches no rule
+            client.get("/files/../fine_tuning/jobs", cast_to=object)
+    assert records(server) == []
+
+
+def test_passthrough_is_off_by_default(emulator: EmulatorServer, tmp_path: Path) -> None:
+    with GatewayServer(gateway_config(emulator, tmp_path / "ledger.db"), ENV) as running:
+        key, _ = create_key(running, name="files", passthrough=True)
+        with sdk(running.base_url, key) as client, pytest.raises(openai.NotFoundError):
+            client.files.list()
+
+
+def test_static_keys_need_their_own_switch(emulator: EmulatorServer, tmp_path: Path) -> None:
+    static = "sk-static-client-key"
+    for allowed in (False, True):
+        config = gateway_config(
+            emulator,
+            tmp_path / f"ledger-{allowed}.db",
+            passthrough={"paths": PATHS, "static_keys": allowed},
+            server={"port": 0, "api_keys": [{"key": static}]},
+        )
+        with GatewayServer(config, ENV) as running, sdk(running.base_url, static) as client:
+            if allowed:
+                assert isinstance(client.files.list().data, list)
+            else:
+                with pytest.raises(openai.PermissionDeniedError):
+                    client.files.list()
