@@ -28,10 +28,11 @@ def server(emulator: EmulatorServer, tmp_path: Path) -> Iterator[GatewayServer]:
 
 
 def records(server: GatewayServer) -> list[LedgerRecord]:
+    """The server's ledger, flushed, oldest first."""
     assembly = server.assembly
     assert assembly is not None
     assembly.writer.flush(5)
-    return list(assembly.ledger.between(None, None))
+    return sorted(assembly.ledger.between(None, None), key=lambda r: r.created_at)
 
 
 def test_embeddings_are_served_recorded_priced_and_charged(server: GatewayServer) -> None:
@@ -52,7 +53,7 @@ def test_embeddings_are_served_recorded_priced_and_charged(server: GatewayServer
     assert sum(x * x for x in decoded.data[0].embedding) == pytest.approx(1.0, abs=1e-5)
     floats = decoded
 
-    [first, second] = sorted(records(server), key=lambda r: r.created_at)
+    [first, second] = records(server)
     assert first.endpoint == "embeddings"
     assert first.status == "ok"
     assert first.key_id == view["id"]

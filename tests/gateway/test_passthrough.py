@@ -7,40 +7,26 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx2 as httpx
 import openai
 import pytest
 
 from laneway.emulator.server import EmulatorServer
-from laneway.ledger.record import LedgerRecord
 from laneway.server.run import GatewayServer
 from tests.gateway.conftest import gateway_config
+from tests.gateway.test_embeddings import records
 from tests.gateway.test_virtual_keys import ENV, admin, create_key
 from tests.sdk import sdk
 
 PATHS = ["/v1/files", "GET /v1/files/*"]
 
 
-def serve(emulator: EmulatorServer, tmp_path: Path, **passthrough: Any) -> GatewayServer:
-    config = gateway_config(
-        emulator, tmp_path / "ledger.db", passthrough={"paths": PATHS, **passthrough}
-    )
-    return GatewayServer(config, ENV)
-
-
 @pytest.fixture
 def server(emulator: EmulatorServer, tmp_path: Path) -> Iterator[GatewayServer]:
-    with serve(emulator, tmp_path) as running:
+    config = gateway_config(emulator, tmp_path / "ledger.db", passthrough={"paths": PATHS})
+    with GatewayServer(config, ENV) as running:
         yield running
-
-
-def records(server: GatewayServer) -> list[LedgerRecord]:
-    assembly = server.assembly
-    assert assembly is not None
-    assembly.writer.flush(5)
-    return sorted(assembly.ledger.between(None, None), key=lambda r: r.created_at)
 
 
 def test_a_granted_key_uploads_lists_and_downloads_files(server: GatewayServer) -> None:
