@@ -5,6 +5,7 @@ path refused for everyone; a key limited to lanes never gains the provider's rea
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,3 +137,23 @@ def test_static_keys_need_their_own_switch(emulator: EmulatorServer, tmp_path: P
             else:
                 with pytest.raises(openai.PermissionDeniedError):
                     client.files.list()
+
+
+def test_a_key_revoked_on_another_replica_is_refused_at_once(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    # Two replicas sharing Redis state and one key store; each caches keys for an hour, so only
+    # the shared revocation set can tell the second one.
+    shared = {
+        "passthrough": {"paths": PATHS},
+        "state": {"backend": "redis", "namespace": f"passthrough-{uuid.uuid4().hex}"},
+        "keys": {"refresh_s": 3600},
+    }
+    config = gateway_config(emulator, tmp_path / "ledger.db", **shared)
+    with GatewayServer(config, ENV) as first, GatewayServer(config, ENV) as second:
+        key, view = create_key(first, name="ops", passthrough=True)
+        with sdk(second.base_url, key) as client:
+            assert isinstance(client.files.list().data, list)  # cached on the second replica
+            assert admin(first, "POST", f"keys/{view['id']}/revoke").status_code == 200
+            with pytest.raises(openai.AuthenticationError):
+                client.files.list()

@@ -14,7 +14,7 @@ record     endpoint "passthrough", the path, status, latency; cost unknown (None
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from laneway.clock import Clock
@@ -24,10 +24,11 @@ from laneway.gateway.refusals import refusal_of
 from laneway.ids import new_id
 from laneway.ledger.record import Attempt, LedgerRecord
 from laneway.ledger.writer import LedgerWriter
+from laneway.quota.state import QuotaUnavailable
 from laneway.upstream.providers import Provider
 from laneway.upstream.timeouts import Timeouts
 from laneway.upstream.transport import BodyBroken, UpstreamFailure, UpstreamResponse
-from laneway.wire.errors import ApiError, permission_denied
+from laneway.wire.errors import ApiError, incorrect_api_key, limits_unavailable, permission_denied
 
 ENDPOINT = "passthrough"
 MODEL = "(passthrough)"  # the record's requested model: a passthrough call names none
@@ -60,14 +61,18 @@ class Passthrough:
         timeouts: Timeouts,
         *,
         static_keys: bool = False,
+        is_revoked: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
-        """`provider`: the default provider (None: no provider, so nothing is allowed)."""
+        """`provider`: the default provider (None: no provider, so nothing is allowed);
+        `is_revoked`: the shared state's revocation check (Redis), asked for every virtual key
+        as admission asks it for API calls, so a key revoked elsewhere is refused at once."""
         self._rules = rules
         self._provider = provider
         self._ledger = ledger
         self._clock = clock
         self._timeouts = timeouts
         self._static_keys = static_keys
+        self._is_revoked = is_revoked
 
     def allows(self, method: str, path: str) -> bool:
         """Whether `[passthrough] paths` opens this method and path at all."""
@@ -115,6 +120,8 @@ class Passthrough:
             )
             self._refused(record, error, started)
             raise error
+        if client.prefix is not None and self._is_revoked is not None:
+            await self._check_revoked(client.prefix, record, started)
         record.provider = provider.name
         self._ledger.reserve(record, wait=False)
         url = provider.base_url + path.removeprefix("/v1") + (f"?{query}" if query else "")
@@ -136,6 +143,22 @@ class Passthrough:
             self._relay(record, response, started),
             record.id,
         )
+
+    async def _check_revoked(self, prefix: str, record: LedgerRecord, started: float) -> None:
+        assert self._is_revoked is not None  # noqa: S101 - the caller checked
+        try:
+            revoked = await self._is_revoked(prefix)
+        except QuotaUnavailable:  # fails closed: the grant cannot be confirmed
+            revoked = None
+        if revoked is False:
+            return
+        error = (
+            limits_unavailable()
+            if revoked is None
+            else incorrect_api_key(": this key has been revoked.")
+        )
+        self._refused(record, error, started)
+        raise error
 
     def _headers(self, provider: Provider, headers: Mapping[bytes, bytes]) -> dict[str, str]:
         sent = {

@@ -284,6 +284,7 @@ def _passthrough(assembly: Assembly) -> Passthrough | None:
         assembly.clock,
         assembly.config.timeouts.for_effort(None),
         static_keys=config.static_keys,
+        is_revoked=getattr(assembly.admission.state, "is_revoked", None),
     )
 
 
