@@ -17,6 +17,7 @@ from laneway.emulator.server import EmulatorServer
 from laneway.server.run import GatewayServer
 from tests.gateway.conftest import gateway_config
 from tests.gateway.test_embeddings import records
+from tests.gateway.test_processes import free_port
 from tests.gateway.test_virtual_keys import ENV, admin, create_key
 from tests.sdk import sdk
 
@@ -157,3 +158,26 @@ def test_a_key_revoked_on_another_replica_is_refused_at_once(
             assert admin(first, "POST", f"keys/{view['id']}/revoke").status_code == 200
             with pytest.raises(openai.AuthenticationError):
                 client.files.list()
+
+
+def test_no_answer_from_the_provider_is_a_502_on_record(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    config = gateway_config(emulator, tmp_path / "ledger.db", passthrough={"paths": PATHS})
+    down = config.providers["emu"].model_copy(
+        update={"base_url": f"http://127.0.0.1:{free_port()}/v1"}
+    )
+    config = config.model_copy(update={"providers": {"emu": down}})
+    with GatewayServer(config, ENV) as running:
+        key, _ = create_key(running, name="files", passthrough=True)
+        with (
+            sdk(running.base_url, key) as client,
+            pytest.raises(openai.InternalServerError) as failed,
+        ):
+            client.files.list()
+        assert failed.value.status_code == 502
+        assert failed.value.code == "upstream_unreachable"
+        [record] = records(running)
+    assert (record.endpoint, record.status, record.http_status) == ("passthrough", "error", 502)
+    assert record.error is not None
+    assert "cannot price" in record.error

@@ -132,7 +132,10 @@ class Passthrough:
         except UpstreamFailure as failure:
             self._settle(record, started, failure.status, f"{UNPRICED}; {failure}")
             raise ApiError(
-                failure.status, f"{provider.name}: {failure}", type="server_error"
+                failure.status,
+                f"{provider.name} gave no answer: {failure}",
+                type="server_error",
+                code=failure.code,
             ) from None
         record.upstream_request_id = response.headers.get("x-request-id")
         record.ttfb_ms = (self._clock.monotonic() - started) * 1000
