@@ -59,3 +59,14 @@ def test_wrong_types_are_400s(emulator: EmulatorServer) -> None:
             body = {"model": "text-embedding-3-small", "input": "x", **bad}
             with pytest.raises(openai.BadRequestError):
                 client.post("/embeddings", body=body, cast_to=object)
+
+
+def test_an_embedding_model_does_not_chat(emulator: EmulatorServer) -> None:
+    with sdk(emulator.base_url) as client:
+        with pytest.raises(openai.NotFoundError) as refused:
+            client.chat.completions.create(
+                model="text-embedding-3-small", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert "not a chat model" in refused.value.message
+        with pytest.raises(openai.NotFoundError):
+            client.responses.create(model="text-embedding-3-small", input="hi")

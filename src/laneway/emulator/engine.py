@@ -141,6 +141,17 @@ class Engine:
             )
         return Caller(key_id_of(key), None)
 
+    def _text_model(self, caller: Caller, name: str, endpoint: str) -> ModelSpec:
+        """A model that writes text: an embedding model gets OpenAI's 404 for a chat call."""
+        spec = self.resolve_model(caller, name)
+        if spec.kind != "text":
+            raise ApiError(
+                404,
+                f"This is not a chat model and thus not supported in the {endpoint} endpoint.",
+                param="model",
+            )
+        return spec
+
     def resolve_model(self, caller: Caller, name: str) -> ModelSpec:
         spec = self.catalog.find(name)
         if spec is None or (
@@ -274,7 +285,7 @@ class Engine:
     ) -> Reply:
         """`request_id`: the id the answer goes out under, for the bill's journal."""
         req = parse_responses_request(body)
-        spec = self.resolve_model(caller, req.model)
+        spec = self._text_model(caller, req.model, "v1/responses")
         effort = self._check_effort(spec, req.effort, "reasoning.effort")
         for tool in req.hosted_tools:
             if spec.capabilities.get(HOSTED_TOOL_CAPABILITY[tool]) is False:
@@ -350,7 +361,7 @@ class Engine:
         request_id: str | None = None,
     ) -> Reply:
         req = parse_chat_request(body)
-        spec = self.resolve_model(caller, req.model)
+        spec = self._text_model(caller, req.model, "v1/chat/completions")
         effort = self._check_effort(spec, req.effort, "reasoning_effort")
         tokens, cached = self._input_usage(spec, req.rendered, req.prompt_cache_key)
         injected = self._fault("chat", spec, fault)
