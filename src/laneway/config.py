@@ -34,6 +34,7 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 
 from laneway.config_file import ENV_NAME, Strict, load_toml
 from laneway.errors import ConfigError
+from laneway.gateway.passthrough_paths import parse_rule
 from laneway.http.limits import ConnectionLimits
 from laneway.quota.budget import BudgetLimit, parse_budget
 from laneway.routing.lane_config import (
@@ -201,6 +202,22 @@ class KeysConfig(Strict):
     refresh_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
 
 
+class PassthroughConfig(Strict):
+    """Other /v1/* paths forwarded to the default (first) provider as they are, for keys
+    granted `passthrough` (docs/gateway.md). Empty: every such path is refused (404)."""
+
+    paths: tuple[str, ...] = ()  # "/v1/files", "/v1/files/*", "GET,DELETE /v1/files/*"
+    # Configured (static) client keys, and everyone on an open gateway, may use the paths too.
+    static_keys: bool = False
+
+    @field_validator("paths")
+    @classmethod
+    def _rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            parse_rule(text)  # its ValueError names the rule and what is wrong
+        return value
+
+
 class RetryConfig(Strict):
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3  # per candidate, the first included
     base_delay_s: Annotated[float, Field(ge=0)] = 0.5
@@ -225,6 +242,7 @@ class GatewayConfig(Strict):
     budgets: BudgetsConfig = BudgetsConfig()
     keys: KeysConfig = KeysConfig()
     pacing: PacingConfig = PacingConfig()
+    passthrough: PassthroughConfig = PassthroughConfig()
 
     @classmethod
     def load(cls, path: Path | None) -> GatewayConfig:

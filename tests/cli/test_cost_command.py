@@ -156,3 +156,17 @@ def test_a_broken_catalog_is_one_line_naming_the_file(run: Run, tmp_path: Path) 
         "'gpt-5.2'",
         "'prices.input'",
     )
+
+
+def test_compare_leaves_embedding_models_out_when_output_is_asked(run: Run) -> None:
+    # They write nothing: with output, they are no answer; without, they are compared too.
+    with_output = json.loads(
+        run("cost", "--compare", "--input", "1k", "--output", "1", "--json").out
+    )
+    assert not [d for d in with_output if d["model"].startswith("text-embedding")]
+    input_only = json.loads(run("cost", "--compare", "--input", "1M", "--json").out)
+    assert input_only[0] == {
+        **input_only[0],
+        "model": "text-embedding-3-small",
+        "total_usd": "0.02",
+    }

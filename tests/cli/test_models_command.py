@@ -34,7 +34,17 @@ def test_table_lists_every_model_with_its_figures(run: Run) -> None:
 
 def test_json_keeps_unknowns_as_null(run: Run) -> None:
     data = {m["id"]: m for m in json.loads(run("models", "--json").out)}
-    assert list(data) == ["gpt-5.2", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano"]
+    assert list(data) == [
+        "gpt-5.2",
+        "gpt-5.4",
+        "gpt-5.4-mini",
+        "gpt-5.4-nano",
+        "text-embedding-3-small",
+        "text-embedding-3-large",
+        "text-embedding-ada-002",
+    ]
+    embedding = data["text-embedding-3-small"]["prices"]
+    assert embedding == {"input": "0.02", "cached_input": None, "output": None}
     assert data["gpt-5.2"]["prices"] == {
         "input": "1.75",
         "cached_input": "0.175",

@@ -16,10 +16,11 @@ from laneway.pricing.model_spec import ModelSpec
 
 SRC = Path(__file__).parents[2] / "src" / "laneway"
 # The figures the seeds publish today: gpt-5.2, gpt-5.4 and gpt-5.4-mini all four, and
-# gpt-5.4-nano its input price and batch discount. A new model or a newly published figure
-# changes these on purpose.
-PUBLISHED_FIGURES = 14
-UNPUBLISHED_FIGURES = 2  # gpt-5.4-nano's cached input and output
+# gpt-5.4-nano its input price and batch discount; the three embedding models input price and
+# batch discount. A new model or a newly published figure changes these on purpose.
+PUBLISHED_FIGURES = 20
+# gpt-5.4-nano's cached input and output; the embedding models' two that do not exist.
+UNPUBLISHED_FIGURES = 8
 
 
 def laneway_figure(spec: ModelSpec, field: str) -> Decimal | None:

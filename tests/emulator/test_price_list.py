@@ -97,9 +97,16 @@ def _parts(charge: Charge) -> tuple[Decimal, Decimal, Decimal]:
 
 def test_the_shipped_list_loads_and_names_its_emulated_figures() -> None:
     shipped = shipped_prices()
-    assert {m.model for m in shipped} == {"gpt-5.2", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano"}
+    embeddings = {"text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"}
+    assert {m.model for m in shipped} == {
+        "gpt-5.2",
+        "gpt-5.4",
+        "gpt-5.4-mini",
+        "gpt-5.4-nano",
+        *embeddings,
+    }
     assert {m.model: m.emulated for m in shipped if m.emulated} == {
-        "gpt-5.4-nano": frozenset({"cached_input", "output"})
+        name: frozenset({"cached_input", "output"}) for name in ("gpt-5.4-nano", *embeddings)
     }
     nano = shipped.find("gpt-5.4-nano")
     assert nano is not None

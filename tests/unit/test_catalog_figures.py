@@ -17,8 +17,37 @@ def catalog() -> Catalog:
     return Catalog.load()
 
 
-def test_ships_the_four_models(catalog: Catalog) -> None:
-    assert [m.id for m in catalog] == ["gpt-5.2", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano"]
+def test_ships_four_text_models_and_three_embedding_models(catalog: Catalog) -> None:
+    assert [m.id for m in catalog if m.kind == "text"] == [
+        "gpt-5.2",
+        "gpt-5.4",
+        "gpt-5.4-mini",
+        "gpt-5.4-nano",
+    ]
+    assert [m.id for m in catalog if m.kind == "embedding"] == [
+        "text-embedding-3-small",
+        "text-embedding-3-large",
+        "text-embedding-ada-002",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "input_"),
+    [
+        ("text-embedding-3-small", "0.02"),
+        ("text-embedding-3-large", "0.13"),
+        ("text-embedding-ada-002", "0.10"),
+    ],
+)
+def test_embedding_models_have_an_input_price_only(
+    catalog: Catalog, model: str, input_: str
+) -> None:
+    spec = catalog.get(model)
+    assert spec.prices.input == Decimal(input_)
+    assert (spec.prices.cached_input, spec.prices.output) == (None, None)
+    assert (spec.max_output_tokens, spec.reasoning_efforts) == (None, None)
+    assert spec.context_window == 8192
+    assert not any(spec.capabilities.get(c) for c in CAPABILITIES)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +87,9 @@ def test_lifecycle(catalog: Catalog) -> None:
     legacy = catalog.get("gpt-5.2")
     assert legacy.lifecycle == "legacy"
     assert legacy.successor == "gpt-5.4"  # not the mini: "GPT-5.4 replaced GPT-5.2 in the API"
-    assert {m.lifecycle for m in catalog if m.id != "gpt-5.2"} == {"current"}
+    legacy_ones = {"gpt-5.2", "text-embedding-ada-002"}
+    assert {m.lifecycle for m in catalog if m.id not in legacy_ones} == {"current"}
+    assert catalog.get("text-embedding-ada-002").successor == "text-embedding-3-small"
 
 
 def test_cutoffs_and_efforts(catalog: Catalog) -> None:
@@ -72,7 +103,7 @@ def test_cutoffs_and_efforts(catalog: Catalog) -> None:
 
 
 def test_capabilities(catalog: Catalog) -> None:
-    old, new, mini, nano = (catalog.get(m).capabilities for m in [m.id for m in catalog])
+    old, new, mini, nano = (m.capabilities for m in catalog if m.kind == "text")
     for exclusive in ("computer_use", "tool_search", "mcp"):
         assert old.get(exclusive) is False
         assert new.get(exclusive) is True
@@ -117,4 +148,4 @@ def test_unknown_model_suggests_close_names(catalog: Catalog) -> None:
     assert "did you mean 'gpt-5.4-mini'" in str(info.value)
     assert catalog.find("gpt-4o") is None
     assert "gpt-5.4" in catalog
-    assert len(catalog) == 4
+    assert len(catalog) == 7

@@ -63,7 +63,7 @@ def test_extend_with_a_new_model(tmp_path: Path) -> None:
     # A TOML float is read as an exact decimal, never through binary floating point.
     assert spec.prices.input == Decimal("0.20")
     assert spec.prices.output is None
-    assert len(catalog) == 5
+    assert len(catalog) == 8
 
 
 def test_override_changes_only_what_it_names(tmp_path: Path) -> None:
@@ -191,4 +191,30 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_shipped_catalog_alone_is_valid() -> None:
-    assert len(Catalog.load(SHIPPED_CATALOG, include_shipped=False)) == 4
+    assert len(Catalog.load(SHIPPED_CATALOG, include_shipped=False)) == 7
+
+
+def test_an_embedding_model_writes_no_output_price_nor_output_cap(tmp_path: Path) -> None:
+    bad = tmp_path / "embed.toml"
+    bad.write_text(
+        '[models."house-embed"]\nkind = "embedding"\nsnapshot = "unknown"\naliases = []\n'
+        'lifecycle = "current"\ncontext_window = 8192\nbatch_discount = "unknown"\n'
+        'max_output_tokens = 10\nprices = { input = "0.01", output = "0.02" }\n'
+        "rate_limits = {}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError) as info:
+        Catalog.load(bad)
+    assert "max_output_tokens, prices.output" in str(info.value)
+    bad.write_text(
+        bad.read_text(encoding="utf-8")
+        .replace("max_output_tokens = 10\n", "")
+        .replace(', output = "0.02"', ""),
+        encoding="utf-8",
+    )
+    spec = Catalog.load(bad).get("house-embed")
+    assert (spec.kind, spec.prices.input, spec.prices.output) == (
+        "embedding",
+        Decimal("0.01"),
+        None,
+    )

@@ -49,3 +49,11 @@ def test_rounding_is_up_never_under_the_truth() -> None:
     assert pico_per_token(Decimal("0.0125")) == 12_500
     assert pico_per_token(Decimal("0.0000001")) is None  # finer than a pico-dollar
     assert pico_per_token_up(Decimal("0.0000001")) == 1
+
+
+def test_an_embedding_worst_case_is_its_input_times_the_input_price() -> None:
+    # text-embedding-3-small: $0.02 per 1M tokens = 20,000 nano-dollars per 1,000 tokens;
+    # nothing is written, whatever output is asked for.
+    worst = WorstCase(CATALOG)
+    assert worst.nano("text-embedding-3-small", 1000, 0) == 20_000
+    assert worst.nano("text-embedding-3-small", 1000, None) == 20_000

@@ -14,6 +14,7 @@ from laneway.cli.amounts import parse_token_count
 from laneway.cli.catalog_option import catalog_option, load_catalog
 from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stdout_console, warn
+from laneway.pricing.catalog import Catalog
 from laneway.pricing.cost import CostBreakdown, cost_of
 from laneway.pricing.model_spec import ModelSpec
 from laneway.pricing.money import usd_display, usd_str
@@ -85,10 +86,7 @@ def cost_command(
             warn(f"{spec.id}: {'; '.join(breakdown.unknown)}: the total is unknown")
         return
 
-    ranked = sorted(
-        (cost_of(spec, usage, batch=batch) for spec in catalog),
-        key=lambda b: (b.total is None, b.total if b.total is not None else Decimal(0), b.model),
-    )
+    ranked = _ranked(catalog, usage, batch)
     if as_json:
         print_json([breakdown_json(catalog.get(b.model), b) for b in ranked])
     else:
@@ -96,6 +94,19 @@ def cost_command(
     unknown = [b.model for b in ranked if not b.known]
     if unknown:
         warn(f"unknown total for {', '.join(unknown)}: a price it needs is not in the catalog")
+
+
+def _ranked(catalog: Catalog, usage: Usage, batch: bool) -> list[CostBreakdown]:
+    """Every model's cost of `usage`, cheapest first, unknown last. An embedding model writes
+    nothing: it is compared only for usage without output."""
+    return sorted(
+        (
+            cost_of(spec, usage, batch=batch)
+            for spec in catalog
+            if spec.kind == "text" or not usage.output_tokens
+        ),
+        key=lambda b: (b.total is None, b.total if b.total is not None else Decimal(0), b.model),
+    )
 
 
 def _usd_or_null(amount: Decimal | None) -> str | None:

@@ -1,4 +1,4 @@
-"""`laneway keys`: create, list, revoke and rotate virtual keys.
+"""`laneway keys`: create, list, update, revoke and rotate virtual keys.
 
 A key's secret is printed once, by `create` or `rotate`, on stdout (a note on stderr says so);
 nothing else ever prints it. Listings show the prefix, the key's public part.
@@ -31,6 +31,11 @@ from laneway.quota.budget import Window
 from laneway.quota.windows import window_start
 from laneway.routing.lanes import lane_names
 
+_PASSTHROUGH_HELP = (
+    "May use the /v1/* paths [passthrough] opens (files, ...) with the provider's key; only "
+    "for a key without lanes, models, budgets or rate limits."
+)
+
 
 @click.group("keys")
 def keys_command() -> None:
@@ -53,6 +58,7 @@ def keys_command() -> None:
 )
 @click.option("--models", default=None, metavar="A,B", help="Plain model ids it may use.")
 @click.option("--expires", default=None, metavar="SPAN", help="Lifetime: 30d, 12h, 90m, 3600s.")
+@click.option("--passthrough", is_flag=True, help=_PASSTHROUGH_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, the key included.")
 @config_option
 def create_command(
@@ -63,6 +69,7 @@ def create_command(
     lanes: str | None,
     models: str | None,
     expires: str | None,
+    passthrough: bool,
     as_json: bool,
     config_path: Path | None,
 ) -> None:
@@ -86,6 +93,7 @@ def create_command(
             lanes=lanes_given,
             models=model_names,
             expires_in_s=expires_in_s,
+            passthrough=passthrough,
         )
     _print_secret(key, secret, as_json, f"Created key {key.name!r} ({key.prefix}, id {key.id}).")
 
@@ -124,6 +132,20 @@ def list_command(as_json: bool, config_path: Path | None) -> None:
             _when(key.expires_at),
         )
     stdout_console().print(table)
+
+
+@keys_command.command("update")
+@click.argument("ref")
+@click.option("--passthrough/--no-passthrough", default=None, help=_PASSTHROUGH_HELP)
+@config_option
+def update_command(ref: str, passthrough: bool | None, config_path: Path | None) -> None:
+    """Change a key (by prefix, name or id): grant or withdraw passthrough."""
+    if passthrough is None:
+        raise click.UsageError("nothing to change: give --passthrough or --no-passthrough")
+    with _service(config_path) as service:
+        key = service.set_passthrough(ref, passthrough)
+    state = "granted" if key.passthrough else "withdrawn"
+    click.echo(f"Passthrough {state} for key {key.name!r} ({key.prefix}).")
 
 
 @keys_command.command("revoke")

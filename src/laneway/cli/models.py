@@ -65,6 +65,7 @@ _CAPABILITY_HEADERS = {
     "skills": "skills",
 }
 _MARK = {True: "yes", False: "no", None: _UNKNOWN}
+_NOT_APPLICABLE = "-"
 
 
 def _price(value: Decimal | None) -> str:
@@ -72,7 +73,10 @@ def _price(value: Decimal | None) -> str:
 
 
 def _figures_table(catalog: Catalog) -> Table:
-    table = Table(title="Models (USD per 1M tokens; ? = unknown, never zero)", title_justify="left")
+    table = Table(
+        title="Models (USD per 1M tokens; ? = unknown, never zero; - = not applicable)",
+        title_justify="left",
+    )
     table.add_column("model")
     table.add_column("lifecycle")
     for name in ("context", "max out", "input", "cached", "output"):
@@ -81,16 +85,21 @@ def _figures_table(catalog: Catalog) -> Table:
     table.add_column("efforts")
     for spec in catalog:
         efforts = spec.reasoning_efforts
-        table.add_row(
-            spec.id + (f"\n{spec.snapshot}" if spec.snapshot else ""),
-            spec.lifecycle + (f"\n-> {spec.successor}" if spec.successor else ""),
-            _count(spec.context_window),
+        cells = [
             _count(spec.max_output_tokens),
             _price(spec.prices.input),
             _price(spec.prices.cached_input),
             _price(spec.prices.output),
             spec.knowledge_cutoff.isoformat() if spec.knowledge_cutoff else _UNKNOWN,
             ", ".join(efforts) if efforts else _UNKNOWN,
+        ]
+        if spec.kind == "embedding":  # input only: the rest does not apply (not unknown)
+            cells = [_NOT_APPLICABLE, cells[1], *[_NOT_APPLICABLE] * 4]
+        table.add_row(
+            spec.id + (f"\n{spec.snapshot}" if spec.snapshot else ""),
+            spec.lifecycle + (f"\n-> {spec.successor}" if spec.successor else ""),
+            _count(spec.context_window),
+            *cells,
         )
     return table
 

@@ -62,7 +62,7 @@ class FaultRule(Strict):
     after_events: Annotated[int, Field(ge=0)] | None = None
     delay_s: Annotated[float, Field(ge=0)] | None = None
     models: tuple[str, ...] | None = None
-    endpoints: tuple[Literal["responses", "chat"], ...] | None = None
+    endpoints: tuple[Literal["responses", "chat", "embeddings"], ...] | None = None
 
     @model_validator(mode="after")
     def _fields_fit_the_kind(self) -> FaultRule:

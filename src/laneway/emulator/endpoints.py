@@ -21,12 +21,17 @@ from laneway.wire.errors import ApiError, invalid_json, invalid_request
 
 Headers = Mapping[bytes, bytes]  # lower-cased names
 _FAULT = FAULT_HEADER.encode()
+_FILES = "/v1/files"
 
 
 class Endpoints:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._post = {"/v1/responses": engine.responses, "/v1/chat/completions": engine.chat}
+        self._post = {
+            "/v1/responses": engine.responses,
+            "/v1/chat/completions": engine.chat,
+            "/v1/embeddings": engine.embeddings,
+        }
 
     def handle(
         self,
@@ -38,6 +43,8 @@ class Endpoints:
         request_id: str | None = None,
     ) -> Reply:
         """`request_id`: the id the answer goes out under (the bill's journal keys by it)."""
+        if path == _FILES or path.startswith(_FILES + "/"):
+            return self._files(method, path, headers, body)
         handler = self._post.get(path)
         if handler is not None and method == b"POST":
             caller = self._caller(headers)
@@ -71,6 +78,21 @@ class Endpoints:
         if path == "/healthz":
             return Reply(body={"status": "ok"})
         raise ApiError(404, f"Invalid URL (GET {path})")
+
+    def _files(self, method: bytes, path: str, headers: Headers, body: bytes) -> Reply:
+        """The minimal Files API (laneway.emulator.files), for passthrough."""
+        owner = self._caller(headers).key_id
+        files = self.engine.files
+        if path == _FILES and method == b"POST":
+            kind = headers.get(b"content-type", b"").decode("latin-1")
+            return Reply(body=files.upload(owner, kind, body, self.engine.clock.time()))
+        if path == _FILES and method == b"GET":
+            return Reply(body=files.listing(owner))
+        rest = path[len(_FILES) + 1 :].split("/")
+        if method == b"GET" and len(rest) == 2 and rest[1] == "content":
+            content = files.content(owner, rest[0])
+            return Reply(body=content, headers={"content-type": "application/octet-stream"})
+        raise ApiError(404, f"Invalid URL ({method.decode('latin-1')} {path})")
 
     def _caller(self, headers: Headers) -> Caller:
         raw = headers.get(b"authorization")

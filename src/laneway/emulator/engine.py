@@ -24,7 +24,15 @@ from laneway.emulator.bill import Bill, BillEntry
 from laneway.emulator.chat_api import ChatDraft, completion_object, stream_chunks
 from laneway.emulator.chat_request import ChatRequest, parse_chat_request
 from laneway.emulator.config import EmulatorConfig
+from laneway.emulator.embeddings import (
+    check_sizes,
+    dimensions_of,
+    embedding_list,
+    parse_embeddings_request,
+    vector,
+)
 from laneway.emulator.faults import EchoedKey, Endpoint, Fault, FaultPlan, injected_error
+from laneway.emulator.files import Files
 from laneway.emulator.generation import Generation, Prompted, generate
 from laneway.emulator.prompt_cache import PromptCache
 from laneway.emulator.rate_limits import Limits, RateLimiter
@@ -97,6 +105,7 @@ class Engine:
         self.cache = PromptCache(self.clock, ttl_s=config.prompt_cache_ttl_s)
         self.limiter = RateLimiter(self.clock, self._limits())
         self.faults = FaultPlan(config.seed, config.faults)
+        self.files = Files()  # passthrough's stand-in: laneway forwards these unread
         self._stored: OrderedDict[str, _Stored] = OrderedDict()
         self._restricted = {key: frozenset(rule.models) for key, rule in config.keys.items()}
         preload()  # the vocabulary now, not during the first request (~0.8 s)
@@ -131,6 +140,17 @@ class Engine:
                 "https://platform.openai.com/account/api-keys."
             )
         return Caller(key_id_of(key), None)
+
+    def _text_model(self, caller: Caller, name: str, endpoint: str) -> ModelSpec:
+        """A model that writes text: an embedding model gets OpenAI's 404 for a chat call."""
+        spec = self.resolve_model(caller, name)
+        if spec.kind != "text":
+            raise ApiError(
+                404,
+                f"This is not a chat model and thus not supported in the {endpoint} endpoint.",
+                param="model",
+            )
+        return spec
 
     def resolve_model(self, caller: Caller, name: str) -> ModelSpec:
         spec = self.catalog.find(name)
@@ -270,7 +290,7 @@ class Engine:
     ) -> Reply:
         """`request_id`: the id the answer goes out under, for the bill's journal."""
         req = parse_responses_request(body)
-        spec = self.resolve_model(caller, req.model)
+        spec = self._text_model(caller, req.model, "v1/responses")
         effort = self._check_effort(spec, req.effort, "reasoning.effort")
         for tool in req.hosted_tools:
             if spec.capabilities.get(HOSTED_TOOL_CAPABILITY[tool]) is False:
@@ -346,7 +366,7 @@ class Engine:
         request_id: str | None = None,
     ) -> Reply:
         req = parse_chat_request(body)
-        spec = self.resolve_model(caller, req.model)
+        spec = self._text_model(caller, req.model, "v1/chat/completions")
         effort = self._check_effort(spec, req.effort, "reasoning_effort")
         tokens, cached = self._input_usage(spec, req.rendered, req.prompt_cache_key)
         injected = self._fault("chat", spec, fault)
@@ -380,6 +400,38 @@ class Engine:
             reply.body = completion_object(draft)
         self._bill(caller, spec, usage, injected, sent, request_id)
         self._pace(reply, spec, gens)
+        return reply
+
+    # -- Embeddings ------------------------------------------------------------------------------
+
+    def embeddings(
+        self,
+        caller: Caller,
+        body: Mapping[str, Any],
+        fault: str | None,
+        request_id: str | None = None,
+    ) -> Reply:
+        req = parse_embeddings_request(body)
+        spec = self.resolve_model(caller, req.model)
+        if spec.kind != "embedding":
+            raise invalid_request(
+                f"The model '{req.model}' does not support embeddings.", param="model"
+            )
+        dimensions = dimensions_of(spec.id, req.dimensions)
+        counts = [
+            self._memo_count(item) if isinstance(item, str) else len(item) for item in req.inputs
+        ]
+        check_sizes(req.model, counts)
+        tokens = sum(counts)
+        injected = self._fault("embeddings", spec, fault)
+        headers = self._admit(spec, tokens, 0)
+        seed = self.config.seed
+        vectors = [vector(seed, spec.id, item, dimensions) for item in req.inputs]
+        reply = Reply(headers=headers, fault=injected)
+        reply.body = embedding_list(req, spec.snapshot or spec.id, vectors, tokens)
+        self._bill(
+            caller, spec, Usage(input_tokens=tokens, output_tokens=0), injected, None, request_id
+        )
         return reply
 
 

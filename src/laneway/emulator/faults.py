@@ -20,7 +20,7 @@ from laneway.wire.errors import ApiError, invalid_request
 
 FAULT_HEADER = "x-emulator-fault"
 
-Endpoint = Literal["responses", "chat"]
+Endpoint = Literal["responses", "chat", "embeddings"]
 
 
 @dataclass(frozen=True, slots=True)

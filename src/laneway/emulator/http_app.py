@@ -77,7 +77,11 @@ def _headers(reply: Reply, request_id: str, started: float) -> list[tuple[str, s
 
 def _whole(reply: Reply, request_id: str, started: float) -> Response:
     body = reply.body if isinstance(reply.body, bytes) else orjson.dumps(reply.body)
-    return Response(reply.status, body, _headers(reply, request_id, started))
+    kind = reply.headers.pop("content-type", None)  # a file's bytes; JSON otherwise
+    if kind is None:
+        return Response(reply.status, body, _headers(reply, request_id, started))
+    content_type = b"content-type: " + kind.encode("latin-1") + b"\r\n"
+    return Response(reply.status, body, _headers(reply, request_id, started), content_type)
 
 
 async def _paced(reply: Reply, request_id: str, started: float) -> Response | StreamResponse:

@@ -261,9 +261,10 @@ class Attempts:
         self, request: ApiRequest, candidate: Candidate, response: UpstreamResponse
     ) -> Committed:
         try:
-            if not request.stream:
+            endpoint = request.endpoint
+            if not request.stream or endpoint == "embeddings":  # embeddings never stream
                 return Committed(candidate, response, body=await response.read())
-            tap = StreamTap(request.endpoint, drop_usage_chunk=not request.client_wants_usage)
+            tap = StreamTap(endpoint, drop_usage_chunk=not request.client_wants_usage)
             async for chunk in response.chunks():
                 first = tap.feed(chunk)
                 if first:

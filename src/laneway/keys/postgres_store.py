@@ -130,6 +130,19 @@ class PostgresKeyStore:
 
         return self._run(work)
 
+    def set_passthrough(self, key_id: str, granted: bool, at: float) -> VirtualKey:
+        def work(conn: Connection) -> VirtualKey:
+            conn.execute(
+                "UPDATE virtual_keys SET passthrough = %s, updated_at = %s WHERE id = %s",
+                (granted, at, key_id),
+            )
+            found = _get(conn, key_id)
+            if found is None:
+                raise KeyNotFound(key_id)
+            return found
+
+        return self._run(work)
+
     def replace_secret(self, key_id: str, prefix: str, digest: str, at: float) -> VirtualKey:
         def work(conn: Connection) -> VirtualKey:
             with conn.transaction():

@@ -70,6 +70,7 @@ class KeyService:
         lanes: Sequence[str] = (),
         models: Sequence[str] = (),
         expires_in_s: float | None = None,
+        passthrough: bool = False,
     ) -> tuple[VirtualKey, str]:
         """A new key and its secret, which is returned this once and never stored.
         KeyFieldError naming the field; KeyExists if a live key has this name."""
@@ -82,6 +83,10 @@ class KeyService:
             _check_known_lanes(lane_names, self._lanes)
         model_names = _checked_names("models", models, _MODEL)
         _check_expiry(expires_in_s)
+        if passthrough:
+            _check_passthrough(
+                bool(limits or lane_names or model_names) or (rpm, tpm) != (None, None)
+            )
         now = self._clock.time()
         key_id = new_key_id()
         for _ in range(_PREFIX_TRIES):
@@ -99,6 +104,7 @@ class KeyService:
                 budgets=limits,
                 lanes=lane_names,
                 models=model_names,
+                passthrough=passthrough,
             )
             try:
                 self._store.add(key)
@@ -113,6 +119,17 @@ class KeyService:
         if found is None:
             raise KeyNotFound(ref)
         return found
+
+    def set_passthrough(self, ref: str, granted: bool) -> VirtualKey:
+        """Grant or withdraw passthrough; granting is refused (KeyFieldError) to a key with
+        lanes, models, budgets or rate limits, or a revoked one."""
+        key = self.get(ref)
+        if granted:
+            if key.revoked_at is not None:
+                raise KeyRevoked(key.name, key.prefix)
+            limited = not key.unrestricted or bool(key.budgets)
+            _check_passthrough(limited or (key.rpm, key.tpm) != (None, None))
+        return self._store.set_passthrough(key.id, granted, self._clock.time())
 
     def revoke(self, ref: str) -> VirtualKey:
         """Revoke in the store, then announce the prefix so every replica refuses it at once.
@@ -187,6 +204,17 @@ def _checked_budgets(budgets: Sequence[BudgetLimit]) -> tuple[BudgetLimit, ...]:
         by_window[budget.window] = budget
     # One order whatever the input's, so a key reads back from any store equal to itself.
     return tuple(by_window[window] for window in WINDOWS if window in by_window)
+
+
+def _check_passthrough(limited: bool) -> None:
+    # A passthrough call names no model and has no price: a key's lanes, models, budgets or
+    # rate limits could not hold it, so a limited key never gains the provider's full reach.
+    if limited:
+        raise KeyFieldError(
+            "passthrough",
+            "only a key without lanes, models, budgets or rate limits may be granted "
+            "passthrough: a passthrough call names no model and has no price to hold to them",
+        )
 
 
 def _check_expiry(seconds: float | None) -> None:

@@ -138,6 +138,17 @@ class SQLiteKeyStore:
             row = db.execute(f"{_SELECT} WHERE id = ?", (key_id,)).fetchone()
         return _key(row)
 
+    def set_passthrough(self, key_id: str, granted: bool, at: float) -> VirtualKey:
+        with self._use() as db, _transaction(db):
+            db.execute(
+                "UPDATE virtual_keys SET passthrough = ?, updated_at = ? WHERE id = ?",
+                (int(granted), at, key_id),
+            )
+            row = db.execute(f"{_SELECT} WHERE id = ?", (key_id,)).fetchone()
+        if row is None:
+            raise KeyNotFound(key_id)
+        return _key(row)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

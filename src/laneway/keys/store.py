@@ -117,4 +117,7 @@ class KeyStore(Protocol):
         """Rotation: the key takes a new prefix and digest, keeping its id and everything else.
         KeyNotFound, KeyRevoked, or PrefixInUse."""
 
+    def set_passthrough(self, key_id: str, granted: bool, at: float) -> VirtualKey:
+        """Grant or withdraw the passthrough grant (docs/gateway.md); KeyNotFound."""
+
     def close(self) -> None: ...

@@ -41,6 +41,13 @@ Tier: TypeAlias = Literal["free", "tier-1", "tier-2", "tier-3", "tier-4", "tier-
 TIERS: tuple[Tier, ...] = ("free", "tier-1", "tier-2", "tier-3", "tier-4", "tier-5")
 
 Lifecycle: TypeAlias = Literal["current", "legacy"]
+# "text" answers Responses and Chat; "embedding" answers /v1/embeddings: input only, so it has
+# no output or cached-input price, no output cap, no reasoning and no tools.
+ModelKind: TypeAlias = Literal["text", "embedding"]
+# What an embedding model does not have, filled in for it (and refused when written): none of
+# it applies, so it is neither a figure to write out nor an unknown.
+_NOT_EMBEDDING = ("max_output_tokens", "reasoning_efforts", "capabilities", "knowledge_cutoff")
+_NO_EMBEDDING_PRICE = ("cached_input", "output")
 
 CAPABILITIES: tuple[str, ...] = (
     "computer_use",
@@ -131,7 +138,8 @@ class _Entry(BaseModel):
 
 
 class Prices(_Entry):
-    """USD per 1M tokens. Cached input is billed instead of (not on top of) the input price."""
+    """USD per 1M tokens. Cached input is billed instead of (not on top of) the input price.
+    An embedding model writes only `input`; the others are None for it (not applicable)."""
 
     input: UnknownablePrice
     cached_input: UnknownablePrice
@@ -181,6 +189,7 @@ class ModelSpec(_Entry):
     """One catalog entry. `id` is the catalog key; the snapshot and aliases resolve to it."""
 
     id: Annotated[StrictStr, Field(min_length=1)]
+    kind: ModelKind = "text"
     snapshot: UnknownableStr
     aliases: tuple[Annotated[StrictStr, Field(min_length=1)], ...]
     lifecycle: Lifecycle
@@ -193,6 +202,24 @@ class ModelSpec(_Entry):
     prices: Prices
     capabilities: Capabilities
     rate_limits: dict[Tier, TierEntry]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _embedding_fields(cls, data: object) -> object:
+        """An embedding model writes none of `_NOT_EMBEDDING` nor an output or cached price:
+        they are filled in for it, as not applicable."""
+        if not isinstance(data, dict) or data.get("kind") != "embedding":
+            return data
+        prices = data.get("prices")
+        written = set(prices) if isinstance(prices, dict) else set()
+        extra = [name for name in _NOT_EMBEDDING if name in data]
+        extra += [f"prices.{name}" for name in _NO_EMBEDDING_PRICE if name in written]
+        if extra:
+            raise ValueError(f"an embedding model has no {', '.join(extra)}: remove it")
+        filled = {**data, **_EMBEDDING_DEFAULTS}
+        if isinstance(prices, dict):
+            filled["prices"] = {**prices, **dict.fromkeys(_NO_EMBEDDING_PRICE)}
+        return filled
 
     @model_validator(mode="after")
     def _successor_only_when_legacy(self) -> ModelSpec:
@@ -210,3 +237,11 @@ class ModelSpec(_Entry):
         """Published limits for `tier`; None when unknown or not served."""
         entry = self.rate_limits.get(tier)
         return entry if isinstance(entry, TierLimit) else None
+
+
+_EMBEDDING_DEFAULTS: dict[str, object] = {
+    "max_output_tokens": None,
+    "reasoning_efforts": None,
+    "knowledge_cutoff": None,
+    "capabilities": dict.fromkeys(CAPABILITIES, False),
+}

@@ -43,8 +43,12 @@ class WorstCase:
 
     def _rate(self, model: str) -> _Rate | None:
         spec = self._catalog.find(model)
-        rate = None
-        if spec is not None and spec.prices.input is not None and spec.prices.output is not None:
+        rate: _Rate | None = None
+        if spec is not None and spec.kind == "embedding":
+            # Input only: nothing is written, so the worst case is input x input price.
+            if spec.prices.input is not None:
+                rate = (pico_per_token_up(spec.prices.input), 0, spec.context_window, 0)
+        elif spec is not None and spec.prices.input is not None and spec.prices.output is not None:
             rate = (
                 pico_per_token_up(spec.prices.input),
                 pico_per_token_up(spec.prices.output),

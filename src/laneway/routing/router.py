@@ -25,6 +25,7 @@ from laneway.pricing.model_spec import ModelSpec
 from laneway.routing.affinity import Affinity
 from laneway.routing.classify import classify
 from laneway.routing.effort import effective_effort
+from laneway.routing.embedding_route import refuse_lane
 from laneway.routing.expected_cost import expected_cost, over_ceiling, rate_estimate
 from laneway.routing.explain import Consideration, Route
 from laneway.routing.input_size import InputSize
@@ -37,6 +38,7 @@ from laneway.upstream.timeouts import Timeouts, TimeoutsConfig
 from laneway.wire.errors import ApiError
 from laneway.wire.features import (
     RequestFeatures,
+    embedding_features,
     exact_input_tokens,
     output_param,
     output_too_large,
@@ -119,6 +121,12 @@ class Router:
         key_lane: str | None = None,
         header_lane: str | None = None,
     ) -> Plan:
+        if request.endpoint == "embeddings":  # a model named, never a lane
+            refuse_lane(request.model, header_lane, self.table)
+            features = embedding_features(len(request.raw))
+            plan = self._plain(request, features)
+            plan.features = features
+            return plan
         features = read_features(request.endpoint, request.body, len(request.raw))
         size = InputSize(
             features.input_upper_bound,

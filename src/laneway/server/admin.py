@@ -2,7 +2,8 @@
 
     GET  /admin/keys                     every key: limits, status, spend in its budget windows
     POST /admin/keys                     create: {name, budgets?, rpm?, tpm?, lanes?, models?,
-                                         expires?}; the answer holds the key, this once
+                                         expires?, passthrough?}; the answer holds the key, once
+    PATCH /admin/keys/{ref}              change: {passthrough: true|false} (the grant)
     GET  /admin/keys/{ref}               one key (by id, prefix or name)
     POST /admin/keys/{ref}/revoke        revoke: refused at once on every replica (Redis state)
     POST /admin/keys/{ref}/rotate        a new secret, shown once; the old one stops working
@@ -41,7 +42,9 @@ from laneway.quota.state import BudgetCharge
 from laneway.wire.errors import ApiError, incorrect_api_key, invalid_request, missing_api_key
 
 PREFIX = "/admin/"
-_CREATE_FIELDS = frozenset({"name", "budgets", "rpm", "tpm", "lanes", "models", "expires"})
+_CREATE_FIELDS = frozenset(
+    {"name", "budgets", "rpm", "tpm", "lanes", "models", "expires", "passthrough"}
+)
 
 
 class AdminApi:
@@ -79,8 +82,11 @@ class AdminApi:
             if method == b"GET":
                 return await self._list_keys()
             return await self._create(body) if method == b"POST" else None
-        if len(rest) == 1 and method == b"GET":
-            key = await self._call(self._service.get, rest[0])
+        if len(rest) == 1 and method in (b"GET", b"PATCH"):
+            if method == b"PATCH":
+                key = await self._update(rest[0], body)
+            else:
+                key = await self._call(self._service.get, rest[0])
             return _json(200, await self._key_view(key))
         if len(rest) == 2 and method == b"POST":
             if rest[1] == "revoke":
@@ -147,6 +153,7 @@ class AdminApi:
             models = _names(fields, "models")
             expires = fields.get("expires")
             expires_in = parse_span(_text(expires, "expires"), "expires") if expires else None
+            passthrough = _flag(fields, "passthrough")
         except KeyFieldError as error:
             raise invalid_request(str(error), param=error.field) from None
         key, secret = await self._call(
@@ -158,10 +165,28 @@ class AdminApi:
             lanes=lanes,
             models=models,
             expires_in_s=expires_in,
+            passthrough=passthrough,
         )
         self._registry.update(key)
         view = await self._key_view(key)
         return _json(201, {**view, "key": secret})
+
+    async def _update(self, ref: str, body: bytes) -> VirtualKey:
+        fields = _object(body)
+        unknown = sorted(set(fields) - {"passthrough"})
+        if unknown or "passthrough" not in fields:
+            param = unknown[0] if unknown else "passthrough"
+            raise invalid_request(
+                "A key's change is {passthrough: true|false}; other limits are set at creation.",
+                param=param,
+            )
+        try:
+            granted = _flag(fields, "passthrough")
+        except KeyFieldError as error:
+            raise invalid_request(str(error), param=error.field) from None
+        key: VirtualKey = await self._call(self._service.set_passthrough, ref, granted)
+        self._registry.update(key)
+        return key
 
     async def _revoke(self, ref: str) -> Response:
         key = await self._call(self._service.revoke, ref)
@@ -276,3 +301,10 @@ def _names(fields: dict[str, Any], name: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return parse_names(value, name)
     return tuple(_text(item, name) for item in _list(fields, name))
+
+
+def _flag(fields: dict[str, Any], name: str) -> bool:
+    value = fields.get(name, False)
+    if not isinstance(value, bool):
+        raise KeyFieldError(name, "must be true or false")
+    return value

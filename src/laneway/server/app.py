@@ -18,6 +18,8 @@ import orjson
 from laneway.assembly import Assembly
 from laneway.gateway.answer import Answer
 from laneway.gateway.core import Gateway
+from laneway.gateway.passthrough import Forwarded, Passthrough
+from laneway.gateway.passthrough_paths import PathRules, parse_rule
 from laneway.http.limits import ConnectionLimits
 from laneway.http.listener import Listener
 from laneway.http.messages import Request, Response, StreamResponse
@@ -38,6 +40,7 @@ from laneway.wire.request import Endpoint
 _ENDPOINTS: dict[str, Endpoint] = {
     "/v1/responses": "responses",
     "/v1/chat/completions": "chat",
+    "/v1/embeddings": "embeddings",
 }
 _MODELS = "/v1/models"
 _CREATED = 1_765_411_200  # the catalog has no creation dates; one fixed, plausible time
@@ -60,9 +63,11 @@ class GatewayApp:
         admin: AdminApi | None = None,
         tally: UnauthenticatedTally | None = None,
         limits: ConnectionLimits | None = None,
+        passthrough: Passthrough | None = None,
     ) -> None:
         """`tally`: where requests without a valid key are counted (None: nowhere); `limits`:
-        its connections' deadlines and caps (None: the defaults)."""
+        its connections' deadlines and caps (None: the defaults); `passthrough`: the other
+        /v1/* paths it forwards (None: none)."""
         self._gateway = gateway
         self._tally = tally
         self._auth = auth
@@ -72,6 +77,7 @@ class GatewayApp:
         self._limits = limits
         self._lanes_table = lanes
         self._health = health
+        self._passthrough = passthrough
         models = self._model_list()
         self._models = orjson.dumps({"object": "list", "data": models})
         self._model_by_id = {entry["id"]: orjson.dumps(entry) for entry in models}
@@ -112,6 +118,7 @@ class GatewayApp:
             ),
             tally=UnauthenticatedTally(assembly.writer, clock, loop.call_later),
             limits=config.server.connection_limits(),
+            passthrough=_passthrough(assembly),
         )
 
     def close(self) -> None:
@@ -154,7 +161,33 @@ class GatewayApp:
                 return answer
         if path.startswith(ADMIN_PREFIX) and self._admin is not None:
             return self._admin.handle(request)
+        passthrough = self._passthrough
+        if passthrough is not None and passthrough.allows(method.decode("latin-1"), path):
+            return self._forward(passthrough, request)
         raise ApiError(404, f"Invalid URL ({method.decode('latin-1')} {path})")
+
+    async def _forward(self, passthrough: Passthrough, request: Request) -> StreamResponse:
+        """An allowed passthrough path: the caller identified as for any API call, then
+        forwarded (laneway.gateway.passthrough), the answer relayed as it streams."""
+        authorization = request.headers.get(b"authorization")
+        try:
+            client = self._auth.identify(authorization)
+            if client is None and authorization is not None:
+                client = await self._auth.lookup(authorization)
+        except ApiError as error:
+            self._refused(error, request, None)
+            raise
+        if client is None:
+            raise missing_api_key()
+        forwarded = await passthrough.forward(
+            client,
+            request.method.decode("latin-1"),
+            request.path,
+            request.query,
+            request.headers,
+            request.body,
+        )
+        return _relayed(forwarded)
 
     def _get(self, request: Request) -> Reply | None:
         path = request.path
@@ -241,3 +274,27 @@ class GatewayApp:
         if body is None:
             raise model_not_found(name)
         return Response(200, body)
+
+
+def _passthrough(assembly: Assembly) -> Passthrough | None:
+    """The passthrough paths `[passthrough]` opens, forwarded to the default (first) provider;
+    None when it opens none."""
+    config = assembly.config.passthrough
+    if not config.paths:
+        return None
+    providers = assembly.providers
+    return Passthrough(
+        PathRules(parse_rule(text) for text in config.paths),
+        providers[0] if providers else None,
+        assembly.writer,
+        assembly.clock,
+        assembly.config.timeouts.for_effort(None),
+        static_keys=config.static_keys,
+        is_revoked=getattr(assembly.admission.state, "is_revoked", None),
+    )
+
+
+def _relayed(forwarded: Forwarded) -> StreamResponse:
+    headers = [("x-laneway-request-id", forwarded.record_id), *forwarded.headers]
+    content_type = b"content-type: " + forwarded.content_type.encode("latin-1") + b"\r\n"
+    return StreamResponse(forwarded.status, forwarded.chunks, headers, content_type)

@@ -29,6 +29,10 @@ from laneway.upstream.transport import BodyBroken, NoAnswer, NotSent
 MAX_HEADER_BYTES = 64 * 1024
 _SMALL_BODY = 64 * 1024  # below this, head and body go out in one write
 _USER_AGENT = b"user-agent: laneway\r\n"
+_METHOD = b"POST"
+# Targets (URL -> origin and path) remembered: a few API paths, unless passthrough forwards
+# client-chosen paths and queries, which are then parsed each time rather than kept.
+_MAX_TARGETS = 256
 
 
 class _Expired(Exception):
@@ -260,7 +264,8 @@ class Http1Transport:
             None,
         )
         origin = same or _Origin(host, port, tls, host_header.encode("idna"), deque())
-        self._origins[url] = (origin, path.encode("latin-1"))
+        if len(self._origins) < _MAX_TARGETS:
+            self._origins[url] = (origin, path.encode("latin-1"))
         return origin, path.encode("latin-1")
 
     def _header_block(self, headers: Mapping[str, str]) -> bytes:
@@ -325,12 +330,18 @@ class Http1Transport:
             ) from None
 
     async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        method: str = "POST",
     ) -> Http1Response:
         started = asyncio.get_running_loop().time()
         deadline = started + timeouts.total_s
         origin, path = self._target(url)
-        head = b"POST %s HTTP/1.1\r\nhost: %s\r\n%s%scontent-length: %d\r\n\r\n" % (
+        head = b"%s %s HTTP/1.1\r\nhost: %s\r\n%s%scontent-length: %d\r\n\r\n" % (
+            _METHOD if method == "POST" else method.encode("ascii"),
             path,
             origin.host_header,
             _USER_AGENT,

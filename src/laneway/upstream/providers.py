@@ -16,7 +16,11 @@ from laneway.upstream.retry import RetryBudget
 from laneway.upstream.transport import Transport
 from laneway.wire.request import Endpoint
 
-_PATHS: dict[Endpoint, str] = {"responses": "/responses", "chat": "/chat/completions"}
+_PATHS: dict[Endpoint, str] = {
+    "responses": "/responses",
+    "chat": "/chat/completions",
+    "embeddings": "/embeddings",
+}
 
 
 @dataclass(eq=False)

@@ -64,8 +64,15 @@ class UpstreamResponse(Protocol):
 
 class Transport(Protocol):
     async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
-    ) -> UpstreamResponse: ...
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        method: str = "POST",
+    ) -> UpstreamResponse:
+        """`method`: POST for every API call laneway prices; passthrough forwards others."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -74,7 +81,12 @@ class NoTransport:
     """A transport that refuses to send: a dry run must never reach a provider."""
 
     async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        method: str = "POST",
     ) -> UpstreamResponse:
         raise NotSent("a dry run sends nothing")
 

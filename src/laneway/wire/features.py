@@ -97,7 +97,8 @@ class RequestFeatures:
 # tool's JSON counts as "1000000000.0"), which no real request leans on. The tests try it on
 # hostile shapes.
 def read_features(endpoint: Endpoint, body: dict[str, Any], raw_size: int) -> RequestFeatures:
-    """The routing facts of a parsed body whose JSON text was `raw_size` bytes long."""
+    """The routing facts of a parsed Responses or Chat body whose JSON text was `raw_size`
+    bytes long (an embeddings body: `embedding_features`)."""
     get = body.get
     capabilities = unknown = _NONE
     tools = get("tools")
@@ -153,6 +154,24 @@ def read_features(endpoint: Endpoint, body: dict[str, Any], raw_size: int) -> Re
         input_upper_bound=raw_size,
         # About four bytes of English per token; code, JSON syntax and other scripts run at
         # other rates, so this only ranks requests by likely cost and is never a limit.
+        input_estimate=raw_size // 4,
+    )
+
+
+def embedding_features(raw_size: int) -> RequestFeatures:
+    """An embeddings request writes nothing (output 0) and its input is bounded by its bytes:
+    a text's tokens as above, a token array's by the digit and comma each token takes."""
+    return RequestFeatures(
+        capabilities=_NONE,
+        unknown_tools=_NONE,
+        has_tools=False,
+        max_output_tokens=0,
+        choices=1,
+        output_extra=0,
+        identity=None,
+        metadata=_NO_METADATA,
+        stored_input=False,
+        input_upper_bound=raw_size,
         input_estimate=raw_size // 4,
     )
 

@@ -18,7 +18,7 @@ import orjson
 from laneway.wire.depth import check_depth
 from laneway.wire.errors import ApiError, invalid_json, invalid_type, missing_parameter
 
-Endpoint = Literal["responses", "chat"]
+Endpoint = Literal["responses", "chat", "embeddings"]
 
 
 @dataclass(slots=True)
@@ -125,6 +125,8 @@ def read_request(endpoint: Endpoint, raw: bytes) -> ApiRequest:
         raise missing_parameter("model")
     if not isinstance(model, str):
         raise invalid_type("model", "a string", model)
+    if endpoint == "embeddings":  # no stream, effort or conversation: only the model routes
+        return ApiRequest(endpoint, body, raw, model, False, None, None, False)
     stream = body.get("stream") is True
     previous = body.get("previous_response_id") if endpoint == "responses" else None
     wants_usage = False

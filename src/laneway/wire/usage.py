@@ -7,6 +7,8 @@ Chat Completions:
     {prompt_tokens, completion_tokens, total_tokens,
      prompt_tokens_details: {cached_tokens, cache_write_tokens, ...},
      completion_tokens_details: {reasoning_tokens, ...}}
+Embeddings (a `list` of vectors):
+    {prompt_tokens, total_tokens}: all input, nothing written
 A Batch output line wraps one of the first two in {"response": {"body": {...}}}.
 
 Readers are strict about the totals that bill (a missing `input_tokens` is an error, never a zero)
@@ -79,14 +81,24 @@ def usage_from_chat(block: object) -> Usage:
     )
 
 
+def usage_from_embeddings(block: object) -> Usage:
+    """Usage from an Embeddings `usage` object: input only."""
+    shape = "Embeddings"
+    usage = _as_object(block, shape)
+    return Usage(input_tokens=_required_int(usage, "prompt_tokens", shape), output_tokens=0)
+
+
 def usage_from_body(body: object) -> Usage:
-    """Usage from a whole Responses or Chat Completions response body, told apart by `object`."""
+    """Usage from a whole Responses, Chat Completions or Embeddings response body, told apart
+    by `object`."""
     obj = _as_object(body, "response body")
     kind = obj.get("object")
     if kind == "response":
         return usage_from_responses(obj.get("usage"))
     if kind in ("chat.completion", "chat.completion.chunk"):
         return usage_from_chat(obj.get("usage"))
+    if kind == "list":
+        return usage_from_embeddings(obj.get("usage"))
     raise UsageError(f"cannot read usage from a body whose object is {kind!r}")
 
 
