@@ -98,12 +98,14 @@ def test_input_items_pages_by_limit_order_and_after(client: OpenAI) -> None:
     everything = client.responses.input_items.list(created.id, order="asc")
     roles = [item.role for item in everything.data if item.type == "message"]
     assert roles == ["developer", "user", "assistant", "user"]
-    first = client.responses.input_items.list(created.id, order="asc", limit=3)
-    assert len(first.data) == 3
-    assert first.has_more
-    assert first.first_id == everything.data[0].id
-    assert first.last_id == everything.data[2].id
-    rest = client.responses.input_items.list(created.id, order="asc", after=first.last_id)
+    first = client.responses.input_items.with_raw_response.list(
+        created.id, order="asc", limit=3
+    ).http_response.json()
+    assert [item["id"] for item in first["data"]] == [i.id for i in everything.data[:3]]
+    assert first["has_more"]
+    assert first["first_id"] == everything.data[0].id
+    assert first["last_id"] == everything.data[2].id
+    rest = client.responses.input_items.list(created.id, order="asc", after=first["last_id"])
     assert [item.id for item in rest.data] == [everything.data[3].id]
     assert not rest.has_more
     newest_first = client.responses.input_items.list(created.id)  # desc by default

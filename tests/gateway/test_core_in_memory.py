@@ -69,7 +69,13 @@ class FakeTransport:
         self.sent: list[tuple[str, dict[str, str], bytes]] = []
 
     async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        *,
+        method: bytes = b"POST",
     ) -> FakeResponse:
         self.sent.append((url, dict(headers), body))
         answer = self.answers.pop(0)
@@ -421,7 +427,13 @@ def test_an_attempt_given_up_after_it_was_sent_marks_the_cost_abandoned(
 def test_a_client_leaving_during_an_attempt_marks_the_cost_abandoned(tmp_path: Path) -> None:
     class Hanging(FakeTransport):
         async def send(
-            self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+            self,
+            url: str,
+            headers: Mapping[str, str],
+            body: bytes,
+            timeouts: Timeouts,
+            *,
+            method: bytes = b"POST",
         ) -> FakeResponse:
             await asyncio.Event().wait()  # sent, never answered
             raise AssertionError

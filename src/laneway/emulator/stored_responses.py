@@ -14,7 +14,11 @@ from typing import Any
 
 import orjson
 
-from laneway.wire.errors import ApiError, invalid_value
+from laneway.wire.errors import (
+    invalid_value,
+    previous_response_not_found,
+    response_not_found,
+)
 
 # (model, caller key id, the conversation as prompt text, the response as JSON, input as JSON)
 Stored = tuple[str, str, str, bytes, bytes]
@@ -22,19 +26,6 @@ Stored = tuple[str, str, str, bytes, bytes]
 _LIMIT_DEFAULT, _LIMIT_MAX = 20, 100
 _ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
 _INPUT_ROLES = ("user", "system", "developer")
-
-
-def response_not_found(response_id: str) -> ApiError:
-    return ApiError(404, f"Response with id '{response_id}' not found.")
-
-
-def previous_not_found(response_id: str) -> ApiError:
-    return ApiError(
-        400,
-        f"Previous response with id '{response_id}' not found.",
-        param="previous_response_id",
-        code="previous_response_not_found",
-    )
 
 
 class StoredResponses:
@@ -57,7 +48,7 @@ class StoredResponses:
         """What a follow-up continues; another key's response is not found (400)."""
         stored = self._entries.get(response_id)
         if stored is None or stored[1] != key_id:
-            raise previous_not_found(response_id)
+            raise previous_response_not_found(response_id)
         return stored[2]
 
     def response(self, key_id: str, response_id: str) -> bytes:

@@ -24,6 +24,7 @@ from laneway.clock import Clock
 from laneway.gateway.admission import Admission, Hold
 from laneway.gateway.answer import Answer
 from laneway.gateway.attempts import Attempts, Committed, Sleep
+from laneway.gateway.background import PENDING, BackgroundSettlements, Polling
 from laneway.gateway.client import ANONYMOUS_CLIENT, Client
 from laneway.gateway.estimate import broken_stream_usage
 from laneway.gateway.observers import Exchange, Observer, Observers
@@ -31,6 +32,7 @@ from laneway.gateway.pacing import Pacer
 from laneway.gateway.refusals import upstream_refusal
 from laneway.gateway.settlement import Settler, read_whole
 from laneway.gateway.shadows import Shadows
+from laneway.gateway.stored_responses import ResponseCalls, ResponseHomes
 from laneway.gateway.upstream_errors import no_provider
 from laneway.ids import new_id
 from laneway.ledger.record import RecordStatus
@@ -82,8 +84,12 @@ class Gateway:
         durable_reservations: bool = False,
         learn: Callable[[Exchange], None] | None = None,
         lifecycle: Lifecycle | None = None,
+        homes: ResponseHomes | None = None,
+        polling: Polling | None = None,
     ) -> None:
-        """`learn`: told of every settled record (routing's profiles and affinity)."""
+        """`learn`: told of every settled record (routing's profiles and affinity). `homes`:
+        where responses live and whose they are (None: no owner checks, and no stored
+        response's calls); `polling`: how background responses are followed to their end."""
         self.router = router
         self.providers = tuple(providers)
         self.catalog = catalog
@@ -105,6 +111,14 @@ class Gateway:
             durable=durable_reservations,
         )
         self.shadows = Shadows(self._attempts, self._settler, clock, rng)
+        self._homes = homes
+        self.background: BackgroundSettlements | None = None
+        self.response_calls: ResponseCalls | None = None
+        if homes is not None and polling is not None:
+            self.background = BackgroundSettlements(self._settler, clock, polling)
+            self.response_calls = ResponseCalls(
+                homes, self.providers, polling.timeouts, self.background.learned
+            )
 
     async def handle(
         self,
@@ -121,15 +135,10 @@ class Gateway:
         plan: Plan | None = None
         try:  # free unless raised (3.11): refusals are recorded on their own, rare, path
             request = read_request(endpoint, body)
-            header_lane = headers.get(b"x-laneway-lane") if headers else None
-            plan = self.router.plan(
-                request,
-                key_id=client.key_id,
-                key_lane=client.default_lane,
-                header_lane=header_lane.decode("latin-1") if header_lane else None,
-            )
-            if not plan.candidates:
-                raise no_provider(request.model)
+            previous = request.previous_response_id
+            if previous is not None and self._homes is not None:
+                await self._homes.check_follow_up(client, previous)  # the key's own, or 400
+            plan = self._plan(request, client, headers)
             # The reservation is named after the ledger record, so a reconcile step can match
             # one against the other.
             record_id = new_id("req")
@@ -167,15 +176,46 @@ class Gateway:
             stream=self._relay(exchange, committed, committed.tap),
         )
 
+    def _plan(
+        self, request: ApiRequest, client: Client, headers: Mapping[bytes, bytes] | None
+    ) -> Plan:
+        header_lane = headers.get(b"x-laneway-lane") if headers else None
+        plan = self.router.plan(
+            request,
+            key_id=client.key_id,
+            key_lane=client.default_lane,
+            header_lane=header_lane.decode("latin-1") if header_lane else None,
+        )
+        if not plan.candidates:
+            raise no_provider(request.model)
+        return plan
+
     def _whole(self, exchange: Exchange, committed: Committed) -> Answer:
         document, usage, problem = read_whole(committed.body)
         if document is not None and exchange.request.endpoint == "responses":
             response_id = document.get("id")
             if isinstance(response_id, str):
                 exchange.response_id = response_id
+                background = self.background
+                if background is not None and document.get("status") in PENDING:
+                    return self._pending(background, exchange, committed, response_id)
         if self.observers.want_bodies:
             exchange.chunks = [committed.body]
         self._settler.answered(exchange, committed, usage, problem, status="ok")
+        return Answer(committed.response.status, exchange.meta, committed.body)
+
+    def _pending(
+        self,
+        background: BackgroundSettlements,
+        exchange: Exchange,
+        committed: Committed,
+        response_id: str,
+    ) -> Answer:
+        """A background response, not yet ended: its home learned now (its calls and
+        follow-ups find it), its record and budget reservation held until it ends."""
+        exchange.record.response_id = response_id
+        self._settler.learn(exchange)
+        background.hold(response_id, exchange, committed)
         return Answer(committed.response.status, exchange.meta, committed.body)
 
     async def _relay(
@@ -255,6 +295,8 @@ class Gateway:
             return
         self._closed = True
         await self.shadows.close()
+        if self.background is not None:
+            await self.background.close()
         await self._admission.close()
         for provider in self.providers:
             await provider.transport.close()

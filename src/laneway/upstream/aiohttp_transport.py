@@ -83,11 +83,17 @@ class AiohttpTransport:
         return self._session
 
     async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        *,
+        method: bytes = b"POST",
     ) -> AiohttpResponse:
         read_limit = max(timeouts.first_byte_s, timeouts.idle_s)
-        request = self._client().post(
-            url, data=body, headers=headers, timeout=_client_timeout(timeouts)
+        request = self._client().request(
+            method.decode(), url, data=body, headers=headers, timeout=_client_timeout(timeouts)
         )
         try:
             if timeouts.first_byte_s < read_limit:

@@ -325,12 +325,19 @@ class Http1Transport:
             ) from None
 
     async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        *,
+        method: bytes = b"POST",
     ) -> Http1Response:
         started = asyncio.get_running_loop().time()
         deadline = started + timeouts.total_s
         origin, path = self._target(url)
-        head = b"POST %s HTTP/1.1\r\nhost: %s\r\n%s%scontent-length: %d\r\n\r\n" % (
+        head = b"%s %s HTTP/1.1\r\nhost: %s\r\n%s%scontent-length: %d\r\n\r\n" % (
+            method,
             path,
             origin.host_header,
             _USER_AGENT,

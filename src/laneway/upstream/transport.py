@@ -64,7 +64,13 @@ class UpstreamResponse(Protocol):
 
 class Transport(Protocol):
     async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        *,
+        method: bytes = b"POST",  # GET and DELETE for a stored response's calls
     ) -> UpstreamResponse: ...
 
     async def close(self) -> None: ...
@@ -74,7 +80,13 @@ class NoTransport:
     """A transport that refuses to send: a dry run must never reach a provider."""
 
     async def send(
-        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        *,
+        method: bytes = b"POST",
     ) -> UpstreamResponse:
         raise NotSent("a dry run sends nothing")
 
