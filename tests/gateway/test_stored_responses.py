@@ -233,3 +233,20 @@ def both_replicas_agree(
             bob_two.responses.create(
                 model="gpt-5.4-nano", input="Peek.", previous_response_id=response_id
             )
+
+
+def test_after_a_restart_the_ledger_knows_whose_a_response_is(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    keys = ["sk-carol-0123456789abcdef", "sk-dave-0123456789abcdef"]
+    config = gateway_config(emulator, tmp_path / "kept.db", server={"port": 0, "api_keys": keys})
+    with GatewayServer(config, ENV) as before, sdk(before.base_url, keys[0]) as carol:
+        created = carol.responses.create(model="gpt-5.4-mini", input="Remember me.")
+    with GatewayServer(config, ENV) as after:  # nothing in memory, no Redis: the ledger
+        with sdk(after.base_url, keys[0]) as carol:
+            assert carol.responses.retrieve(created.id).id == created.id
+            carol.responses.create(
+                model="gpt-5.4-mini", input="And now?", previous_response_id=created.id
+            )
+        with sdk(after.base_url, keys[1]) as dave, pytest.raises(openai.NotFoundError):
+            dave.responses.retrieve(created.id)
