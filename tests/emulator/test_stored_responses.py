@@ -26,7 +26,7 @@ def clock() -> ManualClock:
 @pytest.fixture(scope="module")
 def emulator(clock: ManualClock) -> Iterator[EmulatorServer]:
     config = EmulatorConfig(
-        seed=3, speed=0, tier="none", background_s=BACKGROUND_S, journal_requests=100
+        seed=3, speed=0, tier="none", background_s=BACKGROUND_S, journal_requests=1000
     )
     with EmulatorServer(config, clock=clock) as server:
         yield server

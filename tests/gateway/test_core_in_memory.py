@@ -426,15 +426,7 @@ def test_an_attempt_given_up_after_it_was_sent_marks_the_cost_abandoned(
 
 def test_a_client_leaving_during_an_attempt_marks_the_cost_abandoned(tmp_path: Path) -> None:
     class Hanging(FakeTransport):
-        async def send(
-            self,
-            url: str,
-            headers: Mapping[str, str],
-            body: bytes,
-            timeouts: Timeouts,
-            *,
-            method: bytes = b"POST",
-        ) -> FakeResponse:
+        async def send(self, *sent: object, **options: object) -> FakeResponse:
             await asyncio.Event().wait()  # sent, never answered
             raise AssertionError
 

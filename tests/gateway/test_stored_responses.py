@@ -20,26 +20,14 @@ from laneway.emulator.price_list import shipped_prices
 from laneway.emulator.server import EmulatorServer
 from laneway.ledger.record import LedgerRecord
 from laneway.server.run import GatewayServer
+from tests.emulator.test_stored_responses import BACKGROUND_S, clock, emulator
 from tests.gateway.conftest import gateway_config
+from tests.gateway.test_affinity import two_providers
 from tests.gateway.test_virtual_keys import ENV, admin, create_key
 from tests.sdk import sdk
 
-BACKGROUND_S = 30.0
+__all__ = ["clock", "emulator"]  # the emulator tests' fixtures, used by name: ManualClock time
 BUDGET = "5/day"
-
-
-@pytest.fixture(scope="module")
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture(scope="module")
-def emulator(clock: ManualClock) -> Iterator[EmulatorServer]:
-    config = EmulatorConfig(
-        seed=5, speed=0, tier="none", background_s=BACKGROUND_S, journal_requests=1000
-    )
-    with EmulatorServer(config, clock=clock) as server:
-        yield server
 
 
 def serve(emulator: EmulatorServer, ledger: Path, poll_s: float) -> GatewayServer:
@@ -152,6 +140,17 @@ def test_a_cancelled_background_response_is_settled_at_what_was_billed(
     assert "cancelled" in (record_of(server, view["id"]).error or "")
 
 
+def test_deleting_a_running_background_response_settles_it_at_what_was_billed(
+    server: GatewayServer, emulator: EmulatorServer, clock: ManualClock
+) -> None:
+    key, view = create_key(server, name="tidy", budgets=[BUDGET])
+    with sdk(server.base_url, key) as client:
+        queued = client.responses.create(model="gpt-5.4-mini", input="Never mind.", background=True)
+        clock.advance(BACKGROUND_S / 2)
+        assert client.responses.with_raw_response.delete(queued.id).http_response.json()["deleted"]
+    settled_as_billed(server, emulator, view["id"])
+
+
 def test_the_poller_settles_a_background_response_nobody_retrieves(
     emulator: EmulatorServer, clock: ManualClock, tmp_path: Path
 ) -> None:
@@ -185,19 +184,7 @@ def test_replicas_sharing_redis_find_a_response_made_on_another(
 
         def replica(name: str) -> GatewayServer:
             gateway = {
-                "providers": {  # "first" is listed first: a plain nano request goes there
-                    "first": {
-                        "kind": "openai-compatible",
-                        "base_url": nano_only.base_url,
-                        "api_key_env": "KEY",
-                        "models": ["gpt-5.4-nano"],
-                    },
-                    "second": {
-                        "kind": "openai-compatible",
-                        "base_url": everything.base_url,
-                        "api_key_env": "KEY",
-                    },
-                },
+                "providers": two_providers(nano_only, everything),
                 "state": {"backend": "redis", "namespace": redis_namespace},
                 "server": {"port": 0, "api_keys": keys},
             }

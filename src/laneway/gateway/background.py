@@ -76,6 +76,9 @@ class BackgroundSettlements:
         if self._poller is None:
             self._poller = asyncio.get_running_loop().create_task(self._poll())
 
+    def pending(self, response_id: str) -> bool:
+        return response_id in self._pending
+
     def learned(self, response_id: str, body: bytes) -> None:
         """A response object read for `response_id`: settles its record if it has ended."""
         pending = self._pending.get(response_id)

@@ -117,7 +117,11 @@ class Gateway:
         if homes is not None and polling is not None:
             self.background = BackgroundSettlements(self._settler, clock, polling)
             self.response_calls = ResponseCalls(
-                homes, self.providers, polling.timeouts, self.background.learned
+                homes,
+                self.providers,
+                polling.timeouts,
+                self.background.learned,
+                self.background.pending,
             )
 
     async def handle(

@@ -94,12 +94,15 @@ class ResponseCalls:
         providers: Sequence[Provider],
         timeouts: Timeouts,
         learned: Callable[[str, bytes], None],
+        pending: Callable[[str], bool],
     ) -> None:
-        """`learned`: told of every response object read (background settlements)."""
+        """`learned`: told of every response object read; `pending`: whether a response is a
+        background one not yet settled (the two sides of background settlements)."""
         self._homes = homes
         self._by_name = {provider.name: provider for provider in providers}
         self._timeouts = timeouts
         self._learned = learned
+        self._pending = pending
 
     async def call(
         self, client: Client, method: bytes, response_id: str, action: str, query: str
@@ -113,6 +116,10 @@ class ResponseCalls:
         provider = self._by_name.get(place[0]) if place is not None else None
         if place is None or provider is None or place[2] != client.key_id:
             raise response_not_found(response_id)
+        if method == b"DELETE" and self._pending(response_id):
+            # Cancelled first, so its record is settled at what it cost (deleted, it could
+            # no longer be retrieved).
+            await self.call(client, b"POST", response_id, "cancel", "")
         status, body = await upstream_call(
             provider, method, response_id, action, query, self._timeouts
         )
