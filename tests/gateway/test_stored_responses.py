@@ -30,10 +30,11 @@ __all__ = ["clock", "emulator"]  # the emulator tests' fixtures, used by name: M
 BUDGET = "5/day"
 
 
-def serve(emulator: EmulatorServer, ledger: Path, poll_s: float) -> GatewayServer:
-    config = gateway_config(
-        emulator, ledger, keys={"refresh_s": 0.2}, background={"poll_s": poll_s}
-    )
+def serve(
+    emulator: EmulatorServer, ledger: Path, poll_s: float, give_up_s: float = 86_400
+) -> GatewayServer:
+    background = {"poll_s": poll_s, "give_up_s": give_up_s}
+    config = gateway_config(emulator, ledger, keys={"refresh_s": 0.2}, background=background)
     return GatewayServer(config, ENV).start()
 
 
@@ -165,6 +166,24 @@ def test_the_poller_settles_a_background_response_nobody_retrieves(
         settled_as_billed(polled, emulator, view["id"])
     finally:
         polled.stop()
+
+
+def test_a_background_response_pending_past_give_up_is_left_to_reconcile(
+    emulator: EmulatorServer, clock: ManualClock, tmp_path: Path
+) -> None:
+    impatient = serve(emulator, tmp_path / "given-up.db", poll_s=0.02, give_up_s=0.01)
+    try:
+        key, view = create_key(impatient, name="forgotten", budgets=[BUDGET])
+        with sdk(impatient.base_url, key) as client:
+            queued = client.responses.create(model="gpt-5.4-mini", input="Hm.", background=True)
+            background = impatient.assembly.gateway.background if impatient.assembly else None
+            assert background is not None
+            wait_for(lambda: len(background) == 0)  # given up on
+            clock.advance(BACKGROUND_S)
+            assert client.responses.retrieve(queued.id).status == "completed"
+        assert record_of(impatient, view["id"]).status == "reserved"  # for `laneway reconcile`
+    finally:
+        impatient.stop()
 
 
 def wait_for(condition: Callable[[], bool], guard_s: float = 10.0) -> None:
