@@ -13,6 +13,7 @@ from openai import OpenAI
 from laneway.clock import ManualClock
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
+from tests.openapi import validator
 from tests.sdk import sdk
 
 BACKGROUND_S = 30.0
@@ -151,7 +152,9 @@ def test_cancel_stops_a_background_response_and_bills_what_it_generated(
     with pytest.raises(openai.NotFoundError):
         stranger.responses.cancel(queued.id)
     clock.advance(BACKGROUND_S / 2)
-    cancelled = client.responses.cancel(queued.id)
+    answer = client.responses.with_raw_response.cancel(queued.id)
+    validator("Response").validate(answer.http_response.json())  # the spec's shape (cancel too)
+    cancelled = answer.parse()
     assert cancelled.status == "cancelled"
     assert cancelled.usage is not None
     billed = emulator.engine.bill.billed(raw.headers["x-request-id"])
