@@ -30,10 +30,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from laneway.config_file import ENV_NAME, Strict, load_toml
 from laneway.errors import ConfigError
+from laneway.http.limits import ConnectionLimits
 from laneway.quota.budget import BudgetLimit, parse_budget
 from laneway.routing.lane_config import (
     AutoConfig,
@@ -69,6 +70,31 @@ class ServerConfig(Strict):
     # "sk-..." or { key = "sk-...", lane = "coding" }
     api_keys: tuple[Annotated[ClientKeyConfig, BeforeValidator(_client_key)], ...] = ()
     max_body_bytes: Annotated[int, Field(gt=0)] = 32 * 1024 * 1024
+    # Slow and greedy clients (laneway.http.limits): a request's headers must be in within
+    # header_timeout_s of its first byte, and all of it within body_timeout_s; a connection
+    # idle between requests is closed after idle_timeout_s. Caps are per worker process.
+    header_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    body_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 75.0
+    max_connections: Annotated[int, Field(ge=1, le=1_000_000)] = 4096
+    max_connections_per_client: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
+
+    @model_validator(mode="after")
+    def _deadlines_in_order(self) -> ServerConfig:
+        if self.body_timeout_s < self.header_timeout_s:
+            raise ValueError("server.body_timeout_s (the whole request) < header_timeout_s")
+        if self.max_connections_per_client > self.max_connections:
+            raise ValueError("server.max_connections_per_client > max_connections")
+        return self
+
+    def connection_limits(self) -> ConnectionLimits:
+        return ConnectionLimits(
+            header_timeout_s=self.header_timeout_s,
+            body_timeout_s=self.body_timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
+            max_connections=self.max_connections,
+            max_connections_per_client=self.max_connections_per_client,
+        )
 
 
 class ModelRoute(Strict):

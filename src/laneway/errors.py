@@ -14,8 +14,10 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── UsageError                     400     errors                      impossible token counts
     ├── ApiError                       own     wire.errors                 an answer in OpenAI's
     │   │                                                                  error shape
-    │   └── InactiveKey                own     server.auth                 a revoked or expired
-    │                                                                      key (401), identified
+    │   ├── InactiveKey                own     server.auth                 a revoked or expired
+    │   │                                                                  key (401), identified
+    │   └── EchoedKey                  own     emulator.faults             the echo_key fault,
+    │                                                                      before it quotes a key
     ├── HttpError                      own     http.messages               unreadable HTTP (400),
     │                                                                      too large (413, 431)
     ├── CutStream                      -       http.messages               a handler cuts its

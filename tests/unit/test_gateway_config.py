@@ -9,6 +9,7 @@ import pytest
 from laneway.assembly import effective_providers
 from laneway.clock import ManualClock
 from laneway.config import ConfigError, GatewayConfig, ProviderConfig
+from laneway.http.limits import ConnectionLimits
 from laneway.upstream.http1 import Http1Transport
 from laneway.upstream.providers import build_providers, candidates_for
 
@@ -93,3 +94,21 @@ def test_candidates_are_the_model_then_its_fallbacks_on_every_provider_that_serv
     )
     pairs = [(c.provider.name, c.model) for c in candidates_for(providers, "m", ["f", "m"])]
     assert pairs == [("mini-only", "m"), ("any", "m"), ("any", "f")]
+
+
+def test_server_read_deadlines_and_caps_are_validated() -> None:
+    config = GatewayConfig.model_validate(
+        {"server": {"header_timeout_s": 5, "body_timeout_s": 30, "max_connections_per_client": 8}}
+    )
+    limits = config.server.connection_limits()
+    assert limits == ConnectionLimits(
+        header_timeout_s=5, body_timeout_s=30, max_connections_per_client=8
+    )
+    for bad in (
+        {"header_timeout_s": 30, "body_timeout_s": 5},
+        {"header_timeout_s": 0},
+        {"max_connections": 10, "max_connections_per_client": 11},
+        {"read_timeout_s": 5},
+    ):
+        with pytest.raises(ValueError, match="server"):
+            GatewayConfig.model_validate({"server": bad})

@@ -41,7 +41,7 @@ FALLBACK_LATENCY = Latency(ttft_s=0.5, tokens_per_s=80)
 # How a call the emulator abandons is billed (laneway.emulator.abandoned says what each means).
 AbandonedBilling = Literal["generated", "none"]
 
-FaultKind = Literal["status", "hang", "cut", "slow_first_byte"]
+FaultKind = Literal["status", "hang", "cut", "slow_first_byte", "echo_key"]
 
 
 class FaultRule(Strict):
@@ -52,6 +52,8 @@ class FaultRule(Strict):
     cut: stream `after_events` events, then drop the connection without a final event.
     A hang or a cut is billed as `abandoned_billing` says (`laneway.emulator.abandoned`).
     slow_first_byte: wait `delay_s` before the response starts.
+    echo_key: answer `status` with an error whose message quotes the API key the request
+    carried (what some providers do), to prove a gateway keeps its key to itself.
     """
 
     kind: FaultKind
@@ -64,7 +66,12 @@ class FaultRule(Strict):
 
     @model_validator(mode="after")
     def _fields_fit_the_kind(self) -> FaultRule:
-        needs = {"status": "status", "cut": "after_events", "slow_first_byte": "delay_s"}
+        needs = {
+            "status": "status",
+            "echo_key": "status",
+            "cut": "after_events",
+            "slow_first_byte": "delay_s",
+        }
         field = needs.get(self.kind)
         if field is not None and getattr(self, field) is None:
             raise ValueError(f"a '{self.kind}' fault needs '{field}'")

@@ -15,7 +15,8 @@ import orjson
 
 from laneway.emulator.bill import dumps as bill_dumps
 from laneway.emulator.engine import Caller, Engine, Reply
-from laneway.emulator.faults import FAULT_HEADER
+from laneway.emulator.faults import FAULT_HEADER, EchoedKey
+from laneway.wire.depth import check_depth
 from laneway.wire.errors import ApiError, invalid_json, invalid_request
 
 Headers = Mapping[bytes, bytes]  # lower-cased names
@@ -45,12 +46,15 @@ class Endpoints:
         if handler is not None and method == b"POST":
             caller = self._caller(headers)
             fault = headers.get(_FAULT)
-            return handler(
-                caller,
-                _json_object(body),
-                fault.decode("latin-1") if fault is not None else None,
-                request_id,
-            )
+            try:
+                return handler(
+                    caller,
+                    _json_object(body),
+                    fault.decode("latin-1") if fault is not None else None,
+                    request_id,
+                )
+            except EchoedKey as echo:
+                raise echo.quoting(headers.get(b"authorization")) from None
         if path.startswith(_RESPONSES):
             return self._stored_response(method, path, query, headers)
         if method == b"GET":
@@ -110,4 +114,5 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         raise invalid_request(
             f"Invalid request body: expected a JSON object, but got {type(body).__name__} instead."
         )
+    check_depth(raw, body)
     return body

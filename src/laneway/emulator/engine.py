@@ -24,7 +24,7 @@ from laneway.emulator.bill import Bill, BillEntry
 from laneway.emulator.chat_api import ChatDraft, completion_object, stream_chunks
 from laneway.emulator.chat_request import ChatRequest, parse_chat_request
 from laneway.emulator.config import EmulatorConfig
-from laneway.emulator.faults import Endpoint, Fault, FaultPlan, injected_error
+from laneway.emulator.faults import EchoedKey, Endpoint, Fault, FaultPlan, injected_error
 from laneway.emulator.generation import Generation, Prompted, generate
 from laneway.emulator.prompt_cache import PromptCache
 from laneway.emulator.rate_limits import Limits, RateLimiter
@@ -209,6 +209,11 @@ class Engine:
         fault = self.faults.pick(endpoint, spec.id, header)
         if fault is not None and fault.kind == "status":
             raise injected_error(fault.status or 500, spec.id)
+        if fault is not None and fault.kind == "echo_key":
+            status = fault.status or 400
+            raise EchoedKey(
+                status, "", type="server_error" if status >= 500 else "invalid_request_error"
+            )
         return fault
 
     def _bill(

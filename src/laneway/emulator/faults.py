@@ -4,7 +4,7 @@ A rule with `share` s fires on request n (counted per rule) when unit(seed, rule
 sequence of requests meets the same faults on every run with the same seed.
 
 Header syntax (one fault, optional share):  status=503 | hang | cut=5 | slow_first_byte=1.5
-followed by an optional ";share=0.25".
+| echo_key=400, followed by an optional ";share=0.25".
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class Fault:
 
 def _header_error(value: str, why: str) -> ApiError:
     return invalid_request(
-        f"Invalid {FAULT_HEADER} header {value!r}: {why}. Use status=503, hang, cut=5 or "
-        "slow_first_byte=1.5, optionally followed by ;share=0.25.",
+        f"Invalid {FAULT_HEADER} header {value!r}: {why}. Use status=503, hang, cut=5, "
+        "slow_first_byte=1.5 or echo_key=400, optionally followed by ;share=0.25.",
         param=FAULT_HEADER,
     )
 
@@ -55,11 +55,11 @@ def parse_fault_header(value: str) -> tuple[Fault, float]:
         if not 0 <= share <= 1:
             raise _header_error(value, "share must be between 0 and 1")
     try:
-        if name == "status":
+        if name in ("status", "echo_key"):
             status = int(arg)
             if not 400 <= status <= 599:
-                raise _header_error(value, "status must be 400-599")
-            return Fault("status", status=status), share
+                raise _header_error(value, f"{name} must be 400-599")
+            return Fault("status" if name == "status" else "echo_key", status=status), share
         if name == "hang" and not arg:
             return Fault("hang"), share
         if name == "cut":
@@ -101,6 +101,21 @@ class FaultPlan:
             if unit(self._seed, "rule", index, next(self._counters[index])) < rule.share:
                 return Fault(rule.kind, rule.status, rule.after_events, rule.delay_s)
         return None
+
+
+class EchoedKey(ApiError):
+    """The echo_key fault, raised by the engine (which never holds a key) and given the key
+    the request carried by the layer that has it (`quoting`)."""
+
+    status: int
+
+    def quoting(self, authorization: bytes | None) -> ApiError:
+        key = (authorization or b"").decode("latin-1").removeprefix("Bearer ").strip()
+        return ApiError(
+            self.status,
+            f"Your request was refused; the API key it carried was {key}. (injected fault)",
+            type=self.type,
+        )
 
 
 def injected_error(status: int, model: str) -> ApiError:

@@ -32,12 +32,12 @@ class EmulatorApp:
 
     def listener(self) -> Listener:
         return Listener(
-            lambda on_close: HttpProtocol(
+            lambda connections: HttpProtocol(
                 self.handle,
                 render_error,
                 max_body=self._max_body,
                 static_headers=_STATIC,
-                on_close=on_close,
+                connections=connections,
             )
         )
 

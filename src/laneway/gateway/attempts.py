@@ -24,6 +24,7 @@ from laneway.routing.router import Plan
 from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate
 from laneway.upstream.retry import RetryPolicy, decide, server_delay_s
+from laneway.upstream.secrets import NO_SECRETS, Redactor
 from laneway.upstream.timeouts import Timeouts
 from laneway.upstream.transport import (
     BodyBroken,
@@ -104,7 +105,9 @@ class Attempts:
         health: Health,
         observers: Observers,
         pacer: Pacer | None = None,
+        redact: Redactor = NO_SECRETS,
     ) -> None:
+        """`redact`: strikes the providers' keys from what upstreams answer on failure."""
         self._policy = policy
         self._clock = clock
         self._rng = rng
@@ -113,6 +116,7 @@ class Attempts:
         self._headroom = health.headroom
         self._observers = observers
         self._pacer = pacer
+        self.redact = redact
 
     async def run(self, exchange: Exchange, headers: Mapping[str, str]) -> Committed:
         """Try the plan's candidates in order, each retried as the policy and its provider's
@@ -231,7 +235,7 @@ class Attempts:
                 return committed
             error_body = await response.read()
             response.close()
-            error = from_upstream(status, error_body, answer_headers, candidate)
+            error = from_upstream(status, error_body, answer_headers, candidate, self.redact)
             self._ended(exchange, self._attempt(candidate, status, started, error.code or "error"))
             if status >= 500:
                 self._breakers.record(ticket, False)
@@ -243,7 +247,7 @@ class Attempts:
             self._breakers.record(ticket, False)
             if not isinstance(failure, NotSent):  # it reached the provider, which may bill it
                 exchange.record.cost_basis = "abandoned"
-            reason = _reason(failure)
+            reason = self.redact.text(_reason(failure))
             self._ended(exchange, self._attempt(candidate, status, started, reason))
             # No usable answer, even where a head came first.
             return _Failed(no_answer(candidate, reason, timed_out=failure.timed_out))

@@ -15,10 +15,12 @@ Build one with `laneway.build_gateway(config)`; HTTP stays in `laneway.server`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import traceback
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from laneway.clock import Clock
 from laneway.gateway.admission import Admission, Hold
@@ -42,10 +44,13 @@ from laneway.routing.router import Plan, Router
 from laneway.upstream.health import Health
 from laneway.upstream.providers import Provider
 from laneway.upstream.retry import RetryPolicy
+from laneway.upstream.secrets import Redactor, provider_redactor
 from laneway.upstream.transport import BodyBroken
-from laneway.wire.errors import ApiError
+from laneway.wire.errors import ApiError, internal_error
 from laneway.wire.request import ApiRequest, Endpoint, read_request
 from laneway.wire.stream_tap import StreamTap
+
+log = logging.getLogger(__name__)
 
 # Client headers an upstream may see; everything else (the client's key above all) stays here.
 FORWARDED_HEADERS = (
@@ -98,8 +103,16 @@ class Gateway:
         self._clock = clock
         self._lifecycle = lifecycle
         self._closed = False
+        self._redact = provider_redactor(self.providers)
         self._attempts = Attempts(
-            retry or RetryPolicy(), clock, rng, sleep, health, self.observers, pacer
+            retry or RetryPolicy(),
+            clock,
+            rng,
+            sleep,
+            health,
+            self.observers,
+            pacer,
+            self._redact,
         )
         self._settler = Settler(
             catalog,
@@ -122,6 +135,7 @@ class Gateway:
                 polling.timeouts,
                 self.background.learned,
                 self.background.pending,
+                self._redact,
             )
 
     async def handle(
@@ -165,9 +179,8 @@ class Gateway:
             settler.failed(exchange, error.status, error.message, refusal)
             error.meta = exchange.meta
             raise
-        except BaseException:  # cancelled: the client went away before any answer
-            settler.failed(exchange, 499, "the client closed the connection")
-            raise
+        except BaseException as failure:  # noqa: BLE001 - recorded, then raised again
+            self._unanswered(exchange, failure)
         settler.committed(exchange, committed)
         lane = plan.lane
         if lane is not None and lane.shadow is not None:
@@ -193,6 +206,23 @@ class Gateway:
         if not plan.candidates:
             raise no_provider(request.model)
         return plan
+
+    def _unanswered(self, exchange: Exchange, failure: BaseException) -> NoReturn:
+        """Record a request that ended without an answer and not on an ApiError, and raise:
+        `failure` itself, or for laneway's own failure (a bug) OpenAI's generic 500. Only a
+        cancellation is the client's doing (499); anything else is laneway's (500)."""
+        settler = self._settler
+        if isinstance(failure, asyncio.CancelledError):  # the client went away
+            settler.failed(exchange, 499, "the client closed the connection")
+            raise failure
+        if not isinstance(failure, Exception):  # the process is stopping
+            settler.failed(exchange, 500, "laneway stopped during the request")
+            raise failure
+        settler.failed(exchange, 500, _failed_text(failure))
+        _logged(failure, self._redact, exchange.record.id)
+        answer = internal_error()
+        answer.meta = exchange.meta
+        raise answer from failure
 
     def _whole(self, exchange: Exchange, committed: Committed) -> Answer:
         document, usage, problem = read_whole(committed.body)
@@ -234,7 +264,7 @@ class Gateway:
                 chunks.append(committed.first)
             yield committed.first
             async for chunk in response.chunks():
-                events = tap.feed(chunk)
+                events = self._events(tap, chunk)
                 if events:
                     if chunks is not None:
                         chunks.append(events)
@@ -248,16 +278,26 @@ class Gateway:
                     chunks.append(tail)
                 yield tail
         except BodyBroken as failure:
-            broken = f"the upstream stream broke: {failure}"
+            broken = self._redact.text(f"the upstream stream broke: {failure}")
             ending = _broken_event(tap, broken, chunks)
-        except BaseException:  # cancelled or closed: the client went away mid-stream
+        except (asyncio.CancelledError, GeneratorExit):  # the client went away mid-stream
             broken = "the client closed the stream"
             raise
+        except Exception as failure:  # noqa: BLE001 - laneway's own failure mid-stream (a bug)
+            _logged(failure, self._redact, exchange.record.id)
+            broken = _failed_text(failure)
+            ending = _broken_event(tap, broken, chunks, internal=True)
         finally:
             response.close()
             self._stream_settled(exchange, committed, tap, broken)
         if ending:
             yield ending
+
+    def _events(self, tap: StreamTap, chunk: bytes) -> bytes:
+        events = tap.feed(chunk)
+        if tap.upstream_error is not None or tap.failed:  # its error may quote a key: struck
+            return self._redact.data(events)
+        return events
 
     def _stream_settled(
         self, exchange: Exchange, committed: Committed, tap: StreamTap, broken: str | None
@@ -270,7 +310,7 @@ class Gateway:
             if usage is None:  # the provider billed what it generated: estimate it
                 usage, estimated = broken_stream_usage(exchange.request, tap), True
         elif not tap.completed:  # upstream ended it with its own failure or error event
-            status, problem = "error", _upstream_failure(tap)
+            status, problem = "error", self._redact.text(_upstream_failure(tap))
         if exchange.request.endpoint == "responses":
             exchange.response_id = tap.response_id
         self._settler.answered(
@@ -320,14 +360,31 @@ class Gateway:
         await self.close()
 
 
-def _broken_event(tap: StreamTap, broken: str, chunks: list[bytes] | None) -> bytes:
-    """The error event that ends a stream upstream broke off (observers see it too)."""
-    event = tap.error_event(
-        ApiError(502, broken, type="server_error", code="upstream_stream_broken")
-    )
+def _broken_event(
+    tap: StreamTap, broken: str, chunks: list[bytes] | None, *, internal: bool = False
+) -> bytes:
+    """The error event that ends a stream upstream broke off, or laneway's own failure cut
+    short (observers see it too)."""
+    if internal:
+        error = internal_error()
+    else:
+        error = ApiError(502, broken, type="server_error", code="upstream_stream_broken")
+    event = tap.error_event(error)
     if chunks is not None:
         chunks.append(event)
     return event
+
+
+def _failed_text(failure: Exception) -> str:
+    """What the record says of laneway's own failure: its kind, never its text (which may hold
+    anything, a secret included); the log has the rest."""
+    return f"laneway failed: {type(failure).__name__} (a server error; see the log)"
+
+
+def _logged(failure: Exception, redact: Redactor, record_id: str) -> None:
+    """Log laneway's own failure with its traceback, upstream secrets struck from it."""
+    trace = "".join(traceback.format_exception(failure))
+    log.error("request %s failed inside laneway:\n%s", record_id, redact.text(trace))
 
 
 def _upstream_failure(tap: StreamTap) -> str:

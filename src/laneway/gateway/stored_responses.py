@@ -23,6 +23,7 @@ from laneway.ledger.repository import ResponseHome
 from laneway.quota.shared_affinity import Place, SharedAffinity
 from laneway.routing.affinity import Affinity
 from laneway.upstream.providers import Provider
+from laneway.upstream.secrets import NO_SECRETS, Redactor
 from laneway.upstream.timeouts import Timeouts
 from laneway.upstream.transport import UpstreamFailure
 from laneway.wire.errors import (
@@ -95,14 +96,17 @@ class ResponseCalls:
         timeouts: Timeouts,
         learned: Callable[[str, bytes], None],
         pending: Callable[[str], bool],
+        redact: Redactor = NO_SECRETS,
     ) -> None:
         """`learned`: told of every response object read; `pending`: whether a response is a
-        background one not yet settled (the two sides of background settlements)."""
+        background one not yet settled (the two sides of background settlements); `redact`:
+        strikes the providers' keys from an upstream's error relayed."""
         self._homes = homes
         self._by_name = {provider.name: provider for provider in providers}
         self._timeouts = timeouts
         self._learned = learned
         self._pending = pending
+        self._redact = redact
 
     async def call(
         self, client: Client, method: bytes, response_id: str, action: str, query: str
@@ -123,11 +127,12 @@ class ResponseCalls:
         status, body = await upstream_call(
             provider, method, response_id, action, query, self._timeouts
         )
-        if status == 200:
-            if method == b"DELETE":
-                self._homes.forget(response_id)
-            elif action != "input_items":
-                self._learned(response_id, body)
+        if status != 200:
+            return Response(status, self._redact.data(body))
+        if method == b"DELETE":
+            self._homes.forget(response_id)
+        elif action != "input_items":
+            self._learned(response_id, body)
         return Response(status, body)
 
 

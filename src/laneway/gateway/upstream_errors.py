@@ -1,8 +1,10 @@
 """Turning an upstream's failure into the error the client gets, in OpenAI's shape.
 
-The upstream's own error passes through (status, message, type, param, code) except where it
-could hold a secret or would mislead: a 401 from upstream is about laneway's provider key, not the
-client's, and OpenAI's 401 message quotes part of that key, so its text is replaced. A 404
+The upstream's own error passes through (status, message, type, param, code), every configured
+upstream secret struck from its text (an upstream may quote the key it was sent in any error),
+except where it would mislead or could hold part of a secret: a 401 from upstream is about
+laneway's provider key, not the client's, and OpenAI's 401 message quotes part of that key, so
+its text is replaced. A 404
 `model_not_found` gains what to check.
 """
 
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 import orjson
 
 from laneway.upstream.providers import Candidate
+from laneway.upstream.secrets import Redactor
 from laneway.wire.errors import ApiError
 
 # Upstream headers a client may see on an error: its request id and when to come back.
@@ -20,15 +23,21 @@ _PASSED = ("x-request-id", "retry-after", "retry-after-ms")
 
 
 def from_upstream(
-    status: int, body: bytes, headers: Mapping[str, str], candidate: Candidate
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    candidate: Candidate,
+    redact: Redactor,
 ) -> ApiError:
     provider = candidate.provider
-    passed = {name: headers[name] for name in _PASSED if name in headers}
+    passed = {name: redact.text(headers[name]) for name in _PASSED if name in headers}
     error = _error_object(body)
-    message = str(error.get("message") or f"upstream answered HTTP {status}")
-    kind = str(error.get("type") or ("server_error" if status >= 500 else "invalid_request_error"))
+    message = redact.text(str(error.get("message") or f"upstream answered HTTP {status}"))
+    kind = redact.text(str(error.get("type") or _default_type(status)))
     code = error.get("code")
+    code = redact.text(str(code)) if code is not None else None
     param = error.get("param")
+    param = redact.text(param) if isinstance(param, str) else None
     if status == 401:
         key = f"${provider.key_env}" if provider.key_env else "its configured key"
         message = (
@@ -46,10 +55,14 @@ def from_upstream(
         status,
         message,
         type=kind,
-        param=param if isinstance(param, str) else None,
-        code=str(code) if code is not None else None,
+        param=param,
+        code=code,
         headers=passed,
     )
+
+
+def _default_type(status: int) -> str:
+    return "server_error" if status >= 500 else "invalid_request_error"
 
 
 def _error_object(body: bytes) -> dict[str, object]:

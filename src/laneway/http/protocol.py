@@ -7,8 +7,9 @@ an answer that must wait runs in one task per request.
 
 Supported: keep-alive (HTTP/1.1 default, `Connection: close`, HTTP/1.0), pipelined requests
 (answered in order), `Expect: 100-continue`, content-length and chunked request bodies, limits on
-header and body size (431, 413), chunked streamed answers with backpressure, an idle timeout (by
-the listener). A client that goes away cancels its request's task.
+header and body size (431, 413), chunked streamed answers with backpressure, deadlines for
+reading a request and an idle timeout (enforced by the listener: laneway.http.limits), caps on
+connections. A client that goes away cancels its request's task.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
 
 import httptools
 
 from laneway.errors import LanewayError
+from laneway.http.limits import Connections, Unlimited
 from laneway.http.messages import (
     CutStream,
     ErrorRenderer,
@@ -77,17 +78,18 @@ class HttpProtocol(asyncio.Protocol):
         *,
         max_body: int,
         static_headers: bytes = b"",
-        on_close: Callable[[HttpProtocol], None] = lambda protocol: None,
+        connections: Connections | None = None,
         finish: Finisher | None = None,
     ) -> None:
         """`finish`: what makes an awaited handler's result a Response or StreamResponse (a
-        gateway's Answer, say), called in place of a coroutine of the handler's own."""
+        gateway's Answer, say), called in place of a coroutine of the handler's own.
+        `connections`: told when this connection opens (and whether it may stay) and closes."""
         self._handler = handler
         self._finisher = finish
         self._render_error = render_error
         self._max_body = max_body
         self._static = static_headers
-        self._on_close = on_close
+        self._connections = connections or Unlimited()
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._peer = ""
@@ -103,16 +105,30 @@ class HttpProtocol(asyncio.Protocol):
         self._out_bytes = 0
         self._flush_handle: asyncio.Handle | None = None
         self.idle_since: float | None = None  # loop time; None while a request is in hand
+        # Loop time the request being read began (its first byte; the accept for a connection's
+        # first request), None when none is being read; the listener's sweep holds it to the
+        # deadlines.
+        self.reading_since: float | None = None
+        self.headers_read = False
         self._reset_message()
 
     # -- connection events ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # a TCP server: a Transport
-        self.idle_since = self._loop.time()
+        self.idle_since = self.reading_since = self._loop.time()
         # Once per connection, for what a request's handler may note of it (its address).
         peer = transport.get_extra_info("peername")
         self._peer = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        if not self._connections.opened(self, self._peer):
+            error = HttpError(
+                503,
+                "Too many connections to this server (from your address, or in all). "
+                "Retry shortly, or use fewer connections.",
+                code="too_many_connections",
+            )
+            self._write(self._render_error(error), keep_alive=False)
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -120,7 +136,7 @@ class HttpProtocol(asyncio.Protocol):
             self._writable.set_result(None)
         if self._task is not None:
             self._task.cancel()
-        self._on_close(self)
+        self._connections.closed(self)
 
     def pause_writing(self) -> None:
         self._writable = self._loop.create_future()
@@ -138,6 +154,18 @@ class HttpProtocol(asyncio.Protocol):
             error = self._refusal or HttpError(400, "We could not parse the HTTP request.")
             self._write(self._render_error(error), keep_alive=False)
             self._finish(keep_alive=False)
+
+    def time_out(self) -> None:
+        """The request being read missed its deadline: 408, and the connection closed (one
+        with a request in hand is answering it, not reading: left alone)."""
+        if self._busy or self._queue or self._closed:
+            return
+        part = "body" if self.headers_read else "headers"
+        error = HttpError(
+            408, f"The request's {part} did not arrive in time.", code="request_timeout"
+        )
+        self._write(self._render_error(error), keep_alive=False)
+        self.close()
 
     def close(self) -> None:
         # Marked closed at once, not when connection_lost arrives later: nothing more may be
@@ -162,6 +190,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self._reset_message()
+        self.reading_since = self._loop.time()
+        self.headers_read = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -177,6 +207,7 @@ class HttpProtocol(asyncio.Protocol):
             self._refuse(HttpError(431, "Request header fields too large."))
 
     def on_headers_complete(self) -> None:
+        self.headers_read = True
         declared = self._headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_body:
             self._refuse(too_large(self._max_body))
@@ -190,6 +221,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body.append(chunk)
 
     def on_message_complete(self) -> None:
+        self.reading_since = None
         url = httptools.parse_url(self._url)
         self._queue.append(
             Request(
@@ -278,6 +310,8 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self._transport is not None:
             self._transport.resume_reading()
+        if self.reading_since is not None:  # a request pipelined behind: its time starts now
+            self.reading_since = self._loop.time()
         self._finish(keep_alive)
         self._serve_queue()
 

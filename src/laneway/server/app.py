@@ -22,6 +22,7 @@ from laneway.gateway.core import Gateway
 from laneway.gateway.stored_responses import CALLS as STORED_RESPONSE_CALLS
 from laneway.gateway.stored_responses import PREFIX as STORED_RESPONSE
 from laneway.gateway.stored_responses import ResponseCalls
+from laneway.http.limits import ConnectionLimits
 from laneway.http.listener import Listener
 from laneway.http.messages import Request, Response, StreamResponse
 from laneway.http.protocol import HttpProtocol
@@ -62,14 +63,17 @@ class GatewayApp:
         health: Health,
         admin: AdminApi | None = None,
         tally: UnauthenticatedTally | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
-        """`tally`: where requests without a valid key are counted (None: nowhere)."""
+        """`tally`: where requests without a valid key are counted (None: nowhere); `limits`:
+        its connections' deadlines and caps (None: the defaults)."""
         self._gateway = gateway
         self._tally = tally
         self._auth = auth
         self._admin = admin
         self._readiness = readiness
         self._max_body = max_body
+        self._limits = limits
         self._lanes_table = lanes
         self._health = health
         models = self._model_list()
@@ -111,6 +115,7 @@ class GatewayApp:
                 clock,
             ),
             tally=UnauthenticatedTally(assembly.writer, clock, loop.call_later),
+            limits=config.server.connection_limits(),
         )
 
     def close(self) -> None:
@@ -120,13 +125,14 @@ class GatewayApp:
 
     def listener(self) -> Listener:
         return Listener(
-            lambda on_close: HttpProtocol(
+            lambda connections: HttpProtocol(
                 self.handle,
                 render_error,
                 max_body=self._max_body,
-                on_close=on_close,
+                connections=connections,
                 finish=to_http,
-            )
+            ),
+            self._limits,
         )
 
     def handle(self, request: Request) -> Reply:

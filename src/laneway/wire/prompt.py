@@ -105,7 +105,7 @@ def render_chat(messages: list[Any], *, strict: bool = True) -> Rendered:
             last_user = text
         calls = message.get("tool_calls")
         if calls:
-            text += _calls_text(calls, strict)
+            text += _calls_text(calls, f"messages[{i}].tool_calls", strict)
         blocks.append(f"{role}: {text}\n\n")
     last = messages[-1] if messages else None
     ends_with_tool = isinstance(last, dict) and last.get("role") in ("tool", "function")
@@ -122,11 +122,16 @@ def _chat_role_error(role: Any, i: int) -> ApiError:
     )
 
 
-def _calls_text(calls: Any, strict: bool) -> str:
-    if strict:
-        return "".join(f" called {orjson.dumps(call).decode()}" for call in calls)
+def _calls_text(calls: Any, param: str, strict: bool) -> str:
     if not isinstance(calls, list):
+        if strict:
+            raise invalid_type(param, "an array", calls)
         return ""
+    if strict:
+        for j, call in enumerate(calls):
+            if not isinstance(call, dict):
+                raise invalid_type(f"{param}[{j}]", "an object", call)
+        return "".join(f" called {orjson.dumps(call).decode()}" for call in calls)
     # Only objects: a list of bare numbers would render to more tokens than it has bytes.
     return "".join(
         f" called {orjson.dumps(call).decode()}" for call in calls if isinstance(call, dict)

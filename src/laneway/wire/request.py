@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
+from laneway.wire.depth import check_depth
 from laneway.wire.errors import ApiError, invalid_json, invalid_type, missing_parameter
 
 Endpoint = Literal["responses", "chat"]
@@ -118,6 +119,7 @@ def read_request(endpoint: Endpoint, raw: bytes) -> ApiRequest:
         raise ApiError(
             400, "Invalid request body: expected a JSON object, but got something else instead."
         )
+    check_depth(raw, body)  # what laneway cannot write again, it does not take in
     model = body.get("model")
     if model is None:
         raise missing_parameter("model")
