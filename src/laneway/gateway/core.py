@@ -125,18 +125,24 @@ class Gateway:
         )
         self.shadows = Shadows(self._attempts, self._settler, clock, rng)
         self._homes = homes
-        self.background: BackgroundSettlements | None = None
-        self.response_calls: ResponseCalls | None = None
-        if homes is not None and polling is not None:
-            self.background = BackgroundSettlements(self._settler, clock, polling)
-            self.response_calls = ResponseCalls(
-                homes,
-                self.providers,
-                polling.timeouts,
-                self.background.learned,
-                self.background.pending,
-                self._redact,
-            )
+        self.background, self.response_calls = self._stored_responses(homes, polling)
+
+    def _stored_responses(
+        self, homes: ResponseHomes | None, polling: Polling | None
+    ) -> tuple[BackgroundSettlements | None, ResponseCalls | None]:
+        """Background settlements and a stored response's calls (both need both)."""
+        if homes is None or polling is None:
+            return None, None
+        background = BackgroundSettlements(self._settler, self._clock, polling)
+        calls = ResponseCalls(
+            homes,
+            self.providers,
+            polling.timeouts,
+            background.learned,
+            background.pending,
+            self._redact,
+        )
+        return background, calls
 
     async def handle(
         self,
