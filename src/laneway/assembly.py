@@ -34,11 +34,13 @@ from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.gateway.admission import Admission, BudgetRule
 from laneway.gateway.attempts import Sleep
+from laneway.gateway.background import Polling
 from laneway.gateway.budget_seed import LedgerTruth, seed_budgets
 from laneway.gateway.core import Gateway
 from laneway.gateway.learners import RoutingLearner
 from laneway.gateway.observers import Observer
 from laneway.gateway.pacing import Pacer, pace_limits
+from laneway.gateway.stored_responses import ResponseHomes
 from laneway.keys.postgres_store import PostgresKeyStore
 from laneway.keys.registry import KeyRegistry
 from laneway.keys.revocations import LocalRevocations, RedisRevocations, Revocations
@@ -51,6 +53,7 @@ from laneway.pricing.catalog import Catalog
 from laneway.quota.memory import MemoryQuota
 from laneway.quota.redis_pipeline import redis_client
 from laneway.quota.redis_state import RedisQuota
+from laneway.quota.shared_affinity import SharedAffinity
 from laneway.quota.state import QuotaState
 from laneway.routing.affinity import Affinity
 from laneway.routing.lanes import LaneTable, Warn, build_lanes, check_key_lanes
@@ -290,6 +293,16 @@ class Assembly:
         return Affinity()
 
     @cached_property
+    def response_homes(self) -> ResponseHomes:
+        """Where responses live and whose they are: here, in Redis (shared state), the ledger."""
+        state, shared = self.config.state, None
+        if self.shared_state:
+            self._built.add("response_homes")
+            url = state.resolved_url(self.env)
+            shared = SharedAffinity(lambda: redis_client(url, state.timeout_s), state.namespace)
+        return ResponseHomes(self.affinity, shared, self.ledger.response_home)
+
+    @cached_property
     def observations(self) -> Observations:
         """Lane profiles, seeded from the ledger's last week."""
         since = self.clock.time() - HISTORY_S
@@ -410,7 +423,7 @@ class Assembly:
     @cached_property
     def gateway(self) -> Gateway:
         """The gateway, with the observers given and those routing learns from."""
-        retry = self.config.retry
+        retry, background = self.config.retry, self.config.background
         gateway = Gateway(
             self.router,
             self.health,
@@ -430,8 +443,10 @@ class Assembly:
             pacer=self.pacer,
             observers=self._observers,
             durable_reservations=self.config.ledger.durable_reservations,
-            learn=RoutingLearner(self.observations, self.affinity).learn,
+            learn=RoutingLearner(self.observations, self.response_homes).learn,
             lifecycle=_Lifecycle(self),
+            homes=self.response_homes,
+            polling=Polling(self.config.timeouts.for_effort(None), **background.model_dump()),
         )
         self._built.add("gateway")
         self.board  # noqa: B018 - built with the gateway: it follows the breakers from the start
@@ -469,6 +484,9 @@ class Assembly:
             await self.board.close()
         if "registry" in built:
             await self.registry.close()
+        shared_homes = self.response_homes.shared if "response_homes" in built else None
+        if shared_homes is not None:
+            await shared_homes.close()
         if "writer" in built:
             self.writer.close()
         self.close_stores()

@@ -226,6 +226,14 @@ class RetryConfig(Strict):
     budget_ratio: Annotated[float, Field(ge=0, le=10)] = 0.2  # retries per request, over time
 
 
+class BackgroundConfig(Strict):
+    """How the gateway follows `background: true` responses to their end, to settle them."""
+
+    poll_s: Annotated[float, Field(gt=0, le=3600)] = 5.0  # retrieve each pending one this often
+    give_up_s: Annotated[float, Field(gt=0)] = 86_400.0  # then leave it to `laneway reconcile`
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4  # retrieves in flight at once
+
+
 class GatewayConfig(Strict):
     server: ServerConfig = ServerConfig()
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
@@ -243,6 +251,7 @@ class GatewayConfig(Strict):
     keys: KeysConfig = KeysConfig()
     pacing: PacingConfig = PacingConfig()
     passthrough: PassthroughConfig = PassthroughConfig()
+    background: BackgroundConfig = BackgroundConfig()
 
     @classmethod
     def load(cls, path: Path | None) -> GatewayConfig:

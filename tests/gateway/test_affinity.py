@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from laneway.config import GatewayConfig
 from laneway.emulator.config import EmulatorConfig
@@ -11,25 +12,31 @@ from laneway.server.run import GatewayServer
 from tests.sdk import sdk
 
 
+def two_providers(nano_only: EmulatorServer, everything: EmulatorServer) -> dict[str, Any]:
+    """ "first" serves only the nano and is listed first, so a plain nano request goes there;
+    "second" serves every model. Both read their key from $KEY."""
+    return {
+        "first": {
+            "kind": "openai-compatible",
+            "base_url": nano_only.base_url,
+            "api_key_env": "KEY",
+            "models": ["gpt-5.4-nano"],
+        },
+        "second": {
+            "kind": "openai-compatible",
+            "base_url": everything.base_url,
+            "api_key_env": "KEY",
+        },
+    }
+
+
 def test_follow_ups_stay_with_their_conversation(tmp_path: Path) -> None:
     config = EmulatorConfig(speed=0, tier="none")
     with EmulatorServer(config) as nano_only, EmulatorServer(config) as everything:
         gateway = GatewayConfig.model_validate(
             {
-                # Listed first, so a plain nano request goes here...
-                "providers": {
-                    "first": {
-                        "kind": "openai-compatible",
-                        "base_url": nano_only.base_url,
-                        "api_key_env": "KEY",
-                        "models": ["gpt-5.4-nano"],
-                    },
-                    "second": {
-                        "kind": "openai-compatible",
-                        "base_url": everything.base_url,
-                        "api_key_env": "KEY",
-                    },
-                },
+                # A plain nano request goes to "first"...
+                "providers": two_providers(nano_only, everything),
                 "ledger": {"path": str(tmp_path / "ledger.db")},
                 "server": {"port": 0},
             }

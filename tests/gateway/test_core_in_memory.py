@@ -21,6 +21,7 @@ from laneway.ledger.record import LedgerRecord
 from laneway.server.render import to_http
 from laneway.upstream.breaker import BreakerSettings
 from laneway.upstream.retry import RetryBudget
+from laneway.upstream.secrets import REDACTED
 from laneway.upstream.timeouts import Timeouts
 from laneway.upstream.transport import BodyBroken, NoAnswer, NotSent
 from laneway.usage import Usage
@@ -74,7 +75,8 @@ class FakeTransport:
         headers: Mapping[str, str],
         body: bytes,
         timeouts: Timeouts,
-        method: str = "POST",
+        *,
+        method: bytes = b"POST",
     ) -> FakeResponse:
         self.sent.append((url, dict(headers), body))
         answer = self.answers.pop(0)
@@ -425,14 +427,7 @@ def test_an_attempt_given_up_after_it_was_sent_marks_the_cost_abandoned(
 
 def test_a_client_leaving_during_an_attempt_marks_the_cost_abandoned(tmp_path: Path) -> None:
     class Hanging(FakeTransport):
-        async def send(
-            self,
-            url: str,
-            headers: Mapping[str, str],
-            body: bytes,
-            timeouts: Timeouts,
-            method: str = "POST",
-        ) -> FakeResponse:
+        async def send(self, *sent: object, **options: object) -> FakeResponse:
             await asyncio.Event().wait()  # sent, never answered
             raise AssertionError
 
@@ -450,3 +445,25 @@ def test_a_client_leaving_during_an_attempt_marks_the_cost_abandoned(tmp_path: P
     harness.close()
     assert (record.status, record.http_status) == ("error", 499)
     assert record.cost_basis == "abandoned"
+
+
+def test_a_stored_responses_call_relays_the_upstreams_error_without_the_providers_key(
+    tmp_path: Path,
+) -> None:
+    created = orjson.dumps({"id": "resp_1", "object": "response", "status": "completed"})
+    echo = orjson.dumps({"error": {"message": f"Incorrect API key provided: {SECRET}"}})
+    harness = Harness(tmp_path, FakeTransport(Answer(body=created), Answer(401, echo)))
+    client = Client("key_test")
+    body = orjson.dumps({"model": "gpt-5.4-mini", "input": "hi"})
+
+    async def create_then_retrieve() -> Response:
+        await harness.gateway.handle("responses", body, client=client)
+        calls = harness.gateway.response_calls
+        assert calls is not None
+        return await calls.call(client, b"GET", "resp_1", "", "")
+
+    answer = asyncio.run(create_then_retrieve())
+    assert answer.status == 401
+    assert SECRET.encode() not in answer.body
+    assert REDACTED.encode() in answer.body
+    harness.close()

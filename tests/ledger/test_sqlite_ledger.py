@@ -81,6 +81,13 @@ def test_a_settled_record_round_trips_exactly(ledger: LedgerRepository) -> None:
     assert stored.settled
 
 
+def test_a_response_id_names_its_owner_and_home(ledger: LedgerRepository) -> None:
+    made = replace(settled(reserved(1)), key_id="key_alice", response_id="resp_1")
+    ledger.settle([made, replace(settled(reserved(2)), key_id="key_bob")])
+    assert ledger.response_home("resp_1") == ("key_alice", "emulator", "gpt-5.2-2025-12-11")
+    assert ledger.response_home("resp_unknown") is None
+
+
 def test_unknown_cost_and_missing_usage_stay_unknown(ledger: LedgerRepository) -> None:
     record = replace(reserved(2), status="error", http_status=502, error="bad gateway")
     ledger.settle([record])

@@ -16,6 +16,20 @@ def test_a_response_is_found_where_it_was_made() -> None:
     assert affinity.home_of("resp_unknown") is None
 
 
+def test_the_owner_key_is_kept_with_the_home_and_a_forgotten_response_is_gone() -> None:
+    affinity = Affinity()
+    affinity.remember("resp_a", "openai", "gpt-5.4", "key_alice")
+    affinity.remember("resp_b", "openai", "gpt-5.4", "key_bob")
+    affinity.remember("resp_c", "openai", "gpt-5.4")
+    assert affinity.place_of("resp_a") == ("openai", "gpt-5.4", "key_alice")
+    assert affinity.place_of("resp_b") == ("openai", "gpt-5.4", "key_bob")
+    assert affinity.place_of("resp_c") == ("openai", "gpt-5.4", None)
+    assert affinity.home_of("resp_b") == ("openai", "gpt-5.4")
+    affinity.forget("resp_a")
+    assert affinity.place_of("resp_a") is None
+    assert affinity.home_of("resp_a") is None
+
+
 def test_remembering_again_moves_a_response() -> None:
     affinity = Affinity()
     affinity.remember("resp_a", "openai", "gpt-5.4")

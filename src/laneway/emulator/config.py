@@ -114,6 +114,9 @@ class EmulatorConfig(Strict):
     faults: tuple[FaultRule, ...] = ()
     # Stored responses kept for previous_response_id (oldest forgotten first).
     stored_responses: Annotated[int, Field(gt=0)] = 100_000
+    # How long a `background: true` response runs on the emulator's clock before it completes;
+    # None: its modelled time (time to first token, then its output at the model's rate).
+    background_s: Annotated[float, Field(ge=0)] | None = None
     # How a call the emulator abandons (a hang, a cut stream) is billed: "generated" bills what
     # the model generated up to that point, as a provider does; "none" bills nothing.
     abandoned_billing: AbandonedBilling = "generated"

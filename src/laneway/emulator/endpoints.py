@@ -22,6 +22,10 @@ from laneway.wire.errors import ApiError, invalid_json, invalid_request
 Headers = Mapping[bytes, bytes]  # lower-cased names
 _FAULT = FAULT_HEADER.encode()
 _FILES = "/v1/files"
+_RESPONSES = "/v1/responses/"
+_RESOURCE_CALLS = frozenset(
+    [(b"GET", ""), (b"DELETE", ""), (b"GET", "input_items"), (b"POST", "cancel")]
+)
 
 
 class Endpoints:
@@ -58,6 +62,8 @@ class Endpoints:
                 )
             except EchoedKey as echo:
                 raise echo.quoting(headers.get(b"authorization")) from None
+        if path.startswith(_RESPONSES):
+            return self._stored_response(method, path, query, headers)
         if method == b"GET":
             return self._get(path, query, headers)
         raise ApiError(404, f"Invalid URL ({method.decode('latin-1')} {path})")
@@ -71,6 +77,7 @@ class Endpoints:
             return Reply(body=engine.get_model(self._caller(headers), name))
         if path in ("/v1/organization/usage/completions", "/v1/organization/costs"):
             self._caller(headers)
+            engine.background.advance()  # background responses due by now are on the bill
             params = parse_qs(query, keep_blank_values=True)
             if path.endswith("costs"):
                 return Reply(body=bill_dumps(engine.bill.costs(params)))
@@ -92,6 +99,27 @@ class Endpoints:
         if method == b"GET" and len(rest) == 2 and rest[1] == "content":
             content = files.content(owner, rest[0])
             return Reply(body=content, headers={"content-type": "application/octet-stream"})
+        raise ApiError(404, f"Invalid URL ({method.decode('latin-1')} {path})")
+
+    def _stored_response(self, method: bytes, path: str, query: str, headers: Headers) -> Reply:
+        """`/v1/responses/{id}`: GET, DELETE; `.../input_items`: GET; `.../cancel`: POST."""
+        response_id, _, action = path[len(_RESPONSES) :].partition("/")
+        response_id = unquote(response_id)
+        engine = self.engine
+        if response_id and (method, action) in _RESOURCE_CALLS:
+            caller = self._caller(headers)
+            if action == "cancel":
+                return engine.cancel(caller, response_id)
+            if action == "input_items":
+                params = parse_qs(query, keep_blank_values=True)
+                return engine.input_items(caller, response_id, params)
+            if method == b"DELETE":
+                return engine.delete_response(caller, response_id)
+            if "stream=true" in query:
+                raise invalid_request(
+                    "The emulator does not stream a stored response.", param="stream"
+                )
+            return engine.retrieve(caller, response_id)
         raise ApiError(404, f"Invalid URL ({method.decode('latin-1')} {path})")
 
     def _caller(self, headers: Headers) -> Caller:

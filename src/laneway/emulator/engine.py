@@ -11,7 +11,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ import orjson
 
 from laneway.clock import Clock, SystemClock
 from laneway.emulator.abandoned import SentOutput, billed_usage, chat_sent, responses_sent
+from laneway.emulator.background import BackgroundJobs, Job
 from laneway.emulator.bill import Bill, BillEntry
 from laneway.emulator.chat_api import ChatDraft, completion_object, stream_chunks
 from laneway.emulator.chat_request import ChatRequest, parse_chat_request
@@ -43,6 +43,7 @@ from laneway.emulator.responses_request import (
     ResponsesRequest,
     parse_responses_request,
 )
+from laneway.emulator.stored_responses import StoredResponses
 from laneway.ids import new_id
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ModelSpec
@@ -84,11 +85,6 @@ class Reply:
     fault: Fault | None = None
 
 
-# A stored response: (model, key id, rendered prompt plus answer). A plain tuple of strings on
-# purpose: CPython's collector stops tracking those, so 100,000 of them cost it nothing.
-_Stored = tuple[str, str, str]
-
-
 @functools.lru_cache(maxsize=1024)  # few keys, many requests: hash each key once
 def key_id_of(key: str) -> str:
     return "key_" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
@@ -106,7 +102,8 @@ class Engine:
         self.limiter = RateLimiter(self.clock, self._limits())
         self.faults = FaultPlan(config.seed, config.faults)
         self.files = Files()  # passthrough's stand-in: laneway forwards these unread
-        self._stored: OrderedDict[str, _Stored] = OrderedDict()
+        self.stored = StoredResponses(config.stored_responses)
+        self.background = BackgroundJobs(self.clock, self.stored, config.abandoned_billing)
         self._restricted = {key: frozenset(rule.models) for key, rule in config.keys.items()}
         preload()  # the vocabulary now, not during the first request (~0.8 s)
         self._memo_count = functools.lru_cache(maxsize=_MEMO_ENTRIES)(count_tokens)
@@ -254,11 +251,16 @@ class Engine:
             if billed is None:
                 return
             usage = billed
+        self._bill_at(caller.key_id, spec.id, usage, self.clock.time(), request_id)
+
+    def _bill_at(
+        self, key_id: str, model: str, usage: Usage, at: float, request_id: str | None
+    ) -> None:
         self.bill.record(
             BillEntry(
-                at=self.clock.time(),
-                model=spec.id,
-                api_key_id=caller.key_id,
+                at=at,
+                model=model,
+                api_key_id=key_id,
                 project_id=PROJECT_ID,
                 batch=False,
                 usage=usage,
@@ -297,6 +299,7 @@ class Engine:
                 raise invalid_request(
                     f"Tool '{tool}' is not supported with {req.model}.", param="tools"
                 )
+        self.background.advance()
         history = self._history(caller, req.previous_response_id)
         prompt = responses_prompt(req.instructions, history, req.rendered_input, req.tools)
         tokens, cached = self._input_usage(spec, prompt, req.prompt_cache_key)
@@ -318,12 +321,8 @@ class Engine:
             generation=gen,
             usage=usage,
         )
-        if req.store:
-            answer = gen.text or (gen.call.arguments if gen.call else "")
-            self._remember(
-                draft.response_id,
-                (spec.id, caller.key_id, f"{prompt}assistant: {answer}\n\n"),
-            )
+        if req.background:
+            return self._start_background(caller, spec, draft, prompt, headers, request_id)
         reply = Reply(headers=headers, fault=injected)
         sent: SentOutput | None = None
         if req.stream:
@@ -331,30 +330,100 @@ class Engine:
             events = stream_events(draft, obfuscate)
             reply.frames = [_sse(kind, payload, n) for n, (kind, payload) in enumerate(events)]
             sent = responses_sent(events)
+            final = events[-1][1]["response"]
         else:
-            reply.body = response_object(draft, response_output(draft))
+            final = reply.body = response_object(draft, response_output(draft))
+        if req.store:
+            self._store(caller, spec, draft, prompt, final)
         self._bill(caller, spec, usage, injected, sent, request_id)
         self._pace(reply, spec, [gen])
         return reply
+
+    def _store(
+        self,
+        caller: Caller,
+        spec: ModelSpec,
+        draft: ResponseDraft,
+        prompt: str,
+        response: dict[str, Any],
+    ) -> None:
+        """Keep a response for follow-ups and retrieval: as JSON, so the store stays untracked."""
+        gen = draft.generation
+        answer = gen.text or (gen.call.arguments if gen.call else "")
+        self.stored.remember(
+            draft.response_id,
+            (
+                spec.id,
+                caller.key_id,
+                f"{prompt}assistant: {answer}\n\n",
+                orjson.dumps(response),
+                orjson.dumps(draft.request.body.get("input", [])),
+            ),
+        )
+
+    def _start_background(
+        self,
+        caller: Caller,
+        spec: ModelSpec,
+        draft: ResponseDraft,
+        prompt: str,
+        headers: dict[str, str],
+        request_id: str | None,
+    ) -> Reply:
+        """Answer "queued" at once; it completes (and is billed) `_duration` later."""
+        req = draft.request
+        if req.stream:
+            raise invalid_request(
+                "The emulator does not stream background responses.", param="stream"
+            )
+        if not req.store:
+            raise invalid_request(
+                "Background responses must be stored: set 'store' to true.", param="store"
+            )
+        now = self.clock.time()
+        key_id = caller.key_id
+
+        def bill(usage: Usage, at: float, billed_id: str | None) -> None:
+            self._bill_at(key_id, spec.id, usage, at, billed_id)
+
+        job = Job(draft, now, now + self._duration(spec, draft.generation), bill, request_id)
+        queued = self.background.start(job)
+        self._store(caller, spec, draft, prompt, queued)
+        return Reply(headers=headers, body=queued)
+
+    def _duration(self, spec: ModelSpec, gen: Generation) -> float:
+        """How long a background response runs on the emulator's clock."""
+        if self.config.background_s is not None:
+            return self.config.background_s
+        latency = self.config.latency_of(spec.id)
+        return latency.ttft_s + gen.output_tokens / latency.tokens_per_s
 
     def _history(self, caller: Caller, previous_response_id: str | None) -> str:
         """The stored conversation a response continues ("" for none)."""
         if previous_response_id is None:
             return ""
-        stored = self._stored.get(previous_response_id)
-        if stored is None or stored[1] != caller.key_id:
-            raise ApiError(
-                400,
-                f"Previous response with id '{previous_response_id}' not found.",
-                param="previous_response_id",
-                code="previous_response_not_found",
-            )
-        return stored[2]
+        return self.stored.conversation(caller.key_id, previous_response_id)
 
-    def _remember(self, response_id: str, stored: _Stored) -> None:
-        self._stored[response_id] = stored
-        while len(self._stored) > self.config.stored_responses:
-            self._stored.popitem(last=False)
+    # -- Stored responses: retrieve, delete, input items, cancel -------------------------------
+
+    def retrieve(self, caller: Caller, response_id: str) -> Reply:
+        self.background.advance()
+        return Reply(body=self.stored.response(caller.key_id, response_id))
+
+    def delete_response(self, caller: Caller, response_id: str) -> Reply:
+        """Delete a stored response (a running background one is cancelled first)."""
+        self.background.advance()
+        if self.background.running(response_id):
+            self.background.cancel(caller.key_id, response_id)
+        return Reply(body=self.stored.delete(caller.key_id, response_id))
+
+    def input_items(
+        self, caller: Caller, response_id: str, params: Mapping[str, Sequence[str]]
+    ) -> Reply:
+        return Reply(body=self.stored.input_items(caller.key_id, response_id, params))
+
+    def cancel(self, caller: Caller, response_id: str) -> Reply:
+        return Reply(body=self.background.cancel(caller.key_id, response_id))
 
     # -- Chat Completions ------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def response_object(
         "object": "response",
         "created_at": draft.created_at,
         "status": status,
-        "background": False,
+        "background": req.background,
         "error": None,
         "incomplete_details": (
             {"reason": "max_output_tokens"} if final and gen.incomplete else None

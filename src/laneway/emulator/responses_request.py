@@ -76,6 +76,7 @@ class ResponsesRequest:
     model: str
     stream: bool
     store: bool
+    background: bool
     effort: str | None
     summary: str | None
     max_output_tokens: int | None
@@ -176,6 +177,7 @@ def parse_responses_request(body: Mapping[str, Any]) -> ResponsesRequest:
         model=model,
         stream=v.boolean(body, "stream", False),
         store=v.boolean(body, "store", True),
+        background=v.boolean(body, "background", False),
         effort=effort,
         summary=summary,
         max_output_tokens=v.integer(body, "max_output_tokens", minimum=16),

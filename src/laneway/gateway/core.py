@@ -26,6 +26,7 @@ from laneway.clock import Clock
 from laneway.gateway.admission import Admission, Hold
 from laneway.gateway.answer import Answer
 from laneway.gateway.attempts import Attempts, Committed, Sleep
+from laneway.gateway.background import PENDING, BackgroundSettlements, Polling
 from laneway.gateway.client import ANONYMOUS_CLIENT, Client
 from laneway.gateway.estimate import broken_stream_usage
 from laneway.gateway.observers import Exchange, Observer, Observers
@@ -33,6 +34,7 @@ from laneway.gateway.pacing import Pacer
 from laneway.gateway.refusals import upstream_refusal
 from laneway.gateway.settlement import Settler, read_whole
 from laneway.gateway.shadows import Shadows
+from laneway.gateway.stored_responses import ResponseCalls, ResponseHomes
 from laneway.gateway.upstream_errors import no_provider
 from laneway.ids import new_id
 from laneway.ledger.record import RecordStatus
@@ -87,8 +89,12 @@ class Gateway:
         durable_reservations: bool = False,
         learn: Callable[[Exchange], None] | None = None,
         lifecycle: Lifecycle | None = None,
+        homes: ResponseHomes | None = None,
+        polling: Polling | None = None,
     ) -> None:
-        """`learn`: told of every settled record (routing's profiles and affinity)."""
+        """`learn`: told of every settled record (routing's profiles and affinity). `homes`:
+        where responses live and whose they are (None: no owner checks, and no stored
+        response's calls); `polling`: how background responses are followed to their end."""
         self.router = router
         self.providers = tuple(providers)
         self.catalog = catalog
@@ -118,6 +124,25 @@ class Gateway:
             durable=durable_reservations,
         )
         self.shadows = Shadows(self._attempts, self._settler, clock, rng)
+        self._homes = homes
+        self.background, self.response_calls = self._stored_responses(homes, polling)
+
+    def _stored_responses(
+        self, homes: ResponseHomes | None, polling: Polling | None
+    ) -> tuple[BackgroundSettlements | None, ResponseCalls | None]:
+        """Background settlements and a stored response's calls (both need both)."""
+        if homes is None or polling is None:
+            return None, None
+        background = BackgroundSettlements(self._settler, self._clock, polling)
+        calls = ResponseCalls(
+            homes,
+            self.providers,
+            polling.timeouts,
+            background.learned,
+            background.pending,
+            self._redact,
+        )
+        return background, calls
 
     async def handle(
         self,
@@ -134,15 +159,10 @@ class Gateway:
         plan: Plan | None = None
         try:  # free unless raised (3.11): refusals are recorded on their own, rare, path
             request = read_request(endpoint, body)
-            header_lane = headers.get(b"x-laneway-lane") if headers else None
-            plan = self.router.plan(
-                request,
-                key_id=client.key_id,
-                key_lane=client.default_lane,
-                header_lane=header_lane.decode("latin-1") if header_lane else None,
-            )
-            if not plan.candidates:
-                raise no_provider(request.model)
+            previous = request.previous_response_id
+            if previous is not None and self._homes is not None:
+                await self._homes.check_follow_up(client, previous)  # the key's own, or 400
+            plan = self._plan(request, client, headers)
             # The reservation is named after the ledger record, so a reconcile step can match
             # one against the other.
             record_id = new_id("req")
@@ -179,6 +199,20 @@ class Gateway:
             stream=self._relay(exchange, committed, committed.tap),
         )
 
+    def _plan(
+        self, request: ApiRequest, client: Client, headers: Mapping[bytes, bytes] | None
+    ) -> Plan:
+        header_lane = headers.get(b"x-laneway-lane") if headers else None
+        plan = self.router.plan(
+            request,
+            key_id=client.key_id,
+            key_lane=client.default_lane,
+            header_lane=header_lane.decode("latin-1") if header_lane else None,
+        )
+        if not plan.candidates:
+            raise no_provider(request.model)
+        return plan
+
     def _unanswered(self, exchange: Exchange, failure: BaseException) -> NoReturn:
         """Record a request that ended without an answer and not on an ApiError, and raise:
         `failure` itself, or for laneway's own failure (a bug) OpenAI's generic 500. Only a
@@ -202,9 +236,26 @@ class Gateway:
             response_id = document.get("id")
             if isinstance(response_id, str):
                 exchange.response_id = response_id
+                background = self.background
+                if background is not None and document.get("status") in PENDING:
+                    return self._pending(background, exchange, committed, response_id)
         if self.observers.want_bodies:
             exchange.chunks = [committed.body]
         self._settler.answered(exchange, committed, usage, problem, status="ok")
+        return Answer(committed.response.status, exchange.meta, committed.body)
+
+    def _pending(
+        self,
+        background: BackgroundSettlements,
+        exchange: Exchange,
+        committed: Committed,
+        response_id: str,
+    ) -> Answer:
+        """A background response, not yet ended: its home learned now (its calls and
+        follow-ups find it), its record and budget reservation held until it ends."""
+        exchange.record.response_id = response_id
+        self._settler.learn(exchange)
+        background.hold(response_id, exchange, committed)
         return Answer(committed.response.status, exchange.meta, committed.body)
 
     async def _relay(
@@ -294,6 +345,8 @@ class Gateway:
             return
         self._closed = True
         await self.shadows.close()
+        if self.background is not None:
+            await self.background.close()
         await self._admission.close()
         for provider in self.providers:
             await provider.transport.close()

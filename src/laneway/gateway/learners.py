@@ -6,14 +6,14 @@ request path a call more."""
 from __future__ import annotations
 
 from laneway.gateway.observers import Exchange
-from laneway.routing.affinity import Affinity
+from laneway.gateway.stored_responses import ResponseHomes
 from laneway.routing.observations import Observations
 
 
 class RoutingLearner:
-    def __init__(self, observations: Observations, affinity: Affinity) -> None:
+    def __init__(self, observations: Observations, homes: ResponseHomes) -> None:
         self._observations = observations
-        self._affinity = affinity
+        self._homes = homes
 
     def learn(self, exchange: Exchange) -> None:
         """From a settled request's complete record (shadow copies teach nothing)."""
@@ -33,5 +33,6 @@ class RoutingLearner:
             )
         response_id = exchange.response_id
         if response_id is not None and record.provider is not None:
-            # Where a Responses answer was made, so a follow-up goes back there.
-            self._affinity.remember(response_id, record.provider, model)
+            # Where a Responses answer was made and for whom, so a follow-up goes back there
+            # and only its owner reaches it (shared with other replicas when Redis is).
+            self._homes.remember(response_id, record.provider, model, record.key_id)

@@ -127,7 +127,7 @@ class Passthrough:
         url = provider.base_url + path.removeprefix("/v1") + (f"?{query}" if query else "")
         try:
             response = await provider.transport.send(
-                url, self._headers(provider, headers), body, self._timeouts, method
+                url, self._headers(provider, headers), body, self._timeouts, method=method.encode()
             )
         except UpstreamFailure as failure:
             self._settle(record, started, failure.status, f"{UNPRICED}; {failure}")

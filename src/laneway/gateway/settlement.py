@@ -159,6 +159,7 @@ class Settler:
         record = exchange.record
         record.status = status
         record.usage = usage
+        record.response_id = exchange.response_id
         problems = [problem] if problem else []
         if usage is None:
             problems.append("upstream reported no usage")
@@ -227,6 +228,11 @@ class Settler:
         self._ledger.settle(record, wait=False)
         error.meta = AnswerMeta(record, plan.route) if plan is not None else record.id
         return record
+
+    def learn(self, exchange: Exchange) -> None:
+        """Tell routing of an answer before it settles (a background response's home)."""
+        if self._learn is not None:
+            self._learn(exchange)
 
     def _settle(self, exchange: Exchange) -> None:
         """Observers, then the record (the truth), then the budget reservation it replaces."""

@@ -37,7 +37,8 @@ from psycopg.rows import TupleRow
 
 from laneway.ledger import migrations
 from laneway.ledger.record import COLUMNS, LedgerRecord, Row, to_row
-from laneway.ledger.repository import LedgerUnavailable
+from laneway.ledger.repository import RESPONSE_HOME_SQL as _HOME
+from laneway.ledger.repository import LedgerUnavailable, ResponseHome
 from laneway.ledger.sqlite import from_row
 from laneway.schema.postgres import migrate_postgres
 from laneway.schema.report import MigrationReport
@@ -231,6 +232,10 @@ class PostgresLedger:
     def get(self, record_id: str) -> LedgerRecord | None:
         rows = self._rows(f"{_SELECT} WHERE id = %s", (record_id,))
         return from_row(rows[0]) if rows else None
+
+    def response_home(self, response_id: str) -> ResponseHome | None:
+        rows = self._rows(_HOME.replace("?", "%s"), (response_id,))
+        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
     def unsettled(self) -> list[LedgerRecord]:
         rows = self._rows(f"{_SELECT} WHERE status = 'reserved' ORDER BY created_at, id")

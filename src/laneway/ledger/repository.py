@@ -11,6 +11,14 @@ from laneway.errors import LanewayError
 from laneway.ledger.record import LedgerRecord, Row
 from laneway.schema.report import MigrationReport
 
+# (key id, provider, answering model) of a Responses answer: whose it is and where it lives.
+ResponseHome = tuple[str | None, str | None, str | None]
+# The oldest record naming a response id is the one that created it.
+RESPONSE_HOME_SQL = (
+    "SELECT key_id, provider, answering_model FROM requests WHERE response_id = ? "
+    "ORDER BY created_at LIMIT 1"
+)
+
 
 class LedgerUnavailable(LanewayError):
     """The store could not be opened, or stayed unreachable through the repository's own
@@ -47,6 +55,10 @@ class LedgerRepository(Protocol):
         reason, client, count), oldest first."""
 
     def get(self, record_id: str) -> LedgerRecord | None: ...
+
+    def response_home(self, response_id: str) -> ResponseHome | None:
+        """(key id, provider, answering model) of the record that answered with this
+        Responses id: whose it is and where it lives (None: no record names it)."""
 
     def unsettled(self) -> list[LedgerRecord]:
         """Records still reserved: requests whose outcome was never recorded."""

@@ -23,7 +23,8 @@ import orjson
 
 from laneway.ledger import migrations
 from laneway.ledger.record import COLUMNS, Attempt, LedgerRecord, Row, to_row
-from laneway.ledger.repository import LedgerUnavailable
+from laneway.ledger.repository import RESPONSE_HOME_SQL as _HOME
+from laneway.ledger.repository import LedgerUnavailable, ResponseHome
 from laneway.schema.report import MigrationReport
 from laneway.schema.sqlite import migrate_sqlite, refuse_missing_file
 from laneway.usage import Usage
@@ -200,6 +201,11 @@ class SQLiteLedger:
         with self._lock:
             row = self._db.execute(f"{_SELECT} WHERE id = ?", (record_id,)).fetchone()
         return None if row is None else from_row(row)
+
+    def response_home(self, response_id: str) -> ResponseHome | None:
+        with self._lock:
+            row = self._db.execute(_HOME, (response_id,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
 
     def unsettled(self) -> list[LedgerRecord]:
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -20,6 +21,9 @@ from laneway.gateway.answer import Answer
 from laneway.gateway.core import Gateway
 from laneway.gateway.passthrough import Forwarded, Passthrough
 from laneway.gateway.passthrough_paths import PathRules, parse_rule
+from laneway.gateway.stored_responses import CALLS as STORED_RESPONSE_CALLS
+from laneway.gateway.stored_responses import PREFIX as STORED_RESPONSE
+from laneway.gateway.stored_responses import ResponseCalls
 from laneway.http.limits import ConnectionLimits
 from laneway.http.listener import Listener
 from laneway.http.messages import Request, Response, StreamResponse
@@ -141,6 +145,10 @@ class GatewayApp:
     def handle(self, request: Request) -> Reply:
         path = request.path
         method = request.method
+        if path.startswith(STORED_RESPONSE):
+            stored = self._stored_response(request)
+            if stored is not None:
+                return stored
         if method == b"POST":
             endpoint = _ENDPOINTS.get(path)
             if endpoint is not None:
@@ -214,6 +222,34 @@ class GatewayApp:
         return await self._gateway.handle(
             endpoint, request.body, client=client, headers=request.headers
         )
+
+    def _stored_response(self, request: Request) -> Reply | None:
+        """`/v1/responses/{id}` and its `input_items` and `cancel`: None for any other call."""
+        calls = self._gateway.response_calls
+        response_id, _, action = request.path[len(STORED_RESPONSE) :].partition("/")
+        if (
+            calls is None
+            or not response_id
+            or (request.method, action) not in (STORED_RESPONSE_CALLS)
+        ):
+            return None
+        return self._call_stored(calls, request, unquote(response_id), action)
+
+    async def _call_stored(
+        self, calls: ResponseCalls, request: Request, response_id: str, action: str
+    ) -> Response:
+        """Authenticated as an API call is (a refusal counted as a listing's is)."""
+        authorization = request.headers.get(b"authorization")
+        try:
+            client = self._auth.identify(authorization)
+            if client is None:
+                if authorization is None:
+                    raise missing_api_key()
+                client = await self._auth.lookup(authorization)
+        except ApiError as error:
+            self._refused(error, request, None)
+            raise
+        return await calls.call(client, request.method, response_id, action, request.query)
 
     def _authenticated(self, request: Request, answer: Callable[[], Response]) -> Reply:
         authorization = request.headers.get(b"authorization")

@@ -88,11 +88,12 @@ class AiohttpTransport:
         headers: Mapping[str, str],
         body: bytes,
         timeouts: Timeouts,
-        method: str = "POST",
+        *,
+        method: bytes = b"POST",
     ) -> AiohttpResponse:
         read_limit = max(timeouts.first_byte_s, timeouts.idle_s)
         request = self._client().request(
-            method, url, data=body, headers=headers, timeout=_client_timeout(timeouts)
+            method.decode(), url, data=body, headers=headers, timeout=_client_timeout(timeouts)
         )
         try:
             if timeouts.first_byte_s < read_limit:

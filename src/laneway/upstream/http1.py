@@ -29,7 +29,6 @@ from laneway.upstream.transport import BodyBroken, NoAnswer, NotSent
 MAX_HEADER_BYTES = 64 * 1024
 _SMALL_BODY = 64 * 1024  # below this, head and body go out in one write
 _USER_AGENT = b"user-agent: laneway\r\n"
-_METHOD = b"POST"
 # Targets (URL -> origin and path) remembered: a few API paths, unless passthrough forwards
 # client-chosen paths and queries, which are then parsed each time rather than kept.
 _MAX_TARGETS = 256
@@ -335,13 +334,14 @@ class Http1Transport:
         headers: Mapping[str, str],
         body: bytes,
         timeouts: Timeouts,
-        method: str = "POST",
+        *,
+        method: bytes = b"POST",
     ) -> Http1Response:
         started = asyncio.get_running_loop().time()
         deadline = started + timeouts.total_s
         origin, path = self._target(url)
         head = b"%s %s HTTP/1.1\r\nhost: %s\r\n%s%scontent-length: %d\r\n\r\n" % (
-            _METHOD if method == "POST" else method.encode("ascii"),
+            method,
             path,
             origin.host_header,
             _USER_AGENT,

@@ -69,10 +69,9 @@ class Transport(Protocol):
         headers: Mapping[str, str],
         body: bytes,
         timeouts: Timeouts,
-        method: str = "POST",
-    ) -> UpstreamResponse:
-        """`method`: POST for every API call laneway prices; passthrough forwards others."""
-        ...
+        *,
+        method: bytes = b"POST",  # GET and DELETE for a stored response's calls
+    ) -> UpstreamResponse: ...
 
     async def close(self) -> None: ...
 
@@ -86,7 +85,8 @@ class NoTransport:
         headers: Mapping[str, str],
         body: bytes,
         timeouts: Timeouts,
-        method: str = "POST",
+        *,
+        method: bytes = b"POST",
     ) -> UpstreamResponse:
         raise NotSent("a dry run sends nothing")
 

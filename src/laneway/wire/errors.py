@@ -98,6 +98,20 @@ def model_not_found(model: str) -> ApiError:
     )
 
 
+def response_not_found(response_id: str) -> ApiError:
+    """A stored response that does not exist, or is another key's (the same answer)."""
+    return ApiError(404, f"Response with id '{response_id}' not found.")
+
+
+def previous_response_not_found(response_id: str) -> ApiError:
+    return ApiError(
+        400,
+        f"Previous response with id '{response_id}' not found.",
+        param="previous_response_id",
+        code="previous_response_not_found",
+    )
+
+
 def missing_api_key() -> ApiError:
     return ApiError(
         401,
