@@ -4,7 +4,9 @@ address, never one per request), no record, no stored or logged bearer, and legi
 latency stays within 2x of its p99 without the flood, measured in the same test in interleaved
 phases (this machine's speed drifts by more than 2x over seconds).
 
-The suite floods for a few seconds; the full minute is the `slow` test (`pytest -m slow`)."""
+The suite floods for a few seconds and checks what must hold at any speed (counts, rows, no
+record, no secret); the rates and the latency ratio depend on the machine's speed, so only the
+full minute, the `slow` test (`pytest -m slow`, run on a quiet machine), holds them."""
 
 from __future__ import annotations
 
@@ -144,10 +146,11 @@ def flood_beside_legitimate(
     )  # fmt: skip
 
 
-def check(outcome: Outcome, flood_s: float, total_s: float) -> None:
+def check(outcome: Outcome, total_s: float) -> None:
+    """What holds however fast the machine is."""
     flooded = outcome.flood.get("401", 0)
     assert set(outcome.flood) == {"401"}
-    assert flooded >= FLOOD_RATE * flood_s * 0.8  # the flood really flowed
+    assert flooded > 0
     # Every bad bearer counted, none recorded one by one.
     assert sum(n for *_, n in outcome.rows) == flooded
     minutes = math.ceil(total_s / 60) + 1  # the minutes the flood can touch
@@ -158,7 +161,11 @@ def check(outcome: Outcome, flood_s: float, total_s: float) -> None:
     assert outcome.records == outcome.legitimate  # no record for any bad bearer
     assert SECRET.encode() not in outcome.stored
     assert SECRET not in outcome.log
-    # Legitimate traffic barely notices.
+
+
+def check_speed(outcome: Outcome, flood_s: float) -> None:
+    """On a quiet machine: the flood flowed at its rate, and legitimate traffic barely noticed."""
+    assert outcome.flood["401"] >= FLOOD_RATE * flood_s * 0.8
     assert outcome.during_p99_ms <= 2 * outcome.quiet_p99_ms, outcome
 
 
@@ -168,7 +175,7 @@ def test_a_short_flood_of_bad_bearers_is_counted_in_bounded_rows(
     # 4 s of flood in 8 phases of 0.5 s, interleaved with 4 s without.
     outcome = flood_beside_legitimate(tmp_path, emulator, 0.5, 16)
     report(outcome, 4.0)
-    check(outcome, 4.0, 8.0)
+    check(outcome, 8.0)
 
 
 @pytest.mark.slow
@@ -176,7 +183,8 @@ def test_a_minute_long_flood_of_bad_bearers(tmp_path: Path, emulator: EmulatorSe
     # 60 s of flood in 12 phases of 5 s, interleaved with 60 s without.
     outcome = flood_beside_legitimate(tmp_path, emulator, 5.0, 24)
     report(outcome, 60.0)
-    check(outcome, 60.0, 120.0)
+    check(outcome, 120.0)
+    check_speed(outcome, 60.0)
 
 
 def report(outcome: Outcome, flood_s: float) -> None:
