@@ -177,8 +177,40 @@ def test_revoke_announces_to_redis_and_list_shows_it(
     [row] = json.loads(run("keys", "list", "--config", config, "--json").out)
     assert row["status"] == "revoked"
     assert row["revoked_at"] is not None
-    # The name is free again.
-    assert run("keys", "create", "--config", config, "--name", "team-a").code == 0
+    # Revoking it again says so (and announces it again: the retry after a failed one).
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.srem(f"{redis_namespace}:revoked", key.prefix)
+        again = run("keys", "revoke", "--config", config, key.prefix)
+        assert client.sismember(f"{redis_namespace}:revoked", key.prefix)
+    finally:
+        client.close()
+    assert again.code == 0, again.err
+    assert again.out.startswith(f"Key 'team-a' ({key.prefix}) was already revoked, at ")
+    assert "Revoked key" not in again.out
+    # The name is not reused: that would make two rows named team-a.
+    reused = run("keys", "create", "--config", config, "--name", "team-a")
+    assert_one_line_error(reused, f"revoked key {key.prefix} was named 'team-a'", "never reused")
+    assert len(json.loads(run("keys", "list", "--config", config, "--json").out)) == 1
+
+
+def test_the_first_key_warns_that_an_open_gateway_closes(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LANEWAY_API_KEYS", raising=False)
+    config = write_config(tmp_path, '[ledger]\npath = "ledger.db"\n')
+    first = run("keys", "create", "--config", config, "--name", "team-a")
+    assert first.code == 0, first.err
+    assert "warning: this is the first client key" in first.err
+    assert "refuses every client without a key" in " ".join(first.err.split())
+    second = run("keys", "create", "--config", config, "--name", "team-b")
+    assert second.code == 0, second.err
+    assert "warning" not in second.err
+    # A gateway with configured client keys was never open: no warning.
+    keyed = tmp_path / "keyed"
+    keyed.mkdir()
+    config = write_config(keyed, '[ledger]\npath = "ledger.db"\n[server]\napi_keys = ["sk-a"]\n')
+    assert "warning" not in run("keys", "create", "--config", config, "--name", "team-a").err
 
 
 def test_rotate_prints_a_new_key_and_the_old_one_stops_working(

@@ -19,6 +19,7 @@ from laneway.keys.revocations import RevocationError, Revocations
 from laneway.keys.secret import find_by_secret, new_secret
 from laneway.keys.store import (
     KeyFieldError,
+    KeyNameRetired,
     KeyNotFound,
     KeyRevoked,
     KeyStore,
@@ -72,7 +73,8 @@ class KeyService:
         expires_in_s: float | None = None,
     ) -> tuple[VirtualKey, str]:
         """A new key and its secret, which is returned this once and never stored.
-        KeyFieldError naming the field; KeyExists if a live key has this name."""
+        KeyFieldError naming the field; KeyExists if a live key has this name, KeyNameRetired if
+        a revoked one has it."""
         _check_name(name)
         limits = _checked_budgets(budgets)
         _check_rate("rpm", rpm)
@@ -82,6 +84,7 @@ class KeyService:
             _check_known_lanes(lane_names, self._lanes)
         model_names = _checked_names("models", models, _MODEL)
         _check_expiry(expires_in_s)
+        self._check_name_unused(name)
         now = self._clock.time()
         key_id = new_key_id()
         for _ in range(_PREFIX_TRIES):
@@ -107,6 +110,13 @@ class KeyService:
             return key, secret.key
         raise KeyStoreError(f"no free key prefix after {_PREFIX_TRIES} tries")
 
+    def _check_name_unused(self, name: str) -> None:
+        # Only revoked holders are checked here: the store refuses a live one (KeyExists), in
+        # the database, race-free. Stores made before this check may hold such pairs already.
+        held = self._store.find(name)
+        if held is not None and held.name == name and held.revoked_at is not None:
+            raise KeyNameRetired(name, held.prefix)
+
     def get(self, ref: str) -> VirtualKey:
         """By id, prefix or name (see KeyStore.find); KeyNotFound otherwise."""
         found = self._store.find(ref)
@@ -114,10 +124,13 @@ class KeyService:
             raise KeyNotFound(ref)
         return found
 
-    def revoke(self, ref: str) -> VirtualKey:
-        """Revoke in the store, then announce the prefix so every replica refuses it at once.
-        Revoking a revoked key announces it again (a retry after a failed announcement)."""
-        key = self._store.revoke(self.get(ref).id, self._clock.time())
+    def revoke(self, ref: str) -> tuple[VirtualKey, bool]:
+        """Revoke in the store, then announce the prefix so every replica refuses it at once;
+        the key and whether it was revoked already. Revoking a revoked key changes nothing in
+        the store and announces it again (a retry after a failed announcement)."""
+        at = self._clock.time()
+        key = self._store.revoke(self.get(ref).id, at)
+        already = key.revoked_at != at
         try:
             self._revocations.announce(key.prefix)
         except RevocationError as exc:
@@ -125,7 +138,7 @@ class KeyService:
                 f"key {key.name!r} ({key.prefix}) is revoked in the key store, but: {exc}. "
                 "Other replicas refuse it after their next key refresh; revoke it again to retry"
             ) from None
-        return key
+        return key, already
 
     def rotate(self, ref: str) -> tuple[VirtualKey, str]:
         """A new secret for the same key (same id, limits and spend); the old secret stops

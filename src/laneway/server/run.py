@@ -132,7 +132,10 @@ def serve_forever(config: GatewayConfig, env: Mapping[str, str], announce: Annou
         else:
             announce("upstream providers: " + ", ".join(upstream.providers))
         if not keyed:
-            announce(f"no client keys configured: any bearer is accepted, on {host} only")
+            announce(
+                f"no client keys configured: any bearer is accepted, on {host} only; the first "
+                "`laneway keys create` (or server.api_keys) turns away every client without a key"
+            )
         if workers == 1:
             _worker(config, upstream.shared(), host, port, announce)
             return
