@@ -48,6 +48,7 @@ from laneway.ledger.postgres import PostgresLedger
 from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
+from laneway.pricing.names import ModelNames
 from laneway.quota.memory import MemoryQuota
 from laneway.quota.redis_pipeline import redis_client
 from laneway.quota.redis_state import RedisQuota
@@ -318,6 +319,11 @@ class Assembly:
             timeouts=self.config.timeouts,
             rng=rng,
         )
+
+    def model_names(self) -> ModelNames:
+        """The model names keys may be given: the catalog's and those providers list."""
+        listed = [name for provider in self.config.providers.values() for name in provider.models]
+        return ModelNames([*self.catalog.names, *listed])
 
     def dry_providers(self) -> list[Provider]:
         """The providers `serve` would call, each with a transport that never sends: no key is

@@ -337,3 +337,19 @@ def test_unreachable_services_are_one_line_errors_without_credentials(
     assert "hunter2" not in failed.err
     monkeypatch.delenv("LANEWAY_POSTGRES_DSN")
     assert_one_line_error(run("keys", "list", "--config", postgres), "LANEWAY_POSTGRES_DSN")
+
+
+def test_models_must_be_known_and_a_case_variant_is_read_as_its_model(
+    run: Run, sqlite_config: str, tmp_path: Path
+) -> None:
+    refused = run("keys", "create", "--config", sqlite_config, "--name", "a", "--models", "gpt-99")
+    assert_one_line_error(refused, "models: unknown model 'gpt-99'", "no provider lists it")
+    typo = run(
+        "keys", "create", "--config", sqlite_config, "--name", "a", "--models", "gpt-5.4-minii"
+    )
+    assert_one_line_error(typo, "Did you mean 'gpt-5.4-mini'")
+    created = run("keys", "create", "--config", sqlite_config, "--name", "a", "--models", "GPT-5.4")
+    assert created.code == 0, created.err
+    key = lookup(SQLiteKeyStore(tmp_path / "data" / "ledger.db"), created.out.strip())
+    assert key is not None
+    assert key.models == ("gpt-5.4",)

@@ -78,7 +78,13 @@ def create_command(
         # Nothing to announce when creating: no revocation channel is opened.
         was_open = not config.client_keys() and not parts.key_store.all()
         known = lane_names(config.lanes, config.routing.shipped_lanes)
-        service = KeyService(parts.key_store, LocalRevocations(), SystemClock(), lanes=known)
+        service = KeyService(
+            parts.key_store,
+            LocalRevocations(),
+            SystemClock(),
+            lanes=known,
+            models=parts.model_names(),
+        )
         key, secret = service.create(
             name,
             budgets=limits,

@@ -129,7 +129,7 @@ class Gateway:
                 header_lane=header_lane.decode("latin-1") if header_lane else None,
             )
             if not plan.candidates:
-                raise no_provider(request.model)
+                raise no_provider(request.model, plan.hint)
             # The reservation is named after the ledger record, so a reconcile step can match
             # one against the other.
             record_id = new_id("req")

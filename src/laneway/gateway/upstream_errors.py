@@ -20,8 +20,9 @@ _PASSED = ("x-request-id", "retry-after", "retry-after-ms")
 
 
 def from_upstream(
-    status: int, body: bytes, headers: Mapping[str, str], candidate: Candidate
+    status: int, body: bytes, headers: Mapping[str, str], candidate: Candidate, hint: str = ""
 ) -> ApiError:
+    """`hint`: for a model laneway does not know, " Did you mean ...?" (or "")."""
     provider = candidate.provider
     passed = {name: headers[name] for name in _PASSED if name in headers}
     error = _error_object(body)
@@ -40,7 +41,7 @@ def from_upstream(
         message += (
             f" (laneway asked provider {provider.name!r} for model {candidate.model!r}. Check the"
             " project's model usage restrictions, and that a restricted key has permission"
-            " for this model and endpoint.)"
+            " for this model and endpoint.)" + hint
         )
     return ApiError(
         status,
@@ -78,10 +79,10 @@ def no_answer(candidate: Candidate, reason: str, *, timed_out: bool) -> ApiError
     )
 
 
-def no_provider(model: str) -> ApiError:
+def no_provider(model: str, hint: str = "") -> ApiError:
     return ApiError(
         404,
         f"The model `{model}` does not exist or you do not have access to it. "
-        "(laneway: no configured provider serves this model.)",
+        "(laneway: no configured provider serves this model.)" + hint,
         code="model_not_found",
     )

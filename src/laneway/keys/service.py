@@ -26,6 +26,7 @@ from laneway.keys.store import (
     KeyStoreError,
     PrefixInUse,
 )
+from laneway.pricing.names import ModelNames, did_you_mean
 from laneway.quota.budget import WINDOWS, BudgetLimit
 
 MAX_NAME = 64
@@ -52,14 +53,17 @@ class KeyService:
         *,
         warn: Warn | None = None,
         lanes: Collection[str] | None = None,
+        models: ModelNames | None = None,
     ) -> None:
         """`lanes`: the gateway's lane names, which a new key's lanes must be among (None: any
-        well-formed name)."""
+        well-formed name). `models`: the model names it knows, which a new key's models must
+        be among, a case variant read as the name it matches (None: any well-formed name)."""
         self._store = store
         self._revocations = revocations
         self._clock = clock
         self._warn = warn or log.warning
         self._lanes = lanes
+        self._models = models
 
     def create(
         self,
@@ -83,6 +87,8 @@ class KeyService:
         if self._lanes is not None:
             _check_known_lanes(lane_names, self._lanes)
         model_names = _checked_names("models", models, _MODEL)
+        if self._models is not None:
+            model_names = _known_models(model_names, self._models)
         _check_expiry(expires_in_s)
         self._check_name_unused(name)
         now = self._clock.time()
@@ -224,6 +230,21 @@ def _check_known_lanes(names: Sequence[str], known: Collection[str]) -> None:
     if unknown:
         listed = ", ".join(sorted(known)) or "none"
         raise KeyFieldError("lanes", f"no lane named {', '.join(unknown)} (lanes: {listed})")
+
+
+def _known_models(names: Sequence[str], known: ModelNames) -> tuple[str, ...]:
+    # A key naming a model no one serves could never use it (and a typo would go unnoticed).
+    resolved = []
+    for name in names:
+        found = known.resolve(name)
+        if found is None:
+            raise KeyFieldError(
+                "models",
+                f"unknown model {name!r}: not in the catalog, and no provider lists it."
+                + did_you_mean(known.suggest(name)),
+            )
+        resolved.append(found)
+    return tuple(dict.fromkeys(resolved))
 
 
 def _checked_names(field: str, names: Sequence[str], pattern: re.Pattern[str]) -> tuple[str, ...]:
