@@ -269,6 +269,7 @@ class Assembly:
             timeouts=config.timeouts,
             shipped_lanes=config.routing.shipped_lanes,
             warn=self._warn,
+            unknown_task_lane=config.routing.unknown_task_lane,
         )
         check_key_lanes(table, config.key_lanes())
         return table
