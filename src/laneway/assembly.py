@@ -39,6 +39,7 @@ from laneway.gateway.core import Gateway
 from laneway.gateway.learners import RoutingLearner
 from laneway.gateway.observers import Observer
 from laneway.gateway.pacing import Pacer, pace_limits
+from laneway.gateway.request_log import request_log
 from laneway.keys.postgres_store import PostgresKeyStore
 from laneway.keys.registry import KeyRegistry
 from laneway.keys.revocations import LocalRevocations, RedisRevocations, Revocations
@@ -435,7 +436,7 @@ class Assembly:
                 max_server_delay_s=retry.max_server_delay_s,
             ),
             pacer=self.pacer,
-            observers=self._observers,
+            observers=(*self._observers, *request_log()),
             durable_reservations=self.config.ledger.durable_reservations,
             learn=RoutingLearner(self.observations, self.affinity).learn,
             lifecycle=_Lifecycle(self),

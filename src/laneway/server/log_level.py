@@ -1,0 +1,25 @@
+"""`laneway serve --log-level`: laneway's one logger tree (`laneway`, `laneway.requests`, ...)
+written to stderr at the level chosen."""
+
+from __future__ import annotations
+
+import logging
+
+LEVELS = ("debug", "info", "warning", "error")
+DEFAULT = "info"
+_FORMAT = "laneway: %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    """Send laneway's logs to stderr at `level` (one of LEVELS); idempotent, so each worker
+    process may call it again."""
+    number = getattr(logging, level.upper())
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        root.addHandler(handler)
+    # Other libraries stay at warning: the tree below `laneway` is what --log-level is about
+    # (its records reach the handler above whatever the root's own level).
+    root.setLevel(logging.WARNING)
+    logging.getLogger("laneway").setLevel(number)
