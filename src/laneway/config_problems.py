@@ -46,8 +46,32 @@ _KINDS = {
 
 def problems(exc: ValidationError) -> list[str]:
     """One line per problem, in the file's terms."""
-    lines = [_problem(error) for error in exc.errors(include_url=False)]
+    errors = _merged_choices(exc.errors(include_url=False))
+    lines = [_problem(error) for error in errors]
     return list(dict.fromkeys(lines))  # union branches can repeat one problem
+
+
+def _merged_choices(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """A union of literals fails once per branch: one error listing every choice instead."""
+    merged: list[ErrorDetails] = []
+    choices: dict[tuple[object, ...], tuple[ErrorDetails, list[str]]] = {}
+    for error in errors:
+        if error["type"] != "literal_error":
+            merged.append(error)
+            continue
+        loc = tuple(p for p in error["loc"] if "[" not in str(p))
+        expected = str((error.get("ctx") or {}).get("expected", ""))
+        items = [item for part in expected.split(" or ") for item in part.split(", ")]
+        if loc in choices:
+            choices[loc][1].extend(items)
+            continue
+        choices[loc] = (error, items)
+        merged.append(error)
+    for error, items in choices.values():
+        unique = list(dict.fromkeys(items))
+        listed = " or ".join([", ".join(unique[:-1]), unique[-1]] if len(unique) > 1 else unique)
+        error["ctx"] = {**(error.get("ctx") or {}), "expected": listed}
+    return merged
 
 
 def _problem(error: ErrorDetails) -> str:
@@ -58,7 +82,8 @@ def _problem(error: ErrorDetails) -> str:
         if not where:
             what = "section" if isinstance(error["input"], dict) else "key"
             return f"unknown {what} " + (f"[{key}]" if what == "section" else f"'{key}'")
-        return f"unknown key '{key}' in [{_section(where)[0]}]" + _rest(_section(where)[1])
+        section, rest = _section(where)
+        return f"unknown key '{key}' in {_where(section, rest)}"
     return f"{_place(loc)}{_wording(error, loc)}"
 
 
@@ -90,8 +115,13 @@ def _section(parts: list[int | str]) -> tuple[str, list[int | str]]:
     return ".".join(str(p) for p in parts[:size]), parts[size:]
 
 
-def _rest(parts: list[int | str]) -> str:
-    return f" (at {_dotted(parts)})" if parts else ""
+def _where(section: str, rest: list[int | str]) -> str:
+    """[section], an entry of an array of tables as "[section] item 2", then the rest dotted."""
+    text = f"[{section}]"
+    if rest and isinstance(rest[0], int):
+        text += f" item {rest[0] + 1}"
+        rest = rest[1:]
+    return f"{text} {_dotted(rest)}" if rest else text
 
 
 def _place(loc: list[int | str]) -> str:
@@ -100,7 +130,7 @@ def _place(loc: list[int | str]) -> str:
     if len(loc) == 1:
         return f"{loc[0]}: "
     section, rest = _section(loc)
-    return f"[{section}] {_dotted(rest)}: " if rest else f"[{section}]: "
+    return f"{_where(section, rest)}: "
 
 
 def _dotted(parts: list[int | str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,7 +22,6 @@ from laneway.emulator.server import EmulatorServer
 from laneway.gateway.request_log import RequestLog
 from laneway.pricing.money import usd_str
 from tests.gateway.conftest import Running, gateway_config, start
-from tests.gateway.test_processes import free_port
 from tests.sdk import sdk
 
 PROMPT = "The secret prompt: tell me about owls."
@@ -29,7 +29,7 @@ CLIENT_KEY = "sk-client-never-logged"
 
 
 def request_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "laneway.requests"]
+    return [r.getMessage() for r in caplog.records if r.name == "laneway.gateway.request_log"]
 
 
 def test_each_recorded_request_is_one_info_line(
@@ -70,23 +70,24 @@ def test_no_observer_when_info_is_off(
         assert not assembly.gateway.observers.watch_refused
 
 
-def serve(config: Path, port: int, log: Path, *flags: str) -> subprocess.Popen[bytes]:
+def serve(config: Path, log: Path, *flags: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`laneway serve` on a port of its own choosing (read from its start-up line: a port picked
+    beforehand could be taken by another test's server meanwhile), and that port."""
     env = {**os.environ, "EMU_KEY": "sk-emu"}
     env.pop("LANEWAY_API_KEYS", None)
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "laneway", "serve", "--config", str(config),
-             "--port", str(port), *flags],
+             "--port", "0", *flags],
             env=env, stdout=subprocess.DEVNULL, stderr=stderr,
         )  # fmt: skip
-    for _ in range(400):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.05)
+    for _ in range(600):  # a guard, not a timing: start-up ends with the line
+        found = re.search(r"laneway gateway on http://127\.0\.0\.1:(\d+)/v1", log.read_text())
+        if found is not None:
+            return process, int(found.group(1))
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
     process.kill()
     raise AssertionError("laneway serve did not start: " + log.read_text())
 
@@ -101,9 +102,8 @@ def test_serve_logs_requests_at_info_by_default(
             f'[providers.emu]\nkind = "openai-compatible"\nbase_url = "{emulator.base_url}"\n'
             'api_key_env = "EMU_KEY"\n[ledger]\npath = "ledger.db"\n'
         )
-        port = free_port()
         log = tmp_path / "serve.log"
-        process = serve(config, port, log, *flags)
+        process, port = serve(config, log, *flags)
         try:
             answer = httpx.post(
                 f"http://127.0.0.1:{port}/v1/responses",
@@ -117,11 +117,13 @@ def test_serve_logs_requests_at_info_by_default(
             process.send_signal(signal.SIGTERM)
             process.wait(20)
     text = log.read_text()
-    lines = [line for line in text.splitlines() if "laneway.requests" in line]
+    lines = [line for line in text.splitlines() if "laneway.gateway.request_log" in line]
     assert bool(lines) is logged, text
     if logged:
         [line] = lines
-        assert line.startswith(f"laneway: INFO laneway.requests: {request_id} status=ok http=200")
+        assert line.startswith(
+            f"laneway: INFO laneway.gateway.request_log: {request_id} status=ok http=200"
+        )
         assert "lane=- model=gpt-5.4-mini latency_ms=" in line
         assert "cost_usd=0.0" in line
     assert "owls" not in text

@@ -1,6 +1,6 @@
-"""The per-request log line: one line at INFO on the `laneway.requests` logger for each request
-laneway records (answered, failed or refused), written from the observer seam as the record is
-complete:
+"""The per-request log line: one line at INFO (on this module's logger, in the `laneway` tree)
+for each request laneway records (answered, failed or refused), written from the observer seam
+as the record is complete:
 
     req_0a1b... status=ok http=200 lane=coding model=gpt-5.4-mini latency_ms=412 cost_usd=0.000231
 
@@ -16,7 +16,7 @@ from laneway.gateway.observers import Bodies, Exchange, Observer
 from laneway.ledger.record import LedgerRecord
 from laneway.pricing.money import usd_str
 
-log = logging.getLogger("laneway.requests")
+log = logging.getLogger(__name__)
 
 _FORMAT = "%s status=%s http=%s lane=%s model=%s latency_ms=%s cost_usd=%s key=%s%s"
 
@@ -30,7 +30,7 @@ class RequestLog(Observer):
 
 
 def request_log() -> tuple[RequestLog, ...]:
-    """The observer to register: one when INFO is on for `laneway.requests`, else none (so a
+    """The observer to register: one when INFO is on for this logger, else none (so a
     quieter level costs nothing per request). Decided once, at start-up."""
     return (RequestLog(),) if log.isEnabledFor(logging.INFO) else ()
 

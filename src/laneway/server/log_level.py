@@ -1,5 +1,5 @@
-"""`laneway serve --log-level`: laneway's one logger tree (`laneway`, `laneway.requests`, ...)
-written to stderr at the level chosen."""
+"""`laneway serve --log-level`: laneway's one logger tree (`laneway`,
+`laneway.gateway.request_log`, ...) written to stderr at the level chosen."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def configure_logging(level: str) -> None:
     """Send laneway's logs to stderr at `level` (one of LEVELS); idempotent, so each worker
     process may call it again."""
     number = getattr(logging, level.upper())
-    root = logging.getLogger()
+    root = logging.root
     if not root.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(_FORMAT))
@@ -22,4 +22,4 @@ def configure_logging(level: str) -> None:
     # Other libraries stay at warning: the tree below `laneway` is what --log-level is about
     # (its records reach the handler above whatever the root's own level).
     root.setLevel(logging.WARNING)
-    logging.getLogger("laneway").setLevel(number)
+    root.getChild("laneway").setLevel(number)
