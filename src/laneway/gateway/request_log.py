@@ -18,8 +18,6 @@ from laneway.pricing.money import usd_str
 
 log = logging.getLogger(__name__)
 
-_FORMAT = "%s status=%s http=%s lane=%s model=%s latency_ms=%s cost_usd=%s key=%s%s"
-
 
 class RequestLog(Observer):
     def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
@@ -40,15 +38,11 @@ def write(record: LedgerRecord) -> None:
     cost = record.cost_usd
     # The refusal's origin or the error, never its text beyond laneway's own (no prompt in it).
     why = f" refusal={record.refusal}" if record.refusal is not None else ""
+    http = record.http_status
+    # Formatted here, once: a message without arguments is not %-formatted again.
     log.info(
-        _FORMAT,
-        record.id,
-        record.status,
-        record.http_status if record.http_status is not None else "-",
-        record.lane or "-",
-        record.answering_model or record.requested_model,
-        "-" if latency is None else f"{latency:.0f}",
-        "unknown" if cost is None else usd_str(cost),
-        record.key_id or "-",
-        why,
+        f"{record.id} status={record.status} http={'-' if http is None else http} "
+        f"lane={record.lane or '-'} model={record.answering_model or record.requested_model} "
+        f"latency_ms={'-' if latency is None else f'{latency:.0f}'} "
+        f"cost_usd={'unknown' if cost is None else usd_str(cost)} key={record.key_id or '-'}{why}"
     )

@@ -23,3 +23,9 @@ def configure_logging(level: str) -> None:
     # (its records reach the handler above whatever the root's own level).
     root.setLevel(logging.WARNING)
     root.getChild("laneway").setLevel(number)
+    # What no laneway format prints, not gathered for every record (the logging HOWTO's
+    # "Optimization"): the caller's frame, thread, process. At info, one record per request.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
