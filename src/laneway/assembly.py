@@ -40,6 +40,7 @@ from laneway.gateway.core import Gateway
 from laneway.gateway.learners import RoutingLearner
 from laneway.gateway.observers import Observer
 from laneway.gateway.pacing import Pacer, pace_limits
+from laneway.gateway.request_log import request_log
 from laneway.gateway.stored_responses import ResponseHomes
 from laneway.keys.postgres_store import PostgresKeyStore
 from laneway.keys.registry import KeyRegistry
@@ -50,6 +51,7 @@ from laneway.ledger.postgres import PostgresLedger
 from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
 from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.catalog import Catalog
+from laneway.pricing.names import ModelNames
 from laneway.quota.memory import MemoryQuota
 from laneway.quota.redis_pipeline import redis_client
 from laneway.quota.redis_state import RedisQuota
@@ -271,6 +273,7 @@ class Assembly:
             timeouts=config.timeouts,
             shipped_lanes=config.routing.shipped_lanes,
             warn=self._warn,
+            unknown_task_lane=config.routing.unknown_task_lane,
         )
         check_key_lanes(table, config.key_lanes())
         return table
@@ -331,6 +334,11 @@ class Assembly:
             timeouts=self.config.timeouts,
             rng=rng,
         )
+
+    def model_names(self) -> ModelNames:
+        """The model names keys may be given: the catalog's and those providers list."""
+        listed = [name for provider in self.config.providers.values() for name in provider.models]
+        return ModelNames([*self.catalog.names, *listed])
 
     def dry_providers(self) -> list[Provider]:
         """The providers `serve` would call, each with a transport that never sends: no key is
@@ -441,7 +449,7 @@ class Assembly:
                 max_server_delay_s=retry.max_server_delay_s,
             ),
             pacer=self.pacer,
-            observers=self._observers,
+            observers=(*self._observers, *request_log()),
             durable_reservations=self.config.ledger.durable_reservations,
             learn=RoutingLearner(self.observations, self.response_homes).learn,
             lifecycle=_Lifecycle(self),

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from laneway.config_problems import problems
 from laneway.errors import LanewayError
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,15 +34,5 @@ def load_toml(model: type[M], path: Path, error: type[LanewayError]) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise error(f"{path}: {describe(exc)}") from exc
-
-
-def describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"field '{_field(e['loc'])}': {e['msg']}" for e in exc.errors(include_url=False)
-    )
-
-
-def _field(loc: tuple[int | str, ...]) -> str:
-    # Union branches appear in pydantic's locations ("literal['free',...]"); users wrote fields.
-    return ".".join(str(part) for part in loc if "[" not in str(part))
+        # One line per problem, each naming the file: the CLI prints each as its own line.
+        raise error("\n".join(f"{path}: {line}" for line in problems(exc))) from None

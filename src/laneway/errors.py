@@ -39,6 +39,7 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── VirtualKeyError                400     keys.store                  virtual keys
     │   ├── KeyFieldError              400                                 a bad field value
     │   ├── KeyExists                  409                                 the name is taken
+    │   ├── KeyNameRetired             409                                 a revoked key's name
     │   ├── KeyNotFound                404                                 no such key
     │   ├── KeyRevoked                 409                                 revoked already
     │   ├── PrefixInUse                409                                 a prefix collision

@@ -170,3 +170,32 @@ def test_compare_leaves_embedding_models_out_when_output_is_asked(run: Run) -> N
         "model": "text-embedding-3-small",
         "total_usd": "0.02",
     }
+
+
+def test_a_case_variant_name_resolves_and_a_typo_is_suggested(run: Run) -> None:
+    data = json.loads(run("cost", "-m", "GPT-5.4-Mini", "--input", "1k", "--json").out)
+    assert data["model"] == "gpt-5.4-mini"
+    assert_one_line_error(
+        run("cost", "-m", "gpt-5.4-minii", "--input", "5"), "did you mean", "'gpt-5.4-mini'"
+    )
+
+
+def test_counts_beyond_the_context_window_are_warned_about(run: Run) -> None:
+    # gpt-5.2 holds 400K tokens of context; 2M input cannot be sent, but is priced on request.
+    one = run("cost", "-m", "gpt-5.2", "--input", "2M", "--json")
+    assert one.code == 0
+    assert json.loads(one.out)["total_usd"] is not None
+    assert "gpt-5.2: 2,000,000 input + 0 output tokens exceed its context window of 400,000" in (
+        " ".join(one.err.split())
+    )
+    assert "no such request can be sent" in " ".join(one.err.split())
+    fits = run("cost", "-m", "gpt-5.2", "--input", "10k", "--output", "2k")
+    assert "warning" not in fits.err
+    compared = run("cost", "--compare", "--input", "2M", "--json")
+    assert "beyond the context window or output limit of" in " ".join(compared.err.split())
+    assert "gpt-5.2" in compared.err
+
+
+def test_no_counts_is_a_usage_error_not_a_table_of_zeros(run: Run) -> None:
+    assert_one_line_error(run("cost", "--compare"), "no token counts", "--input")
+    assert_one_line_error(run("cost", "-m", "gpt-5.2"), "no token counts")

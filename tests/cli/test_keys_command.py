@@ -177,8 +177,40 @@ def test_revoke_announces_to_redis_and_list_shows_it(
     [row] = json.loads(run("keys", "list", "--config", config, "--json").out)
     assert row["status"] == "revoked"
     assert row["revoked_at"] is not None
-    # The name is free again.
-    assert run("keys", "create", "--config", config, "--name", "team-a").code == 0
+    # Revoking it again says so (and announces it again: the retry after a failed one).
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.srem(f"{redis_namespace}:revoked", key.prefix)
+        again = run("keys", "revoke", "--config", config, key.prefix)
+        assert client.sismember(f"{redis_namespace}:revoked", key.prefix)
+    finally:
+        client.close()
+    assert again.code == 0, again.err
+    assert again.out.startswith(f"Key 'team-a' ({key.prefix}) was already revoked, at ")
+    assert "Revoked key" not in again.out
+    # The name is not reused: that would make two rows named team-a.
+    reused = run("keys", "create", "--config", config, "--name", "team-a")
+    assert_one_line_error(reused, f"revoked key {key.prefix} was named 'team-a'", "never reused")
+    assert len(json.loads(run("keys", "list", "--config", config, "--json").out)) == 1
+
+
+def test_the_first_key_warns_that_an_open_gateway_closes(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LANEWAY_API_KEYS", raising=False)
+    config = write_config(tmp_path, '[ledger]\npath = "ledger.db"\n')
+    first = run("keys", "create", "--config", config, "--name", "team-a")
+    assert first.code == 0, first.err
+    assert "warning: this is the first client key" in first.err
+    assert "refuses every client without a key" in " ".join(first.err.split())
+    second = run("keys", "create", "--config", config, "--name", "team-b")
+    assert second.code == 0, second.err
+    assert "warning" not in second.err
+    # A gateway with configured client keys was never open: no warning.
+    keyed = tmp_path / "keyed"
+    keyed.mkdir()
+    config = write_config(keyed, '[ledger]\npath = "ledger.db"\n[server]\napi_keys = ["sk-a"]\n')
+    assert "warning" not in run("keys", "create", "--config", config, "--name", "team-a").err
 
 
 def test_rotate_prints_a_new_key_and_the_old_one_stops_working(
@@ -305,3 +337,19 @@ def test_unreachable_services_are_one_line_errors_without_credentials(
     assert "hunter2" not in failed.err
     monkeypatch.delenv("LANEWAY_POSTGRES_DSN")
     assert_one_line_error(run("keys", "list", "--config", postgres), "LANEWAY_POSTGRES_DSN")
+
+
+def test_models_must_be_known_and_a_case_variant_is_read_as_its_model(
+    run: Run, sqlite_config: str, tmp_path: Path
+) -> None:
+    refused = run("keys", "create", "--config", sqlite_config, "--name", "a", "--models", "gpt-99")
+    assert_one_line_error(refused, "models: unknown model 'gpt-99'", "no provider lists it")
+    typo = run(
+        "keys", "create", "--config", sqlite_config, "--name", "a", "--models", "gpt-5.4-minii"
+    )
+    assert_one_line_error(typo, "Did you mean 'gpt-5.4-mini'")
+    created = run("keys", "create", "--config", sqlite_config, "--name", "a", "--models", "GPT-5.4")
+    assert created.code == 0, created.err
+    key = lookup(SQLiteKeyStore(tmp_path / "data" / "ledger.db"), created.out.strip())
+    assert key is not None
+    assert key.models == ("gpt-5.4",)

@@ -25,7 +25,7 @@ def serve(tmp: Path, faults: tuple[str, ...]) -> tuple[EmulatorServer, Path]:
     """Two answered requests and one per fault header, through a gateway; its ledger's path."""
     emulator = EmulatorServer(EmulatorConfig(seed=3, speed=0, tier="none")).start()
     ledger = tmp / "ledger.db"
-    timeouts = {"first_byte_s": 0.3, "idle_s": 1.0, "total_s": 5.0}
+    timeouts = {"first_byte_s": 5.0, "idle_s": 5.0, "total_s": 10.0}
     server, sleep = start(gateway_config(emulator, ledger, timeouts=timeouts))
     with server, sdk(server.base_url, "any") as client:
         for _ in range(2):

@@ -58,6 +58,25 @@ def test_explain_says_what_the_gateway_would_refuse(run: Run, tmp_path: Path) ->
     assert result.out.startswith("the gateway would answer 404: The lane 'nope'")
 
 
+def test_explain_says_an_unknown_model_would_get_a_404_and_reads_a_case_variant(
+    run: Run, tmp_path: Path
+) -> None:
+    unknown = run("route", "--explain", write(tmp_path, {"model": "gpt-5.4-minii", "input": "x"}))
+    assert unknown.code == 1
+    assert "model 'gpt-5.4-minii' on, but it is not in the catalog" in unknown.out
+    assert "404 model_not_found. Did you mean 'gpt-5.4-mini'" in " ".join(unknown.out.split())
+    assert "kept" not in unknown.out
+    as_json = run(
+        "route", "--explain", write(tmp_path, {"model": "gpt-99", "input": "x"}), "--json"
+    )
+    assert as_json.code == 1
+    assert json.loads(as_json.out)["refused"]["code"] == "model_not_found"
+    variant = run("route", "--explain", write(tmp_path, {"model": "GPT-5.4", "input": "x"}))
+    assert variant.code == 0, variant.out
+    assert "note      model 'GPT-5.4' read as 'gpt-5.4'" in variant.out
+    assert "attempts would try: gpt-5.4@emulator" in variant.out
+
+
 def test_explain_reads_a_config_and_reports_its_mistakes(run: Run, tmp_path: Path) -> None:
     config = tmp_path / "laneway.toml"
     config.write_text('[lanes.mine]\ncandidates = ["gpt-5.4-mini"]\nmax_effort = "low"\n')
@@ -70,7 +89,7 @@ def test_explain_reads_a_config_and_reports_its_mistakes(run: Run, tmp_path: Pat
     config.write_text('[lanes.mine]\ncandidates = ["gpt-5.4-mini"]\nspeed = 3\n')
     bad = run("route", "--explain", write(tmp_path, body), "--config", str(config))
     assert bad.code == 2
-    assert "field 'lanes.mine.speed': Extra inputs are not permitted" in bad.err
+    assert "unknown key 'speed' in [lanes.mine]" in bad.err
 
 
 def test_lanes_lists_every_lane_with_its_candidates(run: Run) -> None:

@@ -165,3 +165,60 @@ def test_refusals_view_by_reason_with_unauthenticated_totals(
     assert "upstream:insufficient_quota" in text
     assert "invalid_key" in text
     assert "45" in text
+
+
+def test_group_by_lane(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "lanes.db"
+    ledger = SQLiteLedger(path)
+    ledger.settle(
+        [
+            record(1, DAY1, "gpt-5.4-nano", "key_a", lane="extraction"),
+            record(2, DAY1 + 1, "gpt-5.4-mini", "key_a", lane="extraction"),
+            record(3, DAY1 + 2, "gpt-5.2", "key_a"),
+        ]
+    )
+    ledger.close()
+    rows = json.loads(run("usage", "--ledger", str(path), "--group-by", "lane", "--json").out)
+    assert [(row["lane"], row["requests"]) for row in rows] == [("(none)", 1), ("extraction", 2)]
+
+
+def test_until_before_since_is_one_line(run: Run, ledger_path: Path) -> None:
+    result = run("usage", "--ledger", str(ledger_path), "--since", "2026-01-02",
+                 "--until", "2026-01-01")  # fmt: skip
+    assert_one_line_error(result, "--until (2026-01-01) is not after --since (2026-01-02)")
+
+
+def test_one_record_by_id_in_full(run: Run, ledger_path: Path) -> None:
+    shown = run("usage", "--ledger", str(ledger_path), "--id", "lw_3", "--json")
+    assert shown.code == 0, shown.err
+    data = json.loads(shown.out)
+    assert (data["id"], data["requested_model"], data["key_id"]) == (
+        "lw_3",
+        "gpt-5.4-mini",
+        "key_a",
+    )
+    assert data["cost_usd"] == "0.0012"
+    assert data["usage"]["input_tokens"] == 1000
+    assert data["created_at"].startswith("2026-01-02T00:00:05")
+    text = run("usage", "--ledger", str(ledger_path), "--id", "lw_3")
+    assert text.code == 0, text.err
+    assert "requested_model" in text.out
+    assert "gpt-5.4-mini" in text.out
+    assert_one_line_error(run("usage", "--ledger", str(ledger_path), "--id", "lw_99"), "'lw_99'")
+
+
+def test_keys_are_shown_by_name(run: Run, tmp_path: Path) -> None:
+    config = tmp_path / "laneway.toml"
+    config.write_text('[ledger]\npath = "ledger.db"\n', encoding="utf-8")
+    created = run("keys", "create", "--config", str(config), "--name", "team-a", "--json")
+    key_id = json.loads(created.out)["id"]
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    ledger.settle([record(1, DAY1, "gpt-5.2", key_id), record(2, DAY1, "gpt-5.2", "key_static")])
+    ledger.close()
+    rows = json.loads(run("usage", "--config", str(config), "--group-by", "key", "--json").out)
+    assert [(row["key"], row["key_id"]) for row in rows] == [
+        ("key_static", "key_static"),
+        ("team-a", key_id),
+    ]
+    table = run("usage", "--config", str(config), "--group-by", "key").out
+    assert "team-a" in table

@@ -86,7 +86,7 @@ backend = "postgres"
 [state]
 backend = "redis"
 on_unavailable = "{on_unavailable}"
-timeout_s = 0.3
+timeout_s = 2.0
 lease_s = {lease_s}
 
 [keys]

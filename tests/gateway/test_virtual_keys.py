@@ -70,7 +70,12 @@ def test_a_key_works_until_revoked_and_a_rotated_key_leaves_its_old_secret_dead(
         ask(server, key)
     assert ask(server, new_key).status == "completed"
 
-    assert admin(server, "POST", "keys/team-a/revoke").json()["status"] == "revoked"
+    first = admin(server, "POST", "keys/team-a/revoke")
+    assert (first.status_code, first.json()["already_revoked"]) == (200, False)
+    assert first.json()["status"] == "revoked"
+    # Idempotent, and says so.
+    again = admin(server, "POST", "keys/team-a/revoke")
+    assert (again.status_code, again.json()["already_revoked"]) == (200, True)
     with pytest.raises(openai.AuthenticationError) as refused:
         ask(server, new_key)
     assert "revoked" in str(refused.value)

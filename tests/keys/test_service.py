@@ -16,6 +16,7 @@ from laneway.keys.sqlite_store import SQLiteKeyStore
 from laneway.keys.store import (
     KeyExists,
     KeyFieldError,
+    KeyNameRetired,
     KeyNotFound,
     KeyRevoked,
     KeyStore,
@@ -93,16 +94,21 @@ def test_revoke_announces_the_prefix_to_every_replica(
     key, secret = service.create("team-a")
     other, _ = service.create("team-b")
     clock.advance(5)
-    gone = service.revoke("team-a")
+    gone, already = service.revoke("team-a")
+    assert not already
     assert gone.revoked_at == NOW + 5
     assert gone.status(clock.time()) == "revoked"
     assert revoked(redis_client, redis_namespace) == {key.prefix}
-    # The store still knows the key, as revoked; its name is free again.
+    # The store still knows the key, as revoked; its name is not reused.
     found = service.lookup(secret)
     assert found is not None
     assert found.status(clock.time()) == "revoked"
-    again, _ = service.create("team-a")
-    assert again.id != key.id
+    with pytest.raises(KeyNameRetired, match=rf"revoked key {key.prefix} was named 'team-a'"):
+        service.create("team-a")
+    assert len(service.list()) == 2
+    # Revoking it again: the same key, unchanged, and said to be revoked already.
+    clock.advance(5)
+    assert service.revoke(key.id) == (gone, True)
     service.revoke(other.prefix)
     assert revoked(redis_client, redis_namespace) == {key.prefix, other.prefix}
     with pytest.raises(KeyNotFound, match="'team-c'"):

@@ -222,7 +222,7 @@ def test_no_call_waits_past_its_timeout_and_a_silent_store_fails_all_waiting(
 ) -> None:
     async def main() -> None:
         async with _Silent() as url:
-            state = RedisQuota(url, redis_namespace, timeout_s=0.2)
+            state = RedisQuota(url, redis_namespace, timeout_s=1.0)
             try:
 
                 async def timed(rid: str, delay: float) -> float:
@@ -235,8 +235,9 @@ def test_no_call_waits_past_its_timeout_and_a_silent_store_fails_all_waiting(
                 waits = await asyncio.gather(*(timed(f"r{i}", i * 0.05) for i in range(8)))
                 # The oldest call's timeout gives the connection up: those made after it on
                 # the same connection fail with it, sooner; none waits past its own timeout.
-                assert 0.15 <= waits[0] < 0.45, waits
-                assert all(wait < 0.45 for wait in waits), waits
+                # (Bounds with a second's slack: a loaded machine runs timers late.)
+                assert 0.95 <= waits[0] < 2.0, waits
+                assert all(wait < 2.0 for wait in waits), waits
             finally:
                 await state.close()
 

@@ -125,12 +125,12 @@ def test_an_unreachable_store_fails_fast_and_never_shows_its_url(
     caplog.set_level(logging.DEBUG, logger="laneway.quota")
 
     async def main() -> None:
-        state = RedisQuota(UNREACHABLE_URL, redis_namespace, timeout_s=0.3)
+        state = RedisQuota(UNREACHABLE_URL, redis_namespace, timeout_s=5.0)
         try:
             started = time.monotonic()
             with pytest.raises(QuotaUnavailable) as raised:
                 await state.admit(budget_ask("r1"), START)
-            assert time.monotonic() - started < 0.3
+            assert time.monotonic() - started < 2.5  # refused at once, not timed out
             assert isinstance(raised.value, LanewayError)
             assert raised.value.__cause__ is None
             assert raised.value.__suppress_context__
@@ -187,14 +187,14 @@ def test_a_store_that_does_not_answer_times_out(redis_namespace: str) -> None:
                 with pytest.raises(QuotaUnavailable, match="unavailable: TimeoutError"):
                     await state.admit(budget_ask("r1"), START)
                 elapsed = time.monotonic() - started
-                assert 0.15 <= elapsed < 1.0
+                assert 0.15 <= elapsed < 3.0  # a silent store would hold it forever
                 # A settlement that cannot be delivered returns at once, queued.
                 assert await state.settle("r1", 10, None, START) == ()
                 assert state.pending_settlements == 1
             finally:
                 started = time.monotonic()
                 await state.close()  # gives up on the queued settlement after one try
-                assert time.monotonic() - started < 1.0
+                assert time.monotonic() - started < 3.0
 
     uvloop.run(main())
 
@@ -274,14 +274,14 @@ def test_a_stalled_store_times_out_then_takes_the_queued_settlement(private_redi
         plain = redis.Redis.from_url(private_redis)
         try:
             assert await state.admit(budget_ask("r1"), START) is None
-            plain.client_pause(700, all=True)
+            plain.client_pause(3000, all=True)  # long beside the timeout, so load cannot blur them
             started = time.monotonic()
             with pytest.raises(QuotaUnavailable):
                 await state.admit(budget_ask("r2"), START)
-            assert time.monotonic() - started < 0.6
+            assert time.monotonic() - started < 2.5
             assert await state.settle("r1", 400, None, START) == ()
             assert state.pending_settlements == 1
-            for _ in range(100):
+            for _ in range(200):
                 if not state.pending_settlements:
                     break
                 await asyncio.sleep(0.05)

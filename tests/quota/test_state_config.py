@@ -22,5 +22,5 @@ def test_the_lease_is_thirty_seconds_unless_set(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["0", "0.5", "3601", '"long"'])
 def test_a_lease_out_of_range_is_refused_at_load(tmp_path: Path, value: str) -> None:
-    with pytest.raises(ConfigError, match=r"state\.lease_s"):
+    with pytest.raises(ConfigError, match=r"\[state\] lease_s: must be"):
         load(tmp_path, f"lease_s = {value}")

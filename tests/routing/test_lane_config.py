@@ -33,11 +33,11 @@ def build(config: GatewayConfig, *names: str, models: frozenset[str] = frozenset
     [
         (
             '[lanes.a]\ncandidates = ["gpt-5.4"]\ncolour = "red"\n',
-            "field 'lanes.a.colour': Extra inputs are not permitted",
+            "unknown key 'colour' in [lanes.a]",
         ),
         (
             "[lanes.a]\ncandidates = []\n",
-            "field 'lanes.a.candidates': Tuple should have at least 1 item",
+            "[lanes.a] candidates: must list at least 1, got 0",
         ),
         (
             '[lanes.a]\ncandidates = ["gpt-5.4"]\neffort = "high"\nmax_effort = "low"\n',
@@ -53,11 +53,11 @@ def build(config: GatewayConfig, *names: str, models: frozenset[str] = frozenset
         ),
         (
             '[lanes.a]\npolicy = "fastest"\ncandidates = ["gpt-5.4"]\n',
-            "field 'lanes.a.policy': Input should be 'cheapest', 'ordered' or 'split'",
+            "[lanes.a] policy: must be 'cheapest', 'ordered' or 'split', got 'fastest'",
         ),
         (
             '[lanes.a]\ncandidates = ["gpt-5.4"]\nmax_effort = "huge"\n',
-            "field 'lanes.a.max_effort'",
+            "[lanes.a] max_effort",
         ),
         (
             '[[auto.rules]]\nlane = "a"\ncapabilities = ["telepathy"]\n',
@@ -66,11 +66,11 @@ def build(config: GatewayConfig, *names: str, models: frozenset[str] = frozenset
         (
             '[lanes.a]\ncandidates = ["gpt-5.4"]\n[lanes.a.shadow]\nmodel = "gpt-5.4-mini"\n'
             "share = 1.5\n",
-            "field 'lanes.a.shadow.share': Input should be less than or equal to 1",
+            "[lanes.a] shadow.share: must be 1 or less, got 1.5",
         ),
         (
             '[lanes.a]\ncandidates = ["gpt-5.4"]\nmax_cost_usd = "-1"\n',
-            "field 'lanes.a.max_cost_usd'",
+            "[lanes.a] max_cost_usd",
         ),
     ],
 )

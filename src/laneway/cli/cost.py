@@ -51,6 +51,45 @@ def cost_command(
     """Price a request exactly from the catalog: input, cached input, output and reasoning."""
     if compare == (model is not None):
         raise CliError("give either --model MODEL or --compare")
+    usage = _usage(input, cached, output, reasoning)
+    catalog = load_catalog(catalog_path)
+    spec = None if model is None else catalog.get(model)  # an unknown model is said first
+    if usage.total_tokens == 0:
+        # A table of $0.00 answers nothing; the prices alone are in `laneway models`.
+        raise CliError(
+            "no token counts: give --input and/or --output, e.g. --input 10k --output 1k"
+        )
+
+    if spec is not None:
+        breakdown = cost_of(spec, usage, batch=batch)
+        if as_json:
+            print_json(breakdown_json(spec, breakdown))
+        else:
+            stdout_console().print(_breakdown_table(spec, breakdown))
+        if breakdown.unknown:
+            warn(f"{spec.id}: {'; '.join(breakdown.unknown)}: the total is unknown")
+        for problem in beyond_limits(spec, usage):
+            warn(f"{spec.id}: {problem}: no such request can be sent (priced all the same)")
+        return
+
+    ranked = _ranked(catalog, usage, batch)
+    if as_json:
+        print_json([breakdown_json(catalog.get(b.model), b) for b in ranked])
+    else:
+        stdout_console().print(_comparison_table(ranked, usage, batch))
+    unknown = [b.model for b in ranked if not b.known]
+    if unknown:
+        warn(f"unknown total for {', '.join(unknown)}: a price it needs is not in the catalog")
+    too_small = [spec.id for spec in catalog if beyond_limits(spec, usage)]
+    if too_small:
+        warn(
+            f"beyond the context window or output limit of {', '.join(too_small)}: no such "
+            "request can be sent there (priced all the same)"
+        )
+
+
+def _usage(input: str, cached: str, output: str, reasoning: str) -> Usage:
+    """The counts as given, checked against each other."""
     counts = {
         "input": parse_token_count(input, "--input"),
         "cached": parse_token_count(cached, "--cached"),
@@ -67,33 +106,28 @@ def cost_command(
             f"--reasoning ({counts['reasoning']}) exceeds --output ({counts['output']}): "
             "reasoning tokens are a part of the output"
         )
-    usage = Usage(
+    return Usage(
         input_tokens=counts["input"],
         output_tokens=counts["output"],
         cached_input_tokens=counts["cached"],
         reasoning_tokens=counts["reasoning"],
     )
-    catalog = load_catalog(catalog_path)
 
-    if model is not None:
-        spec = catalog.get(model)
-        breakdown = cost_of(spec, usage, batch=batch)
-        if as_json:
-            print_json(breakdown_json(spec, breakdown))
-        else:
-            stdout_console().print(_breakdown_table(spec, breakdown))
-        if breakdown.unknown:
-            warn(f"{spec.id}: {'; '.join(breakdown.unknown)}: the total is unknown")
-        return
 
-    ranked = _ranked(catalog, usage, batch)
-    if as_json:
-        print_json([breakdown_json(catalog.get(b.model), b) for b in ranked])
-    else:
-        stdout_console().print(_comparison_table(ranked, usage, batch))
-    unknown = [b.model for b in ranked if not b.known]
-    if unknown:
-        warn(f"unknown total for {', '.join(unknown)}: a price it needs is not in the catalog")
+def beyond_limits(spec: ModelSpec, usage: Usage) -> list[str]:
+    """What in `usage` the model cannot hold: its context window (input and output together)
+    or its output limit. Unknown limits are not guessed at."""
+    problems = []
+    window, most = spec.context_window, spec.max_output_tokens
+    total = usage.input_tokens + usage.output_tokens
+    if window is not None and total > window:
+        problems.append(
+            f"{usage.input_tokens:,} input + {usage.output_tokens:,} output tokens exceed its "
+            f"context window of {window:,}"
+        )
+    if most is not None and usage.output_tokens > most:
+        problems.append(f"{usage.output_tokens:,} output tokens exceed its limit of {most:,}")
+    return problems
 
 
 def _ranked(catalog: Catalog, usage: Usage, batch: bool) -> list[CostBreakdown]:

@@ -83,8 +83,15 @@ def create_command(
     config = GatewayConfig.load(config_path)
     with assembly_of(config) as parts:
         # Nothing to announce when creating: no revocation channel is opened.
+        was_open = not config.client_keys() and not parts.key_store.all()
         known = lane_names(config.lanes, config.routing.shipped_lanes)
-        service = KeyService(parts.key_store, LocalRevocations(), SystemClock(), lanes=known)
+        service = KeyService(
+            parts.key_store,
+            LocalRevocations(),
+            SystemClock(),
+            lanes=known,
+            models=parts.model_names(),
+        )
         key, secret = service.create(
             name,
             budgets=limits,
@@ -96,6 +103,12 @@ def create_command(
             passthrough=passthrough,
         )
     _print_secret(key, secret, as_json, f"Created key {key.name!r} ({key.prefix}, id {key.id}).")
+    if was_open:
+        warn(
+            "this is the first client key: the gateway accepted any bearer until now, and from "
+            f"its next key refresh (within {config.keys.refresh_s:g} s) it refuses every client "
+            "without a key. Give each client a key (laneway keys create)."
+        )
 
 
 @keys_command.command("list")
@@ -154,7 +167,15 @@ def update_command(ref: str, passthrough: bool | None, config_path: Path | None)
 def revoke_command(ref: str, config_path: Path | None) -> None:
     """Revoke a key (by prefix, name or id): it stops working on every replica at once."""
     with _service(config_path) as service:
-        key = service.revoke(ref)
+        key, already = service.revoke(ref)
+    if already:
+        # Exit 0: the key is revoked, as asked (and announced again, which is how a failed
+        # announcement is retried); a script revoking to be sure must not fail.
+        click.echo(
+            f"Key {key.name!r} ({key.prefix}) was already revoked, at {_when(key.revoked_at)}; "
+            "announced again to every replica."
+        )
+        return
     click.echo(f"Revoked key {key.name!r} ({key.prefix}).")
 
 

@@ -46,9 +46,11 @@ cli.add_command(usage_command)
 
 
 def _fail(message: str) -> int:
-    # One line a person can act on; never a traceback for something the user can fix.
-    first_line = " ".join(message.split())
-    sys.stderr.write(f"laneway: error: {first_line}\n")
+    # One line a person can act on per problem (a config file may have several); never a
+    # traceback for something the user can fix.
+    for line in message.split("\n"):
+        if line.strip():
+            sys.stderr.write(f"laneway: error: {' '.join(line.split())}\n")
     return EXIT_USAGE
 
 

@@ -68,6 +68,20 @@ def route_command(
         else:
             click.echo(f"the gateway would answer {error.status}: {error.message}")
         return EXIT_REFUSED
+    if plan.lane is None and request.model not in router.names:
+        # The gateway would pass it on, but no one here knows it: the provider answers 404
+        # (OpenAI's and the emulator's do), so this says what the client would see.
+        message = (
+            f"the gateway would send model {request.model!r} on, but it is not in the catalog "
+            "and no provider lists it: the provider will likely answer 404 model_not_found."
+            + plan.hint
+        )
+        if as_json:
+            refused = {"status": 404, "code": "model_not_found", "message": message}
+            print_json({"endpoint": chosen, "refused": refused})
+        else:
+            click.echo(message)
+        return EXIT_REFUSED
     view = worst_view(worst, plan, allowance)
     if as_json:
         print_json(explanation(chosen, plan, view))

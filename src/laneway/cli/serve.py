@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 from laneway.cli.config_option import config_option
 from laneway.cli.errors import CliError
 from laneway.config import GatewayConfig
+from laneway.server.log_level import DEFAULT, LEVELS, configure_logging
 from laneway.server.run import serve_forever
 
 
@@ -19,13 +19,24 @@ from laneway.server.run import serve_forever
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="[config: 4141]")
 @config_option
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="[config: 1]")
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS),
+    default=DEFAULT,
+    show_default=True,
+    help="info logs one line per request (id, status, lane, model, latency, cost).",
+)
 def serve_command(
-    host: str | None, port: int | None, config_path: Path | None, workers: int | None
+    host: str | None,
+    port: int | None,
+    config_path: Path | None,
+    workers: int | None,
+    log_level: str,
 ) -> None:
     """Serve the OpenAI-compatible gateway: POST /v1/responses, /v1/chat/completions,
     GET /v1/models, /healthz, /readyz. With no provider configured and no OPENAI_API_KEY it
     answers from the built-in emulator."""
-    logging.basicConfig(level=logging.INFO, format="laneway: %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     config = GatewayConfig.load(config_path)
     overrides = {
         name: value
@@ -40,7 +51,7 @@ def serve_command(
         click.echo(line, err=True)
 
     try:
-        serve_forever(config, os.environ, announce)
+        serve_forever(config, os.environ, announce, log_level)
     except OSError as exc:
         where = f"{config.server.host}:{config.server.port}"
         raise CliError(f"cannot listen on {where}: {exc.strerror}") from exc

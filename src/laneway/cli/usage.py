@@ -15,6 +15,7 @@ from laneway.cli.config_option import assembly_of, config_option
 from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stdout_console, warn
 from laneway.cli.time_range import parse_moment
+from laneway.cli.usage_record import print_record
 from laneway.config import GatewayConfig, LedgerConfig
 from laneway.ledger.report import GroupBy, RefusalTotals, UsageTotals, refusal_totals, totals
 from laneway.ledger.sqlite import default_ledger_path
@@ -29,6 +30,9 @@ from laneway.pricing.money import usd_display, usd_str
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (money as decimal strings).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@click.option(
+    "--id", "record_id", default=None, metavar="REQ_ID", help="One record in full, by its id."
+)
 @click.option(
     "--refusals",
     "only_refusals",
@@ -50,21 +54,20 @@ def usage_command(
     group_by: GroupBy,
     as_json: bool,
     as_csv: bool,
+    record_id: str | None,
     only_refusals: bool,
     ledger_path: Path | None,
     config_path: Path | None,
 ) -> None:
-    """Requests, tokens and cost recorded in the ledger, grouped by model, day, key or provider,
-    then the refusals: records by origin, and requests without a valid key (only counted, per
-    minute and client address). The ledger is the one `laneway serve` writes with the same
-    config: SQLite or PostgreSQL."""
+    """Requests, tokens and cost recorded in the ledger, grouped by model, day, key (by name),
+    provider or lane, then the refusals: records by origin, and requests without a valid key
+    (only counted, per minute and client address). --id shows one record in full. The ledger
+    is the one `laneway serve` writes with the same config: SQLite or PostgreSQL."""
     if as_json and as_csv:
         raise CliError("give --json or --csv, not both")
     if only_refusals and as_csv:
         raise CliError("--refusals prints a table or --json, not --csv")
-    now = time.time()
-    low = parse_moment(since, "--since", now) if since else None
-    high = parse_moment(until, "--until", now) if until else None
+    low, high = _time_range(since, until)
     config = GatewayConfig.load(config_path)
     if ledger_path is not None:
         config = config.model_copy(update={"ledger": LedgerConfig(path=ledger_path)})
@@ -72,20 +75,21 @@ def usage_command(
         path = parts.ledger_path
         if path is not None and not path.is_file():
             raise CliError(f"no ledger at {path} (laneway serve writes it; --ledger names another)")
+        # Keys by name, as `keys list` shows them (ids stay in JSON and for unnamed keys).
+        names = {key.id: key.name for key in parts.key_store.all()}
+        if record_id is not None:
+            record = parts.ledger.get(record_id)
+            if record is None:
+                raise CliError(f"no record with id {record_id!r} in the ledger")
+            print_record(record, names.get(record.key_id or ""), as_json=as_json)
+            return
         records = list(parts.ledger.between(low, high))
         refusals = refusal_totals(records, parts.ledger.unauthenticated(low, high))
     if only_refusals:
         _print_refusals(refusals, as_json=as_json)
         return
     rows = totals(records, group_by)
-    if as_json:
-        print_json([_json(row, group_by) for row in rows])
-    elif as_csv:
-        _csv(rows, group_by)
-    else:
-        stdout_console().print(_table(rows, group_by))
-        if refusals.refused or refusals.unauthenticated:
-            stdout_console().print(_refusals_table(refusals))
+    _print_totals(rows, group_by, names, refusals, "json" if as_json else "csv" if as_csv else "")
     unknown = sum(row.unknown_cost_requests for row in rows)
     if unknown:
         warn(f"{unknown} request(s) have an unknown cost; their groups' totals are unknown")
@@ -94,10 +98,42 @@ def usage_command(
         warn(f"{unsettled} request(s) were never settled (their outcome was lost)")
 
 
-def _json(row: UsageTotals, group_by: str) -> dict[str, Any]:
+def _print_totals(
+    rows: list[UsageTotals],
+    group_by: str,
+    names: dict[str, str],
+    refusals: RefusalTotals,
+    form: str,
+) -> None:
+    if form == "json":
+        print_json([_json(row, group_by, names) for row in rows])
+    elif form == "csv":
+        _csv(rows, group_by, names)
+    else:
+        stdout_console().print(_table(rows, group_by, names))
+        if refusals.refused or refusals.unauthenticated:
+            stdout_console().print(_refusals_table(refusals))
+
+
+def _time_range(since: str | None, until: str | None) -> tuple[float | None, float | None]:
+    now = time.time()
+    low = parse_moment(since, "--since", now) if since else None
+    high = parse_moment(until, "--until", now) if until else None
+    if low is not None and high is not None and high <= low:
+        raise CliError(f"--until ({until}) is not after --since ({since}): the range is empty")
+    return low, high
+
+
+def _label(row: UsageTotals, group_by: str, names: dict[str, str]) -> str:
+    return names.get(row.group, row.group) if group_by == "key" else row.group
+
+
+def _json(row: UsageTotals, group_by: str, names: dict[str, str]) -> dict[str, Any]:
     cost = row.cost_usd
+    ids = {"key_id": row.group} if group_by == "key" else {}
     return {
-        group_by: row.group,
+        group_by: _label(row, group_by, names),
+        **ids,
         "requests": row.requests,
         "failed": row.failed,
         "refused": row.refused,
@@ -112,8 +148,8 @@ def _json(row: UsageTotals, group_by: str) -> dict[str, Any]:
     }
 
 
-def _csv(rows: list[UsageTotals], group_by: str) -> None:
-    records = [_json(row, group_by) for row in rows]
+def _csv(rows: list[UsageTotals], group_by: str, names: dict[str, str]) -> None:
+    records = [_json(row, group_by, names) for row in rows]
     fields = list(records[0]) if records else [group_by, "requests"]
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -121,7 +157,7 @@ def _csv(rows: list[UsageTotals], group_by: str) -> None:
         writer.writerow({k: "" if v is None else v for k, v in record.items()})
 
 
-def _table(rows: list[UsageTotals], group_by: str) -> Table:
+def _table(rows: list[UsageTotals], group_by: str, names: dict[str, str]) -> Table:
     table = Table(title=f"Usage by {group_by}", title_justify="left")
     table.add_column(group_by)
     for name in ("requests", "failed", "refused", "input", "cached", "output", "reasoning", "cost"):
@@ -131,7 +167,7 @@ def _table(rows: list[UsageTotals], group_by: str) -> Table:
         if row.cost_usd is None:
             cost = f"{usd_display(row.known_cost_usd)} + ?"
         table.add_row(
-            row.group,
+            _label(row, group_by, names),
             f"{row.requests:,}",
             f"{row.failed:,}",
             f"{row.refused:,}",

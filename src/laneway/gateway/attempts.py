@@ -235,7 +235,9 @@ class Attempts:
                 return committed
             error_body = await response.read()
             response.close()
-            error = from_upstream(status, error_body, answer_headers, candidate, self.redact)
+            error = from_upstream(
+                status, error_body, answer_headers, candidate, self.redact, exchange.plan.hint
+            )
             self._ended(exchange, self._attempt(candidate, status, started, error.code or "error"))
             if status >= 500:
                 self._breakers.record(ticket, False)

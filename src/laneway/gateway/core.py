@@ -210,7 +210,7 @@ class Gateway:
             header_lane=header_lane.decode("latin-1") if header_lane else None,
         )
         if not plan.candidates:
-            raise no_provider(request.model)
+            raise no_provider(request.model, plan.hint)
         return plan
 
     def _unanswered(self, exchange: Exchange, failure: BaseException) -> NoReturn:

@@ -28,7 +28,9 @@ def from_upstream(
     headers: Mapping[str, str],
     candidate: Candidate,
     redact: Redactor,
+    hint: str = "",
 ) -> ApiError:
+    """`hint`: for a model laneway does not know, " Did you mean ...?" (or "")."""
     provider = candidate.provider
     passed = {name: redact.text(headers[name]) for name in _PASSED if name in headers}
     error = _error_object(body)
@@ -49,7 +51,7 @@ def from_upstream(
         message += (
             f" (laneway asked provider {provider.name!r} for model {candidate.model!r}. Check the"
             " project's model usage restrictions, and that a restricted key has permission"
-            " for this model and endpoint.)"
+            " for this model and endpoint.)" + hint
         )
     return ApiError(
         status,
@@ -91,10 +93,10 @@ def no_answer(candidate: Candidate, reason: str, *, timed_out: bool) -> ApiError
     )
 
 
-def no_provider(model: str) -> ApiError:
+def no_provider(model: str, hint: str = "") -> ApiError:
     return ApiError(
         404,
         f"The model `{model}` does not exist or you do not have access to it. "
-        "(laneway: no configured provider serves this model.)",
+        "(laneway: no configured provider serves this model.)" + hint,
         code="model_not_found",
     )

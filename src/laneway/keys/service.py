@@ -19,12 +19,14 @@ from laneway.keys.revocations import RevocationError, Revocations
 from laneway.keys.secret import find_by_secret, new_secret
 from laneway.keys.store import (
     KeyFieldError,
+    KeyNameRetired,
     KeyNotFound,
     KeyRevoked,
     KeyStore,
     KeyStoreError,
     PrefixInUse,
 )
+from laneway.pricing.names import ModelNames, did_you_mean
 from laneway.quota.budget import WINDOWS, BudgetLimit
 
 MAX_NAME = 64
@@ -51,14 +53,17 @@ class KeyService:
         *,
         warn: Warn | None = None,
         lanes: Collection[str] | None = None,
+        models: ModelNames | None = None,
     ) -> None:
         """`lanes`: the gateway's lane names, which a new key's lanes must be among (None: any
-        well-formed name)."""
+        well-formed name). `models`: the model names it knows, which a new key's models must
+        be among, a case variant read as the name it matches (None: any well-formed name)."""
         self._store = store
         self._revocations = revocations
         self._clock = clock
         self._warn = warn or log.warning
         self._lanes = lanes
+        self._models = models
 
     def create(
         self,
@@ -73,7 +78,8 @@ class KeyService:
         passthrough: bool = False,
     ) -> tuple[VirtualKey, str]:
         """A new key and its secret, which is returned this once and never stored.
-        KeyFieldError naming the field; KeyExists if a live key has this name."""
+        KeyFieldError naming the field; KeyExists if a live key has this name, KeyNameRetired if
+        a revoked one has it."""
         _check_name(name)
         limits = _checked_budgets(budgets)
         _check_rate("rpm", rpm)
@@ -82,11 +88,14 @@ class KeyService:
         if self._lanes is not None:
             _check_known_lanes(lane_names, self._lanes)
         model_names = _checked_names("models", models, _MODEL)
+        if self._models is not None:
+            model_names = _known_models(model_names, self._models)
         _check_expiry(expires_in_s)
         if passthrough:
             _check_passthrough(
                 bool(limits or lane_names or model_names) or (rpm, tpm) != (None, None)
             )
+        self._check_name_unused(name)
         now = self._clock.time()
         key_id = new_key_id()
         for _ in range(_PREFIX_TRIES):
@@ -113,6 +122,13 @@ class KeyService:
             return key, secret.key
         raise KeyStoreError(f"no free key prefix after {_PREFIX_TRIES} tries")
 
+    def _check_name_unused(self, name: str) -> None:
+        # Only revoked holders are checked here: the store refuses a live one (KeyExists), in
+        # the database, race-free. Stores made before this check may hold such pairs already.
+        held = self._store.find(name)
+        if held is not None and held.name == name and held.revoked_at is not None:
+            raise KeyNameRetired(name, held.prefix)
+
     def get(self, ref: str) -> VirtualKey:
         """By id, prefix or name (see KeyStore.find); KeyNotFound otherwise."""
         found = self._store.find(ref)
@@ -131,10 +147,13 @@ class KeyService:
             _check_passthrough(limited or (key.rpm, key.tpm) != (None, None))
         return self._store.set_passthrough(key.id, granted, self._clock.time())
 
-    def revoke(self, ref: str) -> VirtualKey:
-        """Revoke in the store, then announce the prefix so every replica refuses it at once.
-        Revoking a revoked key announces it again (a retry after a failed announcement)."""
-        key = self._store.revoke(self.get(ref).id, self._clock.time())
+    def revoke(self, ref: str) -> tuple[VirtualKey, bool]:
+        """Revoke in the store, then announce the prefix so every replica refuses it at once;
+        the key and whether it was revoked already. Revoking a revoked key changes nothing in
+        the store and announces it again (a retry after a failed announcement)."""
+        at = self._clock.time()
+        key = self._store.revoke(self.get(ref).id, at)
+        already = key.revoked_at != at
         try:
             self._revocations.announce(key.prefix)
         except RevocationError as exc:
@@ -142,7 +161,7 @@ class KeyService:
                 f"key {key.name!r} ({key.prefix}) is revoked in the key store, but: {exc}. "
                 "Other replicas refuse it after their next key refresh; revoke it again to retry"
             ) from None
-        return key
+        return key, already
 
     def rotate(self, ref: str) -> tuple[VirtualKey, str]:
         """A new secret for the same key (same id, limits and spend); the old secret stops
@@ -239,6 +258,21 @@ def _check_known_lanes(names: Sequence[str], known: Collection[str]) -> None:
     if unknown:
         listed = ", ".join(sorted(known)) or "none"
         raise KeyFieldError("lanes", f"no lane named {', '.join(unknown)} (lanes: {listed})")
+
+
+def _known_models(names: Sequence[str], known: ModelNames) -> tuple[str, ...]:
+    # A key naming a model no one serves could never use it (and a typo would go unnoticed).
+    resolved = []
+    for name in names:
+        found = known.resolve(name)
+        if found is None:
+            raise KeyFieldError(
+                "models",
+                f"unknown model {name!r}: not in the catalog, and no provider lists it."
+                + did_you_mean(known.suggest(name)),
+            )
+        resolved.append(found)
+    return tuple(dict.fromkeys(resolved))
 
 
 def _checked_names(field: str, names: Sequence[str], pattern: re.Pattern[str]) -> tuple[str, ...]:

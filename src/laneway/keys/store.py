@@ -38,7 +38,23 @@ class KeyExists(VirtualKeyError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(
-            f"a key named {name!r} already exists; revoke it first or choose another name"
+            f"a key named {name!r} already exists; rotate it for a new secret "
+            "(laneway keys rotate) or choose another name"
+        )
+
+
+class KeyNameRetired(VirtualKeyError):
+    """A revoked key holds this name: names are never reused, so the ledger's history and
+    every reference by name point at one key."""
+
+    status = 409
+    code = "key_name_retired"
+
+    def __init__(self, name: str, prefix: str) -> None:
+        self.name = name
+        super().__init__(
+            f"the revoked key {prefix} was named {name!r}, and a name is never reused (the "
+            "ledger's history and `usage` would mix the two); choose another name"
         )
 
 

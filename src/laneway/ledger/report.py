@@ -1,4 +1,4 @@
-"""Totals over ledger records: requests, tokens and cost, grouped by model, day, key or provider.
+"""Totals over ledger records: requests, tokens and cost, by model, day, key, provider or lane.
 
 Money stays exact. A group with any record of unknown cost has an unknown total (`cost_usd`
 None), and also reports the known part and how many records it lacks, so nothing unknown is
@@ -19,7 +19,7 @@ from typing import Literal
 
 from laneway.ledger.record import LedgerRecord
 
-GroupBy = Literal["model", "day", "key", "provider"]
+GroupBy = Literal["model", "day", "key", "provider", "lane"]
 
 
 def _model(record: LedgerRecord) -> str:
@@ -35,6 +35,7 @@ _GROUPERS: dict[GroupBy, Callable[[LedgerRecord], str]] = {
     "day": _day,
     "key": lambda record: record.key_id or "(none)",
     "provider": lambda record: record.provider or "(none)",
+    "lane": lambda record: record.lane or "(none)",
 }
 
 

@@ -8,7 +8,6 @@ and the field, and loading fails as a whole: a half-loaded price list is worse t
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -20,6 +19,7 @@ from pydantic import ValidationError
 
 from laneway.errors import CatalogError, CatalogProblem, UnknownModelError
 from laneway.pricing.model_spec import ModelSpec
+from laneway.pricing.names import ModelNames
 
 SHIPPED_CATALOG = Path(str(files("laneway.pricing").joinpath("models.toml")))
 
@@ -38,6 +38,7 @@ class Catalog:
         for model in models:
             for name in model.names:
                 self._by_name[name] = model
+        self.names = ModelNames(self._by_name)
 
     @classmethod
     def load(cls, *overrides: Path, include_shipped: bool = True) -> Catalog:
@@ -55,16 +56,16 @@ class Catalog:
         return name in self._by_name
 
     def find(self, name: str) -> ModelSpec | None:
-        """The model `name` resolves to, or None."""
+        """The model `name` is exactly (the hot path's lookup), or None."""
         return self._by_name.get(name)
 
     def get(self, name: str) -> ModelSpec:
-        """The model `name` resolves to; `UnknownModelError` with close matches otherwise."""
-        model = self._by_name.get(name)
-        if model is None:
-            close = difflib.get_close_matches(name, list(self._by_name), n=3, cutoff=0.6)
-            raise UnknownModelError(name, close)
-        return model
+        """The model `name` resolves to, ignoring case where that is unambiguous;
+        `UnknownModelError` with close matches otherwise."""
+        resolved = self.names.resolve(name)
+        if resolved is None:
+            raise UnknownModelError(name, self.names.suggest(name))
+        return self._by_name[resolved]
 
 
 def _read_toml(path: Path) -> _RawTable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from laneway.routing.explain import UNKNOWN_TASK
 from laneway.routing.input_size import InputSize
 from laneway.routing.lane_config import AutoConfig, AutoRule
 from laneway.wire.features import RequestFeatures
@@ -14,6 +15,16 @@ def classify(
     for index, rule in enumerate(auto.rules):
         if _matches(rule, endpoint, features, size):
             return rule.lane, f"auto rule {index + 1} ({describe(rule)})"
+    task = features.metadata.get("task")
+    if task is not None and not any(rule.metadata.get("task") == task for rule in auto.rules):
+        # Said in the route (header and ledger): a task no rule names would otherwise go to the
+        # default lane (often the dearest) without a word.
+        unknown = f"{UNKNOWN_TASK} {str(task)[:64]!r}"
+        if auto.unknown_task is not None:
+            return auto.unknown_task, f"{unknown}: auto.unknown_task"
+        if auto.default is not None:
+            return auto.default, f"{unknown}: auto default"
+        return None, f"no auto rule matched (unknown task {task!r}) and there is no auto.default"
     if auto.default is not None:
         return auto.default, "auto default"
     return None, "no auto rule matched and there is no auto.default"

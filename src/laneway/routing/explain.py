@@ -16,6 +16,7 @@ import orjson
 from laneway.pricing.money import PicoUSD
 
 _HEADER_MAX = 512  # header values stay well under any proxy's line limit
+UNKNOWN_TASK = "auto: unknown task"  # how `via` begins for a metadata.task no auto rule names
 
 
 @dataclass(slots=True)
@@ -96,6 +97,8 @@ class Route:
     def header(self) -> str:
         """A one-line summary: `cheapest -> gpt-5.4-nano@openai; skipped gpt-5.2@openai (...)`."""
         text = f"{self.policy} -> {self.chosen or 'none'}"
+        if self.via.startswith(UNKNOWN_TASK):  # the client should see where its task went
+            text += f"; {self.via}"
         if self._considered is None:
             for label, kept, reason, _, _ in self.rows:
                 if not kept:

@@ -111,6 +111,9 @@ class AutoRule(Strict):
 class AutoConfig(Strict):
     rules: tuple[AutoRule, ...] = ()
     default: Name | None = None  # the lane when no rule matches; none: the request is refused
+    # The lane for a `metadata.task` no rule names; none: auto.default, and the route (its
+    # x-laneway-route header and the ledger's record) says "unknown task".
+    unknown_task: Name | None = None
 
 
 class BreakerConfig(Strict):
@@ -131,6 +134,9 @@ class RoutingConfig(Strict):
     # The shipped lanes (routing/lanes.toml, the seeds' routing table) under the configured
     # ones: a configured lane of the same name replaces a shipped one whole.
     shipped_lanes: bool = True
+    # `model: "auto"` with a metadata.task no auto rule names goes here (over auto.unknown_task);
+    # none: to auto.default, and the route says "unknown task".
+    unknown_task_lane: Name | None = None
 
 
 class LanesFile(Strict):

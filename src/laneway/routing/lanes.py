@@ -173,6 +173,7 @@ def build_lanes(
     shipped_lanes: bool,
     warn: Warn,
     shipped: LanesFile | None = None,
+    unknown_task_lane: str | None = None,
 ) -> LaneTable:
     """Bind the configured lanes (over the shipped ones unless `shipped_lanes` is off) to
     providers. `auto`: the configured auto rules; None when not configured (the shipped ones
@@ -198,14 +199,20 @@ def build_lanes(
     if not own_auto:  # the shipped rules: those naming a shipped lane left out go too
         rules = tuple(rule for rule in auto.rules if rule.lane in table.lanes)
         default = auto.default if auto.default in table.lanes else None
-        auto = AutoConfig(rules=rules, default=default)
+        unknown = auto.unknown_task if auto.unknown_task in table.lanes else None
+        auto = AutoConfig(rules=rules, default=default, unknown_task=unknown)
+    if unknown_task_lane is not None:
+        if unknown_task_lane not in table.lanes:
+            raise ConfigError(f"routing.unknown_task_lane: no lane named {unknown_task_lane!r}")
+        auto = auto.model_copy(update={"unknown_task": unknown_task_lane})
     table.auto = auto
     _name_lanes(table)
     for index, rule in enumerate(auto.rules):
         if rule.lane not in table.lanes:
             raise ConfigError(f"auto.rules[{index}].lane: no lane named {rule.lane!r}")
-    if auto.default is not None and auto.default not in table.lanes:
-        raise ConfigError(f"auto.default: no lane named {auto.default!r}")
+    for entry, lane_name in (("default", auto.default), ("unknown_task", auto.unknown_task)):
+        if lane_name is not None and lane_name not in table.lanes:
+            raise ConfigError(f"auto.{entry}: no lane named {lane_name!r}")
     return table
 
 

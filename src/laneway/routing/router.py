@@ -31,6 +31,7 @@ from laneway.routing.explain import Consideration, Route
 from laneway.routing.input_size import InputSize
 from laneway.routing.lane_config import AUTO, LANE_PREFIX
 from laneway.routing.lanes import Lane, LaneTable, Option
+from laneway.routing.names import ServedNames
 from laneway.routing.observations import Observations, Profile
 from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate, Provider, candidates_for
@@ -73,6 +74,7 @@ class Plan:
     effort: str | None = None  # the effort the request named (a candidate's None means this)
     # The output cap laneway sets on the request (admission, under a budget): None, none.
     output_cap: int | None = None
+    hint: str = ""  # for a model laneway does not know: " Did you mean ...?" (or "")
 
 
 class Router:
@@ -99,6 +101,7 @@ class Router:
         self._observations = observations
         self._affinity = affinity
         self._by_name = {provider.name: provider for provider in self.providers}
+        self.names = ServedNames(catalog, self.providers)
         self._fallbacks = dict(fallbacks or {})
         self._timeouts = timeouts or TimeoutsConfig()
         self._rng = rng or random.Random()  # noqa: S311 - canary arms, not secrets
@@ -133,7 +136,12 @@ class Router:
             features.input_estimate,
             lambda: exact_input_tokens(request.endpoint, request.body),
         )
+        sent_as = None if request.model in self.names else self.names.rename(request, self.table)
         plan = self._route(request, features, size, key_id, key_lane, header_lane)
+        if sent_as is not None:
+            plan.route.notes.append(f"model '{sent_as}' read as '{request.model}'")
+        elif plan.lane is None and request.model not in self.names:
+            plan.hint = self.names.hint(request.model)
         plan.features = features
         plan.effort = request.effort
         return plan

@@ -189,9 +189,10 @@ class AdminApi:
         return key
 
     async def _revoke(self, ref: str) -> Response:
-        key = await self._call(self._service.revoke, ref)
+        # Idempotent: the key ends revoked either way (200); the flag says whether this call did it.
+        key, already = await self._call(self._service.revoke, ref)
         self._registry.update(key)
-        return _json(200, await self._key_view(key))
+        return _json(200, {**await self._key_view(key), "already_revoked": already})
 
     async def _rotate(self, ref: str) -> Response:
         key, secret = await self._call(self._service.rotate, ref)

@@ -115,6 +115,7 @@ class GatewayApp:
                     assembly.revocations,
                     clock,
                     lanes=tuple(assembly.lanes.lanes),
+                    models=assembly.model_names(),
                 ),
                 assembly.registry,
                 admission,
@@ -308,7 +309,7 @@ class GatewayApp:
     def _model(self, name: str) -> Response:
         body = self._model_by_id.get(name)
         if body is None:
-            raise model_not_found(name)
+            raise model_not_found(name, self._gateway.router.names.hint(name))
         return Response(200, body)
 
 

@@ -22,6 +22,7 @@ from laneway.config import ConfigError, GatewayConfig
 from laneway.gateway.attempts import Sleep
 from laneway.http.listener import bind
 from laneway.server.app import GatewayApp
+from laneway.server.log_level import configure_logging
 
 _START_TIMEOUT_S = 15.0
 DRAIN_S = 30.0  # at shutdown, requests in flight get this long to finish
@@ -81,8 +82,12 @@ def _worker(
     host: str,
     port: int,
     announce: Announce | None,
+    log_level: str | None = None,
 ) -> None:
-    """One serving process: its own socket on the shared port, until SIGINT or SIGTERM."""
+    """One serving process: its own socket on the shared port, until SIGINT or SIGTERM.
+    `log_level`: set up logging (a spawned worker inherits none)."""
+    if log_level is not None:
+        configure_logging(log_level)
     sock = bind(host, port, reuse_port=config.server.workers > 1)
 
     async def main() -> None:
@@ -118,7 +123,9 @@ def _worker(
         sock.close()
 
 
-def serve_forever(config: GatewayConfig, env: Mapping[str, str], announce: Announce) -> None:
+def serve_forever(
+    config: GatewayConfig, env: Mapping[str, str], announce: Announce, log_level: str | None = None
+) -> None:
     """`laneway serve`: announce what it runs on, serve until SIGINT or SIGTERM."""
     host, port, workers = config.server.host, config.server.port, config.server.workers
     keyed = check_exposure(config, env, host)
@@ -132,24 +139,29 @@ def serve_forever(config: GatewayConfig, env: Mapping[str, str], announce: Annou
         else:
             announce("upstream providers: " + ", ".join(upstream.providers))
         if not keyed:
-            announce(f"no client keys configured: any bearer is accepted, on {host} only")
+            announce(
+                f"no client keys configured: any bearer is accepted, on {host} only; the first "
+                "`laneway keys create` (or server.api_keys) turns away every client without a key"
+            )
         if workers == 1:
             _worker(config, upstream.shared(), host, port, announce)
             return
         if port == 0:
             raise ConfigError("--workers needs a fixed --port (workers share it)")
-        _run_workers(config, upstream.shared(), announce)
+        _run_workers(config, upstream.shared(), announce, log_level)
     finally:
         upstream.close()
 
 
-def _run_workers(config: GatewayConfig, upstream: Upstream, announce: Announce) -> None:
+def _run_workers(
+    config: GatewayConfig, upstream: Upstream, announce: Announce, log_level: str | None
+) -> None:
     server = config.server
     context = multiprocessing.get_context("spawn")  # no threads or loops inherited
     processes = [
         context.Process(
             target=_worker,
-            args=(config, upstream, server.host, server.port, None),
+            args=(config, upstream, server.host, server.port, None, log_level),
             name=f"laneway-worker-{index}",
         )
         for index in range(server.workers)

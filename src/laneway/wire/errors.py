@@ -89,10 +89,11 @@ def unknown_parameter(param: str) -> ApiError:
     return ApiError(400, f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
 
 
-def model_not_found(model: str) -> ApiError:
+def model_not_found(model: str, hint: str = "") -> ApiError:
+    """`hint`: laneway's " Did you mean ...?" (or "")."""
     return ApiError(
         404,
-        f"The model `{model}` does not exist or you do not have access to it.",
+        f"The model `{model}` does not exist or you do not have access to it.{hint}",
         param=None,
         code="model_not_found",
     )
