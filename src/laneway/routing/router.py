@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from laneway.pricing.catalog import Catalog
-from laneway.pricing.model_spec import ModelSpec
 from laneway.routing.affinity import Affinity
 from laneway.routing.classify import classify
 from laneway.routing.effort import effective_effort
@@ -33,6 +32,7 @@ from laneway.routing.lane_config import AUTO, LANE_PREFIX
 from laneway.routing.lanes import Lane, LaneTable, Option
 from laneway.routing.names import ServedNames
 from laneway.routing.observations import Observations, Profile
+from laneway.routing.route_errors import cannot_serve, check_output, unavailable
 from laneway.upstream.health import Health
 from laneway.upstream.providers import Candidate, Provider, candidates_for
 from laneway.upstream.timeouts import Timeouts, TimeoutsConfig
@@ -256,7 +256,7 @@ class Router:
             return Plan(None, [candidate], timeouts, route, {candidate: need})
         most = features.max_output_tokens
         if most is not None:
-            _check_output(request, most, self.catalog.find(request.model))
+            check_output(request, most, self.catalog.find(request.model))
         fallbacks = self._fallbacks.get(request.model, ())
         kept: list[Candidate] = []
         late: list[Candidate] = []
@@ -284,7 +284,7 @@ class Router:
             rows.append((label, True, "", None, None))
             kept.append(candidate)
         if not kept and not late and rows:
-            raise _unavailable(request.model, route)
+            raise unavailable(request.model, route)
         return Plan(None, kept + late, timeouts, route, tokens)
 
     # -- a lane -------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ class Router:
                 health = health or skip is _CIRCUIT_OPEN
             position += 1
         if not kept:
-            raise _cannot_serve(lane, route, health)
+            raise cannot_serve(lane, route, health)
         return self._send_order(request, most, size.best(), lane, route, kept)
 
     def _send_order(
@@ -435,7 +435,7 @@ class Router:
             lane, kept, (features.identity, key_id), route, choices if noted else None, late
         )
         if not candidates:  # after the split arm is drawn, as `_plan_lane` draws it
-            raise _cannot_serve(lane, route, health)
+            raise cannot_serve(lane, route, health)
         effort = candidates[0].effort or requested
         timeouts = self._timeouts_memo.get((lane.name, effort)) or self._lane_timeouts(lane, effort)
         return Plan(lane, candidates, timeouts, route, needs)
@@ -571,38 +571,3 @@ def _unfit(option: Option, features: RequestFeatures, size: InputSize) -> str | 
         output = f" + {max_output:,} output" if max_output else ""
         return f"context: {size.exact():,} input{output} > {window:,}"
     return None
-
-
-def _check_output(request: ApiRequest, most: int, spec: ModelSpec | None) -> None:
-    """OpenAI's 400 for an output cap above the requested model's max output."""
-    limit = spec.max_output_tokens if spec is not None else None
-    if limit is not None and most > limit:
-        param = output_param(request.endpoint, request.body)
-        raise output_too_large(param, most, request.model, limit)
-
-
-def _cannot_serve(lane: Lane, route: Route, health: bool) -> ApiError:
-    reasons = "; ".join(f"{c.label}: {c.reason}" for c in route.considered if not c.kept)
-    if health:
-        return ApiError(
-            503,
-            f"No candidate of lane '{lane.name}' is available now ({reasons}).",
-            type="server_error",
-            code="lane_unavailable",
-        )
-    return ApiError(
-        400,
-        f"No candidate of lane '{lane.name}' can serve this request ({reasons}).",
-        param="model",
-        code="lane_cannot_serve",
-    )
-
-
-def _unavailable(model: str, route: Route) -> ApiError:
-    reasons = "; ".join(f"{c.label}: {c.reason}" for c in route.considered)
-    return ApiError(
-        503,
-        f"The model '{model}' is not available now ({reasons}).",
-        type="server_error",
-        code="model_unavailable",
-    )
