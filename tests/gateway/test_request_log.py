@@ -92,18 +92,22 @@ def serve(config: Path, log: Path, *flags: str) -> tuple[subprocess.Popen[bytes]
     raise AssertionError("laneway serve did not start: " + log.read_text())
 
 
+def serve_config(tmp_path: Path, emulator: EmulatorServer) -> Path:
+    config = tmp_path / "laneway.toml"
+    config.write_text(
+        f'[providers.emu]\nkind = "openai-compatible"\nbase_url = "{emulator.base_url}"\n'
+        'api_key_env = "EMU_KEY"\n[ledger]\npath = "ledger.db"\n'
+    )
+    return config
+
+
 @pytest.mark.parametrize(("flags", "logged"), [((), True), (("--log-level", "warning"), False)])
 def test_serve_logs_requests_at_info_by_default(
     tmp_path: Path, flags: tuple[str, ...], logged: bool
 ) -> None:
     with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
-        config = tmp_path / "laneway.toml"
-        config.write_text(
-            f'[providers.emu]\nkind = "openai-compatible"\nbase_url = "{emulator.base_url}"\n'
-            'api_key_env = "EMU_KEY"\n[ledger]\npath = "ledger.db"\n'
-        )
         log = tmp_path / "serve.log"
-        process, port = serve(config, log, *flags)
+        process, port = serve(serve_config(tmp_path, emulator), log, *flags)
         try:
             answer = httpx.post(
                 f"http://127.0.0.1:{port}/v1/responses",
@@ -130,3 +134,30 @@ def test_serve_logs_requests_at_info_by_default(
     assert CLIENT_KEY not in text
     # The open gateway's banner says what the first key will do.
     assert "the first `laneway keys create`" in text
+
+
+def test_serve_writes_every_buffered_line_in_order_at_sigterm(tmp_path: Path) -> None:
+    """INFO lines wait in laneway serve's handler (written in batches): none is lost when
+    the process is stopped straight after its last answer."""
+    with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
+        log = tmp_path / "serve.log"
+        process, port = serve(serve_config(tmp_path, emulator), log)
+        ids = []
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=30) as client:
+                for _ in range(20):
+                    answer = client.post(
+                        "/chat/completions",
+                        json={
+                            "model": "gpt-5.4-mini",
+                            "messages": [{"role": "user", "content": "hi"}],
+                        },
+                        headers={"authorization": f"Bearer {CLIENT_KEY}"},
+                    )
+                    assert answer.status_code == 200
+                    ids.append(answer.headers["x-laneway-request-id"])
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(20) == 0
+    lines = [line for line in log.read_text().splitlines() if "request_log: " in line]
+    assert [line.split("request_log: ")[1].split(" ")[0] for line in lines] == ids

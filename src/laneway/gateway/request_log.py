@@ -11,20 +11,57 @@ when INFO is off: `request_log()` gives no observer then, and the gateway calls 
 from __future__ import annotations
 
 import logging
+import time
 
 from laneway.gateway.observers import Bodies, Exchange, Observer
 from laneway.ledger.record import LedgerRecord
 from laneway.pricing.money import usd_str
 
 log = logging.getLogger(__name__)
+# What a record from log.info() here says of its origin in `laneway serve` (which gathers no
+# caller frame).
+_FILE, _FUNC = "(unknown file)", "(unknown function)"
+_new_record = object.__new__
+_started = logging._startTime  # type: ignore[attr-defined]
 
 
 class RequestLog(Observer):
+    def __init__(self) -> None:
+        # A LogRecord's fields that are the same for every line, made once (Logger.makeRecord
+        # computes them all again for each); each line's record is a copy of them with its
+        # message and time. Only for the standard record class: a factory set by someone
+        # else is used as usual.
+        self._fields = (
+            log.makeRecord(log.name, logging.INFO, _FILE, 0, "", (), None, _FUNC).__dict__
+            if logging.getLogRecordFactory() is logging.LogRecord
+            else None
+        )
+
     def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
-        write(exchange.record)
+        self.write(exchange.record)
 
     def refused(self, record: LedgerRecord) -> None:
-        write(record)
+        self.write(record)
+
+    def write(self, record: LedgerRecord) -> None:
+        line = text(record)
+        fields = self._fields
+        if fields is None:
+            log.info(line)
+            return
+        if not log.isEnabledFor(logging.INFO):
+            return
+        entry = _new_record(logging.LogRecord)
+        entry.__dict__ = fields.copy()
+        now = time.time()
+        entry.msg = line
+        entry.created = now
+        entry.msecs = int((now - int(now)) * 1000) + 0.0  # as LogRecord.__init__
+        entry.relativeCreated = (now - _started) * 1000
+        if log.filters or log.disabled:
+            log.handle(entry)
+        else:  # what Logger.handle does when it has no filter to run, two calls less
+            log.callHandlers(entry)
 
 
 def request_log() -> tuple[RequestLog, ...]:
@@ -33,16 +70,16 @@ def request_log() -> tuple[RequestLog, ...]:
     return (RequestLog(),) if log.isEnabledFor(logging.INFO) else ()
 
 
-def write(record: LedgerRecord) -> None:
+def text(record: LedgerRecord) -> str:
     latency = record.latency_ms
     cost = record.cost_usd
     # The refusal's origin or the error, never its text beyond laneway's own (no prompt in it).
     why = f" refusal={record.refusal}" if record.refusal is not None else ""
     http = record.http_status
     # Formatted here, once: a message without arguments is not %-formatted again.
-    log.info(
+    return (
         f"{record.id} status={record.status} http={'-' if http is None else http} "
         f"lane={record.lane or '-'} model={record.answering_model or record.requested_model} "
-        f"latency_ms={'-' if latency is None else f'{latency:.0f}'} "
+        f"latency_ms={'-' if latency is None else round(latency)} "
         f"cost_usd={'unknown' if cost is None else usd_str(cost)} key={record.key_id or '-'}{why}"
     )

@@ -22,7 +22,13 @@ PicoUSD: TypeAlias = int
 
 def usd_str(amount: USD) -> str:
     """Exact plain-decimal text (no exponent, no trailing zeros): Decimal('0.04550') -> '0.0455'."""
-    text = format(amount.normalize(), "f")
+    # The cheap way (the request log line calls this per request), Decimal's own text, has an
+    # exponent for very small or large amounts. Not str(): a float (a bug) must still raise.
+    text = amount.to_eng_string()
+    if "E" in text:
+        text = format(amount.normalize(), "f")
+    elif "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 

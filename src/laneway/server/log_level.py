@@ -1,13 +1,15 @@
 """`laneway serve --log-level`: laneway's one logger tree (`laneway`,
-`laneway.gateway.request_log`, ...) written to stderr at the level chosen."""
+`laneway.gateway.request_log`, ...) written to stderr at the level chosen (by LineBuffer:
+INFO lines in batches, WARNING and worse at once)."""
 
 from __future__ import annotations
 
 import logging
 
+from laneway.server.log_lines import LineBuffer
+
 LEVELS = ("debug", "info", "warning", "error")
 DEFAULT = "info"
-_FORMAT = "laneway: %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging(level: str) -> None:
@@ -16,9 +18,7 @@ def configure_logging(level: str) -> None:
     number = getattr(logging, level.upper())
     root = logging.root
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(_FORMAT))
-        root.addHandler(handler)
+        root.addHandler(LineBuffer())
     # Other libraries stay at warning: the tree below `laneway` is what --log-level is about
     # (its records reach the handler above whatever the root's own level).
     root.setLevel(logging.WARNING)
@@ -29,3 +29,9 @@ def configure_logging(level: str) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+
+
+def flush_logs() -> None:
+    """Write what laneway's handlers hold (LineBuffer's waiting lines): at a worker's end."""
+    for handler in logging.root.handlers:
+        handler.flush()

@@ -22,7 +22,7 @@ from laneway.config import ConfigError, GatewayConfig
 from laneway.gateway.attempts import Sleep
 from laneway.http.listener import bind
 from laneway.server.app import GatewayApp
-from laneway.server.log_level import configure_logging
+from laneway.server.log_level import configure_logging, flush_logs
 
 _START_TIMEOUT_S = 15.0
 DRAIN_S = 30.0  # at shutdown, requests in flight get this long to finish
@@ -121,6 +121,7 @@ def _worker(
         uvloop.run(main())
     finally:
         sock.close()
+        flush_logs()  # the lines the loop's last timer would have written
 
 
 def serve_forever(
