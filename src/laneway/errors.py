@@ -112,6 +112,22 @@ class UnknownModelError(LanewayError, LookupError):
         super().__init__(message)
 
 
+class WorkloadError(LanewayError):
+    """A replay workload could not be read: every bad line, each with its number and custom_id
+    (`problems`), found before any call is made."""
+
+    def __init__(self, source: str, problems: Sequence[object]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        shown = "; ".join(str(p) for p in self.problems[:_SHOWN])
+        more = len(self.problems) - _SHOWN
+        tail = f"; and {more} more" if more > 0 else ""
+        super().__init__(f"{source}: {len(self.problems)} bad line(s): {shown}{tail}")
+
+
+_SHOWN = 20  # problems named in the one-line message; all are in `problems`
+
+
 class ConfigError(LanewayError):
     """A gateway config file is malformed; the message names the file and the field."""
 

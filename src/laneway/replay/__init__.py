@@ -1,0 +1,1 @@
+"""Replay: run a recorded workload against models and efforts, graded, priced and timed."""
