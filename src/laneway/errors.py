@@ -12,6 +12,7 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── CatalogError                   -       errors                      a catalog file is wrong
     ├── UnknownModelError              404     errors                      not in the catalog
     ├── UsageError                     400     errors                      impossible token counts
+    ├── WorkloadError                  -       errors                      a workload's bad lines
     ├── ApiError                       own     wire.errors                 an answer in OpenAI's
     │   │                                                                  error shape
     │   ├── InactiveKey                own     server.auth                 a revoked or expired
@@ -47,6 +48,7 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     │   └── RevocationError            503     keys.revocations            cannot announce
     ├── EmulatorConfigError            -       emulator.config             emulator settings
     ├── PriceListError                 -       emulator.price_list         its price file
+    ├── GraderError                    -       replay.graders              cannot grade it
     ├── UnsupportedSchema              -       emulator.schema_values      a schema it cannot fill
     └── CliError                       - (exit 2) cli.errors               what the user typed
 """

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import jsonschema
 import orjson
 
+from laneway.errors import LanewayError
 from laneway.wire.answers import AnswerView
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
@@ -39,8 +40,9 @@ class Grade:
     error: str | None = None
 
 
-class GraderError(Exception):
-    """The expectation cannot be graded against (a broken regex, a schema that is no schema)."""
+class GraderError(LanewayError):
+    """The expectation cannot be graded against (a broken regex, a schema that is no schema);
+    caught by `Grader.grade` and kept on the row as that grade's error."""
 
 
 class Grader:
