@@ -21,6 +21,7 @@ from laneway.schema.postgres import lock_key, migrate_postgres
 from laneway.schema.report import MigrationReport
 from laneway.schema.sqlite import migrate_sqlite, refuse_missing_file
 from laneway.schema.steps import Dialect, Step, StoreSchema
+from laneway.schema.wal import enable_wal
 
 # Each step logs itself: a step applied twice would show twice.
 STEPS = (
@@ -64,7 +65,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
         def connect_sqlite() -> sqlite3.Connection:
             db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
+            enable_wal(db, 30)
             return db
 
         yield Backend("sqlite", connect_sqlite, migrate_sqlite)

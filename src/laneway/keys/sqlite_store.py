@@ -23,6 +23,7 @@ from laneway.keys.secret import KEY_START, is_prefix
 from laneway.keys.store import KeyExists, KeyNotFound, KeyRevoked, KeyStoreError, PrefixInUse
 from laneway.schema.report import MigrationReport
 from laneway.schema.sqlite import migrate_sqlite, refuse_missing_file
+from laneway.schema.wal import enable_wal
 
 BUSY_TIMEOUT_S = 5.0
 
@@ -66,7 +67,7 @@ class SQLiteKeyStore:
             raise KeyStoreError(f"cannot open the key store {path}: {exc}") from exc
         try:
             with self._use() as db:
-                db.execute("PRAGMA journal_mode=WAL")
+                enable_wal(db, busy_timeout_s)
                 db.execute("PRAGMA synchronous=NORMAL")
                 self.migration = migrate_sqlite(db, migrations.SQLITE, check_only=check_only)
         except BaseException:

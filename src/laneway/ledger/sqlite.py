@@ -27,6 +27,7 @@ from laneway.ledger.repository import RESPONSE_HOME_SQL as _HOME
 from laneway.ledger.repository import LedgerUnavailable, ResponseHome
 from laneway.schema.report import MigrationReport
 from laneway.schema.sqlite import migrate_sqlite, refuse_missing_file
+from laneway.schema.wal import enable_wal
 from laneway.usage import Usage
 
 
@@ -50,6 +51,8 @@ def default_ledger_path() -> Path:
 
 # Statements are assembled from the constant column names of COLUMNS; every value is bound.
 # OR IGNORE: a reservation never overwrites a settlement that raced ahead of it.
+# SQLite's wait for another connection's lock (its default), and for the switch to WAL mode.
+_BUSY_TIMEOUT_S = 5.0
 _INSERT = (
     f"INSERT OR IGNORE INTO requests ({', '.join(COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -91,7 +94,9 @@ class SQLiteLedger:
         refuse_missing_file(path, migrations.SQLITE, check_only=check_only)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=_BUSY_TIMEOUT_S
+            )
         except (OSError, sqlite3.Error) as exc:
             raise LedgerUnavailable(f"cannot open the ledger {path}: {exc}") from exc
         self._path = path
@@ -115,7 +120,7 @@ class SQLiteLedger:
         db = self._db
         try:
             with self._lock:
-                db.execute("PRAGMA journal_mode=WAL")
+                enable_wal(db, _BUSY_TIMEOUT_S)
                 # NORMAL in WAL mode: a commit survives a process crash; only a power loss can
                 # take the last transactions, and the ledger's guarantee is about crashes.
                 db.execute("PRAGMA synchronous=NORMAL")
