@@ -28,6 +28,7 @@ from laneway.ledger.writer import LedgerWriter
 from laneway.pricing.money import usd_str
 from laneway.schema.errors import SchemaTooNew
 from tests.ledger.test_sqlite_ledger import reserved, settled
+from tests.together import together
 
 # The backends the ledger opens, told apart from the tests' own connections.
 _LEDGER_BACKENDS = (
@@ -188,22 +189,8 @@ def test_replicas_starting_together_create_the_schema_once(postgres_url: str) ->
 
 
 def _open_together(url: str, count: int) -> list[PostgresLedger]:
-    start = threading.Barrier(count)
     opened: list[PostgresLedger] = []
-    errors: list[BaseException] = []
-
-    def open_one() -> None:
-        start.wait(10)
-        try:
-            opened.append(PostgresLedger(url))
-        except BaseException as error:  # noqa: BLE001 - collected for the assertion
-            errors.append(error)
-
-    threads = [threading.Thread(target=open_one) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    errors = together(count, lambda: opened.append(PostgresLedger(url)))
     if errors:
         for ledger in opened:
             ledger.close()

@@ -5,7 +5,6 @@ openers; a newer schema refused; check-only opening changing nothing."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from laneway.schema.report import MigrationReport
 from laneway.schema.sqlite import migrate_sqlite, refuse_missing_file
 from laneway.schema.steps import Dialect, Step, StoreSchema
 from laneway.schema.wal import enable_wal
+from tests.together import together
 
 # Each step logs itself: a step applied twice would show twice.
 STEPS = (
@@ -125,25 +125,16 @@ def test_a_newer_database_is_refused_naming_both_versions(backend: Backend) -> N
 
 def test_concurrent_openers_apply_each_step_once(backend: Backend) -> None:
     count = 6
-    start = threading.Barrier(count)
     reports: list[MigrationReport] = []
-    errors: list[BaseException] = []
 
     def open_one() -> None:
         conn = backend.connect()
         try:
-            start.wait(10)
             reports.append(backend.migrate(conn, toy(backend.dialect)))
-        except BaseException as error:  # noqa: BLE001 - collected for the assertion
-            errors.append(error)
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=open_one) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    errors = together(count, open_one)
     assert errors == []
     assert len(reports) == count
     # Every step applied by exactly one opener, and every opener ends at the latest.

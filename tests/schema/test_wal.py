@@ -6,30 +6,10 @@ With the bare pragma, about one round in eight of six openers failed here."""
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from laneway.schema.wal import enable_wal
-
-
-def together(count: int, opener: Callable[[], None]) -> list[BaseException]:
-    start = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def one() -> None:
-        try:
-            start.wait(10)
-            opener()
-        except BaseException as error:  # noqa: BLE001 - collected for the assertion
-            errors.append(error)
-
-    threads = [threading.Thread(target=one) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return errors
+from tests.together import together
 
 
 def test_openers_of_a_new_file_all_switch_it_to_wal(tmp_path: Path) -> None:
