@@ -58,6 +58,7 @@ FORWARDED_HEADERS = (
     b"idempotency-key",
     b"x-client-request-id",
     b"x-emulator-fault",
+    b"x-emulator-repeat",  # replay: which repeat of a line, so each is a fresh draw
 )
 
 
