@@ -212,3 +212,40 @@ def test_a_text_task_offered_a_function_is_answered_as_any_prompt(client: OpenAI
     question = "What is 37 * 12 + 5? Answer with the number only."
     plain = client.responses.create(model="gpt-5.4", input=question, tools=[tool])
     assert len(plain.output_text.split()) > 3  # the usual words, no sum
+
+
+def test_a_task_whose_reasoning_reaches_the_cap_is_incomplete_with_no_answer(
+    client: OpenAI,
+) -> None:
+    cut = client.responses.create(
+        model="gpt-5.4", input=CLASSIFY, reasoning={"effort": "high"}, max_output_tokens=16
+    )
+    assert cut.status == "incomplete"
+    assert cut.output_text == ""
+    assert cut.usage is not None
+    assert cut.usage.output_tokens == cut.usage.output_tokens_details.reasoning_tokens == 16
+
+
+def test_a_tool_task_is_a_call_only_where_the_request_lets_the_model_call(
+    client: OpenAI,
+) -> None:
+    line = next(line for line in DEMO if "tool_call" in line.expect and "input" in line.body)
+    tools, text = line.body["tools"], line.body["input"]
+    called = client.responses.create(model="gpt-5.4", input=text, tools=tools)
+    [call] = [item for item in called.output if item.type == "function_call"]
+    assert call.name == line.expect["tool_call"]["name"]
+    refused = client.responses.create(model="gpt-5.4", input=text, tools=tools, tool_choice="none")
+    assert [item.type for item in refused.output] == ["message"]
+    # The whole conversation in one input: the task, the call, its output; now a message.
+    conversation: Any = [
+        {"role": "user", "content": text},
+        {
+            "type": "function_call",
+            "call_id": call.call_id,
+            "name": call.name,
+            "arguments": call.arguments,
+        },
+        {"type": "function_call_output", "call_id": call.call_id, "output": "18C"},
+    ]
+    answered = client.responses.create(model="gpt-5.4", input=conversation, tools=tools)
+    assert [item.type for item in answered.output] == ["message"]

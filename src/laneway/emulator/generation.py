@@ -1,6 +1,7 @@
 """What the emulated model answers: deterministic text, JSON or a function call, with usage.
 
-Answers are a function of (seed, model, rendered prompt, choice index) only. Visible text is
+Answers are a function of (seed, model, rendered prompt, choice index) only (a task of the
+skill model is answered in laneway.emulator.skill_answers, with these helpers). Visible text is
 built from words that are each exactly one o200k_base token, so its length in tokens is known
 by construction (the tests check it against the tokenizer). Reasoning tokens grow with effort
 (none gives 0) and count against `max_output_tokens` before any visible token, as OpenAI's do.
