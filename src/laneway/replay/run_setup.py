@@ -59,14 +59,19 @@ def experiment_toml(experiment: ExperimentConfig) -> bytes:
 
 
 def catalog_toml(catalog: Catalog, models: Iterable[str]) -> bytes:
-    """The catalog entries of `models` (those it has), as a catalog file that loads alone."""
+    """The catalog entries of `models` (those it has) and their successors, as a catalog file
+    that loads alone."""
     entries: dict[str, Any] = {}
-    for name in sorted(set(models)):
-        spec = catalog.find(name)
-        if spec is not None:
-            entries[spec.id] = _entry(spec)
+    waiting = sorted(set(models))
+    while waiting:
+        spec = catalog.find(waiting.pop())
+        if spec is None or spec.id in entries:
+            continue
+        entries[spec.id] = _entry(spec)
+        if spec.successor is not None:  # named by the entry: it must load beside it
+            waiting.append(spec.successor)
     heading = "# The catalog entries this run priced with, as loaded.\n"
-    return (heading + tomli_w.dumps({"models": entries})).encode()
+    return (heading + tomli_w.dumps({"models": dict(sorted(entries.items()))})).encode()
 
 
 def _entry(spec: ModelSpec) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from laneway.config import GatewayConfig
 from laneway.gateway.client import Client
 from laneway.gateway.observers import Exchange, Observer
 from laneway.ids import new_id
+from laneway.keys.model import VirtualKey
 from laneway.keys.store import KeyStore
 from laneway.pricing.catalog import Catalog
 from laneway.replay.calls import Call, Caller
@@ -119,6 +120,8 @@ async def run(
         WORKLOAD: raw_lines,
     }
     _refuse_used(settings.run_dir, files)
+    with Assembly(config, env) as stores:
+        await asyncio.to_thread(_run_key, stores.key_store, settings.key, clock.time())
     manifest = RunManifest(
         run_id=new_id("run"),
         created_at=clock.time(),
@@ -206,6 +209,17 @@ def _refuse_used(run_dir: Path, files: dict[str, bytes]) -> None:
     if same:
         raise RunDirError(f"{run_dir} holds this experiment's run already: resume it instead")
     raise RunDirError(f"{run_dir} holds another run: give a new directory")
+
+
+def _run_key(keys: KeyStore, name: str, now: float) -> VirtualKey | None:
+    """The virtual key named `name`, if the store has one; RunKeyError when it is not active."""
+    key = keys.find(name)
+    if key is None or key.name != name:  # none, or found by id or prefix: not the key named
+        return None
+    status = key.status(now)
+    if status != "active":
+        raise RunKeyError(f"the run's key {name!r} is {status}; name another key for the run")
+    return key
 
 
 def _over_cap(plan: RunPlan) -> str:
@@ -374,15 +388,10 @@ class _Job:
     async def _clients(self, keys: KeyStore, tag: _CellTag) -> dict[str, Client]:
         """One client per cell (its identity tells the cell), all charged to the run's key."""
         name, run_id = self.settings.key, self.manifest.run_id
-        key = await asyncio.to_thread(keys.find, name)
-        if key is not None and key.name != name:
-            key = None  # found by id or prefix: not the key named
+        key = await asyncio.to_thread(_run_key, keys, name, self.clock.time())
         if key is None:
             base = Client(f"replay:{name}", run=run_id)
         else:
-            status = key.status(self.clock.time())
-            if status != "active":
-                raise RunKeyError(f"the run's key {name!r} is {status}; name another (key)")
             base = Client(key.id, key.default_lane, key, key.prefix, run=run_id)
         clients = {}
         for cell in self.cells:
