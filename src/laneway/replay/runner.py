@@ -27,6 +27,7 @@ from typing import Protocol
 from laneway.assembly import Assembly, Upstream
 from laneway.clock import Clock, SystemClock
 from laneway.config import GatewayConfig
+from laneway.errors import LanewayError
 from laneway.gateway.client import Client
 from laneway.gateway.observers import Exchange, Observer
 from laneway.ids import new_id
@@ -63,7 +64,7 @@ CELL_ANNOTATION = "replay-cell"
 _ZERO = Decimal(0)
 
 
-class RunKeyError(RunDirError):
+class RunKeyError(LanewayError):
     """The key a run is charged to cannot be used (revoked or expired)."""
 
 
@@ -332,8 +333,8 @@ class _Job:
         line_repeat, column = divmod(index, cells)
         line, repeat = divmod(line_repeat, repeats)
         cell = self.cells[column]
-        cost = self.pricer.cost(self.lines[line], line_facts(self.lines[line]), cell)
-        return Call(self.lines[line], cell, repeat, index, cost.worst_usd)
+        worst = self.pricer.worst(self.lines[line], line_facts(self.lines[line]), cell)
+        return Call(self.lines[line], cell, repeat, index, worst)
 
     def pending(self) -> Iterator[Call]:
         """The calls without a row, line by line, each line's facts read once."""
@@ -345,7 +346,7 @@ class _Job:
                 for cell in cells:
                     if not done[index]:
                         facts = facts or line_facts(line)
-                        worst = self.pricer.cost(line, facts, cell).worst_usd
+                        worst = self.pricer.worst(line, facts, cell)
                         yield Call(line, cell, repeat, index, worst)
                     index += 1
 
