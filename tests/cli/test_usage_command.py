@@ -222,3 +222,38 @@ def test_keys_are_shown_by_name(run: Run, tmp_path: Path) -> None:
     ]
     table = run("usage", "--config", str(config), "--group-by", "key").out
     assert "team-a" in table
+
+
+def test_replay_runs_are_shown_apart_from_traffic(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = SQLiteLedger(path)
+    ledger.settle(
+        [
+            record(1, DAY1, "gpt-5.2", "key_a"),
+            record(2, DAY1, "gpt-5.2", "replay:replay", run_id="run_a"),
+            record(3, DAY1, "gpt-5.4-mini", "replay:replay", run_id="run_a"),
+            record(4, DAY1, "gpt-5.2", "replay:replay", run_id="run_b", cost_usd=Decimal(1)),
+        ]
+    )
+    ledger.close()
+    rows = json.loads(run("usage", "--ledger", str(path), "--json").out)
+    assert [(r["replay_run"], r["model"], r["requests"], r["cost_usd"]) for r in rows] == [
+        (None, "gpt-5.2", 1, "0.0045"),  # the traffic: no run's records in it
+        ("run_a", "gpt-5.2", 1, "0.0045"),
+        ("run_a", "gpt-5.4-mini", 1, "0.0045"),
+        ("run_b", "gpt-5.2", 1, "1"),
+    ]
+    one = json.loads(run("usage", "--ledger", str(path), "--json", "--run", "run_a").out)
+    assert [(r["replay_run"], r["model"]) for r in one] == [
+        ("run_a", "gpt-5.2"),
+        ("run_a", "gpt-5.4-mini"),
+    ]
+    table = run("usage", "--ledger", str(path))
+    assert table.code == 0, table.err
+    traffic, _, replays = table.out.partition("Replay runs (not traffic) by model")
+    assert "run_a" not in traffic
+    assert "run_a" in replays
+    assert "run_b" in replays
+    assert_one_line_error(
+        run("usage", "--ledger", str(path), "--run", "run_c"), "no records of replay run 'run_c'"
+    )

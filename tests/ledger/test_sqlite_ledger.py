@@ -323,7 +323,9 @@ def test_lane_profiles_average_a_lanes_primary_answers_per_model(ledger: LedgerR
         answer(5, 9_999, 0, lane=None),  # a plain model id
         answer(6, 50, 1_000, answering_model="gpt-5.4"),
         answer(7, 9_999, 0, created_at=0.0),  # before the window
+        answer(8, 9_999, 0, run_id="run_1"),  # a replay run's: not the lane's traffic
     ])  # fmt: skip
+    assert ledger.get("lw_000008") == answer(8, 9_999, 0, run_id="run_1")  # stored, read back
     profiles = sorted(ledger.lane_profiles(1_000.0))
     assert profiles == [
         ("coding", "gpt-5.4", 1, 50.0, 1.0),

@@ -38,6 +38,7 @@ DATA = ("requests", "virtual_keys")  # the stores' tables; their versions are ch
 ANNOTATIONS = ledger_migrations.SQLITE.steps[2]
 REFUSALS = ledger_migrations.SQLITE.steps[3]
 RESPONSES = ledger_migrations.SQLITE.steps[4]
+RUNS = ledger_migrations.SQLITE.steps[5]
 PASSTHROUGH = keys_migrations.SQLITE.steps[1]
 
 
@@ -107,8 +108,8 @@ def test_opening_upgrades_the_release_stores(release: Release) -> None:
     ledger = Assembly(release.config, NO_ENV).open_ledger()
     keys = Assembly(release.config, NO_ENV).open_key_store()
     try:
-        assert (ledger.migration.from_version, ledger.migration.to_version) == (2, 5)
-        assert [step.version for step in ledger.migration.applied] == [3, 4, 5]
+        assert (ledger.migration.from_version, ledger.migration.to_version) == (2, 6)
+        assert [step.version for step in ledger.migration.applied] == [3, 4, 5, 6]
         assert (keys.migration.from_version, keys.migration.to_version) == (1, 2)
         assert [step.version for step in keys.migration.applied] == [2]
     finally:
@@ -124,31 +125,33 @@ def test_laneway_migrate_upgrades_the_release_stores(release: Release, run: Run)
     assert checked.code == 1, checked.err
     lines = checked.out.splitlines()
     assert lines[0].startswith(f"ledger ({release.backend}, ")
-    assert lines[0].endswith("): at version 2, 3 pending to version 5")
+    assert lines[0].endswith("): at version 2, 4 pending to version 6")
     assert lines[1] == f"  3: {ANNOTATIONS.summary}"
     assert lines[2] == f"  4: {REFUSALS.summary}"
     assert lines[3] == f"  5: {RESPONSES.summary}"
-    assert lines[4].startswith(f"keys ({release.backend}, ")
-    assert lines[4].endswith("): at version 1, 1 pending to version 2")
-    assert lines[5] == f"  2: {PASSTHROUGH.summary}"
-    assert len(lines) == 6
-    assert "4 pending migration(s); laneway migrate applies them" in checked.err
+    assert lines[4] == f"  6: {RUNS.summary}"
+    assert lines[5].startswith(f"keys ({release.backend}, ")
+    assert lines[5].endswith("): at version 1, 1 pending to version 2")
+    assert lines[6] == f"  2: {PASSTHROUGH.summary}"
+    assert len(lines) == 7
+    assert "5 pending migration(s); laneway migrate applies them" in checked.err
     assert release.snapshot() == before  # checking changed nothing
     applied = run("migrate", "--config", config)
     assert applied.code == 0, applied.err
-    assert applied.out.splitlines()[0].endswith("): migrated from version 2 to 5")
+    assert applied.out.splitlines()[0].endswith("): migrated from version 2 to 6")
     assert applied.out.splitlines()[1] == f"  3: {ANNOTATIONS.summary}"
     assert applied.out.splitlines()[2] == f"  4: {REFUSALS.summary}"
     assert applied.out.splitlines()[3] == f"  5: {RESPONSES.summary}"
+    assert applied.out.splitlines()[4] == f"  6: {RUNS.summary}"
     assert applied.err == ""
     again = run("migrate", "--config", config, "--check")
     assert again.code == 0, again.err
-    assert again.out.splitlines()[0].endswith("): at version 5, up to date")
+    assert again.out.splitlines()[0].endswith("): at version 6, up to date")
     check_upgraded(release, before)
 
 
 def check_upgraded(release: Release, before: dict[str, list[tuple[Any, ...]]]) -> None:
-    assert release.versions() == [("5",), ("2",)]
+    assert release.versions() == [("6",), ("2",)]
     assert release.tables() == fresh_tables()
     # As stored: every old row, column by column, with the new columns after them, NULL.
     after = release.snapshot()
@@ -157,7 +160,7 @@ def check_upgraded(release: Release, before: dict[str, list[tuple[Any, ...]]]) -
         width = len(rows[0])
         assert [row[:width] for row in after[name]] == rows, name
         if name == "requests":
-            assert {row[width:] for row in after[name]} == {(None,) * 6}
+            assert {row[width:] for row in after[name]} == {(None,) * 7}
         else:  # virtual_keys: passthrough, off (0 in SQLite, false in PostgreSQL)
             assert [row[width:] for row in after[name]] == [(False,)] * len(rows)
     # As read: every record and key the release wrote, unchanged.

@@ -1,4 +1,8 @@
-"""`laneway usage`: requests, tokens and cost from the ledger, and refusals counted apart."""
+"""`laneway usage`: requests, tokens and cost from the ledger, and refusals counted apart.
+
+Replay runs' records are no client's traffic: they are totalled apart, per run ("Replay runs"
+below the traffic table; `replay_run` set in JSON and CSV rows), and `--run RUN_ID` shows one
+run's alone."""
 
 from __future__ import annotations
 
@@ -17,7 +21,15 @@ from laneway.cli.output import print_json, stdout_console, warn
 from laneway.cli.time_range import parse_moment
 from laneway.cli.usage_record import print_record
 from laneway.config import GatewayConfig, LedgerConfig
-from laneway.ledger.report import GroupBy, RefusalTotals, UsageTotals, refusal_totals, totals
+from laneway.ledger.record import LedgerRecord
+from laneway.ledger.report import (
+    GroupBy,
+    RefusalTotals,
+    UsageTotals,
+    by_run,
+    refusal_totals,
+    totals,
+)
 from laneway.ledger.sqlite import default_ledger_path
 from laneway.pricing.money import usd_display, usd_str
 
@@ -40,6 +52,9 @@ from laneway.pricing.money import usd_display, usd_str
     help="Only the refusals: records by origin, unauthenticated requests by reason.",
 )
 @click.option(
+    "--run", "run_id", default=None, metavar="RUN_ID", help="Only this replay run's records."
+)
+@click.option(
     "--ledger",
     "ledger_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -56,13 +71,15 @@ def usage_command(
     as_csv: bool,
     record_id: str | None,
     only_refusals: bool,
+    run_id: str | None,
     ledger_path: Path | None,
     config_path: Path | None,
 ) -> None:
     """Requests, tokens and cost recorded in the ledger, grouped by model, day, key (by name),
     provider or lane, then the refusals: records by origin, and requests without a valid key
-    (only counted, per minute and client address). --id shows one record in full. The ledger
-    is the one `laneway serve` writes with the same config: SQLite or PostgreSQL."""
+    (only counted, per minute and client address). Replay runs are totalled apart, per run
+    (--run RUN_ID: one run alone). --id shows one record in full. The ledger is the one
+    `laneway serve` writes with the same config: SQLite or PostgreSQL."""
     if as_json and as_csv:
         raise CliError("give --json or --csv, not both")
     if only_refusals and as_csv:
@@ -83,12 +100,14 @@ def usage_command(
                 raise CliError(f"no record with id {record_id!r} in the ledger")
             print_record(record, names.get(record.key_id or ""), as_json=as_json)
             return
-        records = list(parts.ledger.between(low, high))
-        refusals = refusal_totals(records, parts.ledger.unauthenticated(low, high))
+        traffic, runs = by_run(parts.ledger.between(low, high))
+        unauthenticated = parts.ledger.unauthenticated(low, high) if run_id is None else []
+    rows = _rows(traffic, runs, run_id, group_by)
+    records = traffic if run_id is None else runs[run_id]
+    refusals = refusal_totals(records, unauthenticated)
     if only_refusals:
         _print_refusals(refusals, as_json=as_json)
         return
-    rows = totals(records, group_by)
     _print_totals(rows, group_by, names, refusals, "json" if as_json else "csv" if as_csv else "")
     unknown = sum(row.unknown_cost_requests for row in rows)
     if unknown:
@@ -96,6 +115,23 @@ def usage_command(
     unsettled = sum(row.unsettled for row in rows)
     if unsettled:
         warn(f"{unsettled} request(s) were never settled (their outcome was lost)")
+
+
+def _rows(
+    traffic: list[LedgerRecord],
+    runs: dict[str, list[LedgerRecord]],
+    run_id: str | None,
+    group_by: GroupBy,
+) -> list[UsageTotals]:
+    """The traffic's groups then each run's (`run_id`: that run's alone)."""
+    if run_id is not None:
+        if run_id not in runs:
+            raise CliError(f"no records of replay run {run_id!r} in the ledger (in this range)")
+        return totals(runs[run_id], group_by, run_id)
+    rows = totals(traffic, group_by)
+    for run, records in runs.items():
+        rows += totals(records, group_by, run)
+    return rows
 
 
 def _print_totals(
@@ -110,7 +146,12 @@ def _print_totals(
     elif form == "csv":
         _csv(rows, group_by, names)
     else:
-        stdout_console().print(_table(rows, group_by, names))
+        traffic = [row for row in rows if row.run is None]
+        replays = [row for row in rows if row.run is not None]
+        if traffic or not replays:
+            stdout_console().print(_table(traffic, group_by, names))
+        if replays:
+            stdout_console().print(_table(replays, group_by, names, replay=True))
         if refusals.refused or refusals.unauthenticated:
             stdout_console().print(_refusals_table(refusals))
 
@@ -145,6 +186,7 @@ def _json(row: UsageTotals, group_by: str, names: dict[str, str]) -> dict[str, A
         "cost_usd": None if cost is None else usd_str(cost),
         "known_cost_usd": usd_str(row.known_cost_usd),
         "unknown_cost_requests": row.unknown_cost_requests,
+        "replay_run": row.run,
     }
 
 
@@ -157,8 +199,13 @@ def _csv(rows: list[UsageTotals], group_by: str, names: dict[str, str]) -> None:
         writer.writerow({k: "" if v is None else v for k, v in record.items()})
 
 
-def _table(rows: list[UsageTotals], group_by: str, names: dict[str, str]) -> Table:
-    table = Table(title=f"Usage by {group_by}", title_justify="left")
+def _table(
+    rows: list[UsageTotals], group_by: str, names: dict[str, str], *, replay: bool = False
+) -> Table:
+    title = "Replay runs (not traffic)" if replay else "Usage"
+    table = Table(title=f"{title} by {group_by}", title_justify="left")
+    if replay:
+        table.add_column("run")
     table.add_column(group_by)
     for name in ("requests", "failed", "refused", "input", "cached", "output", "reasoning", "cost"):
         table.add_column(name, justify="right")
@@ -167,6 +214,7 @@ def _table(rows: list[UsageTotals], group_by: str, names: dict[str, str]) -> Tab
         if row.cost_usd is None:
             cost = f"{usd_display(row.known_cost_usd)} + ?"
         table.add_row(
+            *([row.run or ""] if replay else []),
             _label(row, group_by, names),
             f"{row.requests:,}",
             f"{row.failed:,}",

@@ -15,6 +15,7 @@ class Client:
     default_lane: str | None = None  # where `model: "auto"` goes for this key
     key: VirtualKey | None = None  # a virtual key: its lanes, models, rate limits and budgets
     prefix: str | None = None  # the presented secret's public prefix, checked for revocation
+    run: str | None = None  # a replay run's id: its records are tagged, kept out of traffic
 
 
 ANONYMOUS_CLIENT = Client(None)

@@ -116,6 +116,7 @@ class Settler:
             requested_model=request.model if pair_of is None else pair_of.requested_model,
             stream=request.stream,
             lane=lane.name if lane is not None else None,
+            run_id=client.run,
         )
         if pair_of is not None:
             pair_of.pair_id = record.pair_id = pair_of.id
@@ -222,6 +223,7 @@ class Settler:
             lane=lane.name if lane is not None else None,
             route=plan.route.to_json() if plan is not None else None,
             refusal=refusal_of(error),
+            run_id=client.run,
         )
         if self._observers.watch_refused:
             self._observers.refused(record)

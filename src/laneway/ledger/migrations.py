@@ -90,6 +90,14 @@ SQLITE = StoreSchema(
                 "WHERE response_id IS NOT NULL",
             ),
         ),
+        Step(
+            6,
+            "run_id column (indexed): a replay run's records, kept out of traffic figures",
+            (
+                "ALTER TABLE requests ADD COLUMN run_id TEXT",
+                "CREATE INDEX requests_run ON requests (run_id) WHERE run_id IS NOT NULL",
+            ),
+        ),
     ),
 )
 
@@ -170,6 +178,14 @@ POSTGRES = StoreSchema(
                 "ALTER TABLE requests ADD COLUMN path TEXT",
                 "CREATE INDEX requests_response ON requests (response_id) "
                 "WHERE response_id IS NOT NULL",
+            ),
+        ),
+        Step(
+            6,
+            "run_id column (indexed): a replay run's records, kept out of traffic figures",
+            (
+                "ALTER TABLE requests ADD COLUMN run_id TEXT",
+                "CREATE INDEX requests_run ON requests (run_id) WHERE run_id IS NOT NULL",
             ),
         ),
     ),

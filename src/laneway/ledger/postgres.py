@@ -84,6 +84,7 @@ _CASTS = {
     "output_cap": "int8",
     "response_id": "text",
     "path": "text",
+    "run_id": "text",
 }
 # One statement for both kinds, so that a batch is one executemany in one id order: the last
 # parameter says whether the row replaces a stored one (a settlement) or leaves it (a
@@ -262,6 +263,7 @@ class PostgresLedger:
             "avg(CASE WHEN input_tokens > 0 "
             "THEN cached_input_tokens::float8 / input_tokens ELSE 0 END) "
             "FROM requests WHERE created_at >= %s::float8 AND lane IS NOT NULL AND NOT shadow "
+            "AND run_id IS NULL "
             "AND status = 'ok' AND output_tokens IS NOT NULL "
             "GROUP BY lane, answering_model",
             (since,),

@@ -76,6 +76,9 @@ class LedgerRecord:
     output_cap: int | None = None  # the output cap laneway set on the request, if it set one
     response_id: str | None = None  # a Responses answer's id (whose it is: the owner check)
     path: str | None = None  # the HTTP path, for endpoints beyond "responses" and "chat"
+    # The replay run that made it (laneway.replay): its spend is shown apart and it is no
+    # lane's traffic. None for every request a client sent.
+    run_id: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -94,6 +97,7 @@ COLUMNS = (
     "ttfb_ms", "latency_ms", "error", "settled_at",
     "lane", "route", "pair_id", "shadow",
     "annotations", "refusal", "cost_basis", "output_cap", "response_id", "path",
+    "run_id",
 )  # fmt: skip
 
 
@@ -143,4 +147,5 @@ def to_row(record: LedgerRecord) -> Row:
         record.output_cap,
         record.response_id,
         record.path,
+        record.run_id,
     )

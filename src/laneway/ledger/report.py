@@ -7,6 +7,9 @@ ever shown as zero and nothing known is hidden.
 Refusals are requests too (one record each) but are counted apart: `refused` beside `failed`
 in each group, and `refusal_totals` by origin, with the unauthenticated requests' counts (which
 have no records, laneway.ledger.unauthenticated).
+
+A replay run's records (`run_id` set) are no client's traffic: `by_run` sets them apart, so a
+report totals traffic and each run separately.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ _GROUPERS: dict[GroupBy, Callable[[LedgerRecord], str]] = {
 @dataclass(slots=True)
 class UsageTotals:
     group: str
+    run: str | None = None  # the replay run these records belong to; None: traffic
     requests: int = 0
     failed: int = 0  # errors and broken streams
     refused: int = 0  # refused by laneway before any upstream call: they cost nothing
@@ -81,17 +85,35 @@ class UsageTotals:
             self.unknown_cost_requests += 1
 
 
-def totals(records: Iterable[LedgerRecord], group_by: GroupBy) -> list[UsageTotals]:
-    """One `UsageTotals` per group, sorted by group name."""
+def totals(
+    records: Iterable[LedgerRecord], group_by: GroupBy, run: str | None = None
+) -> list[UsageTotals]:
+    """One `UsageTotals` per group, sorted by group name (`run`: the replay run they are of)."""
     grouper = _GROUPERS[group_by]
     groups: dict[str, UsageTotals] = {}
     for record in records:
         name = grouper(record)
         group = groups.get(name)
         if group is None:
-            group = groups[name] = UsageTotals(name)
+            group = groups[name] = UsageTotals(name, run)
         group.add(record)
     return [groups[name] for name in sorted(groups)]
+
+
+def by_run(
+    records: Iterable[LedgerRecord],
+) -> tuple[list[LedgerRecord], dict[str, list[LedgerRecord]]]:
+    """The traffic (records of no replay run), and each replay run's records by run id, sorted
+    by run id."""
+    traffic: list[LedgerRecord] = []
+    runs: dict[str, list[LedgerRecord]] = {}
+    for record in records:
+        run = record.run_id
+        if run is None:
+            traffic.append(record)
+        else:
+            runs.setdefault(run, []).append(record)
+    return traffic, dict(sorted(runs.items()))
 
 
 @dataclass(frozen=True, slots=True)

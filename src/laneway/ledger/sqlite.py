@@ -243,6 +243,7 @@ class SQLiteLedger:
                 "avg(CASE WHEN input_tokens > 0 "
                 "THEN CAST(cached_input_tokens AS REAL) / input_tokens ELSE 0 END) "
                 "FROM requests WHERE created_at >= ? AND lane IS NOT NULL AND shadow = 0 "
+                "AND run_id IS NULL "
                 "AND status = 'ok' AND output_tokens IS NOT NULL "
                 "GROUP BY lane, answering_model",
                 (since,),
@@ -342,4 +343,5 @@ def from_row(row: Sequence[Any]) -> LedgerRecord:
         output_cap=values["output_cap"],
         response_id=values["response_id"],
         path=values["path"],
+        run_id=values["run_id"],
     )

@@ -7,6 +7,7 @@ cap. Read from TOML (typed, unknown keys rejected) or built from `laneway replay
     repeats = 1
     concurrency = 8
     spend_cap_usd = "5.00"
+    graders = ["mychecks:polite"]                       # optional: module:function
 
     [candidates]
     models = ["gpt-5.4-mini", "gpt-5.4"]
@@ -61,6 +62,9 @@ class ExperimentConfig(Strict):
     repeats: int = Field(default=1, ge=1, le=100)
     concurrency: int = Field(default=8, ge=1, le=1024)
     spend_cap_usd: Decimal | None = Field(default=None, gt=0)  # None: no cap
+    # Python graders of the user's own (module:function, laneway.replay.python_grader), run on
+    # every answer beside the lines' expectations; loaded before any call.
+    graders: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path) -> ExperimentConfig:

@@ -1,0 +1,95 @@
+"""A run's plan, before any call: its cells, how many calls each makes, and their worst-case and
+expected cost from the catalog (laneway.replay.costs says how each is figured). `laneway replay
+--plan` prints it; a run whose worst case exceeds its spend cap (or is unknown against it)
+refuses to start unless told.
+
+An unknown price makes a cell's figures (and the run's) None, with a note: never zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from laneway.pricing.catalog import Catalog
+from laneway.replay.costs import CallPricer, line_facts
+from laneway.replay.experiment import AS_WRITTEN, Cell, ExperimentConfig, cells
+from laneway.replay.workload import Workload
+
+
+@dataclass(frozen=True, slots=True)
+class CellPlan:
+    cell: Cell
+    calls: int  # lines x repeats
+    worst_usd: Decimal | None  # None: a price is unknown
+    expected_usd: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    cells: tuple[CellPlan, ...]  # baseline first
+    notes: tuple[str, ...]  # from experiment.cells() and the plan's own
+    calls: int
+    worst_usd: Decimal | None
+    expected_usd: Decimal | None
+    spend_cap_usd: Decimal | None
+
+    @property
+    def over_cap(self) -> bool:
+        """The worst case exceeds the cap, or is unknown against one."""
+        cap = self.spend_cap_usd
+        return cap is not None and (self.worst_usd is None or self.worst_usd > cap)
+
+
+def plan_run(experiment: ExperimentConfig, workload: Workload, catalog: Catalog) -> RunPlan:
+    """The plan; UnknownModelError for a cell's model the catalog lacks (as `cells`)."""
+    chosen, notes = cells(experiment, catalog)
+    pricer = CallPricer(catalog)
+    repeats = experiment.repeats
+    worst: list[Decimal | None] = [Decimal(0)] * len(chosen)
+    expected: list[Decimal | None] = [Decimal(0)] * len(chosen)
+    unpriced: dict[str, set[str]] = {}  # cell label -> models it could not price
+    for line in workload.lines:
+        facts = line_facts(line)
+        for index, cell in enumerate(chosen):
+            cost = pricer.cost(line, facts, cell)
+            if cost.worst_usd is None or cost.expected_usd is None:
+                unpriced.setdefault(cell.label, set()).add(cost.model)
+            worst[index] = _plus(worst[index], cost.worst_usd, repeats)
+            expected[index] = _plus(expected[index], cost.expected_usd, repeats)
+    calls = len(workload.lines) * repeats
+    plans = tuple(
+        CellPlan(cell, calls, w, e) for cell, w, e in zip(chosen, worst, expected, strict=True)
+    )
+    notes += [_unpriced_note(label, models) for label, models in unpriced.items()]
+    return RunPlan(
+        plans,
+        tuple(notes),
+        calls * len(plans),
+        _total(p.worst_usd for p in plans),
+        _total(p.expected_usd for p in plans),
+        experiment.spend_cap_usd,
+    )
+
+
+def _plus(total: Decimal | None, cost: Decimal | None, times: int) -> Decimal | None:
+    return None if total is None or cost is None else total + cost * times
+
+
+def _total(amounts: Iterable[Decimal | None]) -> Decimal | None:
+    total = Decimal(0)
+    for amount in amounts:
+        if amount is None:
+            return None
+        total += amount
+    return total
+
+
+def _unpriced_note(label: str, models: set[str]) -> str:
+    named = ", ".join(sorted(models))
+    where = "as written" if label == AS_WRITTEN else label
+    return (
+        f"{where}: cost unknown for {named} (not in the catalog, unpriced, a lane or auto, "
+        "or limits laneway cannot read)"
+    )

@@ -1,0 +1,486 @@
+"""Running an experiment: every (line, repeat, cell) call through laneway's own gateway,
+in-process, each row on disk before it counts, the spend cap held through reservations, and a
+stopped run resumable without making any complete call again.
+
+    outcome = await run(experiment, RunSettings(Path("runs/r1")), config)
+    outcome = await resume(Path("runs/r1"), config)          # after Ctrl-C, a kill, the cap
+
+Calls go line by line (each line's repeats, each repeat's cells), so a run stopped early has
+balanced cells; at most `concurrency` are in flight, taken by a fixed pool of workers from one
+generator (nothing per call is made up front). The upstream is the configured providers, OpenAI
+when $OPENAI_API_KEY is set, else an emulator in a process of its own. Model fallbacks are off
+unless asked for, so a cell measures its model. Records are charged to the key named by
+`RunSettings.key`: the key store's virtual key of that name (its limits and budgets apply), else
+the fixed id "replay:<name>"; each is tagged with the run (ledger `run_id`) and its cell
+(annotation `replay-cell`), and kept out of traffic figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
+
+from laneway.assembly import Assembly, Upstream
+from laneway.clock import Clock, SystemClock
+from laneway.config import GatewayConfig
+from laneway.gateway.client import Client
+from laneway.gateway.observers import Exchange, Observer
+from laneway.ids import new_id
+from laneway.keys.model import VirtualKey
+from laneway.keys.store import KeyStore
+from laneway.pricing.catalog import Catalog
+from laneway.replay.calls import Call, Caller
+from laneway.replay.costs import CallPricer, charge_of, cost_unknown, line_facts
+from laneway.replay.experiment import ExperimentConfig
+from laneway.replay.plan import RunPlan, plan_run
+from laneway.replay.python_grader import PythonGrader
+from laneway.replay.results_writer import ResultsWriter
+from laneway.replay.rows import ResultRow
+from laneway.replay.run_dir import CATALOG, EXPERIMENT, WORKLOAD, RunDir, RunDirError, RunManifest
+from laneway.replay.run_settings import RunSettings
+from laneway.replay.run_setup import (
+    EXPERIMENT_HASH,
+    WORKLOAD_HASH,
+    call_models,
+    catalog_toml,
+    experiment_toml,
+    read_workloads,
+    sha256,
+    write_files,
+    write_manifest,
+)
+from laneway.replay.run_upstream import RunUpstream
+from laneway.replay.spend_cap import RunCapError, SpendCap
+from laneway.replay.workload import Workload
+
+__all__ = ["RunEvents", "RunKeyError", "RunOutcome", "RunSettings", "resume", "run"]
+
+CELL_ANNOTATION = "replay-cell"
+_ZERO = Decimal(0)
+
+
+class RunKeyError(RunDirError):
+    """The key a run is charged to cannot be used (revoked or expired)."""
+
+
+class RunEvents(Protocol):
+    """What a progress display is told; called on the event loop, so quick."""
+
+    def run_started(
+        self, manifest: RunManifest, plan: RunPlan, done: int, spent_usd: Decimal
+    ) -> None: ...
+
+    def row_done(self, row: ResultRow) -> None: ...
+
+    def run_ended(self, outcome: RunOutcome) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    run_dir: Path
+    manifest: RunManifest
+    completed: int  # rows on disk at the end
+    made_now: int  # calls completed by this invocation
+    resumed_from: int  # rows already on disk when it began
+    repeated: int  # calls in flight when an earlier invocation stopped, made again now
+    stopped: str | None  # why it ended short; None when every call is done
+    spent_usd: Decimal  # exact spend over all rows with a known cost
+    unknown_costs: int  # rows whose cost is unknown (not in spent_usd)
+    elapsed_s: float  # this invocation's wall time
+
+
+async def run(
+    experiment: ExperimentConfig,
+    settings: RunSettings,
+    config: GatewayConfig,
+    *,
+    events: RunEvents | None = None,
+    upstream: Upstream | None = None,
+    env: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+) -> RunOutcome:
+    """Start a run in `settings.run_dir` (new or empty). Refused before any call: a bad
+    workload (WorkloadError), an unknown model (UnknownModelError), a grader that does not
+    load (GraderError), a worst case over the cap (RunCapError, unless `over_cap`), a run
+    directory in use (RunDirError; the same experiment's: resume it)."""
+    clock = clock or SystemClock()
+    catalog = Catalog.load(*config.catalog)
+    workload, raw_lines = read_workloads(experiment.workloads)
+    plan = plan_run(experiment, workload, catalog)
+    if plan.over_cap and not settings.over_cap:
+        raise RunCapError(_over_cap(plan))
+    graders = [PythonGrader(reference) for reference in experiment.graders]
+    files = {
+        EXPERIMENT: experiment_toml(experiment),
+        CATALOG: catalog_toml(catalog, call_models([p.cell for p in plan.cells], workload)),
+        WORKLOAD: raw_lines,
+    }
+    _refuse_used(settings.run_dir, files)
+    with Assembly(config, env) as stores:
+        await asyncio.to_thread(_run_key, stores.key_store, settings.key, clock.time())
+    manifest = RunManifest(
+        run_id=new_id("run"),
+        created_at=clock.time(),
+        cells=tuple(p.cell for p in plan.cells),
+        notes=plan.notes,
+        repeats=experiment.repeats,
+        concurrency=experiment.concurrency,
+        spend_cap_usd=experiment.spend_cap_usd,
+        key=settings.key,
+        upstream=RunUpstream.describe(config, upstream, env),
+        tier=settings.tier,
+        workloads=experiment.workloads,
+        lines=len(workload.lines),
+        graders=experiment.graders,
+        extra={
+            EXPERIMENT_HASH: sha256(files[EXPERIMENT]),
+            WORKLOAD_HASH: sha256(files[WORKLOAD]),
+            "fallbacks": settings.fallbacks,
+            "emulator_speed": settings.emulator_speed,
+            "emulator_seed": settings.emulator_seed,
+        },
+    )
+    write_files(settings.run_dir, manifest, files)
+    job = _Job(settings, manifest, experiment, workload, catalog, plan, graders, clock)
+    return await job.execute(config, events, upstream, env)
+
+
+async def resume(
+    run_dir: Path,
+    config: GatewayConfig,
+    *,
+    events: RunEvents | None = None,
+    upstream: Upstream | None = None,
+    env: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+) -> RunOutcome:
+    """Go on with a stopped run: calls with a row on disk are not made again; calls that were
+    in flight when it stopped are (`repeated`). RunDirError when the directory is not a run, or
+    its experiment or workload changed since it started."""
+    clock = clock or SystemClock()
+    folder = RunDir(run_dir)
+    manifest = folder.manifest()
+    for name, key in ((EXPERIMENT, EXPERIMENT_HASH), (WORKLOAD, WORKLOAD_HASH)):
+        try:
+            data = folder.file(name).read_bytes()
+        except FileNotFoundError:
+            raise RunDirError(f"{run_dir}: {name} is missing; the run cannot resume") from None
+        if sha256(data) != manifest.extra.get(key):
+            raise RunDirError(
+                f"{run_dir}/{name} changed since the run started: a resume would mix two "
+                "experiments; start a new run instead"
+            )
+    experiment = ExperimentConfig.load(folder.file(EXPERIMENT))
+    workload = Workload.load(folder.file(WORKLOAD))
+    catalog = Catalog.load(*config.catalog)
+    plan = plan_run(experiment, workload, catalog)
+    settings = RunSettings(
+        run_dir,
+        key=manifest.key,
+        fallbacks=bool(manifest.extra.get("fallbacks", False)),
+        over_cap=True,  # accepted when the run started
+        tier=manifest.tier,
+        emulator_speed=float(manifest.extra.get("emulator_speed", 0.0)),
+        emulator_seed=int(manifest.extra.get("emulator_seed", 0)),
+    )
+    graders = [PythonGrader(reference) for reference in experiment.graders]
+    job = _Job(settings, manifest, experiment, workload, catalog, plan, graders, clock)
+    return await job.execute(config, events, upstream, env)
+
+
+def _refuse_used(run_dir: Path, files: dict[str, bytes]) -> None:
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir} is not a directory")
+    if not any(run_dir.iterdir()):
+        return
+    try:
+        manifest = RunDir(run_dir).manifest()
+    except RunDirError:
+        raise RunDirError(f"{run_dir} is not empty: give a new directory for a run") from None
+    same = manifest.extra.get(EXPERIMENT_HASH) == sha256(files[EXPERIMENT]) and manifest.extra.get(
+        WORKLOAD_HASH
+    ) == sha256(files[WORKLOAD])
+    if same:
+        raise RunDirError(f"{run_dir} holds this experiment's run already: resume it instead")
+    raise RunDirError(f"{run_dir} holds another run: give a new directory")
+
+
+def _run_key(keys: KeyStore, name: str, now: float) -> VirtualKey | None:
+    """The virtual key named `name`, if the store has one; RunKeyError when it is not active."""
+    key = keys.find(name)
+    if key is None or key.name != name:  # none, or found by id or prefix: not the key named
+        return None
+    status = key.status(now)
+    if status != "active":
+        raise RunKeyError(f"the run's key {name!r} is {status}; name another key for the run")
+    return key
+
+
+def _over_cap(plan: RunPlan) -> str:
+    worst = "unknown" if plan.worst_usd is None else f"${plan.worst_usd}"
+    return (
+        f"the run's worst case ({worst}, {plan.calls} calls) exceeds its spend cap "
+        f"(${plan.spend_cap_usd}); the cap would stop it part-way. Raise the cap, set "
+        "max_output_tokens on the lines, or start anyway (over_cap / --over-cap)"
+    )
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the run has on disk, kept as rows are made durable."""
+
+    in_flight_before: bytearray  # per call index: started, without a row, when this began
+    done: bytearray  # per call index: has a row
+    completed: int = 0
+    made_now: int = 0
+    repeated: int = 0
+    spent_usd: Decimal = field(default_factory=Decimal)
+    unknown_costs: int = 0
+
+    def add(self, row: ResultRow, index: int, now: bool) -> None:
+        self.done[index] = 1
+        self.completed += 1
+        if now:
+            self.made_now += 1
+            self.repeated += self.in_flight_before[index]
+        if row.cost_usd is not None:
+            self.spent_usd += row.cost_usd
+        elif cost_unknown(row):
+            self.unknown_costs += 1
+
+
+class _CellTag(Observer):
+    """Annotates each record with its cell, told by which of the run's clients sent it."""
+
+    def __init__(self) -> None:
+        self.cells: dict[int, str] = {}
+
+    def request_started(self, exchange: Exchange) -> None:
+        label = self.cells.get(id(exchange.client))
+        if label is not None and label.isascii() and label.isprintable():
+            exchange.annotate(CELL_ANNOTATION, label)
+
+
+class _Job:
+    """One invocation of a run: from what is on disk to the outcome."""
+
+    def __init__(
+        self,
+        settings: RunSettings,
+        manifest: RunManifest,
+        experiment: ExperimentConfig,
+        workload: Workload,
+        catalog: Catalog,
+        plan: RunPlan,
+        graders: Sequence[PythonGrader],
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.manifest = manifest
+        self.experiment = experiment
+        self.lines = workload.lines
+        self.cells = manifest.cells
+        self.plan = plan
+        self.graders = graders
+        self.clock = clock
+        self.pricer = CallPricer(catalog)
+        self.stopped: str | None = None
+        size = len(self.lines) * manifest.repeats * len(self.cells)
+        self.tally = _Tally(bytearray(size), bytearray(size))
+        self._cell_index = {cell.label: i for i, cell in enumerate(self.cells)}
+        self._line_index = {line.custom_id: i for i, line in enumerate(self.lines)}
+
+    def index(self, key: tuple[str, str, int]) -> int:
+        cell, custom_id, repeat = key
+        try:
+            line, column = self._line_index[custom_id], self._cell_index[cell]
+        except KeyError:
+            raise RunDirError(
+                f"{self.settings.run_dir}: a row names no call of this run: {key}"
+            ) from None
+        if not 0 <= repeat < self.manifest.repeats:
+            raise RunDirError(f"{self.settings.run_dir}: a row's repeat is out of range: {key}")
+        return (line * self.manifest.repeats + repeat) * len(self.cells) + column
+
+    def _read_disk(self, cap: SpendCap) -> int:
+        """Rows on disk counted (and charged to the cap); calls started without one noted."""
+        folder = RunDir(self.settings.run_dir)
+        tally = self.tally
+        for row in folder.rows():
+            index = self.index(row.key)
+            if tally.done[index]:
+                raise RunDirError(f"{folder.path}: two rows for one call: {row.key}")
+            tally.add(row, index, now=False)
+            worst = None
+            if cost_unknown(row) or row.cost_basis == "abandoned":
+                worst = self._call(index).worst_usd
+            cap.charged_usd += charge_of(row, worst)
+        for key in folder.started():
+            index = self.index(key)
+            if not tally.done[index]:
+                tally.in_flight_before[index] = 1
+        return tally.completed
+
+    def _call(self, index: int) -> Call:
+        cells, repeats = len(self.cells), self.manifest.repeats
+        line_repeat, column = divmod(index, cells)
+        line, repeat = divmod(line_repeat, repeats)
+        cell = self.cells[column]
+        cost = self.pricer.cost(self.lines[line], line_facts(self.lines[line]), cell)
+        return Call(self.lines[line], cell, repeat, index, cost.worst_usd)
+
+    def pending(self) -> Iterator[Call]:
+        """The calls without a row, line by line, each line's facts read once."""
+        done, cells, repeats = self.tally.done, self.cells, self.manifest.repeats
+        index = 0
+        for line in self.lines:
+            facts = None
+            for repeat in range(repeats):
+                for cell in cells:
+                    if not done[index]:
+                        facts = facts or line_facts(line)
+                        worst = self.pricer.cost(line, facts, cell).worst_usd
+                        yield Call(line, cell, repeat, index, worst)
+                    index += 1
+
+    async def execute(
+        self,
+        config: GatewayConfig,
+        events: RunEvents | None,
+        upstream: Upstream | None,
+        env: Mapping[str, str] | None,
+    ) -> RunOutcome:
+        began = self.clock.monotonic()
+        cap = SpendCap(self.experiment.spend_cap_usd)
+        resumed_from = await asyncio.to_thread(self._read_disk, cap)
+        if events is not None:
+            events.run_started(self.manifest, self.plan, resumed_from, self.tally.spent_usd)
+        tag = _CellTag()
+        settings = self.settings
+        async with RunUpstream(config, settings, upstream, env) as where:
+            assembly = Assembly(
+                _without_fallbacks(config) if not settings.fallbacks else config,
+                where.env,
+                upstream=where.upstream,
+                clock=self.clock,
+                observers=(tag,),
+            )
+            gateway = assembly.gateway
+            try:
+                await gateway.start()
+                clients = await self._clients(assembly.key_store, tag)
+                caller = Caller(gateway, clients, self.graders, self.clock)
+                await self._work(caller, cap, events)
+            finally:
+                await gateway.close()
+        outcome = self._outcome(resumed_from, began)
+        await asyncio.to_thread(self._note_invocation, outcome)
+        if events is not None:
+            events.run_ended(outcome)
+        return outcome
+
+    async def _clients(self, keys: KeyStore, tag: _CellTag) -> dict[str, Client]:
+        """One client per cell (its identity tells the cell), all charged to the run's key."""
+        name, run_id = self.settings.key, self.manifest.run_id
+        key = await asyncio.to_thread(_run_key, keys, name, self.clock.time())
+        if key is None:
+            base = Client(f"replay:{name}", run=run_id)
+        else:
+            base = Client(key.id, key.default_lane, key, key.prefix, run=run_id)
+        clients = {}
+        for cell in self.cells:
+            client = clients[cell.label] = replace(base)
+            tag.cells[id(client)] = cell.label
+        return clients
+
+    async def _work(self, caller: Caller, cap: SpendCap, events: RunEvents | None) -> None:
+        def durable(row: ResultRow) -> None:
+            self.tally.add(row, self.index(row.key), now=True)
+            if events is not None:
+                events.row_done(row)
+
+        writer = ResultsWriter(self.settings.run_dir, durable)
+        calls = self.pending()
+        workers = [
+            asyncio.create_task(self._worker(calls, caller, cap, writer))
+            for _ in range(self.manifest.concurrency)
+        ]
+        try:
+            await asyncio.gather(*workers)
+        except asyncio.CancelledError:
+            self.stopped = "interrupted"
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await writer.close()
+
+    async def _worker(
+        self, calls: Iterator[Call], caller: Caller, cap: SpendCap, writer: ResultsWriter
+    ) -> None:
+        for call in calls:
+            if self.stopped is not None:
+                return
+            worst = call.worst_usd if call.worst_usd is not None else _ZERO
+            reservation = await cap.reserve(worst)
+            if reservation is None:
+                self.stopped = self.stopped or cap.refusal(worst)
+                return
+            if self.stopped is not None:
+                cap.settle(reservation, _ZERO)
+                return
+            writer.started((call.cell.label, call.line.custom_id, call.repeat))
+            row = await caller.call(call)
+            cap.settle(reservation, charge_of(row, call.worst_usd))
+            await writer.add(row)
+
+    def _outcome(self, resumed_from: int, began: float) -> RunOutcome:
+        tally = self.tally
+        stopped = self.stopped
+        if stopped is None and tally.completed < len(tally.done):
+            stopped = "not every call was made"  # pragma: no cover - workers take every call
+        return RunOutcome(
+            run_dir=self.settings.run_dir,
+            manifest=self.manifest,
+            completed=tally.completed,
+            made_now=tally.made_now,
+            resumed_from=resumed_from,
+            repeated=tally.repeated,
+            stopped=stopped,
+            spent_usd=tally.spent_usd,
+            unknown_costs=tally.unknown_costs,
+            elapsed_s=self.clock.monotonic() - began,
+        )
+
+    def _note_invocation(self, outcome: RunOutcome) -> None:
+        """The manifest keeps each invocation's figures (`invocations` in extra), so a report
+        made from the directory alone can say how many calls were repeated."""
+        noted = list(self.manifest.extra.get("invocations", []))
+        noted.append(
+            {
+                "ended_at": self.clock.time(),
+                "resumed_from": outcome.resumed_from,
+                "made_now": outcome.made_now,
+                "repeated": outcome.repeated,
+                "stopped": outcome.stopped,
+            }
+        )
+        manifest = replace(self.manifest, extra={**self.manifest.extra, "invocations": noted})
+        write_manifest(self.settings.run_dir, manifest)
+
+
+def _without_fallbacks(config: GatewayConfig) -> GatewayConfig:
+    """`config` with every model's fallbacks cleared: a cell measures the model it names."""
+    models = {
+        name: route.model_copy(update={"fallbacks": ()}) for name, route in config.models.items()
+    }
+    return config.model_copy(update={"models": models})
