@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from laneway.config_file import Strict, load_toml
+from laneway.emulator.skills import SkillsConfig
 from laneway.errors import LanewayError
 from laneway.pricing.model_spec import Tier, TierLimit
 
@@ -122,6 +123,9 @@ class EmulatorConfig(Strict):
     abandoned_billing: AbandonedBilling = "generated"
     # What each of the last N calls was billed, kept by request id (`Bill.billed`); 0 keeps none.
     journal_requests: Annotated[int, Field(ge=0)] = 0
+    # The skill model: how often each model and effort answers a task right (EMULATED, see
+    # laneway.emulator.skills).
+    skills: SkillsConfig = SkillsConfig()
 
     @classmethod
     def load(cls, path: Path) -> EmulatorConfig:

@@ -21,6 +21,9 @@ from laneway.wire.errors import ApiError, invalid_json, invalid_request
 
 Headers = Mapping[bytes, bytes]  # lower-cased names
 _FAULT = FAULT_HEADER.encode()
+REPEAT_HEADER = "x-emulator-repeat"
+_REPEAT = REPEAT_HEADER.encode()
+_MAX_REPEAT_DIGITS = 9
 _FILES = "/v1/files"
 _RESPONSES = "/v1/responses/"
 _RESOURCE_CALLS = frozenset(
@@ -53,12 +56,14 @@ class Endpoints:
         if handler is not None and method == b"POST":
             caller = self._caller(headers)
             fault = headers.get(_FAULT)
+            repeat = _repeat(headers.get(_REPEAT))
             try:
                 return handler(
                     caller,
                     _json_object(body),
                     fault.decode("latin-1") if fault is not None else None,
                     request_id,
+                    repeat,
                 )
             except EchoedKey as echo:
                 raise echo.quoting(headers.get(b"authorization")) from None
@@ -125,6 +130,20 @@ class Endpoints:
     def _caller(self, headers: Headers) -> Caller:
         raw = headers.get(b"authorization")
         return self.engine.authenticate(raw.decode("latin-1") if raw is not None else None)
+
+
+def _repeat(raw: bytes | None) -> int:
+    """Which repeat of a replayed line a request is: a whole number >= 0; absent is 0."""
+    if raw is None:
+        return 0
+    if not (raw.isdigit() and len(raw) <= _MAX_REPEAT_DIGITS):
+        shown = raw[:40].decode("latin-1")
+        raise invalid_request(
+            f"Invalid {REPEAT_HEADER} header {shown!r}: expected a whole number >= 0 "
+            f"(at most {_MAX_REPEAT_DIGITS} digits).",
+            param=None,
+        )
+    return int(raw)
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

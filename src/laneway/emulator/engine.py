@@ -43,6 +43,7 @@ from laneway.emulator.responses_request import (
     ResponsesRequest,
     parse_responses_request,
 )
+from laneway.emulator.skill_answers import skill_generation
 from laneway.emulator.stored_responses import StoredResponses
 from laneway.ids import new_id
 from laneway.pricing.catalog import Catalog
@@ -186,6 +187,9 @@ class Engine:
         return effort
 
     def _generate(self, ask: Prompted) -> Generation:
+        skilled = skill_generation(self.config.seed, self.config.skills, ask)
+        if skilled is not None:  # a task of the skill model: never memoised (repeats differ)
+            return skilled
         plain = not (ask.json_schema or ask.json_object or ask.functions)
         if plain and len(ask.prompt) <= _MEMO_MAX_CHARS:
             return self._memo_plain(
@@ -289,8 +293,10 @@ class Engine:
         body: Mapping[str, Any],
         fault: str | None,
         request_id: str | None = None,
+        repeat: int = 0,
     ) -> Reply:
-        """`request_id`: the id the answer goes out under, for the bill's journal."""
+        """`request_id`: the id the answer goes out under, for the bill's journal; `repeat`:
+        which repeat of a replayed line this is (a skill task's fresh draw)."""
         req = parse_responses_request(body)
         spec = self._text_model(caller, req.model, "v1/responses")
         effort = self._check_effort(spec, req.effort, "reasoning.effort")
@@ -305,7 +311,7 @@ class Engine:
         tokens, cached = self._input_usage(spec, prompt, req.prompt_cache_key)
         injected = self._fault("responses", spec, fault)
         headers = self._admit(spec, tokens, req.max_output_tokens)
-        gen = self._generate(_ask(spec, prompt, effort, req.max_output_tokens, req))
+        gen = self._generate(_ask(spec, prompt, effort, req.max_output_tokens, req, 0, repeat))
         usage = Usage(
             input_tokens=tokens,
             output_tokens=gen.output_tokens,
@@ -433,6 +439,7 @@ class Engine:
         body: Mapping[str, Any],
         fault: str | None,
         request_id: str | None = None,
+        repeat: int = 0,
     ) -> Reply:
         req = parse_chat_request(body)
         spec = self._text_model(caller, req.model, "v1/chat/completions")
@@ -441,7 +448,9 @@ class Engine:
         injected = self._fault("chat", spec, fault)
         headers = self._admit(spec, tokens, req.max_completion_tokens)
         gens = tuple(
-            self._generate(_ask(spec, req.rendered, effort, req.max_completion_tokens, req, choice))
+            self._generate(
+                _ask(spec, req.rendered, effort, req.max_completion_tokens, req, choice, repeat)
+            )
             for choice in range(req.n)
         )
         usage = Usage(
@@ -479,6 +488,7 @@ class Engine:
         body: Mapping[str, Any],
         fault: str | None,
         request_id: str | None = None,
+        repeat: int = 0,  # one signature for every POST; a vector is no draw
     ) -> Reply:
         req = parse_embeddings_request(body)
         spec = self.resolve_model(caller, req.model)
@@ -511,6 +521,7 @@ def _ask(
     max_output: int | None,
     req: ResponsesRequest | ChatRequest,
     choice: int = 0,
+    repeat: int = 0,
 ) -> Prompted:
     """What either API's request asks of the model."""
     return Prompted(
@@ -525,6 +536,7 @@ def _ask(
         last_user_text=req.last_user_text,
         answering_tool_output=req.answering_tool_output,
         choice=choice,
+        repeat=repeat,
     )
 
 

@@ -1,6 +1,7 @@
 """What the emulated model answers: deterministic text, JSON or a function call, with usage.
 
-Answers are a function of (seed, model, rendered prompt, choice index) only. Visible text is
+Answers are a function of (seed, model, rendered prompt, choice index) only (a task of the
+skill model is answered in laneway.emulator.skill_answers, with these helpers). Visible text is
 built from words that are each exactly one o200k_base token, so its length in tokens is known
 by construction (the tests check it against the tokenizer). Reasoning tokens grow with effort
 (none gives 0) and count against `max_output_tokens` before any visible token, as OpenAI's do.
@@ -199,6 +200,7 @@ class Prompted:
     last_user_text: str = ""
     answering_tool_output: bool = False  # the conversation ends with a tool's result
     choice: int = 0  # Chat's n: each choice is a different draw
+    repeat: int = 0  # x-emulator-repeat: a skill task's fresh draw (plain answers ignore it)
 
 
 @dataclass(slots=True)  # not frozen: built per request, frozen costs ~7x
@@ -294,24 +296,57 @@ def _schema_value(schema: Mapping[str, Any], seed: int, ask: Prompted, what: str
     return orjson.dumps(value).decode()
 
 
+def thinking_tokens(seed: int, ask: Prompted) -> int:
+    """The reasoning tokens `ask` spends before any visible token."""
+    return _reasoning_tokens(ask.effort, _draws(seed, ask)[0])
+
+
+def out_of_budget(ask: Prompted, thinking: int) -> Generation | None:
+    """The answer when reasoning alone reaches max_output_tokens: nothing visible, incomplete."""
+    budget = ask.max_output_tokens
+    if budget is not None and thinking >= budget:
+        return Generation(None, None, 0, budget, incomplete=True)
+    return None
+
+
+def _room(ask: Prompted, thinking: int) -> int | None:
+    return None if ask.max_output_tokens is None else ask.max_output_tokens - thinking
+
+
+def call_generation(
+    seed: int, ask: Prompted, name: str, arguments: str, thinking: int
+) -> Generation:
+    """A call of `name` with `arguments` (JSON text), if it fits in what reasoning left."""
+    call_id = "call_" + rng(seed, "call", ask.prompt, ask.choice).randbytes(12).hex()
+    size = count_tokens(name) + count_tokens(arguments)
+    room = _room(ask, thinking)
+    if room is not None and size > room:
+        return Generation(None, None, 0, thinking + room, incomplete=True)
+    return Generation(None, FunctionCall(name, call_id, arguments), size, thinking, False)
+
+
+def text_generation(ask: Prompted, text: str, thinking: int) -> Generation:
+    """`text` as the answer, cut at max_output_tokens (then incomplete)."""
+    size = count_tokens(text)
+    room = _room(ask, thinking)
+    if room is not None and size > room:
+        return Generation(_cut(text, room), None, room, thinking, incomplete=True)
+    return Generation(text, None, size, thinking, incomplete=False)
+
+
 def generate(seed: int, ask: Prompted, lengths: OutputLength) -> Generation:
     """The model's answer to `ask`; truncated (incomplete) when max_output_tokens is reached."""
     reasoning_draw, length_draw, text_draw = _draws(seed, ask)
     thinking = _reasoning_tokens(ask.effort, reasoning_draw)
-    budget = ask.max_output_tokens
-    if budget is not None and thinking >= budget:
-        return Generation(None, None, 0, budget, incomplete=True)
-    room = None if budget is None else budget - thinking
+    spent = out_of_budget(ask, thinking)
+    if spent is not None:
+        return spent
+    room = _room(ask, thinking)
 
     function = _chosen_function(ask)
     if function is not None:
         arguments = _schema_value(function.parameters, seed, ask, f"function '{function.name}'")
-        call_id = "call_" + rng(seed, "call", ask.prompt, ask.choice).randbytes(12).hex()
-        call = FunctionCall(function.name, call_id, arguments)
-        size = count_tokens(function.name) + count_tokens(arguments)
-        if room is not None and size > room:
-            return Generation(None, None, 0, thinking + room, incomplete=True)
-        return Generation(None, call, size, thinking, incomplete=False)
+        return call_generation(seed, ask, function.name, arguments, thinking)
 
     plain = ask.json_schema is None and not ask.json_object
     if ask.json_schema is not None:
