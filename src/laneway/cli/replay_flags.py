@@ -10,7 +10,7 @@ override the file's).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,30 @@ class MatrixFlags:
     baseline: str | None
     models: str | None
     efforts: str | None
+    graders: tuple[str, ...] = ()
+
+    def given(self) -> list[str]:
+        """The flags given, by name."""
+        return [
+            flag
+            for flag, value in (
+                ("WORKLOAD", self.workloads),
+                ("--baseline", self.baseline),
+                ("--models", self.models),
+                ("--efforts", self.efforts),
+                ("--grader", self.graders),
+            )
+            if value
+        ]
+
+    def with_defaults(self, workloads: tuple[Path, ...], models: str, efforts: str) -> MatrixFlags:
+        """These flags, with the ones not given taken from the defaults (the demo's)."""
+        return replace(
+            self,
+            workloads=self.workloads or workloads,
+            models=self.models or models,
+            efforts=self.efforts or (None if self.models else efforts),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +65,7 @@ def experiment_of(
     """The experiment the flags (or the file, with the run flags over it) describe."""
     overrides = _run_overrides(run)
     if experiment_file is not None:
-        given = [
-            flag
-            for flag, value in (
-                ("WORKLOAD", matrix.workloads),
-                ("--baseline", matrix.baseline),
-                ("--models", matrix.models),
-                ("--efforts", matrix.efforts),
-            )
-            if value
-        ]
+        given = matrix.given()
         if given:
             raise CliError(f"--experiment names the whole matrix: drop {', '.join(given)}")
         loaded = ExperimentConfig.load(experiment_file)
@@ -63,6 +78,7 @@ def experiment_of(
         "workloads": tuple(str(path) for path in matrix.workloads),
         "baseline": baseline_of(matrix.baseline),
         "candidates": {"models": _names(matrix.models, "--models"), "efforts": _efforts(matrix)},
+        "graders": matrix.graders,
         **overrides,
     }
     return ExperimentConfig.model_validate(value)

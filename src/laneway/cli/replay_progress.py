@@ -113,7 +113,7 @@ class PlainProgress:
     ) -> None:
         self.tally.begin(plan, _on_disk(self._run_dir), spent_usd)
         resumed = f", resuming after {done}" if done else ""
-        self._write(f"replay {manifest.run_id}: {self.tally.total} calls{resumed}")
+        self._write(f"{manifest.run_id}: {self.tally.total} calls{resumed}")
         self._last = self.tally.started
 
     def row_done(self, row: ResultRow) -> None:

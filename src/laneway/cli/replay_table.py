@@ -11,6 +11,8 @@ from laneway.replay import summary_text as text
 from laneway.replay.cell_summary import CellSummary
 from laneway.replay.summary import RunSummary
 
+_NAMED_GRADERS = 2  # more are counted in the table and named below it
+
 
 def cells_table(summary: RunSummary) -> Table:
     table = Table(title=_title(summary), title_justify="left")
@@ -31,6 +33,11 @@ def cells_table(summary: RunSummary) -> Table:
 
 def print_summary(console: Console, summary: RunSummary) -> None:
     console.print(cells_table(summary))
+    named = {g.grader: None for cell in summary.cells for g in cell.quality.graders}
+    if len(named) > _NAMED_GRADERS:
+        console.print(
+            f"graders: {', '.join(named)} (each one's figures: results.json)", markup=False
+        )
     for note in summary.notes:
         console.print(f"note: {note}", markup=False)
     console.print(f"written: {summary.path}/results.json, summary.md", markup=False)
@@ -54,7 +61,7 @@ def _row(cell: CellSummary) -> list[str]:
     return [
         cell.label + (" (baseline)" if cell.baseline else ""),
         f"{cell.calls}/{cell.planned}",
-        text.quality(cell),
+        text.quality(cell, names_up_to=_NAMED_GRADERS),
         text.passing(cell),
         text.money(cell.cost.per_1k_usd),
         text.money(cell.cost.per_pass_usd) if cell.quality.passing else "-",

@@ -1,5 +1,6 @@
 """A summary's figures as people read them, shared by summary.md and the terminal's table:
-money rounded only here (to the millionth of a dollar, at least cents), unknown said as such."""
+money rounded only here (a dollar or more to the cent, less to the millionth), and an unknown
+figure said as such."""
 
 from __future__ import annotations
 
@@ -9,27 +10,32 @@ from laneway.pricing.money import usd_display
 from laneway.replay.cell_summary import CellSummary
 
 _MICRO = Decimal("0.000001")
+_CENT = Decimal("0.01")
 UNKNOWN = "unknown"
 
 
 def money(amount: Decimal | None) -> str:
     if amount is None:
         return UNKNOWN
-    return usd_display(amount.quantize(_MICRO, rounding=ROUND_HALF_EVEN))
+    step = _CENT if abs(amount) >= 1 else _MICRO  # dollars to the cent; small sums in full
+    return usd_display(amount.quantize(step, rounding=ROUND_HALF_EVEN))
 
 
 def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
 
 
-def quality(cell: CellSummary) -> str:
-    """'0.83 (exact, regex)', 'agreement 0.91', or '-' with nothing graded."""
+def quality(cell: CellSummary, names_up_to: int = 99) -> str:
+    """'0.83 (exact, regex)', '0.83 (5 graders)' past `names_up_to`, 'agreement 0.91', or '-'
+    with nothing graded."""
     figures = cell.quality
     if figures.mean is None:
         return "-"
     if figures.kind == "agreement":
         return f"agreement {figures.mean:.2f}"
-    return f"{figures.mean:.2f} ({figures.grader_names})"
+    graders = figures.graders
+    named = figures.grader_names if len(graders) <= names_up_to else f"{len(graders)} graders"
+    return f"{figures.mean:.2f} ({named})"
 
 
 def passing(cell: CellSummary) -> str:
