@@ -67,9 +67,18 @@ class _DefaultRun(click.Group):
 
 @click.group("replay", cls=_DefaultRun, no_args_is_help=True)
 def replay_command() -> None:
-    """Replay a workload (an OpenAI Batch input file, with optional `expect` per line) against
-    a baseline and candidate models and efforts: exact cost, quality, latency, failures and the
-    throughput ceiling per cell. `laneway replay WORKLOAD ...` is `laneway replay run ...`."""
+    """Replay a workload (an OpenAI Batch input file, with an optional `expect` per line)
+    against a baseline and candidate models and efforts: exact cost, quality, latency, failures
+    and the throughput ceiling per cell.
+
+    \b
+      laneway replay WORKLOAD --baseline gpt-5.2 --models gpt-5.4-mini,gpt-5.4 --efforts none,low
+      laneway replay --experiment exp.toml
+      laneway replay --demo                 (offline, on the emulator)
+      laneway replay summary RUN_DIR
+
+    `laneway replay ARGS` is `laneway replay run ARGS`: its flags are in `laneway replay run
+    --help`."""
 
 
 @replay_command.command("run")
