@@ -49,6 +49,14 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── EmulatorConfigError            -       emulator.config             emulator settings
     ├── PriceListError                 -       emulator.price_list         its price file
     ├── GraderError                    -       replay.graders              cannot grade it
+    ├── RunDirError                    -       replay.run_dir              a run directory in
+    │                                                                      use, changed, damaged
+    ├── RunCapError                    -       replay.spend_cap            a run's worst case
+    │                                                                      over its spend cap
+    ├── RunKeyError                    -       replay.runner               a run's key revoked
+    │                                                                      or expired
+    ├── EmulatorStartError             -       replay.emulator_process     a run's emulator did
+    │                                                                      not start
     ├── UnsupportedSchema              -       emulator.schema_values      a schema it cannot fill
     └── CliError                       - (exit 2) cli.errors               what the user typed
 """

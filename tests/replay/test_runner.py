@@ -13,6 +13,7 @@ import pytest
 
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
+from laneway.errors import ConfigError
 from laneway.replay.experiment import AS_WRITTEN
 from laneway.replay.run_dir import RunDir, RunDirError
 from laneway.replay.runner import CELL_ANNOTATION, RunSettings, run
@@ -101,3 +102,19 @@ def test_a_used_run_directory_is_refused(tmp_path: Path, emulator: EmulatorServe
     (tmp_path / "other" / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(RunDirError, match="not empty"):
         asyncio.run(run(chosen, RunSettings(tmp_path / "other"), config))
+
+
+def test_without_a_provider_the_run_starts_its_own_emulator_at_the_tier_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    workload = small_workload(tmp_path / "work.jsonl")
+    config = gateway_config(tmp_path)
+    settings = RunSettings(tmp_path / "run", tier="tier-5", emulator_seed=4)
+    outcome = asyncio.run(run(experiment(workload, repeats=1), settings, config))
+    assert outcome.stopped is None
+    assert (outcome.manifest.upstream, outcome.manifest.tier) == ("emulator", "tier-5")
+    assert all(row.status == "ok" for row in rows(settings.run_dir))
+    assert {record.provider for record in records(config)} == {"emulator"}
+    with pytest.raises(ConfigError, match="tier 'tier-9'"):
+        asyncio.run(run(experiment(workload), RunSettings(tmp_path / "r2", tier="tier-9"), config))

@@ -78,15 +78,23 @@ class CallPricer:
         self._catalog = catalog
         self._worst = WorstCase(catalog)
 
+    def worst(self, line: BatchLine, facts: LineFacts, cell: Cell) -> Decimal | None:
+        """The call's worst case alone: integer arithmetic, for every call of a run."""
+        model = str(line.body["model"]) if cell.model == AS_WRITTEN else cell.model
+        spec = self._catalog.find(model)
+        if spec is None or not facts.readable:
+            return None
+        nano = self._worst.nano(
+            spec.id, facts.input_tokens, facts.max_output, facts.choices, facts.extra_output
+        )
+        return None if nano is None else usd_of_nano(nano)
+
     def cost(self, line: BatchLine, facts: LineFacts, cell: Cell) -> CallCost:
         model = str(line.body["model"]) if cell.model == AS_WRITTEN else cell.model
         spec = self._catalog.find(model)
         if spec is None or not facts.readable:
             return CallCost(model, None, None)
-        nano = self._worst.nano(
-            spec.id, facts.input_tokens, facts.max_output, facts.choices, facts.extra_output
-        )
-        worst = None if nano is None else usd_of_nano(nano)
+        worst = self.worst(line, facts, cell)
         effort = cell.effort or effort_of(line.endpoint, line.body) or _DEFAULT_EFFORT
         output = EXPECTED_OUTPUT.get(effort, EXPECTED_OUTPUT[_DEFAULT_EFFORT])
         cap = facts.max_output if facts.max_output is not None else spec.max_output_tokens

@@ -13,6 +13,11 @@ unless asked for, so a cell measures its model. Records are charged to the key n
 `RunSettings.key`: the key store's virtual key of that name (its limits and budgets apply), else
 the fixed id "replay:<name>"; each is tagged with the run (ledger `run_id`) and its cell
 (annotation `replay-cell`), and kept out of traffic figures.
+
+The workload is held in memory (its lines, parsed); rows stream to disk, and what the run keeps
+per call is a byte of each of two bitmaps (done, in flight when an earlier invocation stopped).
+A call whose worst case is unknown (a run told to start over an unbounded plan) reserves
+nothing against the cap: only its exact cost, once known, is charged.
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ from typing import Protocol
 from laneway.assembly import Assembly, Upstream
 from laneway.clock import Clock, SystemClock
 from laneway.config import GatewayConfig
+from laneway.errors import ConfigError, LanewayError
 from laneway.gateway.client import Client
 from laneway.gateway.observers import Exchange, Observer
 from laneway.ids import new_id
 from laneway.keys.model import VirtualKey
 from laneway.keys.store import KeyStore
 from laneway.pricing.catalog import Catalog
+from laneway.pricing.model_spec import TIERS
 from laneway.replay.calls import Call, Caller
 from laneway.replay.costs import CallPricer, charge_of, cost_unknown, line_facts
 from laneway.replay.experiment import ExperimentConfig
@@ -63,7 +70,7 @@ CELL_ANNOTATION = "replay-cell"
 _ZERO = Decimal(0)
 
 
-class RunKeyError(RunDirError):
+class RunKeyError(LanewayError):
     """The key a run is charged to cannot be used (revoked or expired)."""
 
 
@@ -108,6 +115,8 @@ async def run(
     load (GraderError), a worst case over the cap (RunCapError, unless `over_cap`), a run
     directory in use (RunDirError; the same experiment's: resume it)."""
     clock = clock or SystemClock()
+    if settings.tier is not None and settings.tier not in TIERS:
+        raise ConfigError(f"tier {settings.tier!r}: one of {', '.join(TIERS)}, or none")
     catalog = Catalog.load(*config.catalog)
     workload, raw_lines = read_workloads(experiment.workloads)
     plan = plan_run(experiment, workload, catalog)
@@ -332,8 +341,8 @@ class _Job:
         line_repeat, column = divmod(index, cells)
         line, repeat = divmod(line_repeat, repeats)
         cell = self.cells[column]
-        cost = self.pricer.cost(self.lines[line], line_facts(self.lines[line]), cell)
-        return Call(self.lines[line], cell, repeat, index, cost.worst_usd)
+        worst = self.pricer.worst(self.lines[line], line_facts(self.lines[line]), cell)
+        return Call(self.lines[line], cell, repeat, index, worst)
 
     def pending(self) -> Iterator[Call]:
         """The calls without a row, line by line, each line's facts read once."""
@@ -345,7 +354,7 @@ class _Job:
                 for cell in cells:
                     if not done[index]:
                         facts = facts or line_facts(line)
-                        worst = self.pricer.cost(line, facts, cell).worst_usd
+                        worst = self.pricer.worst(line, facts, cell)
                         yield Call(line, cell, repeat, index, worst)
                     index += 1
 

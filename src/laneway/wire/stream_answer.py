@@ -15,22 +15,28 @@ from laneway.wire.request import Endpoint
 
 _EVENTS = re.compile(rb"\r?\n\r?\n")
 _ENDS = frozenset(("response.completed", "response.incomplete", "response.failed"))
+_END_BYTES = tuple(end.encode() for end in _ENDS)
 
 
 def stream_answer(endpoint: Endpoint, stream: bytes) -> AnswerView | None:
     """The answer in a whole stream's bytes; None when it carried none (it ended early)."""
-    payloads = list(_payloads(stream))
+    events = _EVENTS.split(stream)
     if endpoint == "chat":
+        payloads = _payloads(events)
         return _chat(payloads) if payloads else None
-    for payload in reversed(payloads):
-        if payload.get("type") in _ENDS and isinstance(payload.get("response"), dict):
-            return answer_of("responses", payload["response"])
+    # Only the last events can end it: read from the end, parsing only an ending's.
+    for event in reversed(events):
+        if not any(end in event for end in _END_BYTES):
+            continue
+        for payload in _payloads([event]):
+            if payload.get("type") in _ENDS and isinstance(payload.get("response"), dict):
+                return answer_of("responses", payload["response"])
     return None
 
 
-def _payloads(stream: bytes) -> list[dict[str, Any]]:
+def _payloads(events: list[bytes]) -> list[dict[str, Any]]:
     found = []
-    for event in _EVENTS.split(stream):
+    for event in events:
         for line in event.splitlines():
             if not line.startswith(b"data:"):
                 continue
