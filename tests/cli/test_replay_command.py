@@ -5,6 +5,11 @@ checked against the ledger and the emulator's own bill."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +28,14 @@ from laneway.replay.run_setup import read_workloads
 from laneway.replay.summary import AGREEMENT_NOTE, EMULATED_NOTE
 from laneway.replay.summary_text import money
 from tests.cli.conftest import Run, assert_one_line_error
-from tests.replay.runs import PROVIDER_KEY, emulator_bill, line, records, small_workload
+from tests.replay.runs import (
+    PROVIDER_KEY,
+    emulator_bill,
+    line,
+    many_lines,
+    records,
+    small_workload,
+)
 
 MATRIX = ("--baseline", "gpt-5.2@none", "--models", "gpt-5.4-mini", "--efforts", "low")
 
@@ -237,3 +249,56 @@ def test_bare_replay_shows_help_and_summary_of_a_non_run_is_one_line(
     assert "laneway replay WORKLOAD" in bare.err
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run("replay", "summary", str(tmp_path / "empty")), "not a run directory")
+
+
+def test_ctrl_c_stops_a_run_resumable_and_resume_finishes_it(run: Run, tmp_path: Path) -> None:
+    workload = many_lines(tmp_path / "work.jsonl", 400)
+    run_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANEWAY_"))}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    args = ("replay", str(workload), "--models", "gpt-5.4", "--concurrency", "4",
+            "--run-dir", str(run_dir))  # fmt: skip
+    # No provider and no key: the run's own emulator, in a process of its own.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "laneway.cli.main", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _rows_on_disk(run_dir) < 100:
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the run made too few rows"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 1, err
+    assert f"stopped: interrupted; laneway replay --resume {run_dir}" in err.decode()
+    assert "written:" in out.decode()
+    stopped = orjson.loads((run_dir / "results.json").read_bytes())
+    assert 100 <= stopped["completed"] < 800
+
+    resumed = run("replay", "--resume", str(run_dir), "--json")
+    assert resumed.code == 0, resumed.err
+    value = json.loads(resumed.out)
+    assert (value["completed"], value["resumed_from"]) == (800, stopped["completed"])
+    assert value["repeated"] <= 4  # at most the calls in flight at the stop
+    assert all(cell["calls"] == 400 for cell in value["cells"])
+
+
+def test_the_plan_says_when_the_worst_case_is_over_the_cap(run: Run, tmp_path: Path) -> None:
+    workload = small_workload(tmp_path / "work.jsonl")
+    result = run("replay", str(workload), *MATRIX, "--plan", "--spend-cap", "0.001")
+    assert result.code == 0, result.err
+    assert "exceeds it: the run stops at the cap, and starts only with --over-cap" in result.out
+
+
+def _rows_on_disk(run_dir: Path) -> int:
+    try:
+        return (run_dir / "results.jsonl").read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0

@@ -39,15 +39,14 @@ from laneway.pricing.model_spec import TIERS
 from laneway.replay.demo import DEMO_WORKLOAD
 from laneway.replay.experiment import ExperimentConfig
 from laneway.replay.plan import RunPlan, plan_run
-from laneway.replay.run_dir import MANIFEST, RunDir
+from laneway.replay.run_dir import RunDir
 from laneway.replay.run_setup import read_workloads
 from laneway.replay.runner import RunEvents, RunOutcome, RunSettings, resume, run
 from laneway.replay.summary import RunSummary
 from laneway.replay.summary_files import write_summary
 from laneway.replay.summary_json import summary_value
 
-EXIT_STOPPED = 1  # the run ended short (the spend cap, an interrupt): resumable
-EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C
+EXIT_STOPPED = 1  # the run ended short (the spend cap, Ctrl-C): resumable
 RUNS_DIR = Path("replay-runs")
 # The demo: the legacy lane's model (as written in the demo's lines) against the newer ones, at
 # the emulator's default tier so the ceilings are figures.
@@ -263,20 +262,13 @@ def _show_plan(plan: RunPlan, as_json: bool) -> None:
 def _finish(
     start: Callable[[RunEvents], Coroutine[Any, Any, RunOutcome]], run_dir: Path, as_json: bool
 ) -> int:
-    """Run to the end (or a stop), then the summary: written, and shown."""
-    try:
-        outcome = asyncio.run(start(_progress(run_dir)))
-    except KeyboardInterrupt:
-        if not (run_dir / MANIFEST).exists():
-            raise
-        _show(write_summary(RunDir(run_dir)), as_json)
-        stderr_console().print(f"interrupted: laneway replay --resume {run_dir}", markup=False)
-        return EXIT_INTERRUPTED
+    """Run to the end (or a stop: the cap, Ctrl-C), then the summary: written, and shown."""
+    outcome = asyncio.run(start(_progress(run_dir)))
     _show(write_summary(RunDir(outcome.run_dir), outcome), as_json)
     if outcome.stopped is not None:
-        stderr_console().print(
-            f"stopped: {outcome.stopped}; laneway replay --resume {outcome.run_dir}", markup=False
-        )
+        # Plain text: a rich console would wrap the path at 80 columns off a terminal.
+        click.echo(f"stopped: {outcome.stopped}; laneway replay --resume {outcome.run_dir}",
+                   err=True)  # fmt: skip
         return EXIT_STOPPED
     return 0
 

@@ -17,6 +17,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
+from laneway.replay.costs import cost_unknown
 from laneway.replay.plan import RunPlan
 from laneway.replay.rows import ResultRow
 from laneway.replay.run_dir import RunDir, RunManifest
@@ -52,7 +53,7 @@ class ProgressTally:
         self.errors += row.status != "ok"
         if row.cost_usd is not None:
             self.spent_usd += row.cost_usd
-        elif row.attempts:
+        elif cost_unknown(row):
             self.unknown_costs += 1
 
     @property

@@ -25,7 +25,7 @@ class TokenFigures:
 @dataclass(frozen=True, slots=True)
 class CostFigures:
     total_usd: Decimal  # exact, over the rows whose cost is known
-    unknown: int  # rows that reached a model but whose cost is unknown (not in total_usd)
+    unknown: int  # rows that may have cost something, at a cost unknown (not in total_usd)
     # Each None when any cost is unknown (a figure with a hole in it is not a figure):
     per_request_usd: Decimal | None  # over every call, failures included
     per_1k_usd: Decimal | None

@@ -20,6 +20,7 @@ from laneway.replay.cell_summary import (
     ThroughputFigures,
     TokenFigures,
 )
+from laneway.replay.costs import cost_unknown
 from laneway.replay.experiment import Cell
 from laneway.replay.percentiles import percentiles
 from laneway.replay.row_quality import QualityKind, Verdict
@@ -82,7 +83,7 @@ class CellTally:
     def _add_usage(self, row: ResultRow) -> None:
         if row.cost_usd is not None:
             self.cost += row.cost_usd
-        elif row.attempts > 0:  # it reached a model; a call never sent cost nothing
+        elif cost_unknown(row):  # as the runner counts it: an error before any output is free
             self.unknown_costs += 1
         usage = row.usage
         if usage is None:
