@@ -15,6 +15,7 @@ from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.errors import ConfigError
 from laneway.replay.experiment import AS_WRITTEN
+from laneway.replay.graders import GraderError
 from laneway.replay.run_dir import RunDir, RunDirError
 from laneway.replay.runner import CELL_ANNOTATION, RunSettings, run
 from tests.replay.runs import (
@@ -118,3 +119,26 @@ def test_without_a_provider_the_run_starts_its_own_emulator_at_the_tier_asked(
     assert {record.provider for record in records(config)} == {"emulator"}
     with pytest.raises(ConfigError, match="tier 'tier-9'"):
         asyncio.run(run(experiment(workload), RunSettings(tmp_path / "r2", tier="tier-9"), config))
+
+
+def test_python_graders_grade_every_answer_and_a_bad_one_refuses_the_run(
+    tmp_path: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_checks.py").write_text(
+        "def short(request, answer, expected):\n"
+        "    return (1.0 if len(answer.text) < 10_000 else 0.0, 'short?')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    workload = small_workload(tmp_path / "work.jsonl")
+    config = gateway_config(tmp_path)
+    bad = experiment(workload, graders=["no_such_module_here:f"])
+    with pytest.raises(GraderError, match="cannot import 'no_such_module_here'"):
+        asyncio.run(run(bad, RunSettings(tmp_path / "bad"), config, upstream=upstream_of(emulator)))
+    assert not (tmp_path / "bad").exists()
+    graded = experiment(workload, repeats=1, graders=["my_checks:short"])
+    settings = RunSettings(tmp_path / "run")
+    asyncio.run(run(graded, settings, config, upstream=upstream_of(emulator)))
+    found = rows(settings.run_dir)
+    assert all(row.grades[-1].grader == "my_checks:short" for row in found)
+    assert all(row.grades[-1].value == 1.0 for row in found)
