@@ -302,3 +302,11 @@ def _rows_on_disk(run_dir: Path) -> int:
         return (run_dir / "results.jsonl").read_bytes().count(b"\n")
     except FileNotFoundError:
         return 0
+
+
+def test_a_python_grader_that_does_not_import_is_refused_before_the_plan(
+    run: Run, tmp_path: Path
+) -> None:
+    workload = small_workload(tmp_path / "work.jsonl")
+    result = run("replay", str(workload), *MATRIX, "--grader", "no_such_module:grade", "--plan")
+    assert_one_line_error(result, "python grader 'no_such_module:grade': cannot import")

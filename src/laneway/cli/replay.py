@@ -39,6 +39,7 @@ from laneway.pricing.model_spec import TIERS
 from laneway.replay.demo import DEMO_WORKLOAD
 from laneway.replay.experiment import ExperimentConfig
 from laneway.replay.plan import RunPlan, plan_run
+from laneway.replay.python_grader import PythonGrader
 from laneway.replay.run_dir import RunDir
 from laneway.replay.run_setup import read_workloads
 from laneway.replay.runner import RunEvents, RunOutcome, RunSettings, resume, run
@@ -207,6 +208,8 @@ def run_command(
     experiment = _experiment(matrix, RunFlags(repeats, concurrency, spend_cap), experiment_file,
                              demo)  # fmt: skip
     workload, _ = read_workloads(experiment.workloads)
+    for reference in experiment.graders:  # one that does not import is refused, --plan or not
+        PythonGrader(reference)
     plan = plan_run(experiment, workload, Catalog.load(*config.catalog))
     if plan_only:
         _show_plan(plan, as_json)
