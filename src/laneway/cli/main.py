@@ -15,6 +15,7 @@ from laneway.cli.lanes import lanes_command
 from laneway.cli.migrate import migrate_command
 from laneway.cli.models import models_command
 from laneway.cli.reconcile import reconcile_command
+from laneway.cli.replay import replay_command
 from laneway.cli.route import route_command
 from laneway.cli.serve import serve_command
 from laneway.cli.tokens import tokens_command
@@ -39,6 +40,7 @@ cli.add_command(lanes_command)
 cli.add_command(migrate_command)
 cli.add_command(models_command)
 cli.add_command(reconcile_command)
+cli.add_command(replay_command)
 cli.add_command(route_command)
 cli.add_command(serve_command)
 cli.add_command(tokens_command)
