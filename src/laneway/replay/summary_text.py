@@ -1,6 +1,6 @@
 """A summary's figures as people read them, shared by summary.md and the terminal's table:
-money rounded only here (a dollar or more to the cent, less to the millionth), and an unknown
-figure said as such."""
+money rounded only here (a dollar or more to the cent, less to four significant figures, so
+$0.2008 and $0.0001330 read alike), and an unknown figure said as such."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from laneway.pricing.money import usd_display
 from laneway.replay.cell_summary import CellSummary
 
-_MICRO = Decimal("0.000001")
+_SIGNIFICANT = 4
 _CENT = Decimal("0.01")
 UNKNOWN = "unknown"
 
@@ -17,7 +17,10 @@ UNKNOWN = "unknown"
 def money(amount: Decimal | None) -> str:
     if amount is None:
         return UNKNOWN
-    step = _CENT if abs(amount) >= 1 else _MICRO  # dollars to the cent; small sums in full
+    if not amount or abs(amount) >= 1:
+        step = _CENT
+    else:  # small sums: the digits that tell cells apart, not a fixed number of places
+        step = Decimal(1).scaleb(amount.adjusted() - _SIGNIFICANT + 1)
     return usd_display(amount.quantize(step, rounding=ROUND_HALF_EVEN))
 
 
