@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from laneway.assembly import Upstream
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.errors import ConfigError
@@ -18,8 +19,10 @@ from laneway.replay.experiment import AS_WRITTEN
 from laneway.replay.graders import GraderError
 from laneway.replay.run_dir import RunDir, RunDirError
 from laneway.replay.runner import CELL_ANNOTATION, RunSettings, run
+from laneway.upstream.provider_config import ProviderConfig
 from tests.replay.runs import (
     MINI,
+    PROVIDER_KEY,
     emulator_bill,
     experiment,
     gateway_config,
@@ -119,6 +122,40 @@ def test_without_a_provider_the_run_starts_its_own_emulator_at_the_tier_asked(
     assert {record.provider for record in records(config)} == {"emulator"}
     with pytest.raises(ConfigError, match="tier 'tier-9'"):
         asyncio.run(run(experiment(workload), RunSettings(tmp_path / "r2", tier="tier-9"), config))
+
+
+def test_the_ceilings_tier_is_the_providers_when_the_run_names_none(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    workload = small_workload(tmp_path / "work.jsonl")
+    said = Upstream(
+        {
+            "emu": ProviderConfig(
+                kind="openai-compatible",
+                base_url=emulator.base_url,
+                api_key_env="EMU_KEY",
+                tier="tier-4",
+            )
+        },
+        {"EMU_KEY": PROVIDER_KEY},
+    )
+    config = gateway_config(tmp_path)
+    outcome = asyncio.run(
+        run(experiment(workload, repeats=1), RunSettings(tmp_path / "a"), config, upstream=said)
+    )
+    assert outcome.manifest.tier == "tier-4"
+    unsaid = asyncio.run(
+        run(
+            experiment(workload, repeats=1),
+            RunSettings(tmp_path / "b"),
+            config,
+            upstream=upstream_of(emulator),
+        )
+    )
+    assert unsaid.manifest.tier is None
+    named = RunSettings(tmp_path / "c", tier="tier-2")
+    chosen = asyncio.run(run(experiment(workload, repeats=1), named, config, upstream=said))
+    assert chosen.manifest.tier == "tier-2"
 
 
 def test_python_graders_grade_every_answer_and_a_bad_one_refuses_the_run(

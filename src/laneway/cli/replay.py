@@ -152,7 +152,8 @@ def replay_command() -> None:
     type=click.Choice(TIERS),
     default=None,
     help="Your usage tier: the throughput ceilings use its limits, laneway paces to "
-    "them, and the run's own emulator enforces them [default: unknown].",
+    "them, and the run's own emulator enforces them [default: the configured providers' "
+    "tier, else unknown].",
 )
 @click.option(
     "--speed",

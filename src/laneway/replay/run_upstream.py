@@ -48,6 +48,20 @@ class RunUpstream:
         )
         return ", ".join(sorted(providers)) if providers else EMULATOR_PROVIDER
 
+    @staticmethod
+    def configured_tier(
+        config: GatewayConfig, upstream: Upstream | None, env: Mapping[str, str] | None
+    ) -> str | None:
+        """The usage tier the configured providers say they are on, when they all say the same
+        (the ceilings' tier when the run names none); None when unsaid or they differ."""
+        providers = (
+            upstream.providers
+            if upstream is not None
+            else effective_providers(config, os.environ if env is None else env)
+        )
+        said = {p.tier for p in (providers or {}).values() if "tier" in p.model_fields_set}
+        return said.pop() if len(said) == 1 else None
+
     async def __aenter__(self) -> RunUpstream:
         if self.upstream is not None:
             self.upstream = self.upstream.shared()  # its owner stops its emulator, if any

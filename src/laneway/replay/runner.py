@@ -141,7 +141,7 @@ async def run(
         spend_cap_usd=experiment.spend_cap_usd,
         key=settings.key,
         upstream=RunUpstream.describe(config, upstream, env),
-        tier=settings.tier,
+        tier=settings.tier or RunUpstream.configured_tier(config, upstream, env),
         workloads=experiment.workloads,
         lines=len(workload.lines),
         graders=experiment.graders,
