@@ -38,10 +38,9 @@ from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import TIERS
 from laneway.replay.demo import DEMO_WORKLOAD
 from laneway.replay.experiment import ExperimentConfig
-from laneway.replay.plan import RunPlan, plan_run
+from laneway.replay.plan import RunPlan, prepare
 from laneway.replay.python_grader import PythonGrader
 from laneway.replay.run_dir import RunDir
-from laneway.replay.run_setup import read_workloads
 from laneway.replay.runner import RunEvents, RunOutcome, RunSettings, resume, run
 from laneway.replay.summary import RunSummary
 from laneway.replay.summary_files import write_summary
@@ -208,12 +207,11 @@ def run_command(
                        as_json)  # fmt: skip
     experiment = _experiment(matrix, RunFlags(repeats, concurrency, spend_cap), experiment_file,
                              demo)  # fmt: skip
-    workload, _ = read_workloads(experiment.workloads)
     for reference in experiment.graders:  # one that does not import is refused, --plan or not
         PythonGrader(reference)
-    plan = plan_run(experiment, workload, Catalog.load(*config.catalog))
+    prepared = prepare(experiment, Catalog.load(*config.catalog))
     if plan_only:
-        _show_plan(plan, as_json)
+        _show_plan(prepared.plan, as_json)
         return 0
     settings = RunSettings(
         run_dir=run_dir or RUNS_DIR / time.strftime("%Y%m%d-%H%M%S"),
@@ -224,8 +222,8 @@ def run_command(
         emulator_speed=speed,
         emulator_seed=seed,
     )
-    return _finish(lambda events: run(experiment, settings, config, events=events),
-                   settings.run_dir, as_json)  # fmt: skip
+    return _finish(lambda events: run(experiment, settings, config, events=events,
+                                      prepared=prepared), settings.run_dir, as_json)  # fmt: skip
 
 
 @replay_command.command("summary")

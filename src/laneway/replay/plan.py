@@ -9,12 +9,13 @@ An unknown price makes a cell's figures (and the run's) None, with a note: never
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from laneway.pricing.catalog import Catalog
-from laneway.replay.costs import CallPricer, line_facts
+from laneway.replay.costs import CallPricer, LineFacts, line_facts
 from laneway.replay.experiment import AS_WRITTEN, Cell, ExperimentConfig, cells
+from laneway.replay.run_setup import read_workloads
 from laneway.replay.workload import Workload
 
 
@@ -34,6 +35,9 @@ class RunPlan:
     worst_usd: Decimal | None
     expected_usd: Decimal | None
     spend_cap_usd: Decimal | None
+    # Per workload line, in order: what pricing its calls needs (input counted exactly), read
+    # once here and reused by the run, so no line is tokenized twice.
+    line_facts: tuple[LineFacts, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def over_cap(self) -> bool:
@@ -50,8 +54,8 @@ def plan_run(experiment: ExperimentConfig, workload: Workload, catalog: Catalog)
     worst: list[Decimal | None] = [Decimal(0)] * len(chosen)
     expected: list[Decimal | None] = [Decimal(0)] * len(chosen)
     unpriced: dict[str, set[str]] = {}  # cell label -> models it could not price
-    for line in workload.lines:
-        facts = line_facts(line)
+    every = tuple(line_facts(line) for line in workload.lines)
+    for line, facts in zip(workload.lines, every, strict=True):
         for index, cell in enumerate(chosen):
             cost = pricer.cost(line, facts, cell)
             if cost.worst_usd is None or cost.expected_usd is None:
@@ -70,7 +74,25 @@ def plan_run(experiment: ExperimentConfig, workload: Workload, catalog: Catalog)
         _total(p.worst_usd for p in plans),
         _total(p.expected_usd for p in plans),
         experiment.spend_cap_usd,
+        every,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    """An experiment read and planned, before any call: what `--plan` shows and `run` runs."""
+
+    experiment: ExperimentConfig
+    workload: Workload  # every workload's lines, as one
+    raw_lines: bytes  # the lines as read, for the run directory's workload.jsonl
+    plan: RunPlan
+
+
+def prepare(experiment: ExperimentConfig, catalog: Catalog) -> PreparedRun:
+    """Read the experiment's workloads and plan it: WorkloadError naming every bad line,
+    UnknownModelError for a model the catalog lacks."""
+    workload, raw_lines = read_workloads(experiment.workloads)
+    return PreparedRun(experiment, workload, raw_lines, plan_run(experiment, workload, catalog))
 
 
 def _plus(total: Decimal | None, cost: Decimal | None, times: int) -> Decimal | None:

@@ -41,9 +41,9 @@ from laneway.keys.store import KeyStore
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import TIERS
 from laneway.replay.calls import Call, Caller
-from laneway.replay.costs import CallPricer, charge_of, cost_unknown, line_facts
+from laneway.replay.costs import CallPricer, charge_of, cost_unknown
 from laneway.replay.experiment import ExperimentConfig
-from laneway.replay.plan import RunPlan, plan_run
+from laneway.replay.plan import PreparedRun, RunPlan, plan_run, prepare
 from laneway.replay.python_grader import PythonGrader
 from laneway.replay.results_writer import ResultsWriter
 from laneway.replay.rows import ResultRow
@@ -55,7 +55,6 @@ from laneway.replay.run_setup import (
     call_models,
     catalog_toml,
     experiment_toml,
-    read_workloads,
     sha256,
     write_files,
     write_manifest,
@@ -109,17 +108,22 @@ async def run(
     upstream: Upstream | None = None,
     env: Mapping[str, str] | None = None,
     clock: Clock | None = None,
+    prepared: PreparedRun | None = None,
 ) -> RunOutcome:
     """Start a run in `settings.run_dir` (new or empty). Refused before any call: a bad
     workload (WorkloadError), an unknown model (UnknownModelError), a grader that does not
     load (GraderError), a worst case over the cap (RunCapError, unless `over_cap`), a run
-    directory in use (RunDirError; the same experiment's: resume it)."""
+    directory in use (RunDirError; the same experiment's: resume it). `prepared`: the
+    experiment already read and planned (`prepare`), so it is not read twice."""
     clock = clock or SystemClock()
     if settings.tier is not None and settings.tier not in TIERS:
         raise ConfigError(f"tier {settings.tier!r}: one of {', '.join(TIERS)}, or none")
     catalog = Catalog.load(*config.catalog)
-    workload, raw_lines = read_workloads(experiment.workloads)
-    plan = plan_run(experiment, workload, catalog)
+    if prepared is None:
+        prepared = prepare(experiment, catalog)
+    elif prepared.experiment is not experiment:
+        raise ValueError("run(): `prepared` is another experiment's")
+    workload, raw_lines, plan = prepared.workload, prepared.raw_lines, prepared.plan
     if plan.over_cap and not settings.over_cap:
         raise RunCapError(_over_cap(plan))
     graders = [PythonGrader(reference) for reference in experiment.graders]
@@ -341,19 +345,17 @@ class _Job:
         line_repeat, column = divmod(index, cells)
         line, repeat = divmod(line_repeat, repeats)
         cell = self.cells[column]
-        worst = self.pricer.worst(self.lines[line], line_facts(self.lines[line]), cell)
+        worst = self.pricer.worst(self.lines[line], self.plan.line_facts[line], cell)
         return Call(self.lines[line], cell, repeat, index, worst)
 
     def pending(self) -> Iterator[Call]:
-        """The calls without a row, line by line, each line's facts read once."""
+        """The calls without a row, line by line, priced from the plan's facts."""
         done, cells, repeats = self.tally.done, self.cells, self.manifest.repeats
         index = 0
-        for line in self.lines:
-            facts = None
+        for line, facts in zip(self.lines, self.plan.line_facts, strict=True):
             for repeat in range(repeats):
                 for cell in cells:
                     if not done[index]:
-                        facts = facts or line_facts(line)
                         worst = self.pricer.worst(line, facts, cell)
                         yield Call(line, cell, repeat, index, worst)
                     index += 1
