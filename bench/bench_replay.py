@@ -137,53 +137,89 @@ def main() -> None:
         run_bench(Path(folder), args)
 
 
+Figures = dict[tuple[str, int], tuple[float, float, float]]  # (name, lines) -> cpu, rss, wall
+
+
 def run_bench(home: Path, args: argparse.Namespace) -> None:
     harness.check_ports_free([EMULATOR_PORT])
-    workload = home / "workload.jsonl"
-    workload.write_bytes(demo_jsonl(lines=args.lines))
-    experiment = home / "experiment.toml"
-    experiment.write_text(experiment_toml(workload, args.concurrency))
-    calls = args.lines * (1 + len(CELLS))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LANEWAY_", "OPENAI_"))}
     env[harness.UPSTREAM_KEY_ENV] = harness.UPSTREAM_KEY
+    sizes = (args.lines // 5, args.lines)  # two sizes: the difference is the cost per call
     print(
-        f"replay bench: {args.lines} lines x {1 + len(CELLS)} cells = {calls} calls, "
-        f"concurrency {args.concurrency}, emulator at speed 0 on CPU {harness.LOAD_CPU}"
+        f"replay bench: {sizes[0]} and {sizes[1]} lines x {1 + len(CELLS)} cells, concurrency "
+        f"{args.concurrency}, emulator at speed 0 on CPU {harness.LOAD_CPU}"
     )
+    figures: Figures = {}
     with harness.emulator(EMULATOR_PORT, home / "emulator.log"):
-        figures = {}
-        for name in ("driver", "replay"):  # each with its own ledger
-            config = harness.gateway_config(home / name, EMULATOR_PORT)
-            if name == "driver":
-                argv = [sys.executable, "-m", "bench.bench_replay", "--concurrency",
-                        str(args.concurrency), "--driver", str(config), str(workload)]  # fmt: skip
-            else:
-                argv = replay_argv(home / name, experiment, home / "run")
-            started = time.monotonic()
-            status, cpu, rss = measured(argv, env, home / f"{name}.log")
-            wall = time.monotonic() - started
-            if status not in (0,):
-                tail = (home / f"{name}.log").read_text(errors="replace")[-2000:]
-                raise SystemExit(f"{name} exited {status}\n{tail}")
-            figures[name] = (cpu, rss, wall)
-            print(f"  {name:6}: {wall:6.1f} s wall, {cpu:6.1f} s CPU, "
-                  f"{cpu / calls * 1e6:5.0f} µs CPU per call, peak RSS {rss:5.0f} MB")  # fmt: skip
-        rows, twice = check_calls(home / "run", calls)
-        print(f"  replay rows {rows}, calls made twice {twice}")
-        report(figures, calls)
+        for lines in sizes:
+            folder = home / f"lines-{lines}"
+            folder.mkdir()
+            workload = folder / "workload.jsonl"
+            workload.write_bytes(demo_jsonl(lines=lines))
+            experiment = folder / "experiment.toml"
+            experiment.write_text(experiment_toml(workload, args.concurrency))
+            for name in ("driver", "replay"):  # each with its own ledger
+                figures[(name, lines)] = one(folder, name, workload, experiment, env, args)
+            rows, twice = check_calls(folder / "run", lines * (1 + len(CELLS)))
+            print(f"  replay rows {rows}, calls made twice {twice}")
+        report(figures, sizes)
         if args.kill:
-            kill_and_resume(home, experiment, env, calls, random.Random(args.seed), figures)
+            folder = home / f"lines-{sizes[1]}"
+            calls = sizes[1] * (1 + len(CELLS))
+            kill_and_resume(
+                folder, folder / "experiment.toml", env, calls, random.Random(args.seed)
+            )
 
 
-def report(figures: dict[str, tuple[float, float, float]], calls: int) -> None:
-    driver_cpu, _, _ = figures["driver"]
-    replay_cpu, replay_rss, _ = figures["replay"]
-    gateway = driver_cpu / calls
-    own = (replay_cpu - driver_cpu) / calls
-    print(f"  replay's own CPU per call {own * 1e6:.0f} µs / the gateway's own "
+def one(
+    folder: Path,
+    name: str,
+    workload: Path,
+    experiment: Path,
+    env: dict[str, str],
+    args: argparse.Namespace,
+) -> tuple[float, float, float]:
+    """One process to its end: (CPU seconds, peak RSS in MB, wall seconds)."""
+    config = harness.gateway_config(folder / name, EMULATOR_PORT)
+    if name == "driver":
+        argv = [sys.executable, "-m", "bench.bench_replay", "--concurrency",
+                str(args.concurrency), "--driver", str(config), str(workload)]  # fmt: skip
+    else:
+        argv = replay_argv(folder / name, experiment, folder / "run")
+    started = time.monotonic()
+    status, cpu, rss = measured(argv, env, folder / f"{name}.log")
+    wall = time.monotonic() - started
+    if status != 0:
+        tail = (folder / f"{name}.log").read_text(errors="replace")[-2000:]
+        raise SystemExit(f"{name} exited {status}\n{tail}")
+    calls = sum(1 for _ in workload.open("rb")) * (1 + len(CELLS))
+    print(f"  {name:6} {calls:6} calls: {wall:6.1f} s wall, {cpu:6.1f} s CPU, "
+          f"{cpu / calls * 1e6:5.0f} µs CPU per call, peak RSS {rss:5.0f} MB")  # fmt: skip
+    return cpu, rss, wall
+
+
+def report(figures: Figures, sizes: tuple[int, int]) -> None:
+    """Replay's own CPU per call against the gateway's: whole processes at the larger size
+    (start-up, plan and summary included), and per added call (the slope between the sizes)."""
+    small, large = sizes
+    cells = 1 + len(CELLS)
+    calls = large * cells
+    added = (large - small) * cells
+    driver, replay = figures[("driver", large)][0], figures[("replay", large)][0]
+    gateway, own = driver / calls, (replay - driver) / calls
+    print(f"  whole processes: replay's own CPU per call {own * 1e6:.0f} µs / the gateway's "
           f"{gateway * 1e6:.0f} µs = {own / gateway:.2f} (target < 1)")  # fmt: skip
-    print(f"  replay peak RSS {replay_rss:.0f} MB (target < {RSS_TARGET_MB}): "
-          f"{'met' if replay_rss < RSS_TARGET_MB else 'NOT met'}")  # fmt: skip
+    driver_slope = (driver - figures[("driver", small)][0]) / added
+    replay_slope = (replay - figures[("replay", small)][0]) / added
+    own_slope = replay_slope - driver_slope
+    print(f"  per added call: replay's own {own_slope * 1e6:.0f} µs / the gateway's "
+          f"{driver_slope * 1e6:.0f} µs = {own_slope / driver_slope:.2f} (target < 1); "
+          f"replay's fixed cost {replay - replay_slope * calls:.1f} s CPU, "
+          f"the driver's {driver - driver_slope * calls:.1f} s")  # fmt: skip
+    rss_small, rss_large = figures[("replay", small)][1], figures[("replay", large)][1]
+    verdict = "met" if rss_large < RSS_TARGET_MB else "NOT met"
+    print(f"  replay peak RSS {rss_small:.0f} MB at {small} lines, {rss_large:.0f} MB at {large} "
+          f"(target < {RSS_TARGET_MB}): {verdict}")  # fmt: skip
 
 
 def kill_and_resume(
@@ -192,11 +228,9 @@ def kill_and_resume(
     env: dict[str, str],
     calls: int,
     draw: random.Random,
-    figures: dict[str, tuple[float, float, float]],
 ) -> None:
-    del figures
     # A random point of the run: when results.jsonl reaches a random share of the full run's.
-    full = (home / "run" / "results.jsonl").stat().st_size
+    full = (home / "run" / "results.jsonl").stat().st_size  # the complete run's
     share = draw.uniform(0.05, 0.95)
     run_dir = home / "killed"
     results = run_dir / "results.jsonl"
