@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -5,7 +6,14 @@ import pytest
 
 from laneway.replay.experiment import AS_WRITTEN, Cell
 from laneway.replay.rows import ResultRow
-from laneway.replay.run_dir import RESULTS, STARTED, RunDir, RunDirError, RunManifest
+from laneway.replay.run_dir import (
+    RESULTS,
+    STARTED,
+    RunDir,
+    RunDirError,
+    RunManifest,
+    new_run_id,
+)
 
 
 def _manifest() -> RunManifest:
@@ -53,3 +61,9 @@ def test_a_damaged_row_is_named(tmp_path: Path) -> None:
     (tmp_path / RESULTS).write_bytes(b"[1]\n")
     with pytest.raises(RunDirError, match="damaged row"):
         list(RunDir(tmp_path).rows())
+
+
+def test_a_run_id_is_short_says_when_it_started_and_differs_each_time() -> None:
+    first, second = new_run_id(1_796_544_047.0), new_run_id(1_796_544_047.0)
+    assert re.fullmatch(r"run_20261206-\d{6}-[0-9a-f]{6}", first)
+    assert first != second

@@ -17,6 +17,8 @@ it began is made again on resume.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -37,6 +39,13 @@ STARTED = "started.jsonl"
 RESULTS = "results.jsonl"
 SUMMARY_JSON = "results.json"
 SUMMARY_MD = "summary.md"
+
+
+def new_run_id(now: float) -> str:
+    """A run's id, short enough to type (`laneway usage --run`, reports): its start in UTC and
+    a random suffix, e.g. run_20261206-080047-3f9a1c."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    return f"run_{stamp}-{secrets.token_hex(3)}"
 
 
 class RunDirError(LanewayError):

@@ -35,7 +35,6 @@ from laneway.config import GatewayConfig
 from laneway.errors import ConfigError, LanewayError
 from laneway.gateway.client import Client
 from laneway.gateway.observers import Exchange, Observer
-from laneway.ids import new_id
 from laneway.keys.model import VirtualKey
 from laneway.keys.store import KeyStore
 from laneway.pricing.catalog import Catalog
@@ -47,7 +46,15 @@ from laneway.replay.plan import PreparedRun, RunPlan, plan_run, prepare
 from laneway.replay.python_grader import PythonGrader
 from laneway.replay.results_writer import ResultsWriter
 from laneway.replay.rows import ResultRow
-from laneway.replay.run_dir import CATALOG, EXPERIMENT, WORKLOAD, RunDir, RunDirError, RunManifest
+from laneway.replay.run_dir import (
+    CATALOG,
+    EXPERIMENT,
+    WORKLOAD,
+    RunDir,
+    RunDirError,
+    RunManifest,
+    new_run_id,
+)
 from laneway.replay.run_settings import RunSettings
 from laneway.replay.run_setup import (
     EXPERIMENT_HASH,
@@ -136,7 +143,7 @@ async def run(
     with Assembly(config, env) as stores:
         await asyncio.to_thread(_run_key, stores.key_store, settings.key, clock.time())
     manifest = RunManifest(
-        run_id=new_id("run"),
+        run_id=new_run_id(clock.time()),
         created_at=clock.time(),
         cells=tuple(p.cell for p in plan.cells),
         notes=plan.notes,
