@@ -52,6 +52,9 @@ class ResultRow:
     grades: tuple[Grade, ...] = ()
     error_kind: str | None = None  # "rate_limit", "server_error", "timeout", "budget", ...
     error: str | None = None  # its message (never a secret: the gateway's errors are scrubbed)
+    # Served from the call cache (`--reuse`): an earlier run's answer to the identical call,
+    # graded again; nothing was sent and nothing spent (its cost is what the call cost then).
+    reused: bool = False
 
     @property
     def key(self) -> tuple[str, str, int]:
