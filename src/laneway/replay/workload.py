@@ -91,7 +91,7 @@ class Workload:
             raise self._changed(self.source)
 
     def _changed(self, where: object) -> WorkloadError:
-        return WorkloadError(str(where), ["changed since it was checked; run again"])
+        return WorkloadError(str(where), ["changed since it was checked"])
 
 
 @dataclass(slots=True)
