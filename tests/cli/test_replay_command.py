@@ -82,7 +82,7 @@ def test_the_plan_prints_expected_and_worst_cost_and_calls_nothing(
             "candidates": {"models": ["gpt-5.4-mini"], "efforts": ["low"]},
         }
     )
-    plan = plan_run(experiment, read_workloads([str(workload)])[0], Catalog.load())
+    plan = plan_run(experiment, read_workloads([str(workload)]), Catalog.load())
     rows = [x for x in result.out.splitlines() if x.startswith("│")]
     assert [x.split("│")[1].strip() for x in rows] == [
         "gpt-5.2@none (baseline)",

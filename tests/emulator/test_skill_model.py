@@ -25,7 +25,7 @@ from laneway.tokens import count_tokens
 from laneway.wire.answers import AnswerView, answer_of
 from laneway.wire.batch_lines import BatchLine
 
-DEMO = Workload.load(DEMO_WORKLOAD).lines
+DEMO = tuple(Workload.load(DEMO_WORKLOAD).lines())
 ORDER = ("gpt-5.4-nano", "gpt-5.4-mini", "gpt-5.2", "gpt-5.4")
 LEVEL = dict.fromkeys(FAMILIES, 0.0)
 CLASSIFY = (

@@ -30,13 +30,14 @@ def test_the_same_seed_gives_the_same_lines_and_another_seed_others() -> None:
 
 def test_the_demo_is_a_graded_workload_of_every_family_through_both_apis() -> None:
     workload = Workload.load(DEMO_WORKLOAD)
-    assert len(workload.lines) == DEMO_LINES
+    lines = tuple(workload.lines())
+    assert len(lines) == workload.count == DEMO_LINES
     assert workload.expectations == DEMO_LINES
-    families = Counter(line.custom_id.split("-", 2)[2] for line in workload.lines)
+    families = Counter(line.custom_id.split("-", 2)[2] for line in lines)
     assert set(families) == set(FAMILIES)
     assert min(families.values()) >= 30, families
-    endpoints = Counter(line.endpoint for line in workload.lines)
+    endpoints = Counter(line.endpoint for line in lines)
     assert endpoints["responses"] > endpoints["chat"] > 30, endpoints
-    assert {line.body["model"] for line in workload.lines} == {DEMO_MODEL}
-    with_schema = [line for line in workload.lines if "text" in line.body]
+    assert {line.body["model"] for line in lines} == {DEMO_MODEL}
+    with_schema = [line for line in lines if "text" in line.body]
     assert with_schema, "some extraction lines ask for a JSON schema"

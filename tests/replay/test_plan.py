@@ -30,7 +30,7 @@ def test_the_worst_case_is_the_counted_input_and_the_output_cap_at_the_catalogs_
     )
     chosen = experiment(workload)
     catalog = Catalog.load()
-    plan = plan_run(chosen, read_workloads([str(workload)])[0], catalog)
+    plan = plan_run(chosen, read_workloads([str(workload)]), catalog)
     assert [(p.cell.label, p.calls) for p in plan.cells] == [
         ("as-written", 4),
         ("gpt-5.2@none", 4),
@@ -67,7 +67,7 @@ def test_an_unknown_price_is_unknown_and_noted_and_over_any_cap(tmp_path: Path) 
     chosen = experiment(
         workload, candidates={"models": ["gpt-5.4-nano"]}, spend_cap_usd="100", repeats=1
     )
-    plan = plan_run(chosen, read_workloads([str(workload)])[0], Catalog.load())
+    plan = plan_run(chosen, read_workloads([str(workload)]), Catalog.load())
     nano = plan.cells[1]
     assert nano.cell.label == "gpt-5.4-nano"
     assert (nano.worst_usd, nano.expected_usd, plan.worst_usd) == (None, None, None)

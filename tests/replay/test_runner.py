@@ -14,9 +14,11 @@ import pytest
 from laneway.assembly import Upstream
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
-from laneway.errors import ConfigError
+from laneway.errors import ConfigError, WorkloadError
+from laneway.pricing.catalog import Catalog
 from laneway.replay.experiment import AS_WRITTEN
 from laneway.replay.graders import GraderError
+from laneway.replay.plan import prepare
 from laneway.replay.run_dir import RunDir, RunDirError
 from laneway.replay.runner import CELL_ANNOTATION, RunSettings, run
 from laneway.upstream.provider_config import ProviderConfig
@@ -106,6 +108,25 @@ def test_a_used_run_directory_is_refused(tmp_path: Path, emulator: EmulatorServe
     (tmp_path / "other" / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(RunDirError, match="not empty"):
         asyncio.run(run(chosen, RunSettings(tmp_path / "other"), config))
+
+
+def test_a_workload_changed_after_it_was_planned_is_refused_before_any_call(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    workload = small_workload(tmp_path / "work.jsonl")
+    config = gateway_config(tmp_path)
+    chosen = experiment(workload, repeats=1)
+    prepared = prepare(chosen, Catalog.load(*config.catalog))
+    # Still a valid workload, but not the lines planned: the run would price other prompts.
+    workload.write_bytes(workload.read_bytes().replace(b"of France", b"of Spain"))
+    settings = RunSettings(tmp_path / "run")
+    with pytest.raises(WorkloadError, match="changed since it was checked"):
+        asyncio.run(
+            run(chosen, settings, config, upstream=upstream_of(emulator), prepared=prepared)
+        )
+    assert not (settings.run_dir / "run.json").exists()
+    assert not (settings.run_dir / "workload.jsonl").exists()
+    assert rows(settings.run_dir) == []
 
 
 def test_without_a_provider_the_run_starts_its_own_emulator_at_the_tier_asked(

@@ -32,7 +32,7 @@ def test_the_cap_refuses_a_run_then_stops_one_told_to_start(
 ) -> None:
     workload = many_lines(tmp_path / "work.jsonl", 40)
     config = gateway_config(tmp_path)
-    plan = plan_run(experiment(workload), read_workloads([str(workload)])[0], Catalog.load())
+    plan = plan_run(experiment(workload), read_workloads([str(workload)]), Catalog.load())
     assert plan.worst_usd is not None
     cap = (plan.worst_usd / 3).quantize(Decimal("0.000001"))
     capped = experiment(workload, spend_cap_usd=str(cap))

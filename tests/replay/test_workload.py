@@ -1,8 +1,11 @@
 """A workload is an OpenAI Batch input file as it is, with laneway's `expect` beside each line;
-every bad line is reported at once, with its number and custom_id, before any call is made."""
+every bad line is reported at once, with its number and custom_id, before any call is made. Its
+lines are read again from disk when needed, and a file that changed since is refused."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
@@ -21,6 +24,11 @@ def line(custom_id: object, url: str = "/v1/chat/completions", **extra: object) 
     return orjson.dumps(value)
 
 
+def written(path: Path, raw: Iterable[bytes]) -> Path:
+    path.write_bytes(b"\n".join(raw) + b"\n")
+    return path
+
+
 def test_a_batch_file_is_a_workload_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "batch.jsonl"
     graded = {
@@ -33,19 +41,27 @@ def test_a_batch_file_is_a_workload_as_it_is(tmp_path: Path) -> None:
     # Blank lines are skipped, as the Batch API skips them.
     path.write_bytes(line("a") + b"\n\n" + orjson.dumps(graded) + b"\n")
     workload = Workload.load(path)
-    assert [(w.number, w.custom_id, w.endpoint) for w in workload.lines] == [
+    lines = list(workload.lines())  # read again from the file, one at a time
+    assert [(w.number, w.custom_id, w.endpoint) for w in lines] == [
         (1, "a", "chat"),
         (3, "b", "responses"),
     ]
-    assert workload.lines[0].body == CHAT
-    assert workload.lines[0].expect is None
+    assert lines[0].body == CHAT
+    assert lines[0].expect is None
     # The expectation rides beside the body, never in it: nothing of it is sent.
-    assert workload.lines[1].body == RESPONSES
-    assert workload.lines[1].expect == {"contains": "Paris"}
-    assert workload.expectations == 1
+    assert lines[1].body == RESPONSES
+    assert lines[1].expect == {"contains": "Paris"}
+    assert (workload.count, workload.expectations) == (2, 1)
+    assert dict(workload.positions) == {"a": 0, "b": 1}
+    # Copied as the run directory keeps it: blank lines dropped, the lines as read.
+    copy = tmp_path / "copy.jsonl"
+    workload.copy_to(copy)
+    assert copy.read_bytes() == line("a") + b"\n" + orjson.dumps(graded) + b"\n"
+    assert workload.sha256 == hashlib.sha256(copy.read_bytes()).hexdigest()
+    assert [w.custom_id for w in Workload.load(copy).lines()] == ["a", "b"]
 
 
-def test_every_bad_line_is_named_at_once() -> None:
+def test_every_bad_line_is_named_at_once(tmp_path: Path) -> None:
     raw = [
         line("ok-1"),
         b'{"custom_id": "x", "method": "POST",',  # cut short
@@ -62,7 +78,7 @@ def test_every_bad_line_is_named_at_once() -> None:
         line("ok-2"),
     ]
     with pytest.raises(WorkloadError) as raised:
-        Workload.read("work.jsonl", raw)
+        Workload.load(written(tmp_path / "work.jsonl", raw))
     problems = [p for p in raised.value.problems if isinstance(p, LineProblem)]
     assert len(problems) == len(raised.value.problems)
     assert [(p.number, p.custom_id) for p in problems] == [
@@ -81,18 +97,57 @@ def test_every_bad_line_is_named_at_once() -> None:
     assert "unknown key(s) 'expected'" in text[8]
     # One error of laneway's tree, whose message starts with the count and names the lines.
     assert isinstance(raised.value, LanewayError)
-    assert str(raised.value).startswith("work.jsonl: 9 bad line(s): line 2: not valid JSON")
+    assert str(raised.value).startswith(f"{tmp_path}/work.jsonl: 9 bad line(s): line 2: not valid")
 
 
-def test_a_long_list_of_problems_is_shortened_in_the_message_only() -> None:
+def test_a_long_list_of_problems_is_shortened_in_the_message_only(tmp_path: Path) -> None:
     with pytest.raises(WorkloadError) as raised:
-        Workload.read("many.jsonl", [b"nope"] * 25)
+        Workload.load(written(tmp_path / "many.jsonl", [b"nope"] * 25))
     assert len(raised.value.problems) == 25
     assert str(raised.value).endswith("; and 5 more")
 
 
 def test_an_empty_or_unreadable_workload_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(WorkloadError, match="no lines"):
-        Workload.read("empty.jsonl", [b"\n", b"  \n"])
+        Workload.load(written(tmp_path / "empty.jsonl", [b"", b"  "]))
     with pytest.raises(WorkloadError, match=r"missing.jsonl: 1 bad line\(s\): cannot read it"):
         Workload.load(tmp_path / "missing.jsonl")
+
+
+def test_several_files_are_one_workload_and_share_no_custom_id(tmp_path: Path) -> None:
+    first = written(tmp_path / "a.jsonl", [line("a1"), line("a2")])
+    second = written(tmp_path / "b.jsonl", [b"", line("b1")])
+    workload = Workload.load_all([first, second])
+    assert [(w.number, w.custom_id) for w in workload.lines()] == [(1, "a1"), (2, "a2"), (2, "b1")]
+    assert (workload.count, dict(workload.positions)) == (3, {"a1": 0, "a2": 1, "b1": 2})
+    copy = tmp_path / "copy.jsonl"
+    workload.copy_to(copy)
+    assert copy.read_bytes() == line("a1") + b"\n" + line("a2") + b"\n" + line("b1") + b"\n"
+
+    third = written(tmp_path / "c.jsonl", [line("c1"), line("a2"), line("b1")])
+    with pytest.raises(WorkloadError) as raised:
+        Workload.load_all([first, second, third])
+    assert raised.value.problems == (
+        f"{third} line 2: custom_id 'a2' is used in {first} too",
+        f"{third} line 3: custom_id 'b1' is used in {second} too",
+    )
+    # A bad file is named alone, with all its bad lines, before any clash across files.
+    bad = written(tmp_path / "bad.jsonl", [line("a1"), b"nope", line("x", method="GET")])
+    with pytest.raises(WorkloadError) as raised:
+        Workload.load_all([first, bad])
+    assert raised.value.source == str(bad)
+    assert [p.number for p in raised.value.problems if isinstance(p, LineProblem)] == [2, 3]
+
+
+def test_a_file_changed_since_it_was_checked_is_refused(tmp_path: Path) -> None:
+    path = written(tmp_path / "work.jsonl", [line("a"), line("b")])
+    workload = Workload.load(path)
+    written(path, [line("a"), line("c")])  # still valid lines, but not the ones checked
+    with pytest.raises(WorkloadError, match="changed since it was checked"):
+        list(workload.lines())
+    with pytest.raises(WorkloadError, match="changed since it was checked"):
+        workload.copy_to(tmp_path / "copy.jsonl")
+    assert not (tmp_path / "copy.jsonl").exists()
+    written(path, [line("a"), b"nope"])
+    with pytest.raises(WorkloadError, match="changed since it was checked"):
+        list(workload.lines())

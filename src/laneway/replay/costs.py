@@ -20,17 +20,14 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
-import orjson
-
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.cost import cost_of
 from laneway.pricing.worst_case import WorstCase, usd_of_nano
 from laneway.replay.experiment import AS_WRITTEN, Cell
+from laneway.replay.line_facts import LineFacts
 from laneway.replay.rows import ResultRow
 from laneway.usage import Usage
 from laneway.wire.batch_lines import BatchLine
-from laneway.wire.errors import ApiError
-from laneway.wire.features import exact_input_tokens, read_features
 from laneway.wire.retarget import effort_of
 
 # Output tokens a call is assumed to write, reasoning included, by effort (None: the model's
@@ -43,32 +40,10 @@ _ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
-class LineFacts:
-    """What a line's cost depends on, read once per line (whatever the cell)."""
-
-    input_tokens: int
-    max_output: int | None  # the line's own cap
-    choices: int
-    extra_output: int
-    readable: bool  # False: laneway cannot read the body's limits (the gateway refuses it)
-
-
-@dataclass(frozen=True, slots=True)
 class CallCost:
     model: str  # the model the call names
     worst_usd: Decimal | None
     expected_usd: Decimal | None
-
-
-def line_facts(line: BatchLine) -> LineFacts:
-    tokens = exact_input_tokens(line.endpoint, line.body)
-    try:
-        features = read_features(line.endpoint, line.body, len(orjson.dumps(line.body)))
-    except ApiError:
-        return LineFacts(tokens, None, 1, 0, readable=False)
-    return LineFacts(
-        tokens, features.max_output_tokens, features.choices, features.output_extra, True
-    )
 
 
 class CallPricer:
@@ -78,9 +53,10 @@ class CallPricer:
         self._catalog = catalog
         self._worst = WorstCase(catalog)
 
-    def worst(self, line: BatchLine, facts: LineFacts, cell: Cell) -> Decimal | None:
-        """The call's worst case alone: integer arithmetic, for every call of a run."""
-        model = str(line.body["model"]) if cell.model == AS_WRITTEN else cell.model
+    def worst(self, facts: LineFacts, cell: Cell) -> Decimal | None:
+        """The call's worst case alone, from its line's facts: integer arithmetic, for every
+        call of a run."""
+        model = facts.model if cell.model == AS_WRITTEN else cell.model
         spec = self._catalog.find(model)
         if spec is None or not facts.readable:
             return None
@@ -90,11 +66,11 @@ class CallPricer:
         return None if nano is None else usd_of_nano(nano)
 
     def cost(self, line: BatchLine, facts: LineFacts, cell: Cell) -> CallCost:
-        model = str(line.body["model"]) if cell.model == AS_WRITTEN else cell.model
+        model = facts.model if cell.model == AS_WRITTEN else cell.model
         spec = self._catalog.find(model)
         if spec is None or not facts.readable:
             return CallCost(model, None, None)
-        worst = self.worst(line, facts, cell)
+        worst = self.worst(facts, cell)
         effort = cell.effort or effort_of(line.endpoint, line.body) or _DEFAULT_EFFORT
         output = EXPECTED_OUTPUT.get(effort, EXPECTED_OUTPUT[_DEFAULT_EFFORT])
         cap = facts.max_output if facts.max_output is not None else spec.max_output_tokens

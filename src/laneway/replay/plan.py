@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from laneway.pricing.catalog import Catalog
-from laneway.replay.costs import CallPricer, LineFacts, line_facts
+from laneway.replay.costs import CallPricer
 from laneway.replay.experiment import AS_WRITTEN, Cell, ExperimentConfig, cells
+from laneway.replay.line_facts import FactsTable, line_facts
 from laneway.replay.run_setup import read_workloads
 from laneway.replay.workload import Workload
 
@@ -36,8 +37,8 @@ class RunPlan:
     expected_usd: Decimal | None
     spend_cap_usd: Decimal | None
     # Per workload line, in order: what pricing its calls needs (input counted exactly), read
-    # once here and reused by the run, so no line is tokenized twice.
-    line_facts: tuple[LineFacts, ...] = field(default=(), repr=False, compare=False)
+    # once here and reused by the run, so no line is tokenized twice; a few numbers a line.
+    line_facts: FactsTable = field(default_factory=FactsTable, repr=False, compare=False)
 
     @property
     def over_cap(self) -> bool:
@@ -47,22 +48,25 @@ class RunPlan:
 
 
 def plan_run(experiment: ExperimentConfig, workload: Workload, catalog: Catalog) -> RunPlan:
-    """The plan; UnknownModelError for a cell's model the catalog lacks (as `cells`)."""
+    """The plan, from one pass over the workload's lines; UnknownModelError for a cell's model
+    the catalog lacks (as `cells`)."""
     chosen, notes = cells(experiment, catalog)
     pricer = CallPricer(catalog)
     repeats = experiment.repeats
     worst: list[Decimal | None] = [Decimal(0)] * len(chosen)
     expected: list[Decimal | None] = [Decimal(0)] * len(chosen)
     unpriced: dict[str, set[str]] = {}  # cell label -> models it could not price
-    every = tuple(line_facts(line) for line in workload.lines)
-    for line, facts in zip(workload.lines, every, strict=True):
+    every = FactsTable()
+    for line in workload.lines():
+        facts = line_facts(line)
+        every.append(facts)
         for index, cell in enumerate(chosen):
             cost = pricer.cost(line, facts, cell)
             if cost.worst_usd is None or cost.expected_usd is None:
                 unpriced.setdefault(cell.label, set()).add(cost.model)
             worst[index] = _plus(worst[index], cost.worst_usd, repeats)
             expected[index] = _plus(expected[index], cost.expected_usd, repeats)
-    calls = len(workload.lines) * repeats
+    calls = workload.count * repeats
     plans = tuple(
         CellPlan(cell, calls, w, e) for cell, w, e in zip(chosen, worst, expected, strict=True)
     )
@@ -83,16 +87,15 @@ class PreparedRun:
     """An experiment read and planned, before any call: what `--plan` shows and `run` runs."""
 
     experiment: ExperimentConfig
-    workload: Workload  # every workload's lines, as one
-    raw_lines: bytes  # the lines as read, for the run directory's workload.jsonl
+    workload: Workload  # every workload, as one (read again from disk when needed)
     plan: RunPlan
 
 
 def prepare(experiment: ExperimentConfig, catalog: Catalog) -> PreparedRun:
     """Read the experiment's workloads and plan it: WorkloadError naming every bad line,
     UnknownModelError for a model the catalog lacks."""
-    workload, raw_lines = read_workloads(experiment.workloads)
-    return PreparedRun(experiment, workload, raw_lines, plan_run(experiment, workload, catalog))
+    workload = read_workloads(experiment.workloads)
+    return PreparedRun(experiment, workload, plan_run(experiment, workload, catalog))
 
 
 def _plus(total: Decimal | None, cost: Decimal | None, times: int) -> Decimal | None:

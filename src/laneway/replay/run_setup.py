@@ -1,6 +1,7 @@
-"""Starting a run directory: the workloads read and joined, the files a run keeps written before
-any call (the experiment as resolved, the catalog entries it priced with, the lines as read),
-and the hashes that let a resume tell that they are still what the run started with.
+"""Starting a run directory: the workloads read as one, the files a run keeps written before
+any call (the experiment as resolved, the catalog entries it priced with, the lines as read,
+copied a line at a time), and the hashes that let a resume tell that they are still what the
+run started with.
 """
 
 from __future__ import annotations
@@ -8,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from laneway.errors import WorkloadError
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ModelSpec
 from laneway.replay.experiment import AS_WRITTEN, Cell, ExperimentConfig
@@ -24,32 +25,10 @@ EXPERIMENT_HASH = "experiment_sha256"
 WORKLOAD_HASH = "workload_sha256"
 
 
-def read_workloads(paths: Sequence[str]) -> tuple[Workload, bytes]:
-    """The experiment's workloads as one (every file checked; a custom_id used in two files is
-    a problem too), and their lines as read, for workload.jsonl."""
-    lines = []
-    raw: list[bytes] = []
-    seen: dict[str, str] = {}
-    problems: list[str] = []
-    for name in paths:
-        workload = Workload.load(Path(name))
-        raw += _lines_of(Path(name))
-        for line in workload.lines:
-            earlier = seen.setdefault(line.custom_id, name)
-            if earlier != name:
-                problems.append(
-                    f"{name} line {line.number}: custom_id {line.custom_id!r} "
-                    f"is used in {earlier} too"
-                )
-            lines.append(line)
-    if problems:
-        raise WorkloadError(", ".join(paths), problems)
-    return Workload(", ".join(paths), tuple(lines)), b"".join(raw)
-
-
-def _lines_of(path: Path) -> list[bytes]:
-    with path.open("rb") as file:
-        return [raw if raw.endswith(b"\n") else raw + b"\n" for raw in file if raw.strip()]
+def read_workloads(paths: Sequence[str]) -> Workload:
+    """The experiment's workloads as one, each file read once (every file checked; a custom_id
+    used in two files is a problem too)."""
+    return Workload.load_all([Path(name) for name in paths])
 
 
 def experiment_toml(experiment: ExperimentConfig) -> bytes:
@@ -98,12 +77,12 @@ def _written(value: Any) -> Any:
     return str(value)  # Decimal
 
 
-def call_models(cells: Sequence[Cell], workload: Workload) -> set[str]:
-    """The models a run's calls name: its cells', and each line's own for the as-written
-    baseline."""
+def call_models(cells: Sequence[Cell], line_models: Iterable[str]) -> set[str]:
+    """The models a run's calls name: its cells', and the lines' own (`line_models`) for the
+    as-written baseline."""
     models = {cell.model for cell in cells if cell.model != AS_WRITTEN}
     if any(cell.model == AS_WRITTEN for cell in cells):
-        models |= {str(line.body["model"]) for line in workload.lines}
+        models |= set(line_models)
     return models
 
 
@@ -111,13 +90,25 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_files(run_dir: Path, manifest: RunManifest, files: dict[str, bytes]) -> None:
-    """The run's files, then its manifest last (atomically): a directory with a manifest is a
-    run whose files are all there."""
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def write_files(
+    run_dir: Path, manifest: RunManifest, files: dict[str, bytes], workload: Workload
+) -> Workload:
+    """The run's files and its workload's lines (copied, streamed, as workload.jsonl), then its
+    manifest last (atomically): a directory with a manifest is a run whose files are all there.
+    The workload as the run directory holds it, for the run to read its lines from."""
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (run_dir / name).write_bytes(data)
+    copy = run_dir / WORKLOAD
+    workload.copy_to(copy)
     write_manifest(run_dir, manifest)
+    return replace(workload, source=str(copy), paths=(copy,))
 
 
 def write_manifest(run_dir: Path, manifest: RunManifest) -> None:

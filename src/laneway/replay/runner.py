@@ -14,8 +14,11 @@ unless asked for, so a cell measures its model. Records are charged to the key n
 the fixed id "replay:<name>"; each is tagged with the run (ledger `run_id`) and its cell
 (annotation `replay-cell`), and kept out of traffic figures.
 
-The workload is held in memory (its lines, parsed); rows stream to disk, and what the run keeps
-per call is a byte of each of two bitmaps (done, in flight when an earlier invocation stopped).
+Memory does not grow with the workload's bodies: its lines are read from the run directory's
+workload.jsonl one at a time as workers take calls (a worker holds only its call's line); per
+line the run keeps its custom_id's place and the plan's pricing facts (a few numbers), per call
+a byte of each of two bitmaps (done, in flight when an earlier invocation stopped), and rows
+stream to disk.
 A call whose worst case is unknown (a run told to start over an unbounded plan) reserves
 nothing against the cap: only its exact cost, once known, is charged.
 """
@@ -23,7 +26,7 @@ nothing against the cap: only its exact cost, once known, is charged.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -62,6 +65,7 @@ from laneway.replay.run_setup import (
     call_models,
     catalog_toml,
     experiment_toml,
+    file_sha256,
     sha256,
     write_files,
     write_manifest,
@@ -130,16 +134,13 @@ async def run(
         prepared = prepare(experiment, catalog)
     elif prepared.experiment is not experiment:
         raise ValueError("run(): `prepared` is another experiment's")
-    workload, raw_lines, plan = prepared.workload, prepared.raw_lines, prepared.plan
+    workload, plan = prepared.workload, prepared.plan
     if plan.over_cap and not settings.over_cap:
         raise RunCapError(_over_cap(plan))
     graders = [PythonGrader(reference) for reference in experiment.graders]
-    files = {
-        EXPERIMENT: experiment_toml(experiment),
-        CATALOG: catalog_toml(catalog, call_models([p.cell for p in plan.cells], workload)),
-        WORKLOAD: raw_lines,
-    }
-    _refuse_used(settings.run_dir, files)
+    models = call_models([p.cell for p in plan.cells], plan.line_facts.models)
+    files = {EXPERIMENT: experiment_toml(experiment), CATALOG: catalog_toml(catalog, models)}
+    _refuse_used(settings.run_dir, sha256(files[EXPERIMENT]), workload.sha256)
     with Assembly(config, env) as stores:
         await asyncio.to_thread(_run_key, stores.key_store, settings.key, clock.time())
     manifest = RunManifest(
@@ -154,17 +155,17 @@ async def run(
         upstream=RunUpstream.describe(config, upstream, env),
         tier=settings.tier or RunUpstream.configured_tier(config, upstream, env),
         workloads=experiment.workloads,
-        lines=len(workload.lines),
+        lines=workload.count,
         graders=experiment.graders,
         extra={
             EXPERIMENT_HASH: sha256(files[EXPERIMENT]),
-            WORKLOAD_HASH: sha256(files[WORKLOAD]),
+            WORKLOAD_HASH: workload.sha256,
             "fallbacks": settings.fallbacks,
             "emulator_speed": settings.emulator_speed,
             "emulator_seed": settings.emulator_seed,
         },
     )
-    write_files(settings.run_dir, manifest, files)
+    workload = write_files(settings.run_dir, manifest, files, workload)
     job = _Job(settings, manifest, experiment, workload, catalog, plan, graders, clock)
     return await job.execute(config, events, upstream, env)
 
@@ -186,10 +187,10 @@ async def resume(
     manifest = folder.manifest()
     for name, key in ((EXPERIMENT, EXPERIMENT_HASH), (WORKLOAD, WORKLOAD_HASH)):
         try:
-            data = folder.file(name).read_bytes()
+            digest = file_sha256(folder.file(name))
         except FileNotFoundError:
             raise RunDirError(f"{run_dir}: {name} is missing; the run cannot resume") from None
-        if sha256(data) != manifest.extra.get(key):
+        if digest != manifest.extra.get(key):
             raise RunDirError(
                 f"{run_dir}/{name} changed since the run started: a resume would mix two "
                 "experiments; start a new run instead"
@@ -212,7 +213,7 @@ async def resume(
     return await job.execute(config, events, upstream, env)
 
 
-def _refuse_used(run_dir: Path, files: dict[str, bytes]) -> None:
+def _refuse_used(run_dir: Path, experiment_hash: str, workload_hash: str) -> None:
     if not run_dir.exists():
         return
     if not run_dir.is_dir():
@@ -223,10 +224,8 @@ def _refuse_used(run_dir: Path, files: dict[str, bytes]) -> None:
         manifest = RunDir(run_dir).manifest()
     except RunDirError:
         raise RunDirError(f"{run_dir} is not empty: give a new directory for a run") from None
-    same = manifest.extra.get(EXPERIMENT_HASH) == sha256(files[EXPERIMENT]) and manifest.extra.get(
-        WORKLOAD_HASH
-    ) == sha256(files[WORKLOAD])
-    if same:
+    extra = manifest.extra
+    if extra.get(EXPERIMENT_HASH) == experiment_hash and extra.get(WORKLOAD_HASH) == workload_hash:
         raise RunDirError(f"{run_dir} holds this experiment's run already: resume it instead")
     raise RunDirError(f"{run_dir} holds another run: give a new directory")
 
@@ -304,17 +303,17 @@ class _Job:
         self.settings = settings
         self.manifest = manifest
         self.experiment = experiment
-        self.lines = workload.lines
+        self.workload = workload
         self.cells = manifest.cells
         self.plan = plan
         self.graders = graders
         self.clock = clock
         self.pricer = CallPricer(catalog)
         self.stopped: str | None = None
-        size = len(self.lines) * manifest.repeats * len(self.cells)
+        size = workload.count * manifest.repeats * len(self.cells)
         self.tally = _Tally(bytearray(size), bytearray(size))
         self._cell_index = {cell.label: i for i, cell in enumerate(self.cells)}
-        self._line_index = {line.custom_id: i for i, line in enumerate(self.lines)}
+        self._line_index = workload.positions
 
     def index(self, key: tuple[str, str, int]) -> int:
         cell, custom_id, repeat = key
@@ -339,7 +338,7 @@ class _Job:
             tally.add(row, index, now=False)
             worst = None
             if cost_unknown(row) or row.cost_basis == "abandoned":
-                worst = self._call(index).worst_usd
+                worst = self._worst(index)
             cap.charged_usd += charge_of(row, worst)
         for key in folder.started():
             index = self.index(key)
@@ -347,23 +346,22 @@ class _Job:
                 tally.in_flight_before[index] = 1
         return tally.completed
 
-    def _call(self, index: int) -> Call:
-        cells, repeats = len(self.cells), self.manifest.repeats
-        line_repeat, column = divmod(index, cells)
-        line, repeat = divmod(line_repeat, repeats)
-        cell = self.cells[column]
-        worst = self.pricer.worst(self.lines[line], self.plan.line_facts[line], cell)
-        return Call(self.lines[line], cell, repeat, index, worst)
+    def _worst(self, index: int) -> Decimal | None:
+        """The worst case of the call at `index`, from its line's facts."""
+        cells = len(self.cells)
+        line = index // (cells * self.manifest.repeats)
+        return self.pricer.worst(self.plan.line_facts[line], self.cells[index % cells])
 
-    def pending(self) -> Iterator[Call]:
-        """The calls without a row, line by line, priced from the plan's facts."""
+    def pending(self) -> Generator[Call, None, None]:
+        """The calls without a row, line by line (each read from disk as the workers get to
+        it), priced from the plan's facts."""
         done, cells, repeats = self.tally.done, self.cells, self.manifest.repeats
         index = 0
-        for line, facts in zip(self.lines, self.plan.line_facts, strict=True):
+        for line, facts in zip(self.workload.lines(), self.plan.line_facts, strict=True):
             for repeat in range(repeats):
                 for cell in cells:
                     if not done[index]:
-                        worst = self.pricer.worst(line, facts, cell)
+                        worst = self.pricer.worst(facts, cell)
                         yield Call(line, cell, repeat, index, worst)
                     index += 1
 
@@ -440,6 +438,7 @@ class _Job:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            calls.close()  # its workload file with it
             await writer.close()
 
     async def _worker(

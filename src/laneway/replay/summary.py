@@ -2,7 +2,8 @@
 failures, tokens, exact cost, quality, latency and the throughput ceiling beside what the run
 achieved; for the run, what was repeated on resume, the spend and the notes a reader needs.
 
-`summarise` streams results.jsonl, keeping per-cell totals (laneway.replay.cell_tally). When the
+`summarise` streams results.jsonl, keeping per-cell totals (laneway.replay.cell_tally), and
+streams workload.jsonl as it needs it (laneway.replay.line_mix): no line's body is kept. When the
 workload has no expectations, quality is agreement with the baseline: a first pass keeps only the
 baseline's answers by (custom_id, repeat), since a candidate's row may be written before the
 baseline's row for the same line; the second pass grades as it goes.
@@ -83,7 +84,8 @@ def summarise(run: RunDir, live: Resumption | None = None) -> RunSummary:
     tallies = {
         cell.label: CellTally(cell, manifest.lines * manifest.repeats) for cell in manifest.cells
     }
-    streamed = LineMix(workload, catalog).streamed()
+    mix = LineMix(workload, catalog)
+    streamed = mix.streamed()
     references = _references(run, manifest) if kind == "agreement" else {}
     done: set[tuple[str, str, int]] = set()
     for row in run.rows():
@@ -92,7 +94,7 @@ def summarise(run: RunDir, live: Resumption | None = None) -> RunSummary:
         if tally is None:
             raise RunDirError(f"{run.path}: a row of cell {row.cell!r}, which run.json lacks")
         tally.add(row, judge(row, kind, references), row.custom_id in streamed)
-    cells, ceiling_notes = _cells(tallies, kind, LineMix(workload, catalog), manifest.tier)
+    cells, ceiling_notes = _cells(tallies, kind, mix, manifest.tier)
     repeated, unfinished = _restarts(run, done)
     if live is not None:
         repeated = live.repeated
