@@ -136,6 +136,7 @@ def test_an_unknown_model_is_refused_with_a_suggestion(run: Run, tmp_path: Path)
         (("--demo", "w.jsonl"), "--demo replays the shipped workload"),
         (("--resume", "somewhere", "--models", "x"), "--resume goes on with the run"),
         (("missing.jsonl", "--models", "gpt-5.4"), "missing.jsonl: 1 bad line(s): cannot read"),
+        (("--demo", "--cache-dir", "c"), "--cache-dir names the cache --reuse uses"),
     ],
 )
 def test_bad_flags_are_one_line(run: Run, args: tuple[str, ...], fragment: str) -> None:

@@ -36,6 +36,7 @@ from laneway.config import GatewayConfig
 from laneway.config_problems import problems
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import TIERS
+from laneway.replay.call_cache import default_cache_dir
 from laneway.replay.demo import DEMO_WORKLOAD
 from laneway.replay.experiment import ExperimentConfig
 from laneway.replay.plan import RunPlan, prepare
@@ -168,6 +169,18 @@ def replay_command() -> None:
     show_default=True,
     help="The run's own emulator: seed for its answers.",
 )
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Serve calls identical to earlier runs' (upstream, body, repeat) from the call cache, "
+    "and keep this run's answers there [cache: $XDG_CACHE_HOME/laneway/replay-calls].",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The call cache --reuse reads and writes, instead of the default.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print results.json instead of the table.")
 @config_option
 @catalog_option
@@ -191,6 +204,8 @@ def run_command(
     tier: str | None,
     speed: float,
     seed: int,
+    reuse: bool,
+    cache_dir: Path | None,
     as_json: bool,
     config_path: Path | None,
     catalog_path: Path | None,
@@ -221,6 +236,7 @@ def run_command(
         tier=tier or (DEMO_TIER if demo else None),
         emulator_speed=speed,
         emulator_seed=seed,
+        reuse=_cache_dir(reuse, cache_dir),
     )
     return _finish(lambda events: run(experiment, settings, config, events=events,
                                       prepared=prepared), settings.run_dir, as_json)  # fmt: skip
@@ -232,6 +248,14 @@ def run_command(
 def summary_command(run_dir: Path, as_json: bool) -> None:
     """Rebuild a run's table, results.json and summary.md from its directory alone."""
     _show(write_summary(RunDir(run_dir)), as_json)
+
+
+def _cache_dir(reuse: bool, cache_dir: Path | None) -> Path | None:
+    if cache_dir is not None and not reuse:
+        raise CliError("--cache-dir names the cache --reuse uses: add --reuse")
+    if not reuse:
+        return None
+    return cache_dir or default_cache_dir()
 
 
 def _config(config_path: Path | None, catalog_path: Path | None) -> GatewayConfig:

@@ -92,3 +92,7 @@ class CellSummary:
     quality: QualityFigures
     latency: LatencyFigures
     throughput: ThroughputFigures
+    # Rows served from the call cache: no call was made, their figures are the earlier call's;
+    # `reused_usd` is their cost, in `cost` but not spent by this run.
+    reused: int = 0
+    reused_usd: Decimal = Decimal(0)

@@ -61,6 +61,8 @@ class CellTally:
     streamed: int = 0
     first_start: float | None = None
     last_end: float | None = None
+    reused: int = 0
+    reused_cost: Decimal = Decimal(0)
 
     def add(self, row: ResultRow, verdict: Verdict, streamed: bool) -> None:
         self.calls += 1
@@ -78,7 +80,11 @@ class CellTally:
             self.failures[row.error_kind or row.status] += 1
         self._add_usage(row)
         self._add_verdict(row, verdict)
-        self._add_span(row)
+        if row.reused:  # no call made now: not in what the run achieved
+            self.reused += 1
+            self.reused_cost += row.cost_usd or 0
+        else:
+            self._add_span(row)
 
     def _add_usage(self, row: ResultRow) -> None:
         if row.cost_usd is not None:
@@ -137,6 +143,8 @@ class CellTally:
             quality=self._quality(kind),
             latency=self._latency(),
             throughput=self._throughput(ceiling, tier),
+            reused=self.reused,
+            reused_usd=self.reused_cost,
         )
 
     def _cost(self) -> CostFigures:

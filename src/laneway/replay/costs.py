@@ -93,7 +93,9 @@ def charge_of(row: ResultRow, worst_usd: Decimal | None) -> Decimal:
     """What a finished call is charged against the spend cap: its exact cost, plus its worst
     case again when an attempt was given up after it was sent (the provider may have billed
     it); an unknown cost is charged the worst case (0 when that is unknown too: such a call
-    runs only when told to start over an unbounded worst case)."""
+    runs only when told to start over an unbounded worst case); a reused call nothing."""
+    if row.reused:
+        return _ZERO  # served from the call cache: nothing was sent
     worst = worst_usd if worst_usd is not None else _ZERO
     if cost_unknown(row):
         return worst

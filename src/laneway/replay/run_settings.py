@@ -19,3 +19,6 @@ class RunSettings:
     # The run's own emulator (used when no provider is configured): 0 answers at once.
     emulator_speed: float = 0.0
     emulator_seed: int = 0
+    # The call cache (laneway.replay.call_cache) to serve identical calls from and to keep this
+    # run's answers in; None: no cache, every call is made.
+    reuse: Path | None = None

@@ -62,6 +62,18 @@ class RunUpstream:
         said = {p.tier for p in (providers or {}).values() if "tier" in p.model_fields_set}
         return said.pop() if len(said) == 1 else None
 
+    def identity(self) -> str:
+        """What answers, as the call cache keys it: the run's own emulator by its seed (its port
+        changes every run, its answers do not), else each provider's kind and address; never a
+        key."""
+        if self._emulator is not None:
+            return f"emulator-process:seed={self._settings.emulator_seed}"
+        providers = {} if self.upstream is None else self.upstream.providers
+        return ",".join(
+            f"{name}={provider.kind}:{provider.base_url or ''}"
+            for name, provider in sorted(providers.items())
+        )
+
     async def __aenter__(self) -> RunUpstream:
         if self.upstream is not None:
             self.upstream = self.upstream.shared()  # its owner stops its emulator, if any

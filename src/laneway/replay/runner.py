@@ -42,6 +42,7 @@ from laneway.keys.model import VirtualKey
 from laneway.keys.store import KeyStore
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import TIERS
+from laneway.replay.call_cache import CallCache
 from laneway.replay.calls import Call, Caller
 from laneway.replay.costs import CallPricer, charge_of, cost_unknown
 from laneway.replay.experiment import ExperimentConfig
@@ -108,6 +109,7 @@ class RunOutcome:
     spent_usd: Decimal  # exact spend over all rows with a known cost
     unknown_costs: int  # rows whose cost is unknown (not in spent_usd)
     elapsed_s: float  # this invocation's wall time
+    reused: int = 0  # rows served from the call cache (no call made; not in spent_usd)
 
 
 async def run(
@@ -163,6 +165,7 @@ async def run(
             "fallbacks": settings.fallbacks,
             "emulator_speed": settings.emulator_speed,
             "emulator_seed": settings.emulator_seed,
+            "reuse": None if settings.reuse is None else str(settings.reuse),
         },
     )
     workload = write_files(settings.run_dir, manifest, files, workload)
@@ -207,6 +210,7 @@ async def resume(
         tier=manifest.tier,
         emulator_speed=float(manifest.extra.get("emulator_speed", 0.0)),
         emulator_seed=int(manifest.extra.get("emulator_seed", 0)),
+        reuse=Path(reused) if (reused := manifest.extra.get("reuse")) else None,
     )
     graders = [PythonGrader(reference) for reference in experiment.graders]
     job = _Job(settings, manifest, experiment, workload, catalog, plan, graders, clock)
@@ -261,6 +265,7 @@ class _Tally:
     repeated: int = 0
     spent_usd: Decimal = field(default_factory=Decimal)
     unknown_costs: int = 0
+    reused: int = 0
 
     def add(self, row: ResultRow, index: int, now: bool) -> None:
         self.done[index] = 1
@@ -268,7 +273,9 @@ class _Tally:
         if now:
             self.made_now += 1
             self.repeated += self.in_flight_before[index]
-        if row.cost_usd is not None:
+        if row.reused:
+            self.reused += 1  # an earlier run's spend, not this one's
+        elif row.cost_usd is not None:
             self.spent_usd += row.cost_usd
         elif cost_unknown(row):
             self.unknown_costs += 1
@@ -391,7 +398,8 @@ class _Job:
             try:
                 await gateway.start()
                 clients = await self._clients(assembly.key_store, tag)
-                caller = Caller(gateway, clients, self.graders, self.clock)
+                cache = None if settings.reuse is None else CallCache(settings.reuse)
+                caller = Caller(gateway, clients, self.graders, self.clock, cache, where.identity())
                 await self._work(caller, cap, events)
             finally:
                 await gateway.close()
@@ -476,6 +484,7 @@ class _Job:
             spent_usd=tally.spent_usd,
             unknown_costs=tally.unknown_costs,
             elapsed_s=self.clock.monotonic() - began,
+            reused=tally.reused,
         )
 
     def _note_invocation(self, outcome: RunOutcome) -> None:

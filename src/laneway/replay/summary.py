@@ -68,7 +68,7 @@ class RunSummary:
     unfinished: int  # calls started with no row yet (in flight when it last stopped)
     resumed_from: int | None  # rows on disk when this invocation began; None when rebuilt
     stopped: str | None  # why it ended short, when known
-    spent_usd: Decimal  # exact, over rows with a known cost
+    spent_usd: Decimal  # exact, over rows with a known cost; reused rows spent nothing
     unknown_costs: int
 
     @property
@@ -114,7 +114,7 @@ def summarise(run: RunDir, live: Resumption | None = None) -> RunSummary:
         unfinished=unfinished,
         resumed_from=None if live is None else live.resumed_from,
         stopped=None if live is None else live.stopped,
-        spent_usd=sum((cell.cost.total_usd for cell in cells), Decimal(0)),
+        spent_usd=sum((cell.cost.total_usd - cell.reused_usd for cell in cells), Decimal(0)),
         unknown_costs=sum(cell.cost.unknown for cell in cells),
     )
 
@@ -192,4 +192,11 @@ def _notes(
             )
     if repeated:
         notes.append(f"{repeated} call(s) in flight when the run stopped were made again")
+    reused = sum(cell.reused for cell in cells)
+    if reused:
+        notes.append(
+            f"{reused} row(s) served from the call cache (--reuse): an earlier run's answer to "
+            "the identical call, graded again; their cost and latency are that call's, and "
+            "this run spent nothing on them"
+        )
     return tuple(notes)
