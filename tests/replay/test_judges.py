@@ -7,6 +7,8 @@ the judges' config and reply reading on their own."""
 from __future__ import annotations
 
 import asyncio
+import re
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from laneway.replay.judges import (
 from laneway.replay.judges.replies import JudgeReplyError, read_score, read_winner
 from laneway.replay.spend_cap import SpendCap
 from laneway.wire.answers import AnswerView
+from tests.paths import REPO
 from tests.replay.judging import JUDGE, gateway_to, judging_emulator, pairs
 from tests.replay.runs import gateway_config as ledger_at
 from tests.replay.runs import records
@@ -194,3 +197,13 @@ def test_judge_config_is_typed_and_checked_at_load() -> None:
     ):
         with pytest.raises(ValidationError):
             adapter.validate_python(bad)
+
+
+def test_the_judges_in_the_docs_load_as_written() -> None:
+    text = (REPO / "docs" / "judges.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", text, re.DOTALL)
+    assert block is not None
+    tables = tomllib.loads(block[1])["judges"]
+    loaded = TypeAdapter(list[JudgeConfig]).validate_python(tables)
+    assert [judge.kind for judge in loaded] == ["rubric", "pairwise"]
+    assert loaded[0].grader_name == "correct"
