@@ -16,7 +16,7 @@ import pytest
 from openai import OpenAI
 
 from laneway.emulator.config import EmulatorConfig, EmulatorConfigError
-from laneway.emulator.judging import answer_of, last_user_turn
+from laneway.emulator.judging import last_user_turn, shown_answer
 from laneway.emulator.server import EmulatorServer
 from laneway.emulator.skill_tasks import FAMILIES, Answer
 from laneway.emulator.skills import JudgeSkill, SkillsConfig
@@ -79,7 +79,7 @@ def judging(request: pytest.FixtureRequest) -> Iterator[Judging]:
         yield Judging(client)
 
 
-def _judge(**judge: float) -> Any:
+def _judge(**judge: float) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("judging", [judge], indirect=True)
 
 
@@ -174,7 +174,7 @@ def test_the_last_user_turn_and_the_answer_are_read_back_from_the_transcript() -
     shown = answer_text(
         AnswerView("Sure.", (view(FAMILIES["tool_call"].solve(_weather())).tool_calls))
     )
-    read = answer_of(shown)
+    read = shown_answer(shown)
     assert (read.text, read.call_name) == ("Sure.", "get_weather")
     assert orjson.loads(read.call_arguments or "") == {"city": "Porto", "unit": "celsius"}
 

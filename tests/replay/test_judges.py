@@ -123,7 +123,7 @@ def test_judge_calls_hold_the_runs_spend_cap_and_are_charged_to_it(tmp_path: Pat
     spent = sum((j.cost_usd or Decimal(0) for j in judged), Decimal(0))
     assert spent > 0
     assert cap.charged_usd == spent
-    assert (cap.reserved_usd, cap.in_flight) == (0, 0)
+    assert (cap.reserved_usd, cap.in_flight) == (Decimal(0), 0)
 
     tiny = SpendCap(Decimal("0.000001"))
     (refused,) = _judged(tmp_path / "tiny", RUBRIC, tasks[:1], tiny)

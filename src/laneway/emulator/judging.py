@@ -130,7 +130,7 @@ def rightness(task: str, answers: Sequence[str]) -> list[bool | None]:
     if found is None:
         return [None] * len(answers)
     family, solved = found
-    return [family.accepts(solved, answer_of(shown)) for shown in answers]
+    return [family.accepts(solved, shown_answer(shown)) for shown in answers]
 
 
 def last_user_turn(task: str) -> str:
@@ -143,7 +143,7 @@ def last_user_turn(task: str) -> str:
     return task
 
 
-def answer_of(shown: str) -> Answer:
+def shown_answer(shown: str) -> Answer:
     """An answer as shown to the judge: its text, and its first "[call] name(arguments)"."""
     call = _CALL.search(shown)
     text = _CALL.sub("", shown).strip()
