@@ -49,6 +49,11 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── EmulatorConfigError            -       emulator.config             emulator settings
     ├── PriceListError                 -       emulator.price_list         its price file
     ├── GraderError                    -       replay.graders              cannot grade it
+    │   └── JudgeReplyError            -       replay.judges.replies       a judge's answer is
+    │                                                                      not the verdict asked
+    ├── JudgeCallError                 -       replay.judges.asking        a judge call gave no
+    │                                                                      answer (kept as a
+    │                                                                      grader error)
     ├── RunDirError                    -       replay.run_dir              a run directory in
     │                                                                      use, changed, damaged
     ├── RunCapError                    -       replay.spend_cap            a run's worst case

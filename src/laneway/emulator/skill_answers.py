@@ -9,7 +9,8 @@ skills: they exist to test the instrument, and measure no real model.
 A task is answered only where its family fits the request: a call only when the request offers
 that function and lets the model call it; text only when the request offers no function the
 model may call, and JSON formats (json_schema, json_object) only for a family that answers
-JSON. Anything else is answered as any prompt is (laneway.emulator.generation.generate).
+JSON. Anything else is answered as any prompt is (laneway.emulator.generation.generate), unless
+it is a judge prompt (laneway.emulator.judging).
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ from laneway.emulator.generation import (
     text_generation,
     thinking_tokens,
 )
+from laneway.emulator.judging import judge_generation
 from laneway.emulator.skill_tasks import Answer, Family, Task, recognise
 from laneway.emulator.skills import SkillsConfig
 
 
 def skill_generation(seed: int, skills: SkillsConfig, ask: Prompted) -> Generation | None:
-    """The answer to a recognised task, or None when `ask` is no task (the usual case)."""
+    """The answer to a recognised task (or a judge prompt: laneway.emulator.judging), or None
+    when `ask` is neither (the usual case)."""
     found = recognise(ask.last_user_text)
     if found is None:
-        return None
+        return judge_generation(seed, skills.judge, ask)
     family, task = found
     right = family.solve(task)
     if not _fits(family, right, ask):

@@ -13,6 +13,9 @@ every model's chance on its tasks, clamped to [0, 1].
     low = 0.80
     [skills.difficulty]                # merged over the defaults, family by family
     arithmetic = -0.1
+    [skills.judge]                     # the emulated judge (laneway.emulator.judging)
+    accuracy = 0.9
+    position_bias = 0.3
 """
 
 from __future__ import annotations
@@ -60,12 +63,27 @@ DEFAULT_DIFFICULTY: dict[FamilyName, float] = {
 }
 
 
+class JudgeSkill(Strict):
+    """`[skills.judge]`: how the emulated judge errs, whatever model is asked to judge.
+
+    position_bias: the share of pairwise verdicts that pick the answer shown first, whatever
+    the answers; accuracy: otherwise, the chance a verdict (or a rubric score) is right;
+    malformed: the share of judge answers written as plain text instead of the JSON asked for.
+    """
+
+    accuracy: Probability = 0.9
+    position_bias: Probability = 0.0
+    malformed: Probability = 0.0
+
+
 class SkillsConfig(Strict):
-    """`[skills]`: the chance of a right answer per model and effort, and per family a shift."""
+    """`[skills]`: the chance of a right answer per model and effort, and per family a shift;
+    and how the emulated judge errs."""
 
     accuracy: dict[str, EffortRow] = Field(default_factory=dict)
     fallback: EffortRow = Field(default_factory=lambda: dict(FALLBACK_ACCURACY))
     difficulty: dict[FamilyName, Annotated[float, Field(ge=-1, le=1)]] = Field(default_factory=dict)
+    judge: JudgeSkill = JudgeSkill()
 
     @model_validator(mode="before")
     @classmethod

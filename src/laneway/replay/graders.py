@@ -38,6 +38,9 @@ class Grade:
     answer: str  # what it read from the answer
     explanation: str
     error: str | None = None
+    # A pairwise judge asked in both orders: whether its verdict followed the order shown (a
+    # position flip, counted as a tie); None for every other grade (laneway.replay.judges).
+    flipped: bool | None = None
 
 
 class GraderError(LanewayError):

@@ -14,6 +14,7 @@ from laneway.emulator.skill_tasks.base import Answer, Family, Sample, Task
 
 _EXPRESSION = re.compile(r"What is (\d{1,6}(?: ?[-+*] ?\d{1,6}){1,5}) ?\?")
 _TOKEN = re.compile(r"\d+|[-+*]")
+_NUMBER = re.compile(r"-?\d+")
 _SLIPS = (-10, -2, -1, 1, 2, 10)
 _SHAPES = ("a * b + c", "a + b * c", "a * b - c", "a + b - c + d", "a * b + c * d", "a - b * c")
 
@@ -67,6 +68,11 @@ class Arithmetic(Family):
         if careless != right and draw.random() < 0.5:
             return Answer(str(careless))
         return Answer(str(right + draw.choice(_SLIPS)))
+
+    def accepts(self, task: Task, given: Answer) -> bool:
+        """The last number in the text is the result (the `numeric` grader's reading)."""
+        numbers = _NUMBER.findall((given.text or "").replace(",", ""))
+        return bool(numbers) and int(numbers[-1]) == evaluate(task.facts["expression"])
 
     def sample(self, draw: random.Random) -> Sample:
         shape = draw.choice(_SHAPES)

@@ -3,8 +3,10 @@
 A family reads a prompt it knows (`recognise`, anchored on its own opening words, so a prompt
 that is no task costs one failed match), works out the right answer (`solve`) and a plausible
 wrong one (`wrong`: an off-by-a-little number, another label of the set, another person's
-record, another span of the passage, a call with a wrong argument), never filler text. `sample`
-writes a task of the family, for the demo workload and the tests.
+record, another span of the passage, a call with a wrong argument), never filler text. `accepts`
+says whether an answer is right the way laneway's graders check the family's answers (the
+emulator's judge decides by it); `sample` writes a task of the family, for the demo workload and
+the tests.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ class Family:
 
     def wrong(self, task: Task, draw: random.Random) -> Answer:
         raise NotImplementedError
+
+    def accepts(self, task: Task, given: Answer) -> bool:
+        """Whether `given` is right: by default its text, trimmed, is the right text (`exact`)."""
+        return given.text is not None and given.text.strip() == self.solve(task).text
 
     def sample(self, draw: random.Random) -> Sample:
         raise NotImplementedError

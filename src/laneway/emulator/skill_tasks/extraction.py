@@ -95,6 +95,17 @@ class Extraction(Family):
         misread = dict(task.facts["target"], age=task.facts["target"]["age"] + 1)
         return _as_json(misread, task.facts["keys"])
 
+    def accepts(self, task: Task, given: Answer) -> bool:
+        """A JSON object with every asked field equal (the `json_fields` grader's full marks)."""
+        try:
+            value = orjson.loads(given.text or "")
+        except orjson.JSONDecodeError:
+            return False
+        target = task.facts["target"]
+        return isinstance(value, dict) and all(
+            value.get(key) == target[key] for key in task.facts["keys"]
+        )
+
     def sample(self, draw: random.Random) -> Sample:
         count = draw.randint(2, 3)
         names = [

@@ -106,6 +106,10 @@ class PassageQA(Family):
         pool = task.facts["distractors"] or task.facts["spans"]
         return Answer(draw.choice(pool) if pool else task.facts["answer"][::-1])
 
+    def accepts(self, task: Task, given: Answer) -> bool:
+        """The text contains the span (the `contains` grader's reading)."""
+        return task.facts["answer"] in (given.text or "")
+
     def sample(self, draw: random.Random) -> Sample:
         places = draw.sample(_PLACES, draw.randint(2, 3))
         kinds = list(_RELATIONS)

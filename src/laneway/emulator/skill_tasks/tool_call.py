@@ -104,6 +104,16 @@ class ToolCall(Family):
             )
         return _call(task.facts["function"], arguments)
 
+    def accepts(self, task: Task, given: Answer) -> bool:
+        """A call of the function with the arguments, compared as JSON values (`tool_call`)."""
+        if given.call_name != task.facts["function"]:
+            return False
+        try:
+            arguments = orjson.loads(given.call_arguments or "")
+        except orjson.JSONDecodeError:
+            return False
+        return bool(arguments == task.facts["arguments"])
+
     def sample(self, draw: random.Random) -> Sample:
         if draw.random() < 0.5:
             city, unit = draw.choice(_CITIES), draw.choice(("celsius", "fahrenheit"))
