@@ -69,6 +69,8 @@ class CallCache:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(replace(row, grades=(), reused=False).to_json())
+        partial.write_bytes(
+            replace(row, grades=(), reused=False, judge_cost_usd=None, judge_records=()).to_json()
+        )
         partial.replace(path)  # whole or absent, never torn
         return True

@@ -25,10 +25,9 @@ from laneway.replay.rows import ResultRow, RowStatus, RowUsage
 from laneway.wire.answers import AnswerView, answer_of
 from laneway.wire.batch_lines import BatchLine
 from laneway.wire.errors import ApiError
+from laneway.wire.replay_headers import REPEAT_HEADER
 from laneway.wire.retarget import retargeted
 from laneway.wire.stream_answer import stream_answer
-
-REPEAT_HEADER = b"x-emulator-repeat"
 
 # A refusal's origin (laneway.gateway.refusals) -> the row's error kind.
 _REFUSAL_KINDS: Mapping[str, str] = {

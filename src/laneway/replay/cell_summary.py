@@ -5,7 +5,7 @@ Decimal (quantized only when rendered), and an unknown figure is None, never 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from laneway.replay.row_quality import QualityKind
@@ -76,6 +76,16 @@ class ThroughputFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class FlipFigures:
+    pairs: int
+    flips: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.flips / self.pairs if self.pairs else None
+
+
+@dataclass(frozen=True, slots=True)
 class CellSummary:
     label: str
     model: str
@@ -96,3 +106,8 @@ class CellSummary:
     # `reused_usd` is their cost, in `cost` but not spent by this run.
     reused: int = 0
     reused_usd: Decimal = Decimal(0)
+    # Model graders: what judging this cell's answers cost (apart from `cost`; None when a
+    # judge call's cost is unknown), and per judge its two-order verdicts and how many flipped
+    # with the order shown (its position bias).
+    judge_usd: Decimal | None = Decimal(0)
+    judge_flips: dict[str, FlipFigures] = field(default_factory=dict)

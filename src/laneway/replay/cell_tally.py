@@ -14,6 +14,7 @@ from laneway.replay.cell_summary import (
     TOKEN_KINDS,
     CellSummary,
     CostFigures,
+    FlipFigures,
     GraderFigures,
     LatencyFigures,
     QualityFigures,
@@ -22,6 +23,7 @@ from laneway.replay.cell_summary import (
 )
 from laneway.replay.costs import cost_unknown
 from laneway.replay.experiment import Cell
+from laneway.replay.judges.tally import position_flips
 from laneway.replay.percentiles import percentiles
 from laneway.replay.row_quality import QualityKind, Verdict
 from laneway.replay.rows import ResultRow
@@ -63,6 +65,8 @@ class CellTally:
     last_end: float | None = None
     reused: int = 0
     reused_cost: Decimal = Decimal(0)
+    judge_cost: Decimal | None = Decimal(0)
+    flips: dict[str, list[int]] = field(default_factory=dict)  # judge -> [pairs, flips]
 
     def add(self, row: ResultRow, verdict: Verdict, streamed: bool) -> None:
         self.calls += 1
@@ -80,11 +84,22 @@ class CellTally:
             self.failures[row.error_kind or row.status] += 1
         self._add_usage(row)
         self._add_verdict(row, verdict)
+        self._add_judging(row)
         if row.reused:  # no call made now: not in what the run achieved
             self.reused += 1
             self.reused_cost += row.cost_usd or 0
         else:
             self._add_span(row)
+
+    def _add_judging(self, row: ResultRow) -> None:
+        if row.judge_records and row.judge_cost_usd is None:
+            self.judge_cost = None  # a judge call of unknown cost: the total is unknown
+        elif self.judge_cost is not None and row.judge_cost_usd is not None:
+            self.judge_cost += row.judge_cost_usd
+        for name, count in position_flips(row.grades).items():
+            held = self.flips.setdefault(name, [0, 0])
+            held[0] += count.pairs
+            held[1] += count.flips
 
     def _add_usage(self, row: ResultRow) -> None:
         if row.cost_usd is not None:
@@ -145,6 +160,8 @@ class CellTally:
             throughput=self._throughput(ceiling, tier),
             reused=self.reused,
             reused_usd=self.reused_cost,
+            judge_usd=self.judge_cost,
+            judge_flips={name: FlipFigures(*held) for name, held in sorted(self.flips.items())},
         )
 
     def _cost(self) -> CostFigures:

@@ -32,6 +32,7 @@ from laneway.config_file import Strict, load_toml
 from laneway.errors import ConfigError
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import ReasoningEffort
+from laneway.replay.judges.config import JudgeConfig
 
 AS_WRITTEN: Final = "as-written"  # the baseline: each line's own model and effort
 
@@ -62,6 +63,7 @@ class ExperimentConfig(Strict):
     repeats: int = Field(default=1, ge=1, le=100)
     concurrency: int = Field(default=8, ge=1, le=1024)
     spend_cap_usd: Decimal | None = Field(default=None, gt=0)  # None: no cap
+    judges: tuple[JudgeConfig, ...] = ()  # model graders (docs/judges.md)
     # Python graders of the user's own (module:function, laneway.replay.python_grader), run on
     # every answer beside the lines' expectations; loaded before any call.
     graders: tuple[str, ...] = ()

@@ -55,6 +55,11 @@ class ResultRow:
     # Served from the call cache (`--reuse`): an earlier run's answer to the identical call,
     # graded again; nothing was sent and nothing spent (its cost is what the call cost then).
     reused: bool = False
+    # What judging this answer cost (the model graders' calls), apart from the call's own cost:
+    # None when it was not judged or a judge call's cost is unknown (then `judge_records` is
+    # not empty); and those calls' ledger records.
+    judge_cost_usd: Decimal | None = None
+    judge_records: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -75,12 +80,16 @@ class ResultRow:
         cost = value.pop("cost_usd", None)
         output = value.pop("output", None)
         grades = value.pop("grades", ())
+        judged = value.pop("judge_cost_usd", None)
+        records = value.pop("judge_records", ())
         return cls(
             **value,
             usage=RowUsage(**usage) if usage is not None else None,
             cost_usd=Decimal(cost) if cost is not None else None,
             output=_answer(output) if output is not None else None,
             grades=tuple(Grade(**grade) for grade in grades),
+            judge_cost_usd=Decimal(judged) if judged is not None else None,
+            judge_records=tuple(records),
         )
 
 
@@ -88,8 +97,9 @@ def _plain(row: ResultRow) -> dict[str, Any]:
     value: dict[str, Any] = {
         name: getattr(row, name) for name in ResultRow.__slots__ if name != "__weakref__"
     }
-    cost = row.cost_usd
+    cost, judged = row.cost_usd, row.judge_cost_usd
     value["cost_usd"] = None if cost is None else str(cost)
+    value["judge_cost_usd"] = None if judged is None else str(judged)
     return value
 
 

@@ -67,6 +67,7 @@ class RunManifest:
     workloads: tuple[str, ...]  # where the lines came from, as given
     lines: int  # workload lines
     graders: tuple[str, ...] = ()  # Python graders (module:function) beside the expectations
+    judges: tuple[str, ...] = ()  # model graders, by the name of their grades
     extra: dict[str, Any] = field(default_factory=dict)  # settings added later; read as given
 
     @property
@@ -94,6 +95,7 @@ class RunManifest:
                 "notes": tuple(value["notes"]),
                 "workloads": tuple(value["workloads"]),
                 "graders": tuple(value.get("graders", ())),
+                "judges": tuple(value.get("judges", ())),
             },
             spend_cap_usd=None if cap is None else Decimal(cap),
         )

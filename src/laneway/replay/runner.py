@@ -46,6 +46,8 @@ from laneway.replay.call_cache import CallCache
 from laneway.replay.calls import Call, Caller
 from laneway.replay.costs import CallPricer, charge_of, cost_unknown
 from laneway.replay.experiment import ExperimentConfig
+from laneway.replay.judges import GatewayAsk, build_judge
+from laneway.replay.judging import Judging
 from laneway.replay.plan import PreparedRun, RunPlan, plan_run, prepare
 from laneway.replay.python_grader import PythonGrader
 from laneway.replay.results_writer import ResultsWriter
@@ -78,6 +80,7 @@ from laneway.replay.workload import Workload
 __all__ = ["RunEvents", "RunKeyError", "RunOutcome", "RunSettings", "resume", "run"]
 
 CELL_ANNOTATION = "replay-cell"
+JUDGE_CELL = "judge"  # the cell annotation of a judge's calls
 _ZERO = Decimal(0)
 
 
@@ -110,6 +113,7 @@ class RunOutcome:
     unknown_costs: int  # rows whose cost is unknown (not in spent_usd)
     elapsed_s: float  # this invocation's wall time
     reused: int = 0  # rows served from the call cache (no call made; not in spent_usd)
+    judge_spent_usd: Decimal = Decimal(0)  # what the judges' calls cost (known costs), apart
 
 
 async def run(
@@ -159,6 +163,7 @@ async def run(
         workloads=experiment.workloads,
         lines=workload.count,
         graders=experiment.graders,
+        judges=tuple(judge.grader_name for judge in experiment.judges),
         extra={
             EXPERIMENT_HASH: sha256(files[EXPERIMENT]),
             WORKLOAD_HASH: workload.sha256,
@@ -266,6 +271,7 @@ class _Tally:
     spent_usd: Decimal = field(default_factory=Decimal)
     unknown_costs: int = 0
     reused: int = 0
+    judge_spent_usd: Decimal = field(default_factory=Decimal)
 
     def add(self, row: ResultRow, index: int, now: bool) -> None:
         self.done[index] = 1
@@ -273,6 +279,7 @@ class _Tally:
         if now:
             self.made_now += 1
             self.repeated += self.in_flight_before[index]
+        self.judge_spent_usd += row.judge_cost_usd or _ZERO
         if row.reused:
             self.reused += 1  # an earlier run's spend, not this one's
         elif row.cost_usd is not None:
@@ -346,7 +353,7 @@ class _Job:
             worst = None
             if cost_unknown(row) or row.cost_basis == "abandoned":
                 worst = self._worst(index)
-            cap.charged_usd += charge_of(row, worst)
+            cap.charged_usd += charge_of(row, worst) + (row.judge_cost_usd or _ZERO)
         for key in folder.started():
             index = self.index(key)
             if not tally.done[index]:
@@ -400,7 +407,11 @@ class _Job:
                 clients = await self._clients(assembly.key_store, tag)
                 cache = None if settings.reuse is None else CallCache(settings.reuse)
                 caller = Caller(gateway, clients, self.graders, self.clock, cache, where.identity())
-                await self._work(caller, cap, events)
+                ask = GatewayAsk(gateway, clients[JUDGE_CELL], cap)
+                judges = [build_judge(config, ask) for config in self.experiment.judges]
+                judging = Judging(judges, len(self.cells) - 1)
+                self._baselines_on_disk(judging)
+                await self._work(caller, cap, events, judging)
             finally:
                 await gateway.close()
         outcome = self._outcome(resumed_from, began)
@@ -418,12 +429,26 @@ class _Job:
         else:
             base = Client(key.id, key.default_lane, key, key.prefix, run=run_id)
         clients = {}
-        for cell in self.cells:
-            client = clients[cell.label] = replace(base)
-            tag.cells[id(client)] = cell.label
+        for label in (*(cell.label for cell in self.cells), JUDGE_CELL):
+            client = clients[label] = replace(base)
+            tag.cells[id(client)] = label
         return clients
 
-    async def _work(self, caller: Caller, cap: SpendCap, events: RunEvents | None) -> None:
+    def _baselines_on_disk(self, judging: Judging) -> None:
+        """A resumed run's baseline answers its pairwise judges still need, read from disk."""
+        if not judging.pairwise or not self.tally.completed:
+            return
+        baseline, cells, done = self.cells[0].label, len(self.cells), self.tally.done
+        for row in RunDir(self.settings.run_dir).rows():
+            if row.cell == baseline:
+                first = self.index(row.key)  # the baseline's column is 0
+                left = sum(not done[first + column] for column in range(1, cells))
+                if left:
+                    judging.baseline_answered(row.custom_id, row.repeat, row, left)
+
+    async def _work(
+        self, caller: Caller, cap: SpendCap, events: RunEvents | None, judging: Judging
+    ) -> None:
         def durable(row: ResultRow) -> None:
             self.tally.add(row, self.index(row.key), now=True)
             if events is not None:
@@ -432,7 +457,7 @@ class _Job:
         writer = ResultsWriter(self.settings.run_dir, durable)
         calls = self.pending()
         workers = [
-            asyncio.create_task(self._worker(calls, caller, cap, writer))
+            asyncio.create_task(self._worker(calls, caller, cap, writer, judging))
             for _ in range(self.manifest.concurrency)
         ]
         try:
@@ -443,6 +468,7 @@ class _Job:
             if current is not None:
                 current.uncancel()
         finally:
+            judging.close()
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
@@ -450,7 +476,12 @@ class _Job:
             await writer.close()
 
     async def _worker(
-        self, calls: Iterator[Call], caller: Caller, cap: SpendCap, writer: ResultsWriter
+        self,
+        calls: Iterator[Call],
+        caller: Caller,
+        cap: SpendCap,
+        writer: ResultsWriter,
+        judging: Judging,
     ) -> None:
         for call in calls:
             if self.stopped is not None:
@@ -459,6 +490,7 @@ class _Job:
             reservation = await cap.reserve(worst)
             if reservation is None:
                 self.stopped = self.stopped or cap.refusal(worst)
+                judging.close()  # no baseline still to come will be made
                 return
             if self.stopped is not None:
                 cap.settle(reservation, _ZERO)
@@ -466,6 +498,11 @@ class _Job:
             writer.started((call.cell.label, call.line.custom_id, call.repeat))
             row = await caller.call(call)
             cap.settle(reservation, charge_of(row, call.worst_usd))
+            baseline = call.cell.baseline
+            if baseline:
+                judging.baseline_answered(call.line.custom_id, call.repeat, row)
+            # Judged holding no reservation: its own calls reserve theirs (GatewayAsk).
+            row = await judging.judge(call.line, row, baseline)
             await writer.add(row)
 
     def _outcome(self, resumed_from: int, began: float) -> RunOutcome:
@@ -485,6 +522,7 @@ class _Job:
             unknown_costs=tally.unknown_costs,
             elapsed_s=self.clock.monotonic() - began,
             reused=tally.reused,
+            judge_spent_usd=tally.judge_spent_usd,
         )
 
     def _note_invocation(self, outcome: RunOutcome) -> None:

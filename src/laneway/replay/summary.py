@@ -70,6 +70,7 @@ class RunSummary:
     stopped: str | None  # why it ended short, when known
     spent_usd: Decimal  # exact, over rows with a known cost; reused rows spent nothing
     unknown_costs: int
+    judge_usd: Decimal | None = Decimal(0)  # the judges' calls, apart; None: one's unknown
 
     @property
     def baseline(self) -> CellSummary:
@@ -80,7 +81,8 @@ def summarise(run: RunDir, live: Resumption | None = None) -> RunSummary:
     manifest = run.manifest()
     workload = _workload(run)
     catalog, catalog_note = _catalog(run)
-    kind: QualityKind = "expectations" if workload.expectations or manifest.graders else "agreement"
+    graded = workload.expectations or manifest.graders or manifest.judges
+    kind: QualityKind = "expectations" if graded else "agreement"
     tallies = {
         cell.label: CellTally(cell, manifest.lines * manifest.repeats) for cell in manifest.cells
     }
@@ -116,7 +118,17 @@ def summarise(run: RunDir, live: Resumption | None = None) -> RunSummary:
         stopped=None if live is None else live.stopped,
         spent_usd=sum((cell.cost.total_usd - cell.reused_usd for cell in cells), Decimal(0)),
         unknown_costs=sum(cell.cost.unknown for cell in cells),
+        judge_usd=_judge_total(cells),
     )
+
+
+def _judge_total(cells: tuple[CellSummary, ...]) -> Decimal | None:
+    total = Decimal(0)
+    for cell in cells:
+        if cell.judge_usd is None:
+            return None
+        total += cell.judge_usd
+    return total
 
 
 def _workload(run: RunDir) -> Workload:
@@ -192,6 +204,18 @@ def _notes(
             )
     if repeated:
         notes.append(f"{repeated} call(s) in flight when the run stopped were made again")
+    if manifest.judges:
+        judged = _judge_total(cells)
+        spent = "unknown (a judge call's cost is unknown)" if judged is None else f"${judged}"
+        notes.append(f"judging cost {spent}, apart from the cells' own costs")
+    for cell in cells:
+        for name, flips in cell.judge_flips.items():
+            if flips.pairs:
+                notes.append(
+                    f"{cell.label}: judge {name} flipped with the order shown in {flips.flips} "
+                    f"of {flips.pairs} pairs ({flips.flips / flips.pairs:.0%}; its position "
+                    "bias; a flip counts as a tie)"
+                )
     reused = sum(cell.reused for cell in cells)
     if reused:
         notes.append(

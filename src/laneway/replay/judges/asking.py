@@ -21,11 +21,11 @@ from laneway.gateway.client import ANONYMOUS_CLIENT, Client
 from laneway.gateway.core import Gateway
 from laneway.ledger.record import LedgerRecord
 from laneway.pricing.worst_case import WorstCase, usd_of_nano
-from laneway.replay.calls import REPEAT_HEADER
 from laneway.replay.spend_cap import SpendCap
 from laneway.wire.answers import answer_of
 from laneway.wire.errors import ApiError
 from laneway.wire.features import exact_input_tokens
+from laneway.wire.replay_headers import REPEAT_HEADER
 
 _ZERO = Decimal(0)
 
