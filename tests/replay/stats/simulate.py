@@ -34,7 +34,7 @@ def quality_coverage(
 ) -> tuple[float, dict[str, int]]:
     """(share of 95% quality intervals holding p; how often each method was used)."""
     rng = np.random.default_rng(seed)
-    held, methods = 0, {}
+    held, methods = 0, dict[str, int]()
     for _ in range(runs):
         rows = _rows(_line_rates(n, p, repeats, rng), repeats, rng)
         interval = quality_interval(rows, rng, resamples=resamples)
@@ -66,7 +66,7 @@ def false_acceptance(
     """Share of runs calling a candidate worse by exactly the margin non-inferior (one-sided
     95% lower bound above -margin), and the methods used."""
     rng = np.random.default_rng(seed)
-    accepted, methods = 0, {}
+    accepted, methods = 0, dict[str, int]()
     for _ in range(runs):
         candidate, baseline = _pair(n, p, margin, repeats, rng)
         difference = paired_difference(candidate, baseline, rng, resamples=resamples)
@@ -82,8 +82,15 @@ def _at(samples: Samples, lines: int) -> Samples:
 
 
 def sequential_false_acceptance(
-    n: int, p: float, margin: float, fractions: Sequence[float], runs: int, resamples: int,
-    seed: int, *, naive: bool = False,
+    n: int,
+    p: float,
+    margin: float,
+    fractions: Sequence[float],
+    runs: int,
+    resamples: int,
+    seed: int,
+    *,
+    naive: bool = False,
 ) -> float:
     """Share of runs that, looking at each fraction of n lines in turn and stopping at the
     first settled verdict, call a candidate worse by exactly the margin non-inferior or
@@ -98,9 +105,11 @@ def sequential_false_acceptance(
                 _at(candidate, lines), _at(baseline, lines), rng, resamples=resamples
             )
             assert difference is not None
-            decision = _naive(difference, margin) if naive else look(
-                difference, fractions[: at + 1], margin, 0.05
-            ).verdict
+            decision = (
+                _naive(difference, margin)
+                if naive
+                else look(difference, fractions[: at + 1], margin, 0.05).verdict
+            )
             if decision in ("better", "non-inferior", "worse"):
                 accepted += decision != "worse"
                 break

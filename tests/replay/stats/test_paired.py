@@ -48,7 +48,8 @@ def test_partial_credit_takes_the_paired_bootstrap_reproducibly() -> None:
     candidate = Samples(np.arange(300), np.clip(base + rng.normal(0.05, 0.1, 300), 0, 1), 300)
     found = paired_difference(candidate, baseline, _rng())
     again = paired_difference(candidate, baseline, _rng())
-    assert found is not None and again is not None
+    assert found is not None
+    assert again is not None
     assert found.method == "paired-bootstrap"
     assert found.lower(0.05) == again.lower(0.05)
     assert found.lower(0.05) < found.estimate < found.upper(0.05)

@@ -83,5 +83,5 @@ def test_a_run_analyses_end_to_end(tmp_path: Path) -> None:
 def test_a_row_of_a_cell_the_manifest_lacks_is_an_error(tmp_path: Path) -> None:
     stray = Cell("gpt-5.4-nano", "low")
     run = build_run(tmp_path, [line("q0", EXACT)], [row(stray, "q0", grades=[PASS])])
-    with pytest.raises(RunDirError, match="which run.json lacks"):
+    with pytest.raises(RunDirError, match=r"which run\.json lacks"):
         run_samples(run)

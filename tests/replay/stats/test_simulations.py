@@ -13,6 +13,8 @@ every repeat passed) err on the safe side by design.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.replay.stats.simulate import (
@@ -39,9 +41,7 @@ def test_pass_fail_quality_intervals_cover_the_truth(n: int, p: float) -> None:
 
 
 @pytest.mark.parametrize(("n", "p"), [(n, p) for n, p in GRID if n < 1000])
-def test_cluster_bootstrap_quality_intervals_with_repeats_cover_the_truth(
-    n: int, p: float
-) -> None:
+def test_cluster_bootstrap_quality_intervals_with_repeats_cover_the_truth(n: int, p: float) -> None:
     coverage, _ = quality_coverage(n, p, 3, 200, 500, seed=7 * n + int(p * 100))
     low, high = _band(n, p, 0.90, 0.99)
     assert low <= coverage <= high
@@ -73,7 +73,7 @@ def test_alpha_spending_keeps_its_error_rate_over_five_looks_where_naive_looks_d
 def test_full_size_quality_coverage(n: int, p: float) -> None:
     for repeats in (1, 3):
         coverage, methods = quality_coverage(n, p, repeats, 1000, 2000, seed=n + repeats)
-        print(f"quality n={n} p={p} repeats={repeats}: {coverage:.3f} {methods}")
+        sys.stdout.write(f"quality n={n} p={p} repeats={repeats}: {coverage:.3f} {methods}\n")
         low, high = _band(n, p, 0.93, 0.97)  # the corner errs on the safe side
         assert low <= coverage <= high
 
@@ -83,7 +83,7 @@ def test_full_size_quality_coverage(n: int, p: float) -> None:
 def test_full_size_false_acceptance(n: int, p: float) -> None:
     for repeats in (1, 3):
         rate, methods = false_acceptance(n, p, MARGIN, repeats, 1000, 2000, seed=n * repeats)
-        print(f"false acceptance n={n} p={p} repeats={repeats}: {rate:.3f} {methods}")
+        sys.stdout.write(f"false acceptance n={n} p={p} repeats={repeats}: {rate:.3f} {methods}\n")
         assert rate <= 0.05 + 2.33 * 0.0069  # one-sided 99% over 1,000 runs
 
 
@@ -92,5 +92,5 @@ def test_full_size_false_acceptance(n: int, p: float) -> None:
 def test_full_size_sequential_stopping(p: float) -> None:
     spent = sequential_false_acceptance(1000, p, MARGIN, LOOKS, 1000, 2000, seed=21)
     naive = sequential_false_acceptance(1000, p, MARGIN, LOOKS, 1000, 2000, seed=21, naive=True)
-    print(f"sequential p={p}, 5 looks: spending {spent:.3f}, naive {naive:.3f}")
+    sys.stdout.write(f"sequential p={p}, 5 looks: spending {spent:.3f}, naive {naive:.3f}\n")
     assert spent <= 0.05 + 2.33 * 0.0069

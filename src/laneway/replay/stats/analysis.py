@@ -26,12 +26,16 @@ ALPHA: Final = 0.05  # one-sided, for the whole family of candidates
 
 
 def analyse(
-    samples: RunSamples, rng: np.random.Generator, *, margin: float = MARGIN,
-    alpha: float = ALPHA, resamples: int = RESAMPLES, confidence: float = CONFIDENCE,
+    samples: RunSamples,
+    rng: np.random.Generator,
+    *,
+    margin: float = MARGIN,
+    alpha: float = ALPHA,
+    resamples: int = RESAMPLES,
+    confidence: float = CONFIDENCE,
 ) -> RunStats:
     cells = tuple(
-        cell_stats(cell, rng, resamples=resamples, confidence=confidence)
-        for cell in samples.cells
+        cell_stats(cell, rng, resamples=resamples, confidence=confidence) for cell in samples.cells
     )
     baseline = samples.baseline
     candidates = samples.cells[1:]
@@ -53,7 +57,11 @@ def analyse(
 
 
 def compare(
-    label: str, baseline: str, difference: Difference, margin: float, alpha: float,
+    label: str,
+    baseline: str,
+    difference: Difference,
+    margin: float,
+    alpha: float,
     p_value: float,
 ) -> Comparison:
     """The comparison with both bounds at one-sided level 1 - alpha."""
@@ -62,18 +70,41 @@ def compare(
     more = None
     if found == "inconclusive":
         more = more_lines(difference.estimate, difference.spread, difference.lines, margin, alpha)
-    notes = ()
+    notes: tuple[str, ...] = ()
     if difference.method == "constant-bound":
         notes = ("every line's difference alike: bounded by the share of lines that could differ",)
     return Comparison(
-        label, baseline, difference.estimate, lower, upper, 1 - alpha, difference.method, margin,
-        found, p_value, difference.lines, difference.rows, more, notes,
+        label,
+        baseline,
+        difference.estimate,
+        lower,
+        upper,
+        1 - alpha,
+        difference.method,
+        margin,
+        found,
+        p_value,
+        difference.lines,
+        difference.rows,
+        more,
+        notes,
     )
 
 
 def _untested(label: str, baseline: str, margin: float, alpha: float) -> Comparison:
     return Comparison(
-        label, baseline, float("nan"), -1.0, 1.0, 1 - alpha, "paired-bootstrap", margin,
-        "inconclusive", 1.0, 0, 0, None,
+        label,
+        baseline,
+        float("nan"),
+        -1.0,
+        1.0,
+        1 - alpha,
+        "paired-bootstrap",
+        margin,
+        "inconclusive",
+        1.0,
+        0,
+        0,
+        None,
         ("no line has a graded answer from both this cell and the baseline",),
     )

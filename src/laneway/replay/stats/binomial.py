@@ -35,7 +35,7 @@ def jeffreys_upper(k: int, n: int, alpha: float) -> float:
 
 def unseen_share(n: int, alpha: float) -> float:
     """Upper bound on the share of lines unlike all n seen (zero of n observed differ)."""
-    return 1.0 - alpha ** (1.0 / n)
+    return 1.0 - math.pow(alpha, 1.0 / n)
 
 
 def tango_z(wins: int, losses: int, n: int, delta: float) -> float:

@@ -48,12 +48,22 @@ _LATENCY_POINTS: Final = (0.5, 0.95)
 
 
 def cell_stats(
-    cell: CellSamples, rng: np.random.Generator, *, resamples: int = RESAMPLES,
+    cell: CellSamples,
+    rng: np.random.Generator,
+    *,
+    resamples: int = RESAMPLES,
     confidence: float = CONFIDENCE,
 ) -> CellStats:
     """All of a cell's own figures, from one draw of `rng` (reproducible)."""
-    lines = np.unique(np.concatenate([cell.scores.line, cell.latencies_ms.line,
-                                      *(() if cell.costs_usd is None else (cell.costs_usd.line,))]))
+    lines = np.unique(
+        np.concatenate(
+            [
+                cell.scores.line,
+                cell.latencies_ms.line,
+                *(() if cell.costs_usd is None else (cell.costs_usd.line,)),
+            ]
+        )
+    )
     quality = _QualityPlan.of(cell.scores)
     wanted: dict[str, Statistic] = {}
     if quality is not None and quality.bounds is None:
@@ -63,9 +73,9 @@ def cell_stats(
     if cell.latencies_ms.rows:
         position = np.searchsorted(lines, cell.latencies_ms.line)
         wanted["latency"] = quantiles(cell.latencies_ms.value, position, _LATENCY_POINTS)
-    drawn = dict(zip(wanted, replicate(len(lines), resamples, rng, list(wanted.values())),
-                     strict=True))
-    alpha = (1 - confidence) / 2
+    drawn = dict(
+        zip(wanted, replicate(len(lines), resamples, rng, list(wanted.values())), strict=True)
+    )
     notes: list[str] = []
     if cell.costs_usd is None and cell.unknown_costs:
         notes.append(f"{cell.unknown_costs} call(s) of unknown cost: cost per call unknown")
@@ -81,7 +91,10 @@ def cell_stats(
 
 
 def quality_interval(
-    scores: Samples, rng: np.random.Generator, *, resamples: int = RESAMPLES,
+    scores: Samples,
+    rng: np.random.Generator,
+    *,
+    resamples: int = RESAMPLES,
     confidence: float = CONFIDENCE,
 ) -> Interval | None:
     """The cell's mean score with its interval; None when nothing was graded."""
@@ -124,15 +137,21 @@ class _QualityPlan:
         alpha = (1 - confidence) / 2
         notes = (CONSTANT_NOTE,) if self.method == "constant-bound" else ()
         return Interval(
-            estimate, bounds.lower(alpha), bounds.upper(alpha), confidence, self.method,
-            self.lines, self.scores.rows, notes,
+            estimate,
+            bounds.lower(alpha),
+            bounds.upper(alpha),
+            confidence,
+            self.method,
+            self.lines,
+            self.scores.rows,
+            notes,
         )
 
 
 def _ratio_at(samples: Samples, lines: IntArray) -> Statistic:
     """The ratio statistic of `samples` over the resampled `lines` (sorted line indices)."""
     position = np.searchsorted(lines, samples.line)
-    sums = np.bincount(position, weights=samples.value, minlength=len(lines))
+    sums = np.bincount(position, weights=samples.value, minlength=len(lines)).astype(np.float64)
     counts = np.bincount(position, minlength=len(lines)).astype(np.float64)
     return ratio(sums, counts)
 
@@ -145,8 +164,13 @@ def _cost(cell: CellSamples, replicates: FloatArray, confidence: float) -> CostI
     alpha = (1 - confidence) / 2
     low, high = bounds.lower(alpha), bounds.upper(alpha)
     return CostInterval(
-        estimate, _usd(min(low, float(estimate))), _usd(max(high, float(estimate))), confidence,
-        "cluster-bootstrap", int(np.unique(costs.line).size), costs.rows,
+        estimate,
+        _usd(min(low, float(estimate))),
+        _usd(max(high, float(estimate))),
+        confidence,
+        "cluster-bootstrap",
+        int(np.unique(costs.line).size),
+        costs.rows,
     )
 
 
@@ -169,7 +193,12 @@ def _latency(
             continue
         bounds = BootstrapBounds.of(estimate, replicates[:, at])
         found[at] = Interval(
-            estimate, min(bounds.lower(alpha), estimate), max(bounds.upper(alpha), estimate),
-            confidence, "cluster-bootstrap", lines, latencies.rows,
+            estimate,
+            min(bounds.lower(alpha), estimate),
+            max(bounds.upper(alpha), estimate),
+            confidence,
+            "cluster-bootstrap",
+            lines,
+            latencies.rows,
         )
     return found[0], found[1]

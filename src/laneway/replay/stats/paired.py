@@ -50,7 +50,10 @@ def line_differences(candidate: Samples, baseline: Samples) -> tuple[FloatArray,
 
 
 def paired_difference(
-    candidate: Samples, baseline: Samples, rng: np.random.Generator, *,
+    candidate: Samples,
+    baseline: Samples,
+    rng: np.random.Generator,
+    *,
     resamples: int = RESAMPLES,
 ) -> Difference | None:
     """The paired difference; None when no line has scores in both cells."""
@@ -64,8 +67,12 @@ def paired_difference(
 
 
 def _bounds(
-    candidate: Samples, baseline: Samples, diffs: FloatArray, estimate: float,
-    rng: np.random.Generator, resamples: int,
+    candidate: Samples,
+    baseline: Samples,
+    diffs: FloatArray,
+    estimate: float,
+    rng: np.random.Generator,
+    resamples: int,
 ) -> tuple[Method, Bounds]:
     if _pass_fail_once(candidate) and _pass_fail_once(baseline):
         wins = int(np.count_nonzero(diffs > 0))

@@ -16,17 +16,21 @@ from typing import Final
 
 from scipy import special
 
-from laneway.replay.stats.results import MoreLines
+from laneway.replay.stats.results import MoreLines, Verdict
 
 POWER: Final = 0.8
 
 
 def more_lines(
-    estimate: float, spread: float, lines: int, margin: float, alpha: float,
+    estimate: float,
+    spread: float,
+    lines: int,
+    margin: float,
+    alpha: float,
     power: float = POWER,
 ) -> MoreLines:
     distance = estimate + margin
-    toward = "non-inferior" if distance > 0 else "worse"
+    toward: Verdict = "non-inferior" if distance > 0 else "worse"
     if distance == 0:
         return MoreLines(None, None, power, "the observed difference sits on the margin")
     if spread == 0:

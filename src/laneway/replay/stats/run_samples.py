@@ -48,8 +48,13 @@ class _Cell:
     def samples(self, label: str, lines: int) -> CellSamples:
         costs = None if self.unknown else Samples.of(self.costs, lines)
         return CellSamples(
-            label, Samples.of(self.scores, lines), Samples.of(self.latencies, lines), costs,
-            self.total, self.calls, self.unknown,
+            label,
+            Samples.of(self.scores, lines),
+            Samples.of(self.latencies, lines),
+            costs,
+            self.total,
+            self.calls,
+            self.unknown,
         )
 
 

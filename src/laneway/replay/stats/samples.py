@@ -36,7 +36,7 @@ class Samples:
 
     def sums(self) -> FloatArray:
         """Per line (all `lines` of them), the sum of its rows' values."""
-        return np.bincount(self.line, weights=self.value, minlength=self.lines)
+        return np.bincount(self.line, weights=self.value, minlength=self.lines).astype(np.float64)
 
     def counts(self) -> FloatArray:
         """Per line, how many rows it has."""

@@ -56,8 +56,8 @@ def _boundaries(fractions: tuple[float, ...], alpha: float) -> tuple[float, ...]
     found: list[float] = []
     density: FloatArray | None = None  # of the motion at the last look, given no crossing
     previous_t = 0.0
-    for t in fractions:
-        t = min(t, 1.0)
+    for fraction in fractions:
+        t = min(fraction, 1.0)
         step = t - previous_t
         increment = spent(t, alpha) - spent(previous_t, alpha)
         if step <= 0 or increment < _NEGLIGIBLE:
@@ -94,7 +94,7 @@ def _carry(density: FloatArray | None, step: float, edge: float) -> FloatArray:
         gap = _GRID[:, None] - _GRID[None, :]
         kernel = np.exp(-0.5 * gap**2 / step) / math.sqrt(2 * math.pi * step)
         moved = kernel @ density * _STEP
-    moved[_GRID >= edge] = 0.0
+    moved[edge <= _GRID] = 0.0
     return moved
 
 
@@ -112,9 +112,7 @@ class Look:
     upper: float
 
 
-def look(
-    difference: Difference, fractions: Sequence[float], margin: float, alpha: float
-) -> Look:
+def look(difference: Difference, fractions: Sequence[float], margin: float, alpha: float) -> Look:
     """The decision at the last of `fractions` (every look made so far, this one last)."""
     level = nominal_alphas(fractions, alpha)[-1]
     if level <= 0:  # nothing to spend at this look
