@@ -36,6 +36,12 @@ class Verdict:
     passed: bool
 
 
+def quality_kind(expectations: int, graders: int, judges: int) -> QualityKind:
+    """What a run's quality figure is: graded (any expectation, Python grader or judge), else
+    agreement with the baseline's answers."""
+    return "expectations" if expectations or graders or judges else "agreement"
+
+
 def judge(
     row: ResultRow, kind: QualityKind, references: Mapping[tuple[str, int], AnswerView]
 ) -> Verdict:

@@ -26,7 +26,7 @@ from laneway.pricing.catalog import Catalog
 from laneway.replay.cell_summary import CellSummary
 from laneway.replay.cell_tally import CellTally
 from laneway.replay.line_mix import LineMix
-from laneway.replay.row_quality import QualityKind, judge
+from laneway.replay.row_quality import QualityKind, judge, quality_kind
 from laneway.replay.run_dir import CATALOG, WORKLOAD, RunDir, RunDirError, RunManifest
 from laneway.replay.workload import Workload
 from laneway.wire.answers import AnswerView
@@ -81,8 +81,7 @@ def summarise(run: RunDir, live: Resumption | None = None) -> RunSummary:
     manifest = run.manifest()
     workload = _workload(run)
     catalog, catalog_note = _catalog(run)
-    graded = workload.expectations or manifest.graders or manifest.judges
-    kind: QualityKind = "expectations" if graded else "agreement"
+    kind = quality_kind(workload.expectations, len(manifest.graders), len(manifest.judges))
     tallies = {
         cell.label: CellTally(cell, manifest.lines * manifest.repeats) for cell in manifest.cells
     }

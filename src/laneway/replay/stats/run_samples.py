@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from laneway.replay.costs import cost_unknown
-from laneway.replay.row_quality import QualityKind, judge
+from laneway.replay.row_quality import judge, quality_kind
 from laneway.replay.rows import ResultRow
 from laneway.replay.run_dir import WORKLOAD, RunDir, RunDirError
 from laneway.replay.stats.samples import CellSamples, RunSamples, Samples
@@ -66,9 +66,8 @@ def run_samples(run: RunDir) -> RunSamples:
     if not path.exists():
         raise RunDirError(f"{run.path}: no {WORKLOAD}; the statistics need the lines it ran")
     workload = Workload.load(path)
-    # As the summary decides it (laneway.replay.summary.summarise).
-    kind: QualityKind = "expectations" if workload.expectations or manifest.graders else "agreement"
-    index = {line.custom_id: at for at, line in enumerate(workload.lines)}
+    kind = quality_kind(workload.expectations, len(manifest.graders), len(manifest.judges))
+    index = dict(workload.positions)
     references = _references(run, manifest.baseline.label) if kind == "agreement" else {}
     cells = {cell.label: _Cell() for cell in manifest.cells}
     for row in run.rows():
