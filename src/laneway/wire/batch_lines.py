@@ -2,10 +2,10 @@
 
 A replay workload is a Batch input file as it is, so an existing batch file replays unchanged.
 laneway's grading data rides beside each line under one extra key, `expect`, and a captured
-line's facts (its lane, ledger record, answering model and answer) under `laneway`; both are
-taken off the line before anything is sent. A line is checked for what a call needs (a JSON object, a
-unique custom_id, POST, an endpoint laneway replays, an object body naming its model); its
-problems are returned, never raised, so a reader can report every bad line at once.
+line's facts (its lane, ledger record, answering model and answer) under `laneway`; neither is
+part of the body, so neither is ever sent. A line is checked for what a call needs (a JSON
+object, a unique custom_id, POST, an endpoint laneway replays, an object body naming its model);
+its problems are returned, never raised, so a reader can report every bad line at once.
 """
 
 from __future__ import annotations
