@@ -34,18 +34,23 @@ def group_key(by: str | None, line: Line) -> str:
     facts: Any = line.line.laneway if isinstance(line.line.laneway, dict) else {}
     if by == LANE:
         value = facts.get("lane")
-    elif by.startswith(_METADATA) and len(by) > len(_METADATA):
+    else:
         field = by[len(_METADATA) :]
         metadata = line.line.body.get("metadata")
         if not isinstance(metadata, dict):
             metadata = facts.get("metadata")
         value = metadata.get(field) if isinstance(metadata, dict) else None
-    else:
-        raise SampleError(f"--by {by!r}: write lane or metadata.FIELD")
     return NONE if value is None else str(value)
 
 
+def check_by(by: str | None) -> None:
+    if by is None or by == LANE or (by.startswith(_METADATA) and len(by) > len(_METADATA)):
+        return
+    raise SampleError(f"--by {by!r}: write lane or metadata.FIELD")
+
+
 def sample(lines: Sequence[Line], n: int, by: str | None, seed: int) -> list[Line]:
+    check_by(by)
     if n < 1:
         raise SampleError(f"--n {n}: a sample needs at least one line")
     if n >= len(lines):
