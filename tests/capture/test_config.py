@@ -21,7 +21,9 @@ def test_capture_is_off_by_default(tmp_path: Path) -> None:
     assert not GatewayConfig().capture.on
     assert not load(tmp_path, "[capture]\nshare = 0.5\n").capture.on  # no lanes named
     on = load(tmp_path, '[capture]\nlanes = ["*"]\nshare = 0.25\n').capture
-    assert on.on and on.every_lane and on.share == 0.25
+    assert on.on
+    assert on.every_lane
+    assert on.share == 0.25
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,8 @@ def serve(gateway_config: GatewayConfig) -> GatewayServer:
 
 def flush(server: GatewayServer) -> None:
     assembly = server.assembly
-    assert assembly is not None and assembly.capture is not None
+    assert assembly is not None
+    assert assembly.capture is not None
     assembly.writer.flush(5)
     assembly.capture.writer.flush()
 

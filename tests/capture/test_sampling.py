@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 
 from laneway.capture.observer import CaptureObserver
-from laneway.gateway.client import Client
 from laneway.gateway.observers import Bodies, Exchange, Observer
 from laneway.ledger.captures import CaptureRow
 from tests.gateway.test_core_in_memory import CHAT, Answer, FakeTransport, Harness, chat_body
@@ -83,7 +82,8 @@ def test_capture_off_registers_no_observer_and_gathers_no_bodies(tmp_path: Path)
     assert gateway.assembly.capture is None
     observers = gateway.gateway.observers
     assert not any(isinstance(o, CaptureObserver) for o in observers.observers)
-    assert not observers.want_bodies and not observers.watch_starts
+    assert not observers.want_bodies
+    assert not observers.watch_starts
     gateway.close()
 
 

@@ -60,7 +60,8 @@ def test_two_replicas_share_the_day_cap_and_store_only_redacted_text(
                         model="gpt-5.4-mini", input=f"q{number}: mail ann{number}@example.com"
                     )
         for server in replicas:
-            assert server.assembly is not None and server.assembly.capture is not None
+            assert server.assembly is not None
+            assert server.assembly.capture is not None
             server.assembly.capture.writer.flush()
     finally:
         for server in replicas:

@@ -66,7 +66,8 @@ def test_export_writes_batch_lines_with_the_captures_facts(run: Run, config: Pat
     assert len(lines) == 25
     assert [line["custom_id"] for line in lines][:2] == ["cap_0099", "cap_0000"]  # oldest first
     first = next(line for line in lines if line["custom_id"] == "cap_0001")
-    assert first["url"] == "/v1/chat/completions" and first["method"] == "POST"
+    assert first["url"] == "/v1/chat/completions"
+    assert first["method"] == "POST"
     assert first["body"] == {
         "model": "gpt-5.4-mini",
         "messages": [{"role": "user", "content": "word word"}],
@@ -97,15 +98,17 @@ def test_stats_sample_and_split_of_an_export(run: Run, config: Path, tmp_path: P
     assert figures["efforts"] == {"low": 21, "(none)": 4}
     assert figures["input_tokens"]["count"] == 25
     assert figures["input_tokens"]["max"] >= 24
-    assert figures["output_caps"]["count"] == 13 and figures["uncapped"] == 12
+    assert figures["output_caps"]["count"] == 13
+    assert figures["uncapped"] == 12
     text = run("workload", "stats", str(workload))
-    assert "25 line(s)" in text.out and "input tokens: n 25" in text.out
+    assert "25 line(s)" in text.out
+    assert "input tokens: n 25" in text.out
 
     out = tmp_path / "sample.jsonl"
     args = ("workload", "sample", str(workload), "--n", "10", "--by", "lane", "--seed", "4")
     assert run(*args, "--out", str(out)).code == 0
     chosen = [orjson.loads(line) for line in out.read_bytes().splitlines()]
-    lanes = Counter(str(line["laneway"]["lane"]) for line in chosen)  # type: ignore[index]
+    lanes = Counter(str(line["laneway"]["lane"]) for line in chosen)
     assert lanes == {"support": 6, "coding": 2, "None": 2}  # 16, 5, 4 of 25, to 10
     again = tmp_path / "again.jsonl"
     assert run(*args, "--out", str(again)).code == 0
