@@ -17,7 +17,10 @@ config, each with its own SQLite ledger and key store:
   refused, but every request is authenticated, counted, reserves its worst case and settles),
   `[state] backend = "memory"` (issue 6: memory/plain >= 0.90);
 - redis: the same with `[state] backend = "redis"` on a private redis-server (no persistence) on
-  CPU 1 (issue 6: redis/plain >= 0.70).
+  CPU 1 (issue 6: redis/plain >= 0.70);
+- capture: the open gateway with `[capture]` on for every request at a share of 1% (issue 20:
+  an unsampled request pays a hook and a draw; one in a hundred has its bodies gathered and
+  queued for the capture writer's thread), the plain arm's requests.
 
 Checked before any load: every workload through every arm answers exactly 200 with the right kind
 of answer, `x-laneway-lane: bench3` on the lane's answers only, the same `x-laneway-model` and
@@ -100,9 +103,11 @@ STATE = {  # gateway config -> what it adds to the lane
     "open": "",
     "memory": '\n[state]\nbackend = "memory"\n',
     "redis": '\n[state]\nbackend = "redis"\nurl = "{url}"\nnamespace = "{namespace}"\n',
+    "capture": '\n[capture]\nlanes = ["*"]\nshare = 0.01\nper_day = 10000000\n',
 }
-ARMS = {"plain": "open", "lane": "open", "memory": "memory", "redis": "redis"}  # -> its gateway
-TARGETS = {"lane": 0.95, "memory": 0.90, "redis": 0.70}  # arm/plain req/s, plain/arm instructions
+ARMS = {"plain": "open", "lane": "open", "memory": "memory", "redis": "redis", "capture": "capture"}
+TARGETS = {"lane": 0.95, "memory": 0.90, "redis": 0.70, "capture": 0.97}
+KEYED = ("memory", "redis")  # gateways with the admin API and virtual keys
 BASELINE_BUDGET = 0.03  # after/before instructions per request at most +3%
 ADMIN_KEY = "bench-admin-key-not-a-secret-0123456789"
 KEYS: dict[str, dict[str, Any]] = {  # made on the keyed gateways, by name: POST /admin/keys
@@ -134,7 +139,7 @@ def start(stack: contextlib.ExitStack, gw: Gateway, home: Path, namespace: str) 
     """Start `gw` (under callgrind on CALLGRIND_PORT), make its keys; stopped with `stack`."""
     url = f"redis://127.0.0.1:{REDIS_PORT}/0"
     extra = LANE_CONFIG + STATE[gw.kind].format(url=url, namespace=f"{namespace}:{gw.side}")
-    env = {} if gw.kind == "open" else {"LANEWAY_ADMIN_KEY": ADMIN_KEY}
+    env = {"LANEWAY_ADMIN_KEY": ADMIN_KEY} if gw.kind in KEYED else {}
     config = gateway_config(home, EMULATOR_PORT, extra)
     argv, environment = gateway_command(gw.python, config, gw.port, env)
     counter = None
@@ -145,7 +150,7 @@ def start(stack: contextlib.ExitStack, gw: Gateway, home: Path, namespace: str) 
         gw.pid = counter.pid
     else:
         gw.pid = stack.enter_context(server(argv, gw.port, env=environment, log=home / "log"))
-    if gw.kind != "open":
+    if gw.kind in KEYED:
         make_keys(gw)
     return counter
 
@@ -197,7 +202,7 @@ def preflight(
     check: Checks, of: dict[Unit, Gateway], requests: Requests, workloads: list[str], ns: str
 ) -> dict[Gateway, Decimal]:
     """The answers, the limits' enforcement and the spend; returns each keyed gateway's spend."""
-    keyed = list(dict.fromkeys(gw for gw in of.values() if gw.kind != "open"))
+    keyed = list(dict.fromkeys(gw for gw in of.values() if gw.kind in KEYED))
     before = {gw: spend(gw)[0] for gw in keyed}
     for workload in workloads:
         seen: dict[Unit, tuple[str, int]] = {}

@@ -28,6 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 
+from laneway.capture.parts import Capture
 from laneway.clock import Clock, SystemClock
 from laneway.config import GatewayConfig
 from laneway.emulator.config import EmulatorConfig
@@ -47,6 +48,8 @@ from laneway.keys.registry import KeyRegistry
 from laneway.keys.revocations import LocalRevocations, RedisRevocations, Revocations
 from laneway.keys.sqlite_store import SQLiteKeyStore
 from laneway.keys.store import KeyStore
+from laneway.ledger.captures import CaptureStore
+from laneway.ledger.captures_open import open_captures
 from laneway.ledger.postgres import PostgresLedger
 from laneway.ledger.sqlite import SQLiteLedger, default_ledger_path
 from laneway.ledger.writer import LedgerWriter
@@ -202,6 +205,23 @@ class Assembly:
             dsn = self.config.ledger.resolved_dsn(self.env)
             return PostgresKeyStore(dsn, check_only=check_only)
         return SQLiteKeyStore(path, check_only=check_only)
+
+    def open_captures(self) -> CaptureStore:
+        """Captured requests, in the ledger's backend; the ledger is opened (migrated) first."""
+        self.ledger  # noqa: B018
+        path = self.ledger_path
+        return open_captures(path, None if path else self.config.ledger.resolved_dsn(self.env))
+
+    @cached_property
+    def capture(self) -> Capture | None:
+        """Capture's observer and writer when `[capture]` names lanes, else None: no observer."""
+        capture, state = self.config.capture, self.config.state
+        if not capture.on:
+            return None
+        self._built.add("capture")
+        shared = (state.resolved_url(self.env), state.namespace, state.timeout_s)
+        store, rng = self.open_captures(), self._rng
+        return Capture.start(capture, store, rng, self.clock, shared if self.shared_state else None)
 
     @property
     def shared_state(self) -> bool:
@@ -432,6 +452,7 @@ class Assembly:
     def gateway(self) -> Gateway:
         """The gateway, with the observers given and those routing learns from."""
         retry, background = self.config.retry, self.config.background
+        capturing = () if self.capture is None else (self.capture.observer,)
         gateway = Gateway(
             self.router,
             self.health,
@@ -449,7 +470,7 @@ class Assembly:
                 max_server_delay_s=retry.max_server_delay_s,
             ),
             pacer=self.pacer,
-            observers=(*self._observers, *request_log()),
+            observers=(*self._observers, *capturing, *request_log()),
             durable_reservations=self.config.ledger.durable_reservations,
             learn=RoutingLearner(self.observations, self.response_homes).learn,
             lifecycle=_Lifecycle(self),
@@ -497,6 +518,8 @@ class Assembly:
             await shared_homes.close()
         if "writer" in built:
             self.writer.close()
+        if "capture" in built and self.capture is not None:
+            self.capture.close()
         self.close_stores()
         if "upstream" in built:
             self.upstream.close()

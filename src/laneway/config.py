@@ -32,6 +32,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
+from laneway.capture.config import CaptureConfig
 from laneway.config_file import ENV_NAME, Strict, load_toml
 from laneway.errors import ConfigError
 from laneway.gateway.passthrough_paths import parse_rule
@@ -252,6 +253,7 @@ class GatewayConfig(Strict):
     pacing: PacingConfig = PacingConfig()
     passthrough: PassthroughConfig = PassthroughConfig()
     background: BackgroundConfig = BackgroundConfig()
+    capture: CaptureConfig = CaptureConfig()  # off unless it names lanes (docs/capture.md)
 
     @classmethod
     def load(cls, path: Path | None) -> GatewayConfig:

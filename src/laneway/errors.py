@@ -63,6 +63,11 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── EmulatorStartError             -       replay.emulator_process     a run's emulator did
     │                                                                      not start
     ├── UnsupportedSchema              -       emulator.schema_values      a schema it cannot fill
+    ├── CaptureStoreError              503     ledger.captures             captures unreachable
+    ├── WorkloadFileError              -       workloads.lines             a workload file the
+    │                                                                      tools cannot use
+    ├── SampleError                    -       workloads.sample            a sample or split
+    │                                                                      that cannot be made
     └── CliError                       - (exit 2) cli.errors               what the user typed
 """
 

@@ -240,7 +240,7 @@ class Gateway:
                 background = self.background
                 if background is not None and document.get("status") in PENDING:
                     return self._pending(background, exchange, committed, response_id)
-        if self.observers.want_bodies:
+        if exchange.gather:
             exchange.chunks = [committed.body]
         self._settler.answered(exchange, committed, usage, problem, status="ok")
         return Answer(committed.response.status, exchange.meta, committed.body)
@@ -263,7 +263,7 @@ class Gateway:
         self, exchange: Exchange, committed: Committed, tap: StreamTap
     ) -> AsyncIterator[bytes]:
         response = committed.response
-        chunks = exchange.chunks = [] if self.observers.want_bodies else None
+        chunks = exchange.chunks = [] if exchange.gather else None
         broken: str | None = None
         ending = b""  # laneway's error event for a stream upstream broke off
         try:

@@ -19,7 +19,10 @@ was opened (a 429 from upstream, or from laneway's pacer) is settled as usual, i
 it there (`exchange.annotate`, e.g. a trace id): annotations are stored with the record and
 carried on the answer's metadata. `bodies` (the request's and the answer's bytes) is given only
 to observers that set `wants_bodies`, and a stream's body is only gathered when one does: metrics
-never pay for it. An observer that raises is counted and logged, and never fails the request.
+never pay for it. An observer that also sets `bodies_per_exchange` wants them only for the
+exchanges it asks for (`exchange.want_bodies()` in `request_started`, e.g. a sample): the others'
+bodies are not gathered for it, and it is given None for them. An observer that raises is
+counted and logged, and never fails the request.
 
 Hooks run on the event loop, inside the request: they must be quick and must not block. An
 observer need implement only the hooks it wants; subclassing `Observer` gives no-ops for the
@@ -72,6 +75,12 @@ class Exchange:
     attempts: list[Attempt] = field(default_factory=list)
     response_id: str | None = None  # a Responses answer's id, once read
     chunks: list[bytes] | None = None  # a stream's relayed bytes, gathered for `bodies` only
+    gather: bool = False  # whether the answer's bytes are gathered (for `bodies`)
+
+    def want_bodies(self) -> None:
+        """Gather this exchange's bodies (from `request_started`, by an observer that sets
+        `bodies_per_exchange`)."""
+        self.gather = True
 
     def annotate(self, name: str, value: str) -> None:
         """Attach `name = value` to the record and the answer's metadata (the server sends it
@@ -91,6 +100,8 @@ class Observer(Protocol):
     """What the gateway tells about each request. Every hook is optional."""
 
     wants_bodies: ClassVar[bool] = False
+    # With wants_bodies: only the exchanges this observer asks for (`Exchange.want_bodies`).
+    bodies_per_exchange: ClassVar[bool] = False
 
     def request_started(self, exchange: Exchange) -> None:
         """Routed and admitted; its record is about to be reserved."""
@@ -126,8 +137,10 @@ class Observers:
         hooks: dict[str, list[tuple[str, Callable[..., None], bool]]] = {
             name: [] for name in _HOOKS
         }
+        always = False
         for observer in self.observers:
             wanted = bool(getattr(observer, "wants_bodies", False))
+            always |= wanted and not getattr(observer, "bodies_per_exchange", False)
             for name in _HOOKS:
                 method = getattr(type(observer), name, None)
                 if method is not None and method is not getattr(Observer, name):
@@ -137,8 +150,9 @@ class Observers:
         self._attempt_ended = [(name, hook) for name, hook, _ in hooks["attempt_ended"]]
         self._settled = hooks["settled"]
         self._refused = [(name, hook) for name, hook, _ in hooks["refused"]]
-        # Whether a stream's bytes must be gathered for someone.
-        self.want_bodies = any(wanted for _, _, wanted in self._settled)
+        # Whether every exchange's bytes must be gathered for someone (`Exchange.gather` at
+        # its start; an observer with `bodies_per_exchange` sets it on those it wants).
+        self.want_bodies = always and any(wanted for _, _, wanted in self._settled)
         self.watch_attempts = bool(self._attempt_started or self._attempt_ended)
         self.watch_starts = bool(self._started)
         self.watch_settled = bool(self._settled)
@@ -169,7 +183,7 @@ class Observers:
     def settled(self, exchange: Exchange) -> None:
         bodies = None
         for name, hook, wanted in self._settled:
-            if wanted and bodies is None:
+            if wanted and bodies is None and exchange.gather:
                 bodies = _bodies(exchange)
             try:
                 hook(exchange, bodies if wanted else None)

@@ -122,7 +122,14 @@ class Settler:
             pair_of.pair_id = record.pair_id = pair_of.id
             record.shadow = True
         exchange = Exchange(
-            request, client, plan, record, started, AnswerMeta(record, plan.route), hold
+            request,
+            client,
+            plan,
+            record,
+            started,
+            AnswerMeta(record, plan.route),
+            hold,
+            gather=self._observers.want_bodies,
         )
         if self._observers.watch_starts:
             self._observers.request_started(exchange)

@@ -98,6 +98,27 @@ SQLITE = StoreSchema(
                 "CREATE INDEX requests_run ON requests (run_id) WHERE run_id IS NOT NULL",
             ),
         ),
+        Step(
+            7,
+            "captures table: sampled requests and answers, redacted, as workload lines",
+            (
+                """CREATE TABLE captures (
+                    id TEXT PRIMARY KEY,
+                    created_at REAL NOT NULL,
+                    lane TEXT,
+                    record_id TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    requested_model TEXT NOT NULL,
+                    answering_model TEXT,
+                    effort TEXT,
+                    request TEXT NOT NULL,
+                    answer TEXT NOT NULL,
+                    metadata TEXT
+                )""",
+                "CREATE INDEX captures_created ON captures (created_at)",
+                "CREATE INDEX captures_lane ON captures (lane, created_at)",
+            ),
+        ),
     ),
 )
 
@@ -186,6 +207,27 @@ POSTGRES = StoreSchema(
             (
                 "ALTER TABLE requests ADD COLUMN run_id TEXT",
                 "CREATE INDEX requests_run ON requests (run_id) WHERE run_id IS NOT NULL",
+            ),
+        ),
+        Step(
+            7,
+            "captures table: sampled requests and answers, redacted, as workload lines",
+            (
+                """CREATE TABLE captures (
+                    id TEXT PRIMARY KEY,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    lane TEXT,
+                    record_id TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    requested_model TEXT NOT NULL,
+                    answering_model TEXT,
+                    effort TEXT,
+                    request TEXT NOT NULL,
+                    answer TEXT NOT NULL,
+                    metadata TEXT
+                )""",
+                "CREATE INDEX captures_created ON captures (created_at)",
+                "CREATE INDEX captures_lane ON captures (lane, created_at)",
             ),
         ),
     ),

@@ -1,10 +1,11 @@
 """OpenAI's Batch input lines (`custom_id`, `method`, `url`, `body`), read one at a time.
 
 A replay workload is a Batch input file as it is, so an existing batch file replays unchanged.
-laneway's grading data rides beside each line under one extra key, `expect`, which is taken off
-the line before anything is sent. A line is checked for what a call needs (a JSON object, a
-unique custom_id, POST, an endpoint laneway replays, an object body naming its model); its
-problems are returned, never raised, so a reader can report every bad line at once.
+laneway's grading data rides beside each line under one extra key, `expect`, and a captured
+line's facts (its lane, ledger record, answering model and answer) under `laneway`; neither is
+part of the body, so neither is ever sent. A line is checked for what a call needs (a JSON
+object, a unique custom_id, POST, an endpoint laneway replays, an object body naming its model);
+its problems are returned, never raised, so a reader can report every bad line at once.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import orjson
 from laneway.wire.request import Endpoint
 
 EXPECT = "expect"  # laneway's key: grading data, never sent
+LANEWAY = "laneway"  # a captured line's facts (laneway.workloads.export), never sent
 # The endpoints a workload may call, by their Batch `url`.
 ENDPOINTS: dict[str, Endpoint] = {
     "/v1/responses": "responses",
     "/v1/chat/completions": "chat",
 }
-_KEYS = frozenset(("custom_id", "method", "url", "body", EXPECT))
+_KEYS = frozenset(("custom_id", "method", "url", "body", EXPECT, LANEWAY))
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class BatchLine:
     endpoint: Endpoint
     body: dict[str, Any]  # as it will be sent (no `expect`)
     expect: Any = None  # None: no expectation on this line
+    laneway: Any = None  # a captured line's facts; None on other lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,14 @@ def read_line(number: int, raw: bytes) -> BatchLine | LineProblem:
     named = custom_id if isinstance(custom_id, str) and custom_id else None
     message = _envelope_problem(value, custom_id) or _body_problem(value.get("body"))
     if message is None and named is not None:  # (a line without custom_id has a message)
-        return BatchLine(number, named, ENDPOINTS[value["url"]], value["body"], value.get(EXPECT))
+        return BatchLine(
+            number,
+            named,
+            ENDPOINTS[value["url"]],
+            value["body"],
+            value.get(EXPECT),
+            value.get(LANEWAY),
+        )
     return LineProblem(number, named, message or "custom_id must be a non-empty string")
 
 
@@ -65,7 +75,10 @@ def _envelope_problem(value: dict[str, Any], custom_id: object) -> str | None:
     unknown = sorted(set(value) - _KEYS)
     if unknown:
         keys = ", ".join(map(repr, unknown))
-        return f"unknown key(s) {keys}: a line has custom_id, method, url, body and {EXPECT!r}"
+        return (
+            f"unknown key(s) {keys}: a line has custom_id, method, url, body, "
+            f"{EXPECT!r} and {LANEWAY!r}"
+        )
     if not isinstance(custom_id, str) or not custom_id:
         return "custom_id must be a non-empty string"
     if value.get("method") != "POST":
