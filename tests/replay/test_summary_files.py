@@ -43,6 +43,7 @@ def test_results_json_has_every_figure_with_money_as_exact_text(tmp_path: Path) 
         "per_request_usd": "0.000625",
         "per_1k_usd": "0.625",
         "per_pass_usd": "0.00125",
+        "parts_usd": None,  # these hand-made rows name no answering model to price parts by
     }
     assert candidate["failures"] == {"timeout": 1}
     assert candidate["quality"]["graders"] == [

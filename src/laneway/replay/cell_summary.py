@@ -30,6 +30,14 @@ class CostFigures:
     per_request_usd: Decimal | None  # over every call, failures included
     per_1k_usd: Decimal | None
     per_pass_usd: Decimal | None  # also None with no passing answer
+    # The total by kind (uncached input, cached input, output with reasoning in it, and the
+    # reasoning share of output), priced by the run's catalog for the model that answered;
+    # None when a part's price is unknown.
+    parts_usd: dict[str, Decimal] | None = None
+
+    def part_per_1k(self, kind: str, calls: int) -> Decimal | None:
+        parts = self.parts_usd
+        return None if parts is None or not calls else parts[kind] * 1000 / calls
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from laneway.pricing.catalog import Catalog
+from laneway.pricing.cost import cost_of
 from laneway.replay.cell_summary import (
     TOKEN_KINDS,
     CellSummary,
@@ -26,10 +28,13 @@ from laneway.replay.experiment import Cell
 from laneway.replay.judges.tally import position_flips
 from laneway.replay.percentiles import percentiles
 from laneway.replay.row_quality import QualityKind, Verdict
-from laneway.replay.rows import ResultRow
+from laneway.replay.rows import ResultRow, RowUsage
 from laneway.replay.throughput import Ceiling
+from laneway.usage import Usage
 
 _THOUSAND = Decimal(1000)
+_ZERO = Decimal(0)
+PARTS = ("uncached_input", "cached_input", "output", "reasoning")
 
 
 @dataclass(slots=True)
@@ -65,6 +70,8 @@ class CellTally:
     last_end: float | None = None
     reused: int = 0
     reused_cost: Decimal = Decimal(0)
+    catalog: Catalog | None = None  # prices the cost's parts by kind (None: not split)
+    parts: dict[str, Decimal] | None = field(default_factory=lambda: dict.fromkeys(PARTS, _ZERO))
     judge_cost: Decimal | None = Decimal(0)
     flips: dict[str, list[int]] = field(default_factory=dict)  # judge -> [pairs, flips]
 
@@ -101,6 +108,34 @@ class CellTally:
             held[0] += count.pairs
             held[1] += count.flips
 
+    def _add_parts(self, model: str | None, usage: RowUsage) -> None:
+        parts, spec = self.parts, None
+        if parts is None:
+            return
+        if self.catalog is not None and model is not None:
+            spec = self.catalog.find(model)
+        if spec is None:
+            self.parts = None  # a part that cannot be priced: no split, never a zero
+            return
+        split = cost_of(
+            spec,
+            Usage(
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cached_input_tokens=usage.cached_input_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+            ),
+        )
+        for kind, amount in zip(
+            PARTS,
+            (split.uncached_input, split.cached_input, split.output, split.reasoning),
+            strict=True,
+        ):
+            if amount is None:
+                self.parts = None
+                return
+            parts[kind] += amount
+
     def _add_usage(self, row: ResultRow) -> None:
         if row.cost_usd is not None:
             self.cost += row.cost_usd
@@ -109,6 +144,7 @@ class CellTally:
         usage = row.usage
         if usage is None:
             return
+        self._add_parts(row.model, usage)
         self.with_usage += 1
         self.tokens["input"] += usage.input_tokens
         self.tokens["cached"] += usage.cached_input_tokens
@@ -165,11 +201,13 @@ class CellTally:
         )
 
     def _cost(self) -> CostFigures:
+        parts = None if self.parts is None else dict(self.parts)
         if self.unknown_costs or not self.calls:
-            return CostFigures(self.cost, self.unknown_costs, None, None, None)
+            return CostFigures(self.cost, self.unknown_costs, None, None, None, parts)
         per_request = self.cost / self.calls
         per_pass = self.cost / self.passing if self.passing else None
-        return CostFigures(self.cost, 0, per_request, self.cost * _THOUSAND / self.calls, per_pass)
+        per_1k = self.cost * _THOUSAND / self.calls
+        return CostFigures(self.cost, 0, per_request, per_1k, per_pass, parts)
 
     def _quality(self, kind: QualityKind) -> QualityFigures:
         graders = tuple(

@@ -83,7 +83,8 @@ def summarise(run: RunDir, live: Resumption | None = None) -> RunSummary:
     catalog, catalog_note = _catalog(run)
     kind = quality_kind(workload.expectations, len(manifest.graders), len(manifest.judges))
     tallies = {
-        cell.label: CellTally(cell, manifest.lines * manifest.repeats) for cell in manifest.cells
+        cell.label: CellTally(cell, manifest.lines * manifest.repeats, catalog=catalog)
+        for cell in manifest.cells
     }
     mix = LineMix(workload, catalog)
     streamed = mix.streamed()

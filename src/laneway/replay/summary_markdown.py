@@ -27,6 +27,10 @@ def summary_markdown(summary: RunSummary) -> str:
     lines.append("| " + " | ".join(_HEADERS) + " |")
     lines.append("|" + "---|" * len(_HEADERS))
     lines.extend("| " + " | ".join(_escape(v) for v in _row(cell)) + " |" for cell in summary.cells)
+    lines += ["", "## Cost per 1,000 calls by kind", ""]
+    lines.append("| cell | uncached input | cached input | output | of which reasoning |")
+    lines.append("|---|---|---|---|---|")
+    lines.extend(_parts_row(cell) for cell in summary.cells)
     lines += ["", "## Notes", ""]
     lines.extend(f"- {note}" for note in summary.notes)
     return "\n".join(lines) + "\n"
@@ -67,6 +71,12 @@ def _row(cell: CellSummary) -> list[str]:
         text.ceiling(cell),
         text.achieved(cell),
     ]
+
+
+def _parts_row(cell: CellSummary) -> str:
+    kinds = ("uncached_input", "cached_input", "output", "reasoning")
+    shown = [text.money(cell.cost.part_per_1k(kind, cell.calls)) for kind in kinds]
+    return "| " + " | ".join(_escape(v) for v in [cell.label, *shown]) + " |"
 
 
 def _escape(value: str) -> str:
