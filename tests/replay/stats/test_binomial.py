@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from scipy import special
 
 from laneway.replay.stats import binomial
 
@@ -43,3 +44,16 @@ def test_tango_statistic_by_hand() -> None:
 def test_tango_bounds_stay_within_minus_one_and_one() -> None:
     assert binomial.tango_lower(0, 20, 20, 0.05) == -1.0
     assert binomial.tango_upper(20, 0, 20, 0.05) == 1.0
+
+
+def test_tango_bounds_at_any_level_cross_the_estimate_for_levels_past_a_half() -> None:
+    # A p-value's search asks for bounds at alphas near 1: the lower bound then lies above the
+    # estimate (62 wins, 90 losses of 300: the demo run that found this).
+    estimate = (62 - 90) / 300
+    for alpha in (0.05, 0.5, 0.9, 0.999999999):
+        lower = binomial.tango_lower(62, 90, 300, alpha)
+        crossing = float(special.ndtri(1 - alpha))
+        assert binomial.tango_z(62, 90, 300, lower) == pytest.approx(crossing, abs=1e-6)
+        assert (lower < estimate) == (alpha < 0.5)
+    assert binomial.tango_lower(62, 90, 300, 0.5) == pytest.approx(estimate, abs=1e-9)
+    assert binomial.tango_upper(62, 90, 300, 0.999999999) < estimate

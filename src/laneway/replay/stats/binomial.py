@@ -55,10 +55,14 @@ def tango_z(wins: int, losses: int, n: int, delta: float) -> float:
 def tango_lower(wins: int, losses: int, n: int, alpha: float) -> float:
     """The smallest difference the score test at one-sided `alpha` does not reject."""
     z = float(special.ndtri(1 - alpha))
-    estimate = (wins - losses) / n
+    # The statistic falls as delta rises, so the bound is its one crossing of z in (-1, 1):
+    # below the estimate for alpha < 1/2, above it for larger alphas (a p-value's search asks
+    # for those too).
     if tango_z(wins, losses, n, -1 + _EDGE) <= z:
         return -1.0
-    return float(optimize.brentq(lambda d: tango_z(wins, losses, n, d) - z, -1 + _EDGE, estimate))
+    if tango_z(wins, losses, n, 1 - _EDGE) >= z:
+        return 1.0
+    return float(optimize.brentq(lambda d: tango_z(wins, losses, n, d) - z, -1 + _EDGE, 1 - _EDGE))
 
 
 def tango_upper(wins: int, losses: int, n: int, alpha: float) -> float:
