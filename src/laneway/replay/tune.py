@@ -36,6 +36,7 @@ from laneway.replay.rows import ResultRow
 from laneway.replay.run_dir import RunDir
 from laneway.replay.runner import RunSettings, run
 from laneway.replay.stats.resample import FloatArray
+from laneway.replay.summary import EMULATED_NOTE, EMULATOR
 from laneway.replay.summary_files import write_summary
 from laneway.replay.tune_policy import Climb, PolicySettings, Step, climb
 from laneway.replay.tune_report import Saving, TuneReport, effort_figures, saving
@@ -150,6 +151,9 @@ class _Runs:
         self.dirs.setdefault(effort, []).append(run_dir)
         return list(RunDir(run_dir).rows())
 
+    def all_dirs(self) -> list[Path]:
+        return [path for paths in self.dirs.values() for path in paths]
+
     def rows(self, effort: str) -> list[ResultRow]:
         return [row for path in self.dirs.get(effort, []) for row in RunDir(path).rows()]
 
@@ -203,9 +207,15 @@ def _report(
     best = efforts[found.best] if found.best is not None else None
     savings: tuple[Saving, ...] = ()
     if found.pick is not None and found.best is not None:
+        # Against the best, the highest effort measured (what "the best" often means to a
+        # reader) and the lowest; each once, and never the pick against itself.
+        highest = max(found.scores)
+        against = dict.fromkeys((found.best, highest, min(found.scores)))
         chosen = figures[found.pick]
-        savings = (saving(chosen, figures[found.best]), saving(chosen, figures[0]))
+        savings = tuple(saving(chosen, figures[i]) for i in against if i != found.pick)
     steps = tuple(_named(step, efforts) for step in found.steps)
+    if any(RunDir(path).manifest().upstream == EMULATOR for path in runs.all_dirs()):
+        notes.append(EMULATED_NOTE)
     sweep_calls = len(efforts) * found.lines * settings.repeats
     return TuneReport(model, settings.tune_dir, figures, pick, best,
                       settings.policy.margin, settings.policy.alpha,

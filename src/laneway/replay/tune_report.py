@@ -56,7 +56,7 @@ class TuneReport:
     alpha: float
     calls: int  # calls the climb made
     sweep_calls: int  # calls a full sweep of the same efforts would make
-    savings: tuple[Saving, ...]  # against the best, then against the lowest effort
+    savings: tuple[Saving, ...]  # against the best, the highest measured, the lowest
     steps: tuple[str, ...]
     notes: tuple[str, ...]
 
