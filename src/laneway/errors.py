@@ -62,6 +62,8 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     │                                                                      or expired
     ├── EmulatorStartError             -       replay.emulator_process     a run's emulator did
     │                                                                      not start
+    ├── TuneError                      -       replay.tune                 an effort tuning that
+    │                                                                      cannot start or go on
     ├── UnsupportedSchema              -       emulator.schema_values      a schema it cannot fill
     ├── CaptureStoreError              503     ledger.captures             captures unreachable
     ├── WorkloadFileError              -       workloads.lines             a workload file the

@@ -19,6 +19,7 @@ from laneway.cli.replay import replay_command
 from laneway.cli.route import route_command
 from laneway.cli.serve import serve_command
 from laneway.cli.tokens import tokens_command
+from laneway.cli.tune_effort import tune_effort_command
 from laneway.cli.usage import usage_command
 from laneway.cli.workload import workload_command
 from laneway.errors import LanewayError
@@ -45,6 +46,7 @@ cli.add_command(replay_command)
 cli.add_command(route_command)
 cli.add_command(serve_command)
 cli.add_command(tokens_command)
+cli.add_command(tune_effort_command)
 cli.add_command(usage_command)
 cli.add_command(workload_command)
 
