@@ -7,6 +7,8 @@ efforts) on the gateway, then print the per-cell table and write results.json an
     laneway replay WORKLOAD ... --plan     # cells, calls and cost; nothing is called
     laneway replay --resume RUN_DIR
     laneway replay summary RUN_DIR         # the table and files again, from the directory
+    laneway replay recommend RUN_DIR       # the lane's decision (laneway.cli.replay_decide)
+    laneway replay apply RUN_DIR --lane L  # the lanes-config change that enacts it
 
 `replay` is a group whose default command is `run`, so the issue's one-line form works and later
 subcommands (a report) fit beside `summary`.
@@ -28,6 +30,7 @@ from laneway.cli.catalog_option import catalog_option
 from laneway.cli.config_option import config_option
 from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stderr_console, stdout_console
+from laneway.cli.replay_decide import apply_command, recommend_command
 from laneway.cli.replay_flags import MatrixFlags, RunFlags, experiment_of
 from laneway.cli.replay_plan_view import plan_value, print_plan
 from laneway.cli.replay_progress import LiveProgress, PlainProgress
@@ -237,6 +240,7 @@ def run_command(
         emulator_speed=speed,
         emulator_seed=seed,
         reuse=_cache_dir(reuse, cache_dir),
+        config_file=config_path,
     )
     return _finish(lambda events: run(experiment, settings, config, events=events,
                                       prepared=prepared), settings.run_dir, as_json)  # fmt: skip
@@ -248,6 +252,10 @@ def run_command(
 def summary_command(run_dir: Path, as_json: bool) -> None:
     """Rebuild a run's table, results.json and summary.md from its directory alone."""
     _show(write_summary(RunDir(run_dir)), as_json)
+
+
+replay_command.add_command(recommend_command)
+replay_command.add_command(apply_command)
 
 
 def _cache_dir(reuse: bool, cache_dir: Path | None) -> Path | None:

@@ -63,6 +63,8 @@ from laneway.replay.run_dir import (
 )
 from laneway.replay.run_settings import RunSettings
 from laneway.replay.run_setup import (
+    CONFIG_FILE,
+    CONFIG_HASH,
     EXPERIMENT_HASH,
     WORKLOAD_HASH,
     call_models,
@@ -171,6 +173,8 @@ async def run(
             "emulator_speed": settings.emulator_speed,
             "emulator_seed": settings.emulator_seed,
             "reuse": None if settings.reuse is None else str(settings.reuse),
+            "lane": experiment.lane,
+            **_config_file(settings.config_file),
         },
     )
     workload = write_files(settings.run_dir, manifest, files, workload)
@@ -220,6 +224,13 @@ async def resume(
     graders = [PythonGrader(reference) for reference in experiment.graders]
     job = _Job(settings, manifest, experiment, workload, catalog, plan, graders, clock)
     return await job.execute(config, events, upstream, env)
+
+
+def _config_file(path: Path | None) -> dict[str, str]:
+    """The config file's absolute path and hash, for `laneway replay apply`'s check."""
+    if path is None:
+        return {}
+    return {CONFIG_FILE: str(path.resolve()), CONFIG_HASH: file_sha256(path)}
 
 
 def _refuse_used(run_dir: Path, experiment_hash: str, workload_hash: str) -> None:

@@ -58,7 +58,12 @@ def tango_lower(wins: int, losses: int, n: int, alpha: float) -> float:
     estimate = (wins - losses) / n
     if tango_z(wins, losses, n, -1 + _EDGE) <= z:
         return -1.0
-    return float(optimize.brentq(lambda d: tango_z(wins, losses, n, d) - z, -1 + _EDGE, estimate))
+    # The statistic falls as delta rises and is 0 at the estimate: at alpha above 1/2 (z < 0,
+    # as a p-value's search asks for) the bound lies above the estimate.
+    if z < 0 and tango_z(wins, losses, n, 1 - _EDGE) > z:
+        return 1.0
+    low, high = (-1 + _EDGE, estimate) if z >= 0 else (estimate, 1 - _EDGE)
+    return float(optimize.brentq(lambda d: tango_z(wins, losses, n, d) - z, low, high))
 
 
 def tango_upper(wins: int, losses: int, n: int, alpha: float) -> float:
