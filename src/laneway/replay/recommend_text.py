@@ -34,7 +34,7 @@ def sentence(found: Recommendation) -> str:
     ]
     if pick.saving_per_day_usd is not None and found.traffic is not None:
         parts.append(
-            f"saving {money(pick.saving_per_day_usd)}/day at {found.traffic.per_day:.0f} "
+            f"saving {money(pick.saving_per_day_usd)}/day at {found.traffic.per_day:,.0f} "
             f"requests/day (the last {found.traffic.days} days)"
         )
     return ", ".join(parts)

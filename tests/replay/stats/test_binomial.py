@@ -7,8 +7,10 @@ import math
 import pytest
 
 from laneway.replay.stats import binomial
+from laneway.replay.stats.bounds import TangoBounds, p_value
 
 Z95 = 1.6448536269514722  # one-sided 95%
+Z90 = 1.2815515655446004  # one-sided 90%
 
 
 def test_jeffreys_matches_its_beta_quantiles_and_keeps_the_ends() -> None:
@@ -43,3 +45,13 @@ def test_tango_statistic_by_hand() -> None:
 def test_tango_bounds_stay_within_minus_one_and_one() -> None:
     assert binomial.tango_lower(0, 20, 20, 0.05) == -1.0
     assert binomial.tango_upper(20, 0, 20, 0.05) == 1.0
+
+
+def test_tango_bound_above_one_half_lies_above_the_estimate() -> None:
+    # A p-value's search asks for bounds at alpha near 1, where z < 0: the root is above the
+    # estimate (this raised from brentq before), and the statistic equals z there.
+    lower = binomial.tango_lower(10, 40, 300, 0.9)
+    assert lower > -30 / 300
+    assert binomial.tango_z(10, 40, 300, lower) == pytest.approx(-Z90, abs=1e-6)
+    bounds = TangoBounds(10, 40, 300)
+    assert 0 < p_value(bounds, -0.02) < 1
