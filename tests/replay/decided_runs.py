@@ -57,7 +57,12 @@ PATTERNS: dict[str, Callable[[int], bool]] = {
 }
 
 
-def decided_run(path: Path, cells: tuple[Cell, ...], lane: str | None = "legacy") -> RunDir:
+def decided_run(
+    path: Path,
+    cells: tuple[Cell, ...],
+    lane: str | None = "legacy",
+    extra: dict[str, object] | None = None,
+) -> RunDir:
     lines = [workload_line(f"q{n}", {"exact": "4"}) for n in range(LINES)]
     rows: list[ResultRow] = []
     for n in range(LINES):
@@ -68,5 +73,5 @@ def decided_run(path: Path, cells: tuple[Cell, ...], lane: str | None = "legacy"
             rows.append(
                 row(cell, f"q{n}", cost=COSTS[cell.label], grades=[grade], attempts=attempts)
             )
-    extra = {} if lane is None else {"lane": lane}
+    extra = {**({} if lane is None else {"lane": lane}), **(extra or {})}
     return build_run(path, lines, rows, cells=(BASELINE, *cells), tier="tier-5", extra=extra)
