@@ -53,5 +53,9 @@ def test_tango_bound_above_one_half_lies_above_the_estimate() -> None:
     lower = binomial.tango_lower(10, 40, 300, 0.9)
     assert lower > -30 / 300
     assert binomial.tango_z(10, 40, 300, lower) == pytest.approx(-Z90, abs=1e-6)
-    bounds = TangoBounds(10, 40, 300)
-    assert 0 < p_value(bounds, -0.02) < 1
+    assert 0 < p_value(TangoBounds(10, 40, 300), -0.02) < 1
+    # No discordant pair: the score is undefined at the estimate itself.
+    assert binomial.tango_lower(0, 0, 300, 0.9) == pytest.approx(
+        -binomial.tango_lower(0, 0, 300, 0.1)
+    )
+    assert 0 < p_value(TangoBounds(0, 0, 300), -0.02) < 0.05

@@ -54,16 +54,16 @@ def tango_z(wins: int, losses: int, n: int, delta: float) -> float:
 
 def tango_lower(wins: int, losses: int, n: int, alpha: float) -> float:
     """The smallest difference the score test at one-sided `alpha` does not reject."""
+    if alpha > 0.5:
+        # Above the estimate (a p-value's search asks for these): the score is symmetric in
+        # the two cells, so this lower bound is the upper bound at 1 - alpha, whose search
+        # stays below the estimate, where the score is defined even with no discordant pair.
+        return -tango_lower(losses, wins, n, 1 - alpha)
     z = float(special.ndtri(1 - alpha))
     estimate = (wins - losses) / n
     if tango_z(wins, losses, n, -1 + _EDGE) <= z:
         return -1.0
-    # The statistic falls as delta rises and is 0 at the estimate: at alpha above 1/2 (z < 0,
-    # as a p-value's search asks for) the bound lies above the estimate.
-    if z < 0 and tango_z(wins, losses, n, 1 - _EDGE) > z:
-        return 1.0
-    low, high = (-1 + _EDGE, estimate) if z >= 0 else (estimate, 1 - _EDGE)
-    return float(optimize.brentq(lambda d: tango_z(wins, losses, n, d) - z, low, high))
+    return float(optimize.brentq(lambda d: tango_z(wins, losses, n, d) - z, -1 + _EDGE, estimate))
 
 
 def tango_upper(wins: int, losses: int, n: int, alpha: float) -> float:
