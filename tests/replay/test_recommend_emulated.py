@@ -20,6 +20,7 @@ from laneway.replay.experiment import ExperimentConfig
 from laneway.replay.recommend import recommend_run
 from laneway.replay.recommend_text import sentence
 from laneway.replay.run_dir import RunDir
+from laneway.replay.run_setup import CONFIG_FILE, CONFIG_HASH, file_sha256
 from laneway.replay.runner import RunSettings, run
 from tests.replay.runs import gateway_config, upstream_of
 
@@ -54,9 +55,15 @@ def test_the_pick_is_the_cheapest_cell_the_skills_make_no_worse(tmp_path: Path) 
     config = gateway_config(tmp_path)
     emulated = EmulatorConfig(seed=5, speed=0, tier="none", skills=SKILLS)
     with EmulatorServer(emulated) as emulator:
-        settings = RunSettings(tmp_path / "run", tier="tier-5")
+        given = tmp_path / "laneway.toml"  # recorded for `apply`'s check, by its hash
+        given.write_text("# the gateway's config\n")
+        settings = RunSettings(tmp_path / "run", tier="tier-5", config_file=given)
         outcome = asyncio.run(run(experiment, settings, config, upstream=upstream_of(emulator)))
     assert outcome.stopped is None
+    extra = RunDir(tmp_path / "run").manifest().extra
+    assert extra["lane"] == "legacy"
+    assert extra[CONFIG_HASH] == file_sha256(given)
+    assert extra[CONFIG_FILE] == str(given.resolve())
     found = recommend_run(RunDir(tmp_path / "run"), np.random.default_rng(0))
     verdicts = {option.label: option.verdict for option in found.options}
     assert verdicts == {
