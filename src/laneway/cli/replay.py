@@ -118,6 +118,12 @@ def replay_command() -> None:
     metavar="MODULE:FUNCTION",
     help="A Python grader run on every answer (repeatable).",
 )
+@click.option(
+    "--lane",
+    default=None,
+    help="The lane whose traffic the workload stands for (laneway replay recommend projects "
+    "its saving) [default: the lines' captured lane, if one].",
+)
 @click.option("--repeats", type=click.IntRange(1, 100), default=None, help="[default: 1]")
 @click.option("--concurrency", type=click.IntRange(1, 1024), default=None, help="[default: 8]")
 @click.option("--spend-cap", default=None, metavar="USD", help="Stop spending at this amount.")
@@ -195,6 +201,7 @@ def run_command(
     models: str | None,
     efforts: str | None,
     graders: tuple[str, ...],
+    lane: str | None,
     repeats: int | None,
     concurrency: int | None,
     spend_cap: str | None,
@@ -217,7 +224,7 @@ def run_command(
     summary.md in the run directory. Exit 0 when every call was made, 1 when the run stopped
     short (resumable with --resume), 2 on bad input (nothing is called)."""
     config = _config(config_path, catalog_path)
-    matrix = MatrixFlags(workloads, baseline, models, efforts, graders)
+    matrix = MatrixFlags(workloads, baseline, models, efforts, graders, lane)
     if resume_dir is not None:
         if matrix.given() or experiment_file or demo or plan_only:
             raise CliError("--resume goes on with the run as it started: drop the other flags")
