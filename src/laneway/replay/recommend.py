@@ -76,10 +76,7 @@ class Recommendation:
     @property
     def from_model(self) -> str:
         """The baseline's model, as the lane's traffic names it."""
-        model = self.baseline.model
-        if model == AS_WRITTEN and self.lane.line_model is not None:
-            return self.lane.line_model
-        return model if model != AS_WRITTEN else "the baseline (as written)"
+        return _from_model(self.baseline.model, self.lane)
 
 
 def recommend_run(
@@ -126,7 +123,7 @@ def recommend(
         traffic=traffic,
         margin=margin,
         confidence=1 - stats.alpha,
-        plan=_plan(baseline.model if lane.line_model is None else lane.line_model, pick),
+        plan=_plan(_from_model(baseline.model, lane), pick),
         notes=tuple(dict.fromkeys(notes)),
     )
 
@@ -198,6 +195,13 @@ def _settle(
         and o.cost_per_request_usd < bar
     ]
     return min(open_, key=lambda o: o.cost_per_request_usd or Decimal(0), default=None)
+
+
+def _from_model(model: str, lane: RunLane) -> str:
+    """The baseline's model; for an as-written baseline, the one model its lines name."""
+    if model != AS_WRITTEN:
+        return model
+    return lane.line_model or "the baseline (as written)"
 
 
 def _plan(baseline_model: str, pick: CellOption | None) -> str | None:
