@@ -21,6 +21,7 @@ FLAGSHIP = Cell("gpt-5.4", "low")  # as MINI, dearer than it: no worse, not the 
 NANO = Cell("gpt-5.4-nano", "none")  # fails 150 of the baseline's passes: worse
 UNPRICED = Cell("gpt-5.4", "none")  # as MINI, but its cost is unknown
 NOISY = Cell("gpt-5.4-mini", "none")  # 60 won, 60 lost: no worse on average, too few lines
+AHEAD = Cell("gpt-5.4", "medium")  # 60 more lines passed, none lost: better
 
 COSTS = {
     BASELINE.label: "0.004",
@@ -29,6 +30,7 @@ COSTS = {
     NANO.label: "0.0002",
     UNPRICED.label: None,
     NOISY.label: "0.0008",
+    AHEAD.label: "0.002",
 }
 RECOVERED = 3  # MINI's first lines, answered on a second attempt
 PASS = Grade("exact", 1.0, "4", "exactly '4'?")
@@ -54,6 +56,7 @@ PATTERNS: dict[str, Callable[[int], bool]] = {
     UNPRICED.label: _flipped(6, 6),
     NANO.label: _flipped(0, 150),
     NOISY.label: _flipped(60, 60),
+    AHEAD.label: _flipped(60, 0),
 }
 
 

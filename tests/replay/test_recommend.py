@@ -17,6 +17,7 @@ from laneway.replay.recommend import Recommendation, recommend_run
 from laneway.replay.recommend_text import recommendation_text, recommendation_value, sentence
 from laneway.replay.run_dir import WORKLOAD, RunDir
 from tests.replay.decided_runs import (
+    AHEAD,
     FLAGSHIP,
     MINI,
     NANO,
@@ -141,3 +142,28 @@ def test_lane_traffic_counts_only_clients_requests_to_the_lane() -> None:
     ]
     found = lane_traffic(records, "legacy", 2)
     assert (found.requests, found.per_day) == (2, Decimal(1))
+
+
+def test_a_better_cell_is_said_to_be_better(tmp_path: Path) -> None:
+    found = _recommend(decided_run(tmp_path, (AHEAD,)))
+    assert found.pick is not None
+    assert found.pick.verdict == "better"
+    assert sentence(found).startswith(
+        "move lane legacy from gpt-5.2 to gpt-5.4 at effort medium: better than the baseline "
+        "(one-sided 95%, Holm-adjusted), 50% cheaper per request, ceiling "
+    )
+    assert found.plan == (
+        "the default plan: high-volume lanes to gpt-5.4-mini, the frontier lane to gpt-5.4"
+    )
+
+
+def test_an_unknown_baseline_cost_recommends_nothing(tmp_path: Path) -> None:
+    run = decided_run(tmp_path, (MINI,))
+    rows = run.file("results.jsonl").read_bytes().splitlines(keepends=True)
+    unpriced = [raw.replace(b'"cost_usd":"0.004"', b'"cost_usd":null') for raw in rows]
+    assert unpriced != rows
+    run.file("results.jsonl").write_bytes(b"".join(unpriced))
+    found = _recommend(run)
+    assert found.pick is None
+    assert found.reason == "the baseline's cost per request is unknown: no saving can be shown"
+    assert found.options[0].saving_per_request_usd is None
