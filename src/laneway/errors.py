@@ -58,6 +58,8 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     │                                                                      use, changed, damaged
     ├── RunCapError                    -       replay.spend_cap            a run's worst case
     │                                                                      over its spend cap
+    ├── ApplyError                     -       replay.apply                a recommendation
+    │                                                                      that cannot be applied
     ├── RunKeyError                    -       replay.runner               a run's key revoked
     │                                                                      or expired
     ├── EmulatorStartError             -       replay.emulator_process     a run's emulator did

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from laneway.cli.errors import CliError
 from laneway.cli.replay_flags import MatrixFlags, RunFlags, baseline_of, experiment_of
@@ -77,3 +78,18 @@ def test_an_experiment_files_mistake_names_the_field(tmp_path: Path) -> None:
     path.write_text('workloads = ["w.jsonl"]\nrepeat = 2\n[candidates]\nmodels = ["gpt-5.4"]\n')
     with pytest.raises(ConfigError, match="repeat"):
         experiment_of(_matrix(workloads=()), NO_RUN_FLAGS, path)
+
+
+def test_the_lane_comes_from_the_flag_or_the_file(tmp_path: Path) -> None:
+    flagged = experiment_of(_matrix(models="gpt-5.4-mini", lane="legacy"), NO_RUN_FLAGS, None)
+    assert flagged.lane == "legacy"
+    assert experiment_of(_matrix(models="gpt-5.4-mini"), NO_RUN_FLAGS, None).lane is None
+    with pytest.raises(ValidationError, match="lane"):
+        experiment_of(_matrix(models="gpt-5.4-mini", lane="no lane"), NO_RUN_FLAGS, None)
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        'workloads = ["w.jsonl"]\nlane = "coding"\n[candidates]\nmodels = ["gpt-5.4"]\n'
+    )
+    assert experiment_of(_matrix(workloads=()), NO_RUN_FLAGS, path).lane == "coding"
+    with pytest.raises(CliError, match="drop --lane"):
+        experiment_of(_matrix(workloads=(), lane="legacy"), NO_RUN_FLAGS, path)

@@ -85,6 +85,7 @@ def build_run(
     repeats: int = 1,
     started: Iterable[tuple[str, str, int]] = (),
     graders: Sequence[str] = (),
+    extra: dict[str, Any] | None = None,
 ) -> RunDir:
     path.mkdir(parents=True, exist_ok=True)
     manifest = RunManifest(
@@ -101,6 +102,7 @@ def build_run(
         workloads=("test.jsonl",),
         lines=len(lines),
         graders=tuple(graders),
+        extra=extra or {},
     )
     (path / MANIFEST).write_bytes(manifest.to_json())
     (path / CATALOG).write_bytes(SHIPPED_CATALOG.read_bytes())

@@ -7,6 +7,8 @@ efforts) on the gateway, then print the per-cell table and write results.json an
     laneway replay WORKLOAD ... --plan     # cells, calls and cost; nothing is called
     laneway replay --resume RUN_DIR
     laneway replay summary RUN_DIR         # the table and files again, from the directory
+    laneway replay recommend RUN_DIR       # the lane's decision (laneway.cli.replay_decide)
+    laneway replay apply RUN_DIR --lane L  # the lanes-config change that enacts it
 
 `replay` is a group whose default command is `run`, so the issue's one-line form works and later
 subcommands (a report) fit beside `summary`.
@@ -28,6 +30,7 @@ from laneway.cli.catalog_option import catalog_option
 from laneway.cli.config_option import config_option
 from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stderr_console, stdout_console
+from laneway.cli.replay_decide import apply_command, recommend_command
 from laneway.cli.replay_flags import MatrixFlags, RunFlags, experiment_of
 from laneway.cli.replay_plan_view import plan_value, print_plan
 from laneway.cli.replay_progress import LiveProgress, PlainProgress
@@ -115,6 +118,12 @@ def replay_command() -> None:
     metavar="MODULE:FUNCTION",
     help="A Python grader run on every answer (repeatable).",
 )
+@click.option(
+    "--lane",
+    default=None,
+    help="The lane whose traffic the workload stands for (laneway replay recommend projects "
+    "its saving) [default: the lines' captured lane, if one].",
+)
 @click.option("--repeats", type=click.IntRange(1, 100), default=None, help="[default: 1]")
 @click.option("--concurrency", type=click.IntRange(1, 1024), default=None, help="[default: 8]")
 @click.option("--spend-cap", default=None, metavar="USD", help="Stop spending at this amount.")
@@ -192,6 +201,7 @@ def run_command(
     models: str | None,
     efforts: str | None,
     graders: tuple[str, ...],
+    lane: str | None,
     repeats: int | None,
     concurrency: int | None,
     spend_cap: str | None,
@@ -214,7 +224,7 @@ def run_command(
     summary.md in the run directory. Exit 0 when every call was made, 1 when the run stopped
     short (resumable with --resume), 2 on bad input (nothing is called)."""
     config = _config(config_path, catalog_path)
-    matrix = MatrixFlags(workloads, baseline, models, efforts, graders)
+    matrix = MatrixFlags(workloads, baseline, models, efforts, graders, lane)
     if resume_dir is not None:
         if matrix.given() or experiment_file or demo or plan_only:
             raise CliError("--resume goes on with the run as it started: drop the other flags")
@@ -237,6 +247,7 @@ def run_command(
         emulator_speed=speed,
         emulator_seed=seed,
         reuse=_cache_dir(reuse, cache_dir),
+        config_file=config_path,
     )
     return _finish(lambda events: run(experiment, settings, config, events=events,
                                       prepared=prepared), settings.run_dir, as_json)  # fmt: skip
@@ -248,6 +259,10 @@ def run_command(
 def summary_command(run_dir: Path, as_json: bool) -> None:
     """Rebuild a run's table, results.json and summary.md from its directory alone."""
     _show(write_summary(RunDir(run_dir)), as_json)
+
+
+replay_command.add_command(recommend_command)
+replay_command.add_command(apply_command)
 
 
 def _cache_dir(reuse: bool, cache_dir: Path | None) -> Path | None:

@@ -27,6 +27,7 @@ class MatrixFlags:
     models: str | None
     efforts: str | None
     graders: tuple[str, ...] = ()
+    lane: str | None = None  # the lane the workload stands for (laneway replay recommend)
 
     def given(self) -> list[str]:
         """The flags given, by name."""
@@ -38,6 +39,7 @@ class MatrixFlags:
                 ("--models", self.models),
                 ("--efforts", self.efforts),
                 ("--grader", self.graders),
+                ("--lane", self.lane),
             )
             if value
         ]
@@ -79,6 +81,7 @@ def experiment_of(
         "baseline": baseline_of(matrix.baseline),
         "candidates": {"models": _names(matrix.models, "--models"), "efforts": _efforts(matrix)},
         "graders": matrix.graders,
+        "lane": matrix.lane,
         **overrides,
     }
     return ExperimentConfig.model_validate(value)

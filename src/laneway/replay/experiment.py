@@ -8,6 +8,7 @@ cap. Read from TOML (typed, unknown keys rejected) or built from `laneway replay
     concurrency = 8
     spend_cap_usd = "5.00"
     graders = ["mychecks:polite"]                       # optional: module:function
+    lane = "legacy"                                     # optional: the lane it stands for
 
     [candidates]
     models = ["gpt-5.4-mini", "gpt-5.4"]
@@ -67,6 +68,9 @@ class ExperimentConfig(Strict):
     # Python graders of the user's own (module:function, laneway.replay.python_grader), run on
     # every answer beside the lines' expectations; loaded before any call.
     graders: tuple[str, ...] = ()
+    # The lane whose traffic the workload stands for (laneway.replay.run_lane): what
+    # `laneway replay recommend` projects savings for and `apply` changes.
+    lane: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
     @classmethod
     def load(cls, path: Path) -> ExperimentConfig:

@@ -22,3 +22,6 @@ class RunSettings:
     # The call cache (laneway.replay.call_cache) to serve identical calls from and to keep this
     # run's answers in; None: no cache, every call is made.
     reuse: Path | None = None
+    # The gateway config file the run was given (its hash is kept, so `laneway replay apply`
+    # can tell whether the file changed since); None: none was.
+    config_file: Path | None = None

@@ -23,6 +23,8 @@ from laneway.replay.workload import Workload
 
 EXPERIMENT_HASH = "experiment_sha256"
 WORKLOAD_HASH = "workload_sha256"
+CONFIG_FILE = "config_file"  # the gateway config file the run was given, if any
+CONFIG_HASH = "config_sha256"
 
 
 def read_workloads(paths: Sequence[str]) -> Workload:

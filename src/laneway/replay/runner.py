@@ -63,6 +63,8 @@ from laneway.replay.run_dir import (
 )
 from laneway.replay.run_settings import RunSettings
 from laneway.replay.run_setup import (
+    CONFIG_FILE,
+    CONFIG_HASH,
     EXPERIMENT_HASH,
     WORKLOAD_HASH,
     call_models,
@@ -164,14 +166,7 @@ async def run(
         lines=workload.count,
         graders=experiment.graders,
         judges=tuple(judge.grader_name for judge in experiment.judges),
-        extra={
-            EXPERIMENT_HASH: sha256(files[EXPERIMENT]),
-            WORKLOAD_HASH: workload.sha256,
-            "fallbacks": settings.fallbacks,
-            "emulator_speed": settings.emulator_speed,
-            "emulator_seed": settings.emulator_seed,
-            "reuse": None if settings.reuse is None else str(settings.reuse),
-        },
+        extra=_settings_kept(experiment, settings, sha256(files[EXPERIMENT]), workload.sha256),
     )
     workload = write_files(settings.run_dir, manifest, files, workload)
     job = _Job(settings, manifest, experiment, workload, catalog, plan, graders, clock)
@@ -220,6 +215,27 @@ async def resume(
     graders = [PythonGrader(reference) for reference in experiment.graders]
     job = _Job(settings, manifest, experiment, workload, catalog, plan, graders, clock)
     return await job.execute(config, events, upstream, env)
+
+
+def _settings_kept(
+    experiment: ExperimentConfig, settings: RunSettings, experiment_hash: str, workload_hash: str
+) -> dict[str, object]:
+    """What the manifest keeps beyond its fields: the hashes a resume checks, the settings it
+    runs with again, the lane, and the config file's path and hash (`laneway replay apply`
+    checks the file is unchanged)."""
+    kept: dict[str, object] = {
+        EXPERIMENT_HASH: experiment_hash,
+        WORKLOAD_HASH: workload_hash,
+        "fallbacks": settings.fallbacks,
+        "emulator_speed": settings.emulator_speed,
+        "emulator_seed": settings.emulator_seed,
+        "reuse": None if settings.reuse is None else str(settings.reuse),
+        "lane": experiment.lane,
+    }
+    path = settings.config_file
+    if path is not None:
+        kept |= {CONFIG_FILE: str(path.resolve()), CONFIG_HASH: file_sha256(path)}
+    return kept
 
 
 def _refuse_used(run_dir: Path, experiment_hash: str, workload_hash: str) -> None:

@@ -8,8 +8,10 @@ import pytest
 from scipy import special
 
 from laneway.replay.stats import binomial
+from laneway.replay.stats.bounds import TangoBounds, p_value
 
 Z95 = 1.6448536269514722  # one-sided 95%
+Z90 = 1.2815515655446004  # one-sided 90%
 
 
 def test_jeffreys_matches_its_beta_quantiles_and_keeps_the_ends() -> None:
@@ -57,3 +59,17 @@ def test_tango_bounds_at_any_level_cross_the_estimate_for_levels_past_a_half() -
         assert (lower < estimate) == (alpha < 0.5)
     assert binomial.tango_lower(62, 90, 300, 0.5) == pytest.approx(estimate, abs=1e-9)
     assert binomial.tango_upper(62, 90, 300, 0.999999999) < estimate
+
+
+def test_tango_bound_above_one_half_lies_above_the_estimate() -> None:
+    # A p-value's search asks for bounds at alpha near 1, where z < 0: the root is above the
+    # estimate (this raised from brentq before), and the statistic equals z there.
+    lower = binomial.tango_lower(10, 40, 300, 0.9)
+    assert lower > -30 / 300
+    assert binomial.tango_z(10, 40, 300, lower) == pytest.approx(-Z90, abs=1e-6)
+    assert 0 < p_value(TangoBounds(10, 40, 300), -0.02) < 1
+    # No discordant pair: the score is undefined at the estimate itself.
+    assert binomial.tango_lower(0, 0, 300, 0.9) == pytest.approx(
+        -binomial.tango_lower(0, 0, 300, 0.1)
+    )
+    assert 0 < p_value(TangoBounds(0, 0, 300), -0.02) < 0.05

@@ -54,10 +54,13 @@ def tango_z(wins: int, losses: int, n: int, delta: float) -> float:
 
 def tango_lower(wins: int, losses: int, n: int, alpha: float) -> float:
     """The smallest difference the score test at one-sided `alpha` does not reject."""
+    if alpha > 0.5:
+        # Above the estimate (a p-value's search asks for these): the score is symmetric in
+        # the two cells, so this lower bound is the upper bound at 1 - alpha, whose search
+        # stays below the estimate, where the score is defined even with no discordant pair.
+        return -tango_lower(losses, wins, n, 1 - alpha)
     z = float(special.ndtri(1 - alpha))
-    # The statistic falls as delta rises, so the bound is its one crossing of z in (-1, 1):
-    # below the estimate for alpha < 1/2, above it for larger alphas (a p-value's search asks
-    # for those too).
+    # The statistic falls as delta rises: the bound is its one crossing of z in (-1, 1).
     if tango_z(wins, losses, n, -1 + _EDGE) <= z:
         return -1.0
     if tango_z(wins, losses, n, 1 - _EDGE) >= z:
