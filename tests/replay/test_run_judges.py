@@ -80,14 +80,14 @@ def test_judges_grade_every_answer_and_their_spend_is_kept_apart(tmp_path: Path)
     assert candidate.judge_flips["p"].pairs == LINES
     assert candidate.judge_flips["p"].flips == 0
     assert any(note.startswith("judging cost $") for note in summary.notes)
-    for cell in summary.cells:  # the cost's parts by kind add up to it exactly
-        parts = cell.cost.parts_usd
-        if cell.cost.unknown:  # gpt-5.4-nano: its output price is unknown in the catalog
+    for measured in summary.cells:  # the cost's parts by kind add up to it exactly
+        parts = measured.cost.parts_usd
+        if measured.cost.unknown:  # gpt-5.4-nano: its output price is unknown in the catalog
             assert parts is None
             continue
         assert parts is not None
         assert parts["uncached_input"] + parts["cached_input"] + parts["output"] == (
-            cell.cost.total_usd
+            measured.cost.total_usd
         )
         assert 0 <= parts["reasoning"] <= parts["output"]
-    assert [cell.cost.unknown > 0 for cell in summary.cells] == [False, True]
+    assert [each.cost.unknown > 0 for each in summary.cells] == [False, True]
