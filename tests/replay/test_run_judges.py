@@ -9,15 +9,17 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
+from laneway.assembly import Upstream
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.emulator.skills import JudgeSkill, SkillsConfig
 from laneway.replay.demo import DEMO_WORKLOAD
 from laneway.replay.experiment import ExperimentConfig
 from laneway.replay.run_dir import RunDir
-from laneway.replay.runner import CELL_ANNOTATION, JUDGE_CELL, RunSettings, run
+from laneway.replay.runner import CELL_ANNOTATION, JUDGE_CELL, RunOutcome, RunSettings, resume, run
 from laneway.replay.summary import summarise
 from tests.replay.runs import gateway_config, records, rows, upstream_of
+from tests.replay.test_resume import StopAfter
 
 LINES = 24
 
@@ -91,3 +93,49 @@ def test_judges_grade_every_answer_and_their_spend_is_kept_apart(tmp_path: Path)
         )
         assert 0 <= parts["reasoning"] <= parts["output"]
     assert [each.cost.unknown > 0 for each in summary.cells] == [False, True]
+
+
+def test_a_resumed_run_judges_its_remaining_answers_against_the_baseline_on_disk(
+    tmp_path: Path,
+) -> None:
+    workload = tmp_path / "demo.jsonl"
+    workload.write_bytes(b"".join(DEMO_WORKLOAD.read_bytes().splitlines(keepends=True)[:40]))
+    chosen = ExperimentConfig.model_validate(
+        {
+            "workloads": [str(workload)],
+            "candidates": {"cells": [{"model": "gpt-5.4-mini", "effort": "none"}]},
+            "concurrency": 4,
+            "judges": [{"kind": "pairwise", "model": "gpt-5.4", "name": "p"}],
+        }
+    )
+    config = gateway_config(tmp_path)
+    settings = RunSettings(tmp_path / "run")
+    events = StopAfter(30)
+    skills = SkillsConfig(judge=JudgeSkill(accuracy=1.0, position_bias=0.0))
+
+    async def interrupted(upstream: Upstream) -> RunOutcome:
+        task = asyncio.create_task(run(chosen, settings, config, events=events, upstream=upstream))
+        events.task = task
+        return await task
+
+    with EmulatorServer(EmulatorConfig(seed=3, speed=0, tier="none", skills=skills)) as emulator:
+        first = asyncio.run(interrupted(upstream_of(emulator)))
+        assert first.stopped == "interrupted"
+        # Bounded: a candidate left waiting for a baseline answer no one brings would hang.
+        resumed = resume(settings.run_dir, config, upstream=upstream_of(emulator))
+        second = asyncio.run(asyncio.wait_for(resumed, timeout=60))
+    assert second.stopped is None
+    found = {row.key: row for row in rows(settings.run_dir)}
+    assert len(found) == 80
+    for (cell, custom_id, repeat), row in found.items():
+        if cell == "as-written" or row.status != "ok":
+            continue
+        baseline = found[("as-written", custom_id, repeat)]
+        pairwise = [grade for grade in row.grades if grade.grader == "p"]
+        if baseline.status != "ok":
+            assert pairwise == []  # nothing to compare with
+            continue
+        assert len(pairwise) == 1  # judged, before the stop or after it, against the baseline
+        mine = min(g.value or 0.0 for g in row.grades if g.grader != "p")
+        theirs = min(g.value or 0.0 for g in baseline.grades)
+        assert pairwise[0].value == 0.5 + (mine - theirs) / 2
