@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from laneway.replay.diff import DiffError, diff_runs
+from laneway.replay.diff import DiffError, RunDiff, diff_runs
 from laneway.replay.diff_text import ANSWER_CHARS, diff_markdown, diff_text, escape_markdown
 from laneway.replay.stats import binomial
 from tests.replay.built_runs import BASELINE, CANDIDATE, build_run, row
+from tests.replay.decided_runs import MISS, PASS
 from tests.replay.diffed_runs import (
     LONG_ANSWER,
     MARKUP_ANSWER,
@@ -23,10 +24,9 @@ from tests.replay.diffed_runs import (
     run_a,
     run_b,
 )
-from tests.replay.decided_runs import MISS, PASS
 
 
-def _diff(tmp_path: Path):  # type: ignore[no-untyped-def]
+def _diff(tmp_path: Path) -> RunDiff:
     return diff_runs(run_a(tmp_path / "a"), run_b(tmp_path / "b"), np.random.default_rng(0))
 
 
@@ -122,8 +122,10 @@ def test_runs_with_no_cell_in_common_are_refused(tmp_path: Path) -> None:
 def test_the_text_shows_the_figures_and_cuts_long_answers(tmp_path: Path) -> None:
     text = diff_text(_diff(tmp_path))
     row_line = next(x for x in text.splitlines() if x.startswith(CANDIDATE.label))
-    assert "0.60 (6/10)" in row_line and "0.78 (7/9)" in row_line
-    assert "+22.2 [" in row_line and "tango" in row_line
+    assert "0.60 (6/10)" in row_line
+    assert "0.78 (7/9)" in row_line
+    assert "+22.2 [" in row_line
+    assert "tango" in row_line
     assert "$0.00072 (-$0.00028)" in row_line
     assert f"only in A (not compared): {ONLY_A.label}" in text
     assert "B: failed (timeout)" in text
@@ -135,7 +137,21 @@ def test_markdown_escapes_answers_in_their_table(tmp_path: Path) -> None:
     markdown = diff_markdown(_diff(tmp_path))
     shown = escape_markdown(MARKUP_ANSWER)
     assert f"| {CANDIDATE.label} | q4 | 4 | {shown} |" in markdown
-    assert "<script>" not in markdown and "\n*second*" not in markdown
+    assert "<script>" not in markdown
+    assert "\n*second*" not in markdown
     assert shown == r"5 \| \<script\>alert(1)\</script\><br>\*second\* line"
     assert "## Regressions: passed in A, failed in B" in markdown
     assert "failed (timeout)" in markdown
+
+
+def test_text_and_markdown_list_the_first_flips_and_count_the_rest(tmp_path: Path) -> None:
+    found = _diff(tmp_path)
+    text = diff_text(found, shown=1)
+    assert "q4" in text
+    assert "q5" not in text
+    assert f"  {CANDIDATE.label}: 1 more (--json lists every one)" in text
+    assert f"  {CANDIDATE.label}: 2 more (--json lists every one)" in text
+    markdown = diff_markdown(found, shown=0)
+    assert "## Regressions" in markdown
+    assert f"- {CANDIDATE.label}: 2 more (--json lists every one)" in markdown
+    assert "| q4 |" not in markdown

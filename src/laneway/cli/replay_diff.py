@@ -1,7 +1,7 @@
 """`laneway replay diff RUN_A RUN_B`: two runs of the same workload compared per cell and per
 line (laneway.replay.diff), as text, Markdown or JSON.
 
-    laneway replay diff RUN_A RUN_B [--markdown | --json] [--seed 0]
+    laneway replay diff RUN_A RUN_B [--markdown | --json] [--flips 10] [--seed 0]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from laneway.cli.errors import CliError
 from laneway.cli.output import print_json
 from laneway.replay.diff import diff_runs
 from laneway.replay.diff_json import diff_value
-from laneway.replay.diff_text import diff_markdown, diff_text
+from laneway.replay.diff_text import FLIPS_SHOWN, diff_markdown, diff_text
 from laneway.replay.run_dir import RunDir
 
 _run_type = click.Path(path_type=Path, file_okay=False, exists=True)
@@ -26,8 +26,17 @@ _run_type = click.Path(path_type=Path, file_okay=False, exists=True)
 @click.argument("run_b", type=_run_type)
 @click.option("--markdown", is_flag=True, help="Print Markdown (for a pull request).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (money as decimal strings).")
+@click.option(
+    "--flips",
+    type=click.IntRange(0),
+    default=FLIPS_SHOWN,
+    show_default=True,
+    help="Flipped lines listed per cell and direction in text and Markdown (JSON has all).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="The bootstrap's seed.")
-def diff_command(run_a: Path, run_b: Path, markdown: bool, as_json: bool, seed: int) -> None:
+def diff_command(
+    run_a: Path, run_b: Path, markdown: bool, as_json: bool, flips: int, seed: int
+) -> None:
     """Compare run B with run A, two runs of the same workload: per cell in both, quality A
     and B with the paired difference B - A (two-sided 95%), cost per request and latency p50;
     the lines that passed in A and failed in B, and the reverse, with both answers. Cells in
@@ -38,6 +47,6 @@ def diff_command(run_a: Path, run_b: Path, markdown: bool, as_json: bool, seed: 
     if as_json:
         print_json(diff_value(found))
     elif markdown:
-        click.echo(diff_markdown(found), nl=False)
+        click.echo(diff_markdown(found, flips), nl=False)
     else:
-        click.echo(diff_text(found))
+        click.echo(diff_text(found, flips))

@@ -18,6 +18,8 @@ from laneway.replay.stats.results import Interval
 from laneway.replay.summary_text import money, ms
 
 ANSWER_CHARS: Final = 160
+FLIPS_SHOWN: Final = 10
+MORE: Final = "(--json lists every one)"
 _HEADERS: Final = (
     "cell", "quality A", "quality B", "B - A [95%] (points)", "method", "$/request A",
     "$/request B", "p50 A", "p50 B", "regressions", "recoveries",
@@ -30,7 +32,8 @@ _SECTIONS: Final = (
 _MARKUP: Final = re.compile(r"([\\`*_\[\]<>|~&$#])")
 
 
-def diff_text(found: RunDiff) -> str:
+def diff_text(found: RunDiff, shown: int = FLIPS_SHOWN) -> str:
+    """`shown`: flips listed per cell and direction (the rest counted)."""
     lines = [_heading(found), ""]
     rows = [_HEADERS, *(_row(cell) for cell in found.cells)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADERS))]
@@ -38,32 +41,49 @@ def diff_text(found: RunDiff) -> str:
               for row in rows]  # fmt: skip
     lines += _only(found, "{} (not compared): {}", lambda text: text)
     for attribute, title in _SECTIONS:
-        flips = [(cell.label, f) for cell in found.cells for f in getattr(cell, attribute)]
-        if flips:
+        flips, more = _listed(found, attribute, shown)
+        if flips or more:
             lines += ["", f"{title}:"]
         for label, flip in flips:
             lines.append(f"  {label}  {flip.custom_id}")
             lines.append(f"    A: {_answer(flip.a, _one_line)}")
             lines.append(f"    B: {_answer(flip.b, _one_line)}")
+        lines += [f"  {label}: {count} more {MORE}" for label, count in more]
     lines += ["", *(f"note: {note}" for note in found.notes)]
     return "\n".join(lines)
 
 
-def diff_markdown(found: RunDiff) -> str:
+def diff_markdown(found: RunDiff, shown: int = FLIPS_SHOWN) -> str:
     title = escape_markdown(f"Replay diff: {found.a.run_id} (A) to {found.b.run_id} (B)")
     lines = [f"# {title}", "", escape_markdown(_heading(found))]
     lines += ["", _table_row(_HEADERS), "|" + "---|" * len(_HEADERS)]
     lines += [_table_row(_row(cell)) for cell in found.cells]
     lines += _only(found, "- **{}** (not compared): {}", escape_markdown)
     for attribute, title in _SECTIONS:
-        flips = [(cell.label, f) for cell in found.cells for f in getattr(cell, attribute)]
-        if not flips:
-            continue
-        lines += ["", f"## {title}", "", "| cell | line | A's answer | B's answer |"]
-        lines.append("|---|---|---|---|")
-        lines += [_flip_row(label, flip) for label, flip in flips]
+        flips, more = _listed(found, attribute, shown)
+        if flips or more:
+            lines += ["", f"## {title}"]
+        if flips:
+            lines += ["", "| cell | line | A's answer | B's answer |", "|---|---|---|---|"]
+            lines += [_flip_row(label, flip) for label, flip in flips]
+        if more:
+            lines.append("")
+        lines += [f"- {escape_markdown(f'{label}: {count} more {MORE}')}" for label, count in more]
     lines += ["", "## Notes", "", *(f"- {escape_markdown(note)}" for note in found.notes)]
     return "\n".join(lines) + "\n"
+
+
+def _listed(
+    found: RunDiff, attribute: str, shown: int
+) -> tuple[list[tuple[str, Flip]], list[tuple[str, int]]]:
+    """The first `shown` flips of each cell in one direction, and how many more each has."""
+    listed, more = [], []
+    for cell in found.cells:
+        flips: tuple[Flip, ...] = getattr(cell, attribute)
+        listed += [(cell.label, flip) for flip in flips[:shown]]
+        if len(flips) > shown:
+            more.append((cell.label, len(flips) - shown))
+    return listed, more
 
 
 def escape_markdown(text: str) -> str:
