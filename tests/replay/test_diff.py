@@ -14,6 +14,7 @@ from laneway.replay.diff import DiffError, RunDiff, diff_runs
 from laneway.replay.diff_text import ANSWER_CHARS, diff_markdown, diff_text, escape_markdown
 from laneway.replay.stats import binomial
 from tests.replay.built_runs import BASELINE, CANDIDATE, build_run, row
+from tests.replay.built_runs import line as workload_line
 from tests.replay.decided_runs import MISS, PASS
 from tests.replay.diffed_runs import (
     LONG_ANSWER,
@@ -155,3 +156,22 @@ def test_text_and_markdown_list_the_first_flips_and_count_the_rest(tmp_path: Pat
     assert "## Regressions" in markdown
     assert f"- {CANDIDATE.label}: 2 more (--json lists every one)" in markdown
     assert "| q4 |" not in markdown
+
+
+def test_without_expectations_lines_flip_by_agreement_with_each_runs_baseline(
+    tmp_path: Path,
+) -> None:
+    plain = [workload_line("q0"), workload_line("q1")]
+    same = [row(c, f"q{n}") for c in (BASELINE, CANDIDATE) for n in (0, 1)]
+    drifted = [*same[:3], row(CANDIDATE, "q1", text="something else entirely")]
+    a = build_run(tmp_path / "a", plain, same)
+    found = diff_runs(a, build_run(tmp_path / "b", plain, drifted), np.random.default_rng(0))
+    (flip,) = found.cells[1].regressions
+    assert (flip.custom_id, flip.a.score, flip.b.text) == ("q1", 1.0, "something else entirely")
+    assert any("agreement with each run's own baseline" in note for note in found.notes)
+    graded = build_run(tmp_path / "c", plain, same, graders=["my_graders:check"])
+    found = diff_runs(a, graded, np.random.default_rng(0))
+    assert found.cells[1].change is None  # nothing graded in run C: no difference to draw
+    assert found.cells[1].regressions == ()  # an ungraded answer is neither pass nor fail
+    assert any("run B's expectations" in note for note in found.notes)
+    assert any("different graders" in note for note in found.notes)
