@@ -66,6 +66,8 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     │                                                                      not start
     ├── TuneError                      -       replay.tune                 an effort tuning that
     │                                                                      cannot start or go on
+    ├── DiffError                      -       replay.diff                 two runs that cannot
+    │                                                                      be compared
     ├── UnsupportedSchema              -       emulator.schema_values      a schema it cannot fill
     ├── CaptureStoreError              503     ledger.captures             captures unreachable
     ├── WorkloadFileError              -       workloads.lines             a workload file the

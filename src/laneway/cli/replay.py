@@ -9,6 +9,7 @@ efforts) on the gateway, then print the per-cell table and write results.json an
     laneway replay summary RUN_DIR         # the table and files again, from the directory
     laneway replay recommend RUN_DIR       # the lane's decision (laneway.cli.replay_decide)
     laneway replay apply RUN_DIR --lane L  # the lanes-config change that enacts it
+    laneway replay diff RUN_A RUN_B        # two runs compared (laneway.cli.replay_diff)
 
 `replay` is a group whose default command is `run`, so the issue's one-line form works and later
 subcommands (a report) fit beside `summary`.
@@ -31,6 +32,7 @@ from laneway.cli.config_option import config_option
 from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stderr_console, stdout_console
 from laneway.cli.replay_decide import apply_command, recommend_command
+from laneway.cli.replay_diff import diff_command
 from laneway.cli.replay_flags import MatrixFlags, RunFlags, experiment_of
 from laneway.cli.replay_plan_view import plan_value, print_plan
 from laneway.cli.replay_progress import LiveProgress, PlainProgress
@@ -263,6 +265,7 @@ def summary_command(run_dir: Path, as_json: bool) -> None:
 
 replay_command.add_command(recommend_command)
 replay_command.add_command(apply_command)
+replay_command.add_command(diff_command)
 
 
 def _cache_dir(reuse: bool, cache_dir: Path | None) -> Path | None:
