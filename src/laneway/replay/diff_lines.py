@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from laneway.replay.row_quality import QualityKind, Verdict, judge, quality_kind
+from laneway.replay.row_quality import QualityKind, Verdict, judge, quality_kind, references
 from laneway.replay.rows import ResultRow
 from laneway.replay.run_dir import RunDir
 from laneway.replay.workload import Workload
@@ -63,15 +63,10 @@ class JudgedRun:
     def open(cls, run: RunDir, workload: Workload) -> JudgedRun:
         manifest = run.manifest()
         kind = quality_kind(workload.expectations, len(manifest.graders), len(manifest.judges))
-        references: dict[tuple[str, int], AnswerView] = {}
+        found = {}
         if kind == "agreement":
-            label = manifest.baseline.label
-            references = {
-                (row.custom_id, row.repeat): row.output
-                for row in run.rows()
-                if row.cell == label and row.status == "ok" and row.output is not None
-            }
-        return cls(run, kind, references)
+            found = references(run.rows(), manifest.baseline.label)
+        return cls(run, kind, found)
 
     def rows(self) -> Iterator[tuple[ResultRow, Verdict]]:
         """The rows that count toward a line's pass (see the module's docstring)."""

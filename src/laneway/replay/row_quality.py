@@ -14,7 +14,7 @@ grade with an error makes the row a grader error: neither a pass nor a 0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -34,6 +34,18 @@ class Verdict:
     error: bool  # a grade could not be given
     score: float | None  # the mean of the grades; None when ungraded or in error
     passed: bool
+
+
+References = Mapping[tuple[str, int], AnswerView]  # (custom_id, repeat) -> the baseline's
+
+
+def references(rows: Iterable[ResultRow], baseline: str) -> dict[tuple[str, int], AnswerView]:
+    """What agreement grades against: the baseline cell's answers, by line and repeat."""
+    return {
+        (row.custom_id, row.repeat): row.output
+        for row in rows
+        if row.cell == baseline and row.status == "ok" and row.output is not None
+    }
 
 
 def quality_kind(expectations: int, graders: int, judges: int) -> QualityKind:

@@ -26,10 +26,9 @@ from laneway.pricing.catalog import Catalog
 from laneway.replay.cell_summary import CellSummary
 from laneway.replay.cell_tally import CellTally
 from laneway.replay.line_mix import LineMix
-from laneway.replay.row_quality import QualityKind, judge, quality_kind
+from laneway.replay.row_quality import QualityKind, judge, quality_kind, references
 from laneway.replay.run_dir import CATALOG, WORKLOAD, RunDir, RunDirError, RunManifest
 from laneway.replay.workload import Workload
-from laneway.wire.answers import AnswerView
 
 EMULATOR: Final = "emulator"  # RunManifest.upstream when the emulator answered
 AGREEMENT_NOTE: Final = (
@@ -88,14 +87,14 @@ def summarise(run: RunDir, live: Resumption | None = None) -> RunSummary:
     }
     mix = LineMix(workload, catalog)
     streamed = mix.streamed()
-    references = _references(run, manifest) if kind == "agreement" else {}
+    answers = references(run.rows(), manifest.baseline.label) if kind == "agreement" else {}
     done: set[tuple[str, str, int]] = set()
     for row in run.rows():
         done.add(row.key)
         tally = tallies.get(row.cell)
         if tally is None:
             raise RunDirError(f"{run.path}: a row of cell {row.cell!r}, which run.json lacks")
-        tally.add(row, judge(row, kind, references), row.custom_id in streamed)
+        tally.add(row, judge(row, kind, answers), row.custom_id in streamed)
     cells, ceiling_notes = _cells(tallies, kind, mix, manifest.tier)
     repeated, unfinished = _restarts(run, done)
     if live is not None:
@@ -146,15 +145,6 @@ def _catalog(run: RunDir) -> tuple[Catalog, list[str]]:
         return Catalog.load(path, include_shipped=False), []
     except CatalogError as exc:
         raise RunDirError(f"{path}: damaged ({exc})") from None
-
-
-def _references(run: RunDir, manifest: RunManifest) -> dict[tuple[str, int], AnswerView]:
-    label = manifest.baseline.label
-    return {
-        (row.custom_id, row.repeat): row.output
-        for row in run.rows()
-        if row.cell == label and row.status == "ok" and row.output is not None
-    }
 
 
 def _cells(

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from laneway.replay.costs import cost_unknown
-from laneway.replay.row_quality import judge, quality_kind
+from laneway.replay.row_quality import judge, quality_kind, references
 from laneway.replay.rows import ResultRow
 from laneway.replay.run_dir import WORKLOAD, RunDir, RunDirError
 from laneway.replay.stats.samples import CellSamples, RunSamples, Samples
 from laneway.replay.summary import AGREEMENT_NOTE, EMULATED_NOTE, EMULATOR
 from laneway.replay.workload import Workload
-from laneway.wire.answers import AnswerView
 
 
 @dataclass(slots=True)
@@ -68,14 +67,14 @@ def run_samples(run: RunDir) -> RunSamples:
     workload = Workload.load(path)
     kind = quality_kind(workload.expectations, len(manifest.graders), len(manifest.judges))
     index = dict(workload.positions)
-    references = _references(run, manifest.baseline.label) if kind == "agreement" else {}
+    answers = references(run.rows(), manifest.baseline.label) if kind == "agreement" else {}
     cells = {cell.label: _Cell() for cell in manifest.cells}
     for row in run.rows():
         cell = cells.get(row.cell)
         if cell is None:
             raise RunDirError(f"{run.path}: a row of cell {row.cell!r}, which run.json lacks")
         line = index.setdefault(row.custom_id, len(index))
-        cell.add(line, row, judge(row, kind, references).score)
+        cell.add(line, row, judge(row, kind, answers).score)
     notes = []
     if kind == "agreement":
         notes.append(AGREEMENT_NOTE)
@@ -85,11 +84,3 @@ def run_samples(run: RunDir) -> RunSamples:
     return RunSamples(
         ids, tuple(tally.samples(label, len(ids)) for label, tally in cells.items()), tuple(notes)
     )
-
-
-def _references(run: RunDir, baseline: str) -> dict[tuple[str, int], AnswerView]:
-    return {
-        (row.custom_id, row.repeat): row.output
-        for row in run.rows()
-        if row.cell == baseline and row.status == "ok" and row.output is not None
-    }
