@@ -18,11 +18,11 @@ from laneway.emulator.engine import Caller, Engine, Reply
 from laneway.emulator.faults import FAULT_HEADER, EchoedKey
 from laneway.wire.depth import check_depth
 from laneway.wire.errors import ApiError, invalid_json, invalid_request
+from laneway.wire.replay_headers import REPEAT_HEADER
 
 Headers = Mapping[bytes, bytes]  # lower-cased names
 _FAULT = FAULT_HEADER.encode()
-REPEAT_HEADER = "x-emulator-repeat"
-_REPEAT = REPEAT_HEADER.encode()
+_REPEAT = REPEAT_HEADER
 _MAX_REPEAT_DIGITS = 9
 _FILES = "/v1/files"
 _RESPONSES = "/v1/responses/"
@@ -139,7 +139,7 @@ def _repeat(raw: bytes | None) -> int:
     if not (raw.isdigit() and len(raw) <= _MAX_REPEAT_DIGITS):
         shown = raw[:40].decode("latin-1")
         raise invalid_request(
-            f"Invalid {REPEAT_HEADER} header {shown!r}: expected a whole number >= 0 "
+            f"Invalid {REPEAT_HEADER.decode()} header {shown!r}: expected a whole number >= 0 "
             f"(at most {_MAX_REPEAT_DIGITS} digits).",
             param=None,
         )

@@ -47,6 +47,7 @@ from laneway.upstream.retry import RetryPolicy
 from laneway.upstream.secrets import Redactor, provider_redactor
 from laneway.upstream.transport import BodyBroken
 from laneway.wire.errors import ApiError, internal_error
+from laneway.wire.replay_headers import REPEAT_HEADER
 from laneway.wire.request import ApiRequest, Endpoint, read_request
 from laneway.wire.stream_tap import StreamTap
 
@@ -58,7 +59,7 @@ FORWARDED_HEADERS = (
     b"idempotency-key",
     b"x-client-request-id",
     b"x-emulator-fault",
-    b"x-emulator-repeat",  # replay: which repeat of a line, so each is a fresh draw
+    REPEAT_HEADER,  # replay: which repeat of a line, so each is a fresh draw
 )
 
 
