@@ -18,21 +18,25 @@ Parts are built on first use, so a command that reads the ledger opens only the 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import random
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 
+from laneway.assembly.upstream import (
+    EMULATOR_PROVIDER,
+    Ledger,
+    Upstream,
+    default_transport,
+    dry_provider,
+    effective_providers,
+)
 from laneway.capture.parts import Capture
 from laneway.clock import Clock, SystemClock
 from laneway.config import GatewayConfig
-from laneway.emulator.config import EmulatorConfig
-from laneway.emulator.server import EmulatorServer
 from laneway.gateway.admission import Admission, BudgetRule
 from laneway.gateway.attempts import Sleep
 from laneway.gateway.background import Polling
@@ -67,74 +71,9 @@ from laneway.routing.router import Router
 from laneway.upstream.breaker import BreakerSettings
 from laneway.upstream.breaker_board import BreakerBoard
 from laneway.upstream.health import Health
-from laneway.upstream.http1 import Http1Transport
 from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.providers import Provider, TransportFactory, build_providers
-from laneway.upstream.retry import RetryBudget, RetryPolicy
-from laneway.upstream.transport import NoTransport, Transport
-
-log = logging.getLogger(__name__)
-
-EMULATOR_PROVIDER = "emulator"
-EMULATOR_KEY_ENV = "LANEWAY_EMULATOR_KEY"
-_EMULATOR_KEY = "sk-laneway-embedded"
-
-Ledger = SQLiteLedger | PostgresLedger
-
-
-def default_transport(name: str, provider: ProviderConfig) -> Transport:
-    """laneway's own HTTP/1.1 client, or aiohttp's when the provider asks for it."""
-    del name
-    if provider.http_client == "aiohttp":
-        # Imported only when asked for: it costs start-up time and memory.
-        from laneway.upstream.aiohttp_transport import AiohttpTransport  # noqa: PLC0415
-
-        return AiohttpTransport(max_connections=provider.max_connections)
-    return Http1Transport(max_connections=provider.max_connections)
-
-
-def effective_providers(
-    config: GatewayConfig, env: Mapping[str, str]
-) -> dict[str, ProviderConfig] | None:
-    """The providers to use: those configured, else OpenAI when $OPENAI_API_KEY is set, else
-    None (an emulator answers instead)."""
-    if config.providers:
-        return dict(config.providers)
-    if env.get("OPENAI_API_KEY"):
-        return {"openai": ProviderConfig(kind="openai")}
-    return None
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """The providers to call and the environment their keys are read from; `emulator` is the
-    one started for them when nothing else was configured (stopped by `close`)."""
-
-    providers: Mapping[str, ProviderConfig]
-    env: Mapping[str, str]
-    emulator: EmulatorServer | None = None
-
-    @classmethod
-    def resolve(cls, config: GatewayConfig, env: Mapping[str, str]) -> Upstream:
-        providers = effective_providers(config, env)
-        if providers is not None:
-            return cls(providers, dict(env))
-        emulator = EmulatorServer(EmulatorConfig()).start()
-        provider = ProviderConfig(
-            kind="openai-compatible", base_url=emulator.base_url, api_key_env=EMULATOR_KEY_ENV
-        )
-        return cls(
-            {EMULATOR_PROVIDER: provider}, {**env, EMULATOR_KEY_ENV: _EMULATOR_KEY}, emulator
-        )
-
-    def shared(self) -> Upstream:
-        """The same upstream for another process or assembly, which must not stop the emulator
-        (its owner does)."""
-        return Upstream(dict(self.providers), dict(self.env))
-
-    def close(self) -> None:
-        if self.emulator is not None:
-            self.emulator.stop()
+from laneway.upstream.retry import RetryPolicy
 
 
 class Assembly:
@@ -368,7 +307,7 @@ class Assembly:
         if configs is None:
             emulator = ProviderConfig(kind="openai-compatible", base_url="http://127.0.0.1")
             configs = {EMULATOR_PROVIDER: emulator}
-        return [_dry_provider(name, c, self.clock) for name, c in configs.items()]
+        return [dry_provider(name, c, self.clock) for name, c in configs.items()]
 
     def dry_lanes(self) -> LaneTable:
         """The lanes `serve` would route by, over `dry_providers` (`laneway lanes`)."""
@@ -579,19 +518,6 @@ def build_gateway(
         observers=observers,
     )
     return assembly.gateway
-
-
-def _dry_provider(name: str, config: ProviderConfig, clock: Clock) -> Provider:
-    return Provider(
-        name=name,
-        kind=config.kind,
-        base_url=config.base_url or "",
-        models=frozenset(config.models),
-        tier="tier-1",
-        transport=NoTransport(),
-        retry_budget=RetryBudget(clock),
-        headers={},
-    )
 
 
 def _quiet(message: str) -> None:
