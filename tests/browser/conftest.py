@@ -36,7 +36,10 @@ class Loaded:
     problems: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+# Per test (a launch is ~0.5 s): while Playwright's sync API is open, its event loop runs on the
+# test thread, and any asyncio.run() on it fails (a session-wide browser broke every later test
+# in its xdist worker). Build what a page needs before asking for `open_page`.
+@pytest.fixture
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/bootstrap dev installs Debian's chromium")
