@@ -179,3 +179,37 @@ def _rows_on_disk(run_dir: Path) -> int:
         return (run_dir / RESULTS).read_bytes().count(b"\n")
     except FileNotFoundError:
         return 0
+
+
+def test_a_resume_refuses_a_catalog_whose_prices_changed_since_the_start(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    workload = many_lines(tmp_path / "work.jsonl", 12)
+    chosen = experiment(workload, concurrency=2, repeats=1)  # 3 cells x 12 = 36 calls
+    settings = RunSettings(tmp_path / "run")
+    events = StopAfter(10)
+
+    async def interrupted() -> RunOutcome:
+        task = asyncio.create_task(
+            run(chosen, settings, gateway_config(tmp_path), events=events,
+                upstream=upstream_of(emulator))
+        )  # fmt: skip
+        events.task = task
+        return await task
+
+    assert asyncio.run(interrupted()).stopped == "interrupted"
+    done = len(rows(settings.run_dir))
+    # gpt-5.4's prices change in the config between the start and the resume.
+    dearer = tmp_path / "dearer.toml"
+    dearer.write_text('[models."gpt-5.4".prices]\noutput = "150.00"\n')
+    repriced = gateway_config(tmp_path, catalog=[str(dearer)])
+    with pytest.raises(RunDirError, match="catalog's entries for this run's models changed"):
+        asyncio.run(resume(settings.run_dir, repriced, upstream=upstream_of(emulator)))
+    assert len(rows(settings.run_dir)) == done  # refused before any call
+
+    # A price of a model the run does not use may change freely.
+    other = tmp_path / "other.toml"
+    other.write_text('[models."gpt-5.4-nano".prices]\noutput = "0.40"\n')
+    config = gateway_config(tmp_path, catalog=[str(other)])
+    outcome = asyncio.run(resume(settings.run_dir, config, upstream=upstream_of(emulator)))
+    assert (outcome.stopped, outcome.completed) == (None, 36)

@@ -202,6 +202,7 @@ async def resume(
     workload = Workload.load(folder.file(WORKLOAD))
     catalog = Catalog.load(*config.catalog)
     plan = plan_run(experiment, workload, catalog)
+    _refuse_repriced(folder, catalog, plan)
     settings = RunSettings(
         run_dir,
         key=manifest.key,
@@ -215,6 +216,19 @@ async def resume(
     graders = [PythonGrader(reference) for reference in experiment.graders]
     job = _Job(settings, manifest, experiment, workload, catalog, plan, graders, clock)
     return await job.execute(config, events, upstream, env)
+
+
+def _refuse_repriced(folder: RunDir, catalog: Catalog, plan: RunPlan) -> None:
+    """A resume prices with the config's catalog, as the gateway records it; if that no longer
+    says what the run started with (catalog.toml), the cells would be priced two ways."""
+    kept = folder.file(CATALOG)
+    models = call_models([p.cell for p in plan.cells], plan.line_facts.models)
+    if kept.exists() and kept.read_bytes() != catalog_toml(catalog, models):
+        raise RunDirError(
+            f"{folder.path}: the catalog's entries for this run's models changed since it started "
+            f"(see {CATALOG} in the run): a resume would price its rows two ways; restore them "
+            "or start a new run"
+        )
 
 
 def _settings_kept(
