@@ -74,3 +74,50 @@ def test_an_unknown_price_is_unknown_and_noted_and_over_any_cap(tmp_path: Path) 
     assert plan.cells[0].worst_usd is not None  # the baseline's price is known
     assert any("gpt-5.4-nano: cost unknown" in note for note in plan.notes)
     assert plan.over_cap  # an unknown worst case cannot be held to a cap
+
+
+def test_the_plan_counts_and_bounds_the_judges_calls(tmp_path: Path) -> None:
+    workload = tmp_path / "work.jsonl"
+    workload.write_bytes(
+        b"".join(line(f"q{n}", max_output_tokens=CAP) for n in range(5))
+        + line("c", chat=True, max_completion_tokens=CAP)
+    )
+    judges = [
+        {"kind": "rubric", "model": "gpt-5.4", "rubric": "Right or wrong.", "name": "r"},
+        {"kind": "pairwise", "model": "gpt-5.4-mini", "name": "p", "effort": "low"},
+    ]
+    chosen = experiment(workload, judges=judges, repeats=1)  # 3 cells x 6 lines
+    catalog = Catalog.load()
+    plan = plan_run(chosen, read_workloads([str(workload)]), catalog)
+    judged = plan.judges
+    assert judged is not None
+    # The rubric reads every answer (3 per line); pairwise the 2 candidates', in both orders.
+    assert judged.calls == 6 * (3 + 2 * 2)
+    assert plan.calls == 3 * 6 + judged.calls
+    cells_worst = sum((p.worst_usd or Decimal(0) for p in plan.cells), Decimal(0))
+    assert judged.worst_usd is not None
+    assert plan.worst_usd == cells_worst + judged.worst_usd
+    assert judged.expected_usd is not None
+    assert 0 < judged.expected_usd < judged.worst_usd
+
+    config = gateway_config(tmp_path)
+    with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
+        outcome = asyncio.run(
+            run(chosen, RunSettings(tmp_path / "run"), config, upstream=upstream_of(emulator))
+        )
+    made = [r for row in rows(tmp_path / "run") for r in row.judge_records]
+    assert len(made) == judged.calls  # every answer came back, so every planned call was made
+    assert 0 < outcome.judge_spent_usd <= judged.worst_usd
+
+
+def test_a_judge_model_without_a_price_makes_the_judges_cost_unknown(tmp_path: Path) -> None:
+    workload = tmp_path / "work.jsonl"
+    workload.write_bytes(line("a", max_output_tokens=CAP))
+    judges = [{"kind": "rubric", "model": "gpt-5.4-nano", "rubric": "Right or wrong."}]
+    plan = plan_run(
+        experiment(workload, judges=judges), read_workloads([str(workload)]), Catalog.load()
+    )
+    assert plan.judges is not None
+    assert (plan.judges.worst_usd, plan.judges.expected_usd) == (None, None)
+    assert (plan.worst_usd, plan.expected_usd) == (None, None)
+    assert any(note.startswith("judges: cost unknown") for note in plan.notes)

@@ -22,6 +22,9 @@ def plan_table(plan: RunPlan) -> Table:
     for cell in plan.cells:
         label = cell.cell.label + (" (baseline)" if cell.cell.baseline else "")
         table.add_row(label, f"{cell.calls:,}", money(cell.expected_usd), money(cell.worst_usd))
+    if (judges := plan.judges) is not None:
+        table.add_row("judges", f"{judges.calls:,}", money(judges.expected_usd),
+                      money(judges.worst_usd))  # fmt: skip
     table.add_row("all", f"{plan.calls:,}", money(plan.expected_usd), money(plan.worst_usd))
     return table
 
@@ -63,6 +66,13 @@ def plan_value(plan: RunPlan) -> dict[str, Any]:
             }
             for cell in plan.cells
         ],
+        "judges": None
+        if (judges := plan.judges) is None
+        else {
+            "calls": judges.calls,
+            "expected_usd": usd(judges.expected_usd),
+            "worst_usd": usd(judges.worst_usd),
+        },
         "calls": plan.calls,
         "expected_usd": usd(plan.expected_usd),
         "worst_usd": usd(plan.worst_usd),

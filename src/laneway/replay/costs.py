@@ -35,7 +35,7 @@ from laneway.wire.retarget import effort_of
 EXPECTED_OUTPUT: Final[Mapping[str, int]] = MappingProxyType(
     {"none": 300, "minimal": 400, "low": 800, "medium": 1_500, "high": 3_000, "xhigh": 6_000}
 )
-_DEFAULT_EFFORT: Final = "medium"
+DEFAULT_EFFORT: Final = "medium"
 _ZERO = Decimal(0)
 
 
@@ -70,14 +70,23 @@ class CallPricer:
         spec = self._catalog.find(model)
         if spec is None or not facts.readable:
             return CallCost(model, None, None)
-        worst = self.worst(facts, cell)
-        effort = cell.effort or effort_of(line.endpoint, line.body) or _DEFAULT_EFFORT
-        output = EXPECTED_OUTPUT.get(effort, EXPECTED_OUTPUT[_DEFAULT_EFFORT])
-        cap = facts.max_output if facts.max_output is not None else spec.max_output_tokens
-        if cap is not None:
-            output = min(output, cap)
+        _, output = self.output_tokens(line, facts, cell)
         usage = Usage(input_tokens=facts.input_tokens, output_tokens=output * facts.choices)
-        return CallCost(spec.id, worst, cost_of(spec, usage).total)
+        return CallCost(spec.id, self.worst(facts, cell), cost_of(spec, usage).total)
+
+    def output_tokens(
+        self, line: BatchLine, facts: LineFacts, cell: Cell
+    ) -> tuple[int | None, int]:
+        """One answer's output tokens: (its cap, None when unbounded or unknown; the expected
+        count, EXPECTED_OUTPUT at the call's effort within that cap)."""
+        model = facts.model if cell.model == AS_WRITTEN else cell.model
+        spec = self._catalog.find(model)
+        effort = cell.effort or effort_of(line.endpoint, line.body) or DEFAULT_EFFORT
+        output = EXPECTED_OUTPUT.get(effort, EXPECTED_OUTPUT[DEFAULT_EFFORT])
+        cap = facts.max_output
+        if cap is None and spec is not None:
+            cap = spec.max_output_tokens
+        return cap, output if cap is None else min(output, cap)
 
 
 def cost_unknown(row: ResultRow) -> bool:

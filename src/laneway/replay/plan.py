@@ -15,6 +15,7 @@ from decimal import Decimal
 from laneway.pricing.catalog import Catalog
 from laneway.replay.costs import CallPricer
 from laneway.replay.experiment import AS_WRITTEN, Cell, ExperimentConfig, cells
+from laneway.replay.judge_costs import JudgeCost, JudgePricer
 from laneway.replay.line_facts import FactsTable, line_facts
 from laneway.replay.run_setup import read_workloads
 from laneway.replay.workload import Workload
@@ -32,10 +33,11 @@ class CellPlan:
 class RunPlan:
     cells: tuple[CellPlan, ...]  # baseline first
     notes: tuple[str, ...]  # from experiment.cells() and the plan's own
-    calls: int
-    worst_usd: Decimal | None
+    calls: int  # the judges' included
+    worst_usd: Decimal | None  # the judges' included
     expected_usd: Decimal | None
     spend_cap_usd: Decimal | None
+    judges: JudgeCost | None = None  # None: the experiment has no judges
     # Per workload line, in order: what pricing its calls needs (input counted exactly), read
     # once here and reused by the run, so no line is tokenized twice; a few numbers a line.
     line_facts: FactsTable = field(default_factory=FactsTable, repr=False, compare=False)
@@ -52,9 +54,11 @@ def plan_run(experiment: ExperimentConfig, workload: Workload, catalog: Catalog)
     the catalog lacks (as `cells`)."""
     chosen, notes = cells(experiment, catalog)
     pricer = CallPricer(catalog)
+    judging = JudgePricer(experiment.judges, catalog) if experiment.judges else None
     repeats = experiment.repeats
-    worst: list[Decimal | None] = [Decimal(0)] * len(chosen)
-    expected: list[Decimal | None] = [Decimal(0)] * len(chosen)
+    worst: list[Decimal | None] = [Decimal(0)] * (len(chosen) + 1)  # the last: the judges'
+    expected: list[Decimal | None] = [Decimal(0)] * (len(chosen) + 1)
+    judge_calls = 0
     unpriced: dict[str, set[str]] = {}  # cell label -> models it could not price
     every = FactsTable()
     for line in workload.lines():
@@ -66,18 +70,30 @@ def plan_run(experiment: ExperimentConfig, workload: Workload, catalog: Catalog)
                 unpriced.setdefault(cell.label, set()).add(cost.model)
             worst[index] = _plus(worst[index], cost.worst_usd, repeats)
             expected[index] = _plus(expected[index], cost.expected_usd, repeats)
+        if judging is not None:
+            answers = [pricer.output_tokens(line, facts, cell) for cell in chosen]
+            judged = judging.line(facts.input_tokens, answers)
+            judge_calls += judged.calls * repeats
+            worst[-1] = _plus(worst[-1], judged.worst_usd, repeats)
+            expected[-1] = _plus(expected[-1], judged.expected_usd, repeats)
     calls = workload.count * repeats
     plans = tuple(
-        CellPlan(cell, calls, w, e) for cell, w, e in zip(chosen, worst, expected, strict=True)
+        CellPlan(cell, calls, w, e) for cell, w, e in zip(chosen, worst, expected, strict=False)
     )
     notes += [_unpriced_note(label, models) for label, models in unpriced.items()]
+    judges = None if judging is None else JudgeCost(judge_calls, worst[-1], expected[-1])
+    if judges is not None and judges.worst_usd is None:
+        notes.append("judges: cost unknown (a judge model without a price, or an answer "
+                     "without an output cap to bound what the judge reads)")  # fmt: skip
+    also = () if judges is None else ((judges.worst_usd, judges.expected_usd),)
     return RunPlan(
         plans,
         tuple(notes),
-        calls * len(plans),
-        _total(p.worst_usd for p in plans),
-        _total(p.expected_usd for p in plans),
+        calls * len(plans) + (0 if judges is None else judges.calls),
+        _total([*(p.worst_usd for p in plans), *(w for w, _ in also)]),
+        _total([*(p.expected_usd for p in plans), *(e for _, e in also)]),
         experiment.spend_cap_usd,
+        judges,
         every,
     )
 
