@@ -108,6 +108,9 @@ def test_the_plan_counts_and_bounds_the_judges_calls(tmp_path: Path) -> None:
     made = [r for row in rows(tmp_path / "run") for r in row.judge_records]
     assert len(made) == judged.calls  # every answer came back, so every planned call was made
     assert 0 < outcome.judge_spent_usd <= judged.worst_usd
+    # The run keeps the catalog entries its judges were priced with, beside its cells'.
+    kept = Catalog.load(tmp_path / "run" / "catalog.toml", include_shipped=False)
+    assert {"gpt-5.4", "gpt-5.4-mini", "gpt-5.2"} <= {spec.id for spec in kept}
 
 
 def test_a_judge_model_without_a_price_makes_the_judges_cost_unknown(tmp_path: Path) -> None:

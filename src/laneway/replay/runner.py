@@ -146,7 +146,7 @@ async def run(
     if plan.over_cap and not settings.over_cap:
         raise RunCapError(_over_cap(plan))
     graders = [PythonGrader(reference) for reference in experiment.graders]
-    models = call_models([p.cell for p in plan.cells], plan.line_facts.models)
+    models = _priced_models(experiment, plan)
     files = {EXPERIMENT: experiment_toml(experiment), CATALOG: catalog_toml(catalog, models)}
     _refuse_used(settings.run_dir, sha256(files[EXPERIMENT]), workload.sha256)
     with Assembly(config, env) as stores:
@@ -202,7 +202,7 @@ async def resume(
     workload = Workload.load(folder.file(WORKLOAD))
     catalog = Catalog.load(*config.catalog)
     plan = plan_run(experiment, workload, catalog)
-    _refuse_repriced(folder, catalog, plan)
+    _refuse_repriced(folder, experiment, catalog, plan)
     settings = RunSettings(
         run_dir,
         key=manifest.key,
@@ -218,11 +218,19 @@ async def resume(
     return await job.execute(config, events, upstream, env)
 
 
-def _refuse_repriced(folder: RunDir, catalog: Catalog, plan: RunPlan) -> None:
+def _priced_models(experiment: ExperimentConfig, plan: RunPlan) -> set[str]:
+    """The models whose catalog entries the run keeps: its calls' and its judges'."""
+    calls = call_models([p.cell for p in plan.cells], plan.line_facts.models)
+    return calls | {judge.model for judge in experiment.judges}
+
+
+def _refuse_repriced(
+    folder: RunDir, experiment: ExperimentConfig, catalog: Catalog, plan: RunPlan
+) -> None:
     """A resume prices with the config's catalog, as the gateway records it; if that no longer
     says what the run started with (catalog.toml), the cells would be priced two ways."""
     kept = folder.file(CATALOG)
-    models = call_models([p.cell for p in plan.cells], plan.line_facts.models)
+    models = _priced_models(experiment, plan)
     if kept.exists() and kept.read_bytes() != catalog_toml(catalog, models):
         raise RunDirError(
             f"{folder.path}: the catalog's entries for this run's models changed since it started "
