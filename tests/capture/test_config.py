@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from laneway.assembly import Assembly
 from laneway.config import GatewayConfig
 from laneway.errors import ConfigError
 
@@ -43,3 +44,16 @@ def test_a_bad_capture_section_is_refused_at_load(tmp_path: Path, text: str, fra
         load(tmp_path, text)
     assert fragment in str(raised.value)
     assert str(tmp_path / "laneway.toml") in str(raised.value)
+
+
+def test_a_capture_lane_that_is_not_a_lane_is_refused_when_the_lanes_are_built(
+    tmp_path: Path,
+) -> None:
+    config = load(tmp_path, '[capture]\nlanes = ["codng"]\n')
+    with Assembly(config, {}) as assembly, pytest.raises(ConfigError) as caught:
+        assert assembly.lanes
+    assert "capture.lanes: 'codng' is not a lane (lanes: " in str(caught.value)
+    assert "coding" in str(caught.value)  # the shipped lanes are listed beside it
+    every = load(tmp_path, '[capture]\nlanes = ["*"]\n')
+    with Assembly(every, {}) as assembly:
+        assert assembly.lanes.lanes  # "*" names no lane

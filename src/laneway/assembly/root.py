@@ -65,7 +65,13 @@ from laneway.quota.redis_state import RedisQuota
 from laneway.quota.shared_affinity import SharedAffinity
 from laneway.quota.state import QuotaState
 from laneway.routing.affinity import Affinity
-from laneway.routing.lanes import LaneTable, Warn, build_lanes, check_key_lanes
+from laneway.routing.lanes import (
+    LaneTable,
+    Warn,
+    build_lanes,
+    check_key_lanes,
+    check_lane_names,
+)
 from laneway.routing.observations import HISTORY_S, Observations
 from laneway.routing.router import Router
 from laneway.upstream.breaker import BreakerSettings
@@ -235,6 +241,8 @@ class Assembly:
             unknown_task_lane=config.routing.unknown_task_lane,
         )
         check_key_lanes(table, config.key_lanes())
+        if config.capture.on and not config.capture.every_lane:
+            check_lane_names(table, config.capture.lanes, "capture.lanes")
         return table
 
     @cached_property

@@ -10,7 +10,7 @@ server only should still start), and a shipped lane left with none is dropped wh
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.resources import files
@@ -236,6 +236,15 @@ def check_key_lanes(table: LaneTable, key_lanes: Mapping[str, str]) -> None:
     for lane in key_lanes.values():
         if lane not in table.lanes:
             raise ConfigError(f"server.api_keys: a key's lane {lane!r} is not a lane")
+
+
+def check_lane_names(table: LaneTable, names: Iterable[str], where: str) -> None:
+    """A section that names lanes (e.g. `capture.lanes`) names lanes that exist: a misspelt
+    one would silently match nothing."""
+    for name in names:
+        if name not in table.lanes:
+            known = ", ".join(sorted(table.lanes)) or "none"
+            raise ConfigError(f"{where}: {name!r} is not a lane (lanes: {known})")
 
 
 def _build_lane(
