@@ -16,8 +16,8 @@ import pytest
 from laneway.emulator.server import EmulatorServer
 from laneway.server.run import GatewayServer
 from tests.gateway.conftest import gateway_config
+from tests.gateway.serve_process import free_port
 from tests.gateway.test_embeddings import records
-from tests.gateway.test_processes import free_port
 from tests.gateway.test_virtual_keys import ENV, admin, create_key
 from tests.sdk import sdk
 

@@ -5,52 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx2 as httpx
 
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
+from tests.gateway.serve_process import start_serve
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     env = {**os.environ, "EMU_KEY": "sk-crash-test"}
     env.pop("LANEWAY_API_KEYS", None)
-    with log.open("wb") as stderr:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "laneway",
-                "serve",
-                "--config",
-                str(config),
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("laneway serve did not start: " + log.read_text())
+    return start_serve(["--config", str(config)], log, env)
 
 
 def test_a_killed_gateway_leaves_an_unsettled_record(tmp_path: Path) -> None:
@@ -69,8 +38,7 @@ api_key_env = "EMU_KEY"
 path = "ledger.db"
 """
         )
-        port = free_port()
-        first = serve(config, port, tmp_path / "first.log")
+        first, port = serve(config, tmp_path / "first.log")
         try:
             body = {"model": "gpt-5.4", "input": "Write a long story.", "stream": True}
             with httpx.stream(
@@ -89,7 +57,7 @@ path = "ledger.db"
         finally:
             first.kill()
 
-        second = serve(config, port, tmp_path / "second.log")
+        second, _ = serve(config, tmp_path / "second.log")
         try:
             second.send_signal(signal.SIGTERM)
             assert second.wait(20) == 0
@@ -135,8 +103,7 @@ api_key_env = "EMU_KEY"
 path = "ledger.db"
 """
         )
-        port = free_port()
-        gateway = serve(config, port, tmp_path / "workers.log")
+        gateway, port = serve(config, tmp_path / "workers.log")
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10) as client:
                 ids: set[str] = set()

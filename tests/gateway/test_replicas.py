@@ -26,7 +26,7 @@ import pytest
 
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
-from tests.gateway.test_processes import free_port
+from tests.gateway.serve_process import free_port
 from tests.sdk import sdk
 from tests.services import PrivateRedis, fresh_database
 

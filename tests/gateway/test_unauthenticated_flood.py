@@ -14,7 +14,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.ledger.sqlite import SQLiteLedger
 from tests.gateway.bad_bearers import SECRET, Schedule
+from tests.gateway.serve_process import start_serve
 from tests.paths import REPO
 
 GOOD_KEY = "sk-legitimate-client-0123456789"
@@ -55,34 +55,14 @@ def emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(tmp_path: Path, emulator: EmulatorServer, port: int) -> subprocess.Popen[bytes]:
+def serve(tmp_path: Path, emulator: EmulatorServer) -> tuple[subprocess.Popen[bytes], int]:
     config = tmp_path / "laneway.toml"
     config.write_text(
         f'[providers.emu]\nkind = "openai-compatible"\nbase_url = "{emulator.base_url}"\n'
         'api_key_env = "EMU_KEY"\n\n[ledger]\npath = "ledger.db"\n'
     )
     env = {**os.environ, "EMU_KEY": "sk-flood-test", "LANEWAY_API_KEYS": GOOD_KEY}
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "laneway", "serve", "--config", str(config), "--port",
-             str(port)],
-            env=env, stdout=log, stderr=log,
-        )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.05)  # waiting for a process to start, not for time to pass
-    process.kill()
-    raise AssertionError("laneway serve did not start: " + (tmp_path / "serve.log").read_text())
+    return start_serve(["--config", str(config)], tmp_path / "serve.log", env)
 
 
 def p99(latencies: list[float]) -> float:
@@ -113,8 +93,7 @@ def legitimate(client: httpx.Client, schedule: Schedule) -> tuple[list[float], l
 def flood_beside_legitimate(
     tmp_path: Path, emulator: EmulatorServer, phase_s: float, phases: int
 ) -> Outcome:
-    port = free_port()
-    gateway = serve(tmp_path, emulator, port)
+    gateway, port = serve(tmp_path, emulator)
     try:
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}",

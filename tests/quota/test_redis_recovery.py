@@ -25,7 +25,7 @@ from laneway.quota.state import (
     Refusal,
     Spend,
 )
-from tests.gateway.test_processes import free_port
+from tests.gateway.serve_process import free_port
 from tests.quota.conftest import START
 from tests.services import PrivateRedis
 

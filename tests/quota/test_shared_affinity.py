@@ -11,7 +11,7 @@ import uvloop
 
 from laneway.quota.redis_pipeline import redis_client
 from laneway.quota.shared_affinity import RETENTION_S, SharedAffinity
-from tests.gateway.test_processes import free_port
+from tests.gateway.serve_process import free_port
 from tests.services import REDIS_URL
 
 
