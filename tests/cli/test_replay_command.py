@@ -161,6 +161,21 @@ def test_over_the_cap_is_refused_unless_told(
     assert Decimal(value["spent_usd"]) <= Decimal("0.0001") < Decimal(value["spent_usd"]) + 1
     assert "--resume" in told.err
 
+    # The same cap stops it again at once; a raised one lets it finish, and is kept.
+    again = run("replay", "--resume", str(tmp_path / "told"), "--config", str(config), "--json")
+    assert again.code == 1, again.err
+    assert json.loads(again.out)["stopped"].startswith("spend cap")
+    raised = run("replay", "--resume", str(tmp_path / "told"), "--config", str(config),
+                 "--spend-cap", "5", "--json")  # fmt: skip
+    assert raised.code == 0, raised.err
+    finished = json.loads(raised.out)
+    assert finished["stopped"] is None
+    assert Decimal(finished["spent_usd"]) > Decimal("0.0001")
+    manifest = json.loads((tmp_path / "told" / "run.json").read_text())
+    assert manifest["spend_cap_usd"] == "5"
+    bad = run("replay", "--resume", str(tmp_path / "told"), "--spend-cap", "-1")
+    assert_one_line_error(bad, "--spend-cap")
+
 
 def test_a_run_through_the_command_costs_what_the_ledger_and_the_bill_say(
     run: Run, tmp_path: Path, emulator: EmulatorServer

@@ -33,7 +33,7 @@ from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stderr_console, stdout_console
 from laneway.cli.replay_decide import apply_command, recommend_command
 from laneway.cli.replay_diff import diff_command
-from laneway.cli.replay_flags import MatrixFlags, RunFlags, experiment_of
+from laneway.cli.replay_flags import MatrixFlags, RunFlags, experiment_of, spend_cap_of
 from laneway.cli.replay_plan_view import plan_value, print_plan
 from laneway.cli.replay_progress import LiveProgress, PlainProgress
 from laneway.cli.replay_table import print_summary
@@ -128,7 +128,12 @@ def replay_command() -> None:
 )
 @click.option("--repeats", type=click.IntRange(1, 100), default=None, help="[default: 1]")
 @click.option("--concurrency", type=click.IntRange(1, 1024), default=None, help="[default: 8]")
-@click.option("--spend-cap", default=None, metavar="USD", help="Stop spending at this amount.")
+@click.option(
+    "--spend-cap",
+    default=None,
+    metavar="USD",
+    help="Stop spending at this amount (with --resume: the whole run's new cap).",
+)
 @click.option("--over-cap", is_flag=True, help="Start even if the worst case exceeds the cap.")
 @click.option(
     "--plan",
@@ -229,9 +234,11 @@ def run_command(
     matrix = MatrixFlags(workloads, baseline, models, efforts, graders, lane)
     if resume_dir is not None:
         if matrix.given() or experiment_file or demo or plan_only:
-            raise CliError("--resume goes on with the run as it started: drop the other flags")
-        return _finish(lambda events: resume(resume_dir, config, events=events), resume_dir,
-                       as_json)  # fmt: skip
+            raise CliError("--resume goes on with the run as it started: drop the other flags "
+                           "(--spend-cap may raise its cap)")  # fmt: skip
+        cap = None if spend_cap is None else spend_cap_of(spend_cap)
+        return _finish(lambda events: resume(resume_dir, config, events=events,
+                                             spend_cap_usd=cap), resume_dir, as_json)  # fmt: skip
     experiment = _experiment(matrix, RunFlags(repeats, concurrency, spend_cap), experiment_file,
                              demo)  # fmt: skip
     for reference in experiment.graders:  # one that does not import is refused, --plan or not

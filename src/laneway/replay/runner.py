@@ -181,13 +181,19 @@ async def resume(
     upstream: Upstream | None = None,
     env: Mapping[str, str] | None = None,
     clock: Clock | None = None,
+    spend_cap_usd: Decimal | None = None,
 ) -> RunOutcome:
     """Go on with a stopped run: calls with a row on disk are not made again; calls that were
     in flight when it stopped are (`repeated`). RunDirError when the directory is not a run, or
-    its experiment or workload changed since it started."""
+    its experiment or workload changed since it started. `spend_cap_usd`: a new cap for the
+    whole run, spend so far included (kept in its manifest), e.g. to go on after the cap
+    stopped it; None keeps the run's."""
     clock = clock or SystemClock()
     folder = RunDir(run_dir)
     manifest = folder.manifest()
+    if spend_cap_usd is not None:
+        manifest = replace(manifest, spend_cap_usd=spend_cap_usd)
+        write_manifest(run_dir, manifest)
     for name, key in ((EXPERIMENT, EXPERIMENT_HASH), (WORKLOAD, WORKLOAD_HASH)):
         try:
             digest = file_sha256(folder.file(name))
@@ -425,7 +431,7 @@ class _Job:
         env: Mapping[str, str] | None,
     ) -> RunOutcome:
         began = self.clock.monotonic()
-        cap = SpendCap(self.experiment.spend_cap_usd)
+        cap = SpendCap(self.manifest.spend_cap_usd)  # the experiment's, or a resume's own
         resumed_from = await asyncio.to_thread(self._read_disk, cap)
         if events is not None:
             events.run_started(self.manifest, self.plan, resumed_from, self.tally.spent_usd)
