@@ -100,3 +100,23 @@ def test_an_ungraded_workload_and_an_unknown_model_are_one_line(run: Run, tmp_pa
     result = run("tune-effort", str(_workload(tmp_path)), "--model", "gpt-9")
     assert_one_line_error(result, "gpt-9")
     assert not Path("tune-runs").exists()  # nothing was started
+
+
+def test_a_capped_tuning_exits_1_and_resumes_with_a_higher_cap(
+    run: Run, tmp_path: Path, config: Path
+) -> None:
+    tune_dir = tmp_path / "capped"
+    capped = run("tune-effort", str(_workload(tmp_path)), "--model", "gpt-5.2", "--config",
+                 str(config), "--tune-dir", str(tune_dir), "--spend-cap", "0.002")  # fmt: skip
+    assert capped.code == 1, capped.err
+    assert "stopped:" in capped.err
+    assert f"laneway tune-effort --resume {tune_dir}" in capped.err
+    refused = run("tune-effort", "--resume", str(tune_dir), "--model", "gpt-5.2")
+    assert_one_line_error(refused, "--resume goes on with the tuning as it started")
+    refused = run("tune-effort", "--resume", str(tune_dir), "--margin", "3")
+    assert_one_line_error(refused, "--resume goes on with the tuning as it started")
+    assert_one_line_error(run("tune-effort", "--model", "gpt-5.2"), "give WORKLOAD and --model")
+    done = run("tune-effort", "--resume", str(tune_dir), "--config", str(config), "--spend-cap",
+               "10")  # fmt: skip
+    assert done.code == 0, done.err
+    assert "Pick: gpt-5.2@low" in done.out

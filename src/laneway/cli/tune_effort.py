@@ -2,6 +2,7 @@
 the cheapest effort non-inferior to the best (docs/tune-effort.md).
 
     laneway tune-effort WORKLOAD --model gpt-5.4-mini [--efforts none,low,medium,high,xhigh]
+    laneway tune-effort --resume TUNE_DIR [--spend-cap USD]     # go on with a stopped one
 
 It prints quality-vs-effort and cost-vs-effort as a table and a small chart, the pick with its
 savings against the best effort and against the lowest, and how the climb went; --json prints
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final, get_args
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
@@ -23,20 +25,23 @@ from laneway.cli.catalog_option import catalog_option
 from laneway.cli.config_option import config_option
 from laneway.cli.errors import CliError
 from laneway.cli.output import print_json, stdout_console
+from laneway.cli.replay import EXIT_STOPPED
+from laneway.cli.replay_flags import spend_cap_of
 from laneway.config import GatewayConfig
 from laneway.pricing.model_spec import ReasoningEffort
 from laneway.replay.summary_text import money
-from laneway.replay.tune import DEFAULT_EFFORTS, TuneSettings, tune_effort
+from laneway.replay.tune import DEFAULT_EFFORTS, TuneSettings, tune_effort, tune_resume
 from laneway.replay.tune_policy import PolicySettings
 from laneway.replay.tune_report import EffortFigures, Saving, TuneReport
+from laneway.replay.tune_runs import TuneCapError
 
 TUNE_DIR: Final = Path("tune-runs")
 _BAR = 30  # characters of the chart's longest bar
 
 
 @click.command("tune-effort")
-@click.argument("workload", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--model", required=True, help="The model whose efforts are tuned.")
+@click.argument("workload", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--model", default=None, help="The model whose efforts are tuned (required).")
 @click.option(
     "--efforts",
     default=",".join(DEFAULT_EFFORTS),
@@ -58,45 +63,86 @@ _BAR = 30  # characters of the chart's longest bar
     default=None,
     help=f"Where the runs are kept (new or empty) [default: {TUNE_DIR}/<time>].",
 )
+@click.option(
+    "--spend-cap",
+    default=None,
+    metavar="USD",
+    help="Stop the tuning when its runs have spent this (with --resume: its new cap).",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Go on with a stopped tuning from its tune directory, as it was started.",
+)
 @click.option("--key", default="replay", show_default=True, help="The key runs are charged to.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The runs' own emulator.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @config_option
 @catalog_option
 def tune_effort_command(
-    workload: Path,
-    model: str,
+    workload: Path | None,
+    model: str | None,
     efforts: str,
     margin: float,
     repeats: int,
     concurrency: int,
     tune_dir: Path | None,
+    spend_cap: str | None,
+    resume_dir: Path | None,
     key: str,
     seed: int,
     as_json: bool,
     config_path: Path | None,
     catalog_path: Path | None,
-) -> None:
+) -> int:
     """Recommend the cheapest reasoning effort of MODEL that is non-inferior to its best on
     WORKLOAD (graded: an `expect` on its lines), climbing from the lowest effort and stopping
-    when higher efforts stop paying."""
+    when higher efforts stop paying. Exit 1 when the spend cap stopped it (resumable)."""
     config = GatewayConfig.load(config_path)
     if catalog_path is not None:
         config = config.model_copy(update={"catalog": (*config.catalog, catalog_path)})
-    settings = TuneSettings(
-        tune_dir or TUNE_DIR / time.strftime("%Y%m%d-%H%M%S"),
-        _efforts(efforts),
-        PolicySettings(margin=margin / 100),
-        repeats,
-        concurrency,
-        key,
-        seed,
-    )
-    report = tune_effort(workload, model, settings, config)
+    cap = None if spend_cap is None else spend_cap_of(spend_cap)
+    try:
+        if resume_dir is not None:
+            _only_resume_flags(workload, model)
+            report = tune_resume(resume_dir, config, spend_cap_usd=cap)
+        else:
+            if workload is None or model is None:
+                raise CliError("give WORKLOAD and --model (or --resume TUNE_DIR)")
+            settings = TuneSettings(
+                tune_dir or TUNE_DIR / time.strftime("%Y%m%d-%H%M%S"),
+                _efforts(efforts),
+                PolicySettings(margin=margin / 100),
+                repeats,
+                concurrency,
+                key,
+                seed,
+                cap,
+            )
+            report = tune_effort(workload, model, settings, config)
+    except TuneCapError as stopped:
+        click.echo(f"stopped: {stopped}", err=True)
+        return EXIT_STOPPED
     if as_json:
         print_json(report_value(report))
     else:
         print_report(stdout_console(), report)
+    return 0
+
+
+_STARTING_FLAGS: Final = ("efforts", "margin", "repeats", "concurrency", "tune_dir", "key", "seed")
+
+
+def _only_resume_flags(workload: Path | None, model: str | None) -> None:
+    """--resume goes on as the tuning started: a flag that would change it is refused."""
+    context = click.get_current_context()
+    given = [name for name in _STARTING_FLAGS
+             if context.get_parameter_source(name) is not ParameterSource.DEFAULT]  # fmt: skip
+    if workload is not None or model is not None or given:
+        raise CliError("--resume goes on with the tuning as it started: drop WORKLOAD, --model "
+                       "and the other settings (--spend-cap may raise its cap)")  # fmt: skip
 
 
 def _efforts(text: str) -> tuple[str, ...]:

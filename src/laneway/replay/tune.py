@@ -17,49 +17,35 @@ efforts by correctness, never by agreement with each other.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
-from typing import Final
 
 import numpy as np
 
 from laneway.assembly import Upstream
 from laneway.config import GatewayConfig
-from laneway.errors import LanewayError
 from laneway.pricing.catalog import Catalog
 from laneway.pricing.model_spec import REASONING_EFFORTS
-from laneway.replay.experiment import CandidatesConfig, CellConfig, ExperimentConfig
 from laneway.replay.row_quality import judge
-from laneway.replay.rows import ResultRow
 from laneway.replay.run_dir import RunDir
-from laneway.replay.runner import RunSettings, run
 from laneway.replay.stats.resample import FloatArray
 from laneway.replay.summary import EMULATED_NOTE, EMULATOR
-from laneway.replay.summary_files import write_summary
-from laneway.replay.tune_policy import Climb, PolicySettings, Step, climb
+from laneway.replay.tune_policy import Climb, Step, climb
 from laneway.replay.tune_report import Saving, TuneReport, effort_figures, saving
+from laneway.replay.tune_runs import (
+    DEFAULT_EFFORTS,
+    TuneError,
+    TuneRuns,
+    TuneSettings,
+    read_state,
+    write_state,
+)
 from laneway.replay.workload import Workload
 
-DEFAULT_EFFORTS: Final = ("none", "low", "medium", "high", "xhigh")
+__all__ = ["DEFAULT_EFFORTS", "TuneError", "TuneSettings", "tune_effort", "tune_resume"]
 _REFUSED_STATUS = 400
-
-
-class TuneError(LanewayError):
-    """The tuning cannot start or go on (an ungraded workload, no effort to try, a run cut
-    short)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TuneSettings:
-    tune_dir: Path  # new or empty
-    efforts: tuple[str, ...] = DEFAULT_EFFORTS
-    policy: PolicySettings = field(default_factory=PolicySettings)
-    repeats: int = 1
-    concurrency: int = 8
-    key: str = "replay"  # the key the runs' ledger records are charged to
-    emulator_seed: int = 0  # the runs' own emulator, when no provider is configured
 
 
 def tune_effort(
@@ -74,10 +60,43 @@ def tune_effort(
     """Climb `model`'s efforts on the workload; every call is made through the runner."""
     catalog = Catalog.load(*config.catalog)
     spec = catalog.get(model)  # UnknownModelError, with suggestions
-    efforts, notes = supported(spec.id, spec.reasoning_efforts, settings.efforts)
+    supported(spec.id, spec.reasoning_efforts, settings.efforts)  # TuneError before any file
     workload = _checked(workload_path, settings.tune_dir)
-    runs = _Runs(spec.id, workload, settings, config, upstream, env)
-    found = climb(len(efforts), workload.count, runs.measure(efforts), settings.policy)
+    write_state(settings, spec.id)
+    return _climbed(spec.id, workload, settings, config, upstream, env)
+
+
+def tune_resume(
+    tune_dir: Path,
+    config: GatewayConfig,
+    *,
+    spend_cap_usd: Decimal | None = None,
+    upstream: Upstream | None = None,
+    env: Mapping[str, str] | None = None,
+) -> TuneReport:
+    """Go on with a stopped tuning as it was started (`tune.json`): its complete runs are read
+    from disk, one cut short is resumed; `spend_cap_usd` replaces its cap (the whole tuning's,
+    spend so far included)."""
+    model, settings = read_state(tune_dir)
+    if spend_cap_usd is not None:
+        settings = replace(settings, spend_cap_usd=spend_cap_usd)
+        write_state(settings, model)
+    workload = Workload.load(tune_dir / "workload.jsonl")
+    return _climbed(model, workload, settings, config, upstream, env)
+
+
+def _climbed(
+    model: str,
+    workload: Workload,
+    settings: TuneSettings,
+    config: GatewayConfig,
+    upstream: Upstream | None,
+    env: Mapping[str, str] | None,
+) -> TuneReport:
+    spec = Catalog.load(*config.catalog).get(model)
+    efforts, notes = supported(spec.id, spec.reasoning_efforts, settings.efforts)
+    runs = TuneRuns(spec.id, workload, settings, config, upstream, env)
+    found = climb(len(efforts), workload.count, _Measure(runs, efforts), settings.policy)
     return _report(spec.id, efforts, found, runs, settings, notes)
 
 
@@ -112,68 +131,11 @@ def _checked(path: Path, tune_dir: Path) -> Workload:
     return Workload.load(copy)
 
 
-@dataclass(slots=True)
-class _Runs:
-    """The replay runs the climb asks for, and which run directories hold each effort."""
-
-    model: str
-    workload: Workload
-    settings: TuneSettings
-    config: GatewayConfig
-    upstream: Upstream | None
-    env: Mapping[str, str] | None
-    dirs: dict[str, list[Path]] = field(default_factory=dict)
-
-    def measure(self, efforts: Sequence[str]) -> _Measure:
-        return _Measure(self, efforts)
-
-    def run(self, effort: str, start: int, stop: int) -> list[ResultRow]:
-        lines = self._lines(start, stop)
-        cell = CellConfig(model=self.model, effort=effort)
-        experiment = ExperimentConfig(
-            workloads=(str(lines),),
-            baseline=cell,
-            candidates=CandidatesConfig(cells=(cell,)),
-            repeats=self.settings.repeats,
-            concurrency=self.settings.concurrency,
-        )
-        run_dir = self.settings.tune_dir / "runs" / f"{effort}-{start}-{stop}"
-        run_settings = RunSettings(
-            run_dir, key=self.settings.key, emulator_seed=self.settings.emulator_seed
-        )
-        outcome = asyncio.run(
-            run(experiment, run_settings, self.config, upstream=self.upstream, env=self.env)
-        )
-        write_summary(RunDir(run_dir), outcome)
-        if outcome.stopped is not None:
-            raise TuneError(f"{self.model}@{effort}: the run in {run_dir} stopped short: "
-                            f"{outcome.stopped}")  # fmt: skip
-        self.dirs.setdefault(effort, []).append(run_dir)
-        return list(RunDir(run_dir).rows())
-
-    def all_dirs(self) -> list[Path]:
-        return [path for paths in self.dirs.values() for path in paths]
-
-    def rows(self, effort: str) -> list[ResultRow]:
-        return [row for path in self.dirs.get(effort, []) for row in RunDir(path).rows()]
-
-    def _lines(self, start: int, stop: int) -> Path:
-        """Lines start .. stop - 1 of the workload, as a file of their own."""
-        target = self.settings.tune_dir / f"lines-{start}-{stop}.jsonl"
-        if not target.exists():
-            source = self.settings.tune_dir / "workload.jsonl"
-            with source.open("rb") as read, target.open("wb") as out:
-                for number, raw in enumerate(read):
-                    if start <= number < stop:
-                        out.write(raw)
-        return target
-
-
 @dataclass(frozen=True, slots=True)
 class _Measure:
     """The policy's `measure`: a run of one effort on a range of lines, as per-line scores."""
 
-    runs: _Runs
+    runs: TuneRuns
     efforts: Sequence[str]
 
     def __call__(self, effort: int, start: int, stop: int) -> FloatArray | None:
@@ -195,7 +157,7 @@ def _report(
     model: str,
     efforts: Sequence[str],
     found: Climb,
-    runs: _Runs,
+    runs: TuneRuns,
     settings: TuneSettings,
     notes: list[str],
 ) -> TuneReport:
