@@ -64,8 +64,10 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     │                                                                      or expired
     ├── EmulatorStartError             -       replay.emulator_process     a run's emulator did
     │                                                                      not start
-    ├── TuneError                      -       replay.tune                 an effort tuning that
-    │                                                                      cannot start or go on
+    ├── TuneError                      -       replay.tune_runs            an effort tuning that
+    │   │                                                                  cannot start or go on
+    │   └── TuneCapError               -       replay.tune_runs            the spend cap stopped
+    │                                                                      it (resumable)
     ├── DiffError                      -       replay.diff                 two runs that cannot
     │                                                                      be compared
     ├── UnsupportedSchema              -       emulator.schema_values      a schema it cannot fill
