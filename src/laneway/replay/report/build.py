@@ -20,6 +20,7 @@ from laneway.replay.recommend import CellOption, recommend
 from laneway.replay.report.efforts import effort_curves
 from laneway.replay.report.frontier import pareto_front
 from laneway.replay.report.latency import latency_spread
+from laneway.replay.report.loaded_run import LoadedRun
 from laneway.replay.report.model import Report, ReportCell, RunFacts, RunSpend
 from laneway.replay.report.paragraph import paragraph
 from laneway.replay.report.prices import run_prices
@@ -43,6 +44,7 @@ def build_report(
 ) -> Report:
     """RunDirError for a directory that is not a readable run."""
     manifest = run.manifest()
+    run = LoadedRun.of(run)
     summary = summarise(run)
     stats = analyse(run_samples(run), np.random.default_rng(seed), margin=margin)
     lane = run_lane(run, manifest)

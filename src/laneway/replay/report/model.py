@@ -77,6 +77,7 @@ class Regression:
     drop: float  # baseline's line score minus the candidate's (0..1)
     input_text: str  # the request's input, cut to INPUT_CHARS
     input_more: int  # characters cut
+    expected: str | None  # the line's `expect`, as JSON; None: it has none
     baseline: LineSide
     candidate: LineSide
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Final
 
+import orjson
+
 from laneway.replay.diff_lines import answer_text
 from laneway.replay.report.input_text import cut, input_text
 from laneway.replay.report.model import CellRegressions, LineSide, Regression
@@ -20,6 +22,7 @@ from laneway.replay.rows import ResultRow
 from laneway.replay.run_dir import WORKLOAD, RunDir
 from laneway.replay.workload import Workload
 
+_Line = tuple[str, str | None]  # a line's input text, and its `expect` as JSON
 SHOWN: Final = 10  # per candidate
 INPUT_CHARS: Final = 2_000
 ANSWER_CHARS: Final = 4_000
@@ -60,7 +63,7 @@ def worst_regressions(
             _regression(
                 custom_id,
                 drop,
-                inputs.get(custom_id, ""),
+                inputs.get(custom_id, ("", None)),
                 _side(lines[(baseline, custom_id)], answers.get((baseline, custom_id))),
                 _side(lines[(label, custom_id)], answers.get((label, custom_id))),
             )
@@ -71,10 +74,10 @@ def worst_regressions(
 
 
 def _regression(
-    custom_id: str, drop: float, text: str, baseline: LineSide, candidate: LineSide
+    custom_id: str, drop: float, line: _Line, baseline: LineSide, candidate: LineSide
 ) -> Regression:
-    shown, more = cut(text, INPUT_CHARS)
-    return Regression(custom_id, drop, shown, more, baseline, candidate)
+    shown, more = cut(line[0], INPUT_CHARS)
+    return Regression(custom_id, drop, shown, more, line[1], baseline, candidate)
 
 
 def _side(score: LineScore, row: ResultRow | None) -> LineSide:
@@ -97,9 +100,18 @@ def _first_rows(run: RunDir, wanted: Collection[LineKey]) -> dict[LineKey, Resul
     return found
 
 
-def _inputs(workload: Workload, wanted: Collection[str]) -> dict[str, str]:
+def _inputs(workload: Workload, wanted: Collection[str]) -> dict[str, _Line]:
+    """The wanted lines' inputs and expectations, in one pass over the workload."""
     if not wanted:
         return {}
     return {
-        line.custom_id: input_text(line) for line in workload.lines() if line.custom_id in wanted
+        line.custom_id: (input_text(line), _expected(line.expect))
+        for line in workload.lines()
+        if line.custom_id in wanted
     }
+
+
+def _expected(expect: object) -> str | None:
+    if expect is None:
+        return None
+    return orjson.dumps(expect).decode()

@@ -87,6 +87,7 @@ def _regressions(found: CellRegressions) -> dict[str, Any]:
             "custom_id": item.custom_id,
             "drop": f"{item.drop * 100:.0f} points below the baseline",
             "input": item.input_text + display.more(item.input_more),
+            "expected": item.expected,
             "baseline": display.side(item.baseline),
             "baseline_score": display.side_score(item.baseline),
             "candidate": display.side(item.candidate),

@@ -60,6 +60,8 @@ def _regression(label: str, found: Regression) -> list[str]:
         "",
     ]
     lines += _fenced(found.input_text + display.more(found.input_more))
+    if found.expected is not None:
+        lines += ["", "Expected:", "", *_fenced(found.expected, "json")]
     for name, side in (("baseline", found.baseline), (label, found.candidate)):
         lines += ["", f"{escape_markdown(name)} ({display.side_score(side)}):", ""]
         lines += _fenced(display.side(side))
