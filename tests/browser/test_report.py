@@ -2,7 +2,7 @@
 run's page loads with no problem (no console error, no request leaving the file), every chart
 has drawn, and its recommendation is report.json's word for word; a workload full of markup and
 script runs nothing of its own and shows literally, with the page's CSP and without it; a large
-run's page opens with every chart drawn from sampled points.
+run's page opens with every chart drawn from sampled points; and the run-vs-run diff's page.
 
 Runs are made by the command line in a child process before any page is opened (Playwright's
 sync API holds the test thread's event loop while open: tests/browser/conftest.py).
@@ -17,13 +17,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 from bench.bench_report import build
 
+from laneway.replay.diff import diff_runs
 from laneway.replay.report.build import build_report
+from laneway.replay.report.diff_html import diff_html
 from laneway.replay.report.files import write_report
 from tests.browser.conftest import Loaded
+from tests.replay.diffed_runs import MARKUP_ANSWER, run_a, run_b
 
 MARKUP = (
     "<script>window.__pwned = 'id'</script>",
@@ -149,3 +153,15 @@ def test_a_large_reports_charts_draw_from_sampled_points(
     )
     assert points == [2_000] * 4  # 2,475 or so answered calls per cell, sampled
     assert page.locator(".regression").count() == 3
+
+
+def test_the_diff_page_loads_and_draws(tmp_path: Path, open_page: Callable[[Path], Loaded]) -> None:
+    found = diff_runs(run_a(tmp_path / "a"), run_b(tmp_path / "b"), np.random.default_rng(0))
+    page_file = tmp_path / "diff.html"
+    page_file.write_text(diff_html(found), encoding="utf-8")
+    loaded = open_page(page_file)
+    assert loaded.problems == []
+    assert loaded.page.evaluate(CHARTS_DRAWN) == [True]
+    assert loaded.page.locator("#regressions .regression").count() == 2
+    assert MARKUP_ANSWER.splitlines()[0] in loaded.page.inner_text("#regressions")
+    assert loaded.page.evaluate("document.scripts.length") == 0
