@@ -15,7 +15,7 @@ from laneway.replay.report.model import EffortCurve, LatencySpread, ReportCell
 from laneway.replay.report.svg import Scale, element, group, scale_for
 from laneway.replay.summary_text import money
 
-WIDTH: Final = 760
+WIDTH: Final = 960
 HEIGHT: Final = 400
 PALETTE: Final = (
     "#1f77b4",
@@ -29,7 +29,7 @@ PALETTE: Final = (
     "#7f7f7f",
     "#bcbd22",
 )
-_LEFT, _RIGHT, _TOP, _BOTTOM = 70, 24, 16, 52
+_LEFT, _RIGHT, _TOP, _BOTTOM = 70, 200, 16, 52  # the legend goes right of the plot
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +294,11 @@ def _legend(entries: Sequence[tuple[str, str]]) -> Markup:
         parts.append(
             element(
                 "rect",
-                {"x": WIDTH - _RIGHT - 190, "y": y - 8, "width": 10, "height": 10, "fill": paint},
+                {"x": WIDTH - _RIGHT + 16, "y": y - 8, "width": 10, "height": 10, "fill": paint},
             )
         )
         parts.append(
-            element("text", {"x": WIDTH - _RIGHT - 174, "y": y + 1, "class": "legend"}, label)
+            element("text", {"x": WIDTH - _RIGHT + 32, "y": y + 1, "class": "legend"}, label)
         )
     return group(parts, **{"class": "legend"})
 

@@ -120,7 +120,7 @@ def change_chart(cells: Sequence[CellDiff]) -> Markup | None:
     low, high = min(*spans, 0.0), max(*spans, 0.0)
     room = (high - low) * 0.08 or 1.0
     low, high = low - room, high + room
-    left, right, top, step = 200.0, WIDTH - 24.0, 20.0, 30.0
+    left, right, top, step = 200.0, WIDTH - 200.0, 20.0, 30.0
     height = int(top + step * len(known) + 44)
 
     def x(value: float) -> float:
