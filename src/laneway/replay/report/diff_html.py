@@ -14,7 +14,7 @@ from markupsafe import Markup
 from laneway.replay.diff import CellDiff, Flip, RunDiff
 from laneway.replay.diff_lines import LineAnswer
 from laneway.replay.diff_text import FLIPS_SHOWN, MORE, points
-from laneway.replay.report.charts import WIDTH, chart, colour
+from laneway.replay.report.frame import WIDTH, chart, colour
 from laneway.replay.report.report_html import environment
 from laneway.replay.report.svg import element, group, nice_ticks
 from laneway.replay.summary_text import money, ms

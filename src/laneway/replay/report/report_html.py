@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from laneway.pricing.model_spec import REASONING_EFFORTS
-from laneway.replay.report import charts, display
+from laneway.replay.report import charts, display, effort_charts
 from laneway.replay.report.model import CellRegressions, Report
 
 
@@ -38,8 +38,8 @@ def _context(report: Report) -> dict[str, Any]:
         "charts": {
             "cost_quality": charts.cost_quality(report.cells, report.front),
             "latency": charts.latency_curves(report.latencies),
-            "effort_quality": charts.effort_quality(report.efforts, efforts),
-            "effort_cost": charts.effort_cost(report.efforts, efforts),
+            "effort_quality": effort_charts.effort_quality(report.efforts, efforts),
+            "effort_cost": effort_charts.effort_cost(report.efforts, efforts),
         },
         "off_chart": _off_chart(report),
         "cell_headers": display.CELL_HEADERS,

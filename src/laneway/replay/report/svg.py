@@ -102,3 +102,29 @@ def log_ticks(low: float, high: float) -> list[float]:
     decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
     steps = (1,) if len(decades) > 4 else (1, 2, 5)
     return [m * 10.0**d for d in decades for m in steps if low <= m * 10.0**d <= high]
+
+
+def line(
+    x1: float, y1: float, x2: float, y2: float, kind: str, stroke: str | None = None
+) -> Markup:
+    return element(
+        "line", {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "class": kind, "stroke": stroke}
+    )
+
+
+def text(x: float, y: float, shown: str, kind: str, anchor: str | None = None) -> Markup:
+    return element("text", {"x": x, "y": y, "class": kind, "text-anchor": anchor}, shown)
+
+
+def dot(x: float, y: float, fill: str, title: str | None = None, radius: float = 5) -> Markup:
+    tip = () if title is None else (element("title", {}, title),)
+    return element("circle", {"cx": x, "cy": y, "r": radius, "fill": fill, "class": "mark"}, *tip)
+
+
+def polyline(
+    points: list[tuple[float, float]], kind: str, title: str, stroke: str | None = None
+) -> Markup:
+    drawn = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    return element(
+        "polyline", {"points": drawn, "class": kind, "stroke": stroke}, element("title", {}, title)
+    )
