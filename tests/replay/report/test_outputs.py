@@ -20,6 +20,9 @@ from laneway.replay.report.model import Report
 from laneway.replay.report.report_html import report_html
 from laneway.replay.report.report_json import report_value
 from laneway.replay.report.report_markdown import report_markdown
+from tests.replay.built_runs import BASELINE, CANDIDATE, build_run, row
+from tests.replay.built_runs import line as workload_line
+from tests.replay.decided_runs import PASS
 from tests.replay.report.reported_runs import MINI, UNPRICED, WRONG, reported_run
 
 
@@ -98,3 +101,13 @@ def test_the_files_are_written_whole(report: Report, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([HTML, MARKDOWN, JSON])
     assert json.loads(files.json.read_bytes())["version"] == 1
     assert files.markdown.read_text().startswith("# Replay report run\\_test")
+
+
+def test_a_run_stopped_short_still_reports_and_says_why_a_cell_is_missing(tmp_path: Path) -> None:
+    lines = [workload_line(f"q{n}", {"exact": "4"}) for n in range(5)]
+    rows = [row(BASELINE, f"q{n}", text="4", grades=[PASS]) for n in range(3)]
+    report = build_report(build_run(tmp_path / "run", lines, rows))
+    page = html.unescape(report_html(report))
+    assert f"{CANDIDATE.label} (no calls made yet)" in page
+    assert report.regressions[0].compared == 0
+    assert report_value(report)["cells"][1]["summary"]["calls"] == 0

@@ -71,7 +71,9 @@ def _off_chart(report: Report) -> list[str]:
     off = []
     for cell in report.cells:
         summary = cell.summary
-        if summary.cost.per_1k_usd is None:
+        if not summary.calls:
+            off.append(f"{summary.label} (no calls made yet)")
+        elif summary.cost.per_1k_usd is None:
             off.append(f"{summary.label} (cost unknown)")
         elif summary.quality.mean is None:
             off.append(f"{summary.label} (nothing graded)")
