@@ -10,6 +10,7 @@ efforts) on the gateway, then print the per-cell table and write results.json an
     laneway replay recommend RUN_DIR       # the lane's decision (laneway.cli.replay_decide)
     laneway replay apply RUN_DIR --lane L  # the lanes-config change that enacts it
     laneway replay diff RUN_A RUN_B        # two runs compared (laneway.cli.replay_diff)
+    laneway replay report RUN_DIR          # report.html, .md, .json (laneway.cli.replay_report)
 
 `replay` is a group whose default command is `run`, so the issue's one-line form works and later
 subcommands (a report) fit beside `summary`.
@@ -36,6 +37,7 @@ from laneway.cli.replay_diff import diff_command
 from laneway.cli.replay_flags import MatrixFlags, RunFlags, experiment_of, spend_cap_of
 from laneway.cli.replay_plan_view import plan_value, print_plan
 from laneway.cli.replay_progress import LiveProgress, PlainProgress
+from laneway.cli.replay_report import report_command
 from laneway.cli.replay_table import print_summary
 from laneway.config import GatewayConfig
 from laneway.config_problems import problems
@@ -46,6 +48,8 @@ from laneway.replay.demo import DEMO_WORKLOAD
 from laneway.replay.experiment import ExperimentConfig
 from laneway.replay.plan import RunPlan, prepare
 from laneway.replay.python_grader import PythonGrader
+from laneway.replay.report.build import build_report
+from laneway.replay.report.files import write_report
 from laneway.replay.run_dir import RunDir
 from laneway.replay.runner import RunEvents, RunOutcome, RunSettings, resume, run
 from laneway.replay.summary import RunSummary
@@ -273,6 +277,7 @@ def summary_command(run_dir: Path, as_json: bool) -> None:
 replay_command.add_command(recommend_command)
 replay_command.add_command(apply_command)
 replay_command.add_command(diff_command)
+replay_command.add_command(report_command)
 
 
 def _cache_dir(reuse: bool, cache_dir: Path | None) -> Path | None:
@@ -316,6 +321,10 @@ def _finish(
     """Run to the end (or a stop: the cap, Ctrl-C), then the summary: written, and shown."""
     outcome = asyncio.run(start(_progress(run_dir)))
     _show(write_summary(RunDir(outcome.run_dir), outcome), as_json)
+    # The report too (a second or so even for the demo): rebuilt later by `replay report`.
+    files = write_report(build_report(RunDir(outcome.run_dir)), outcome.run_dir)
+    if not as_json:
+        click.echo(f"report: {files.html} (and {files.markdown.name}, {files.json.name})")
     if outcome.stopped is not None:
         # Plain text: a rich console would wrap the path at 80 columns off a terminal.
         click.echo(f"stopped: {outcome.stopped}; laneway replay --resume {outcome.run_dir}",
