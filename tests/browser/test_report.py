@@ -32,7 +32,8 @@ from tests.replay.diffed_runs import MARKUP_ANSWER, run_a, run_b
 MARKUP = (
     "<script>window.__pwned = 'id'</script>",
     '"><img src=x onerror="window.__pwned = \'attribute\'">',
-    "</textarea></pre><script>window.__pwned = 'prompt'</script>{{ 7*7 }} <!-- ]]> ${x}",
+    "</textarea></pre><script>window.__pwned = 'prompt'</script>"
+    "{{ 'tmpl' ~ 'evaluated' }} <!-- ]]> ${x}",
     "<script>window.__pwned = 'expected'</script>",
     "<svg onload=\"window.__pwned = 'answer'\"></svg>",
     "<script>window.__pwned = 'grader'</script>",
@@ -133,9 +134,10 @@ def test_a_workload_full_of_markup_runs_nothing_and_shows_literally(
     assert page.evaluate("document.querySelectorAll('script, img, iframe, textarea').length") == 0
     assert page.evaluate("document.querySelectorAll('svg:not(.chart)').length") == 0
     shown = page.inner_text("body")
-    for text in (MARKUP[0], MARKUP[1], "{{ 7*7 }}", MARKUP[3], "window.__pwned = 'answer'"):
+    for text in (MARKUP[0], MARKUP[1], "{{ 'tmpl' ~ 'evaluated' }}", MARKUP[3],
+                 "window.__pwned = 'answer'"):  # fmt: skip
         assert text in shown, text
-    assert "49" not in shown.replace("0.49", "")  # {{ 7*7 }} was never evaluated
+    assert "tmplevaluated" not in shown  # the template expression was never evaluated
     assert "<img src=x onerror=alert(1)>.jsonl" in page.inner_text("#experiment")
 
 
