@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pytest
 
 from laneway.ledger.record import LedgerRecord
 from laneway.replay.lane_traffic import LaneTraffic, lane_traffic
@@ -74,12 +75,17 @@ def test_the_saving_is_exact_at_the_lanes_traffic(tmp_path: Path) -> None:
     orjson.dumps(value)  # JSON as it is
 
 
-def test_without_traffic_the_saving_per_day_is_unknown(tmp_path: Path) -> None:
-    found = _recommend(decided_run(tmp_path, (MINI,)), traffic=None)
+@pytest.mark.parametrize("traffic", [None, LaneTraffic("legacy", 0, 7)])
+def test_without_traffic_the_saving_per_day_is_unknown(
+    tmp_path: Path, traffic: LaneTraffic | None
+) -> None:
+    # No ledger, or a ledger whose window holds no request of the lane: nothing to scale by.
+    found = _recommend(decided_run(tmp_path, (MINI,)), traffic=traffic)
     assert found.pick is not None
     assert found.pick.saving_per_day_usd is None
     assert "saving $" not in sentence(found)
-    assert any("saving per day is unknown" in note for note in found.notes)
+    assert "/day" not in sentence(found)
+    assert sum("saving per day is unknown" in note for note in found.notes) == 1
 
 
 def test_when_nothing_qualifies_it_says_why_and_how_many_more_lines(tmp_path: Path) -> None:

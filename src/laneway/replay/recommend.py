@@ -98,6 +98,12 @@ def recommend(
     stats: RunStats, summary: RunSummary, lane: RunLane, traffic: LaneTraffic | None
 ) -> Recommendation:
     """The run's recommendation; `traffic` the lane's (None: unknown, no saving per day)."""
+    notes = list(summary.notes)
+    idle = traffic is not None and traffic.requests == 0
+    if traffic is not None and idle:  # nothing to scale a saving by
+        notes.append(f"no ledger traffic for lane {traffic.lane} in the last {traffic.days} "
+                     "days: the saving per day is unknown")  # fmt: skip
+        traffic = None
     base = summary.baseline
     comparisons = {comparison.label: comparison for comparison in stats.comparisons}
     baseline = _option(base, None, None, traffic)
@@ -107,10 +113,9 @@ def recommend(
     )
     pick, reason = _pick(baseline, options)
     margin = stats.comparisons[0].margin if stats.comparisons else 0.0
-    notes = list(summary.notes)
     if lane.note is not None:
         notes.append(lane.note)
-    if traffic is None and lane.lane is not None:
+    if traffic is None and lane.lane is not None and not idle:
         notes.append(f"no ledger traffic for lane {lane.lane}: the saving per day is unknown")
     return Recommendation(
         run_id=summary.run_id,
