@@ -20,7 +20,16 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from laneway.pricing.worst_case import NANO_PER_USD
-from laneway.telemetry.metrics_counts import PICO_PER_USD, TOKEN_KINDS, Counts, Histogram, Labels
+from laneway.telemetry.metrics_counts import (
+    DURATION_BUCKETS_S,
+    OPERATIONS,
+    PICO_PER_USD,
+    TOKEN_BUCKETS,
+    TTFT_BUCKETS_S,
+    Counts,
+    Labels,
+    Route,
+)
 from laneway.telemetry.metrics_state import Reading
 
 REQUEST = ["endpoint", "lane", "model", "key", "status", "status_class", "refusal"]
@@ -41,6 +50,9 @@ GEN_AI_CALLS = [
     "provider",
 ]
 BREAKER_STATES = ("closed", "open", "half-open")
+TOKEN_KINDS = ("input", "cache_read", "cache_write", "output", "reasoning")
+# gen_ai.provider.name: every upstream laneway calls speaks OpenAI's API.
+PROVIDER_FLAVOUR = "openai"
 
 
 class MetricsCollector(Collector):
@@ -76,11 +88,16 @@ def _gauge(name: str, doc: str, labels: Sequence[str], values: Mapping[Labels, f
 
 
 def _requests(counts: Counts) -> Iterator[Metric]:
+    requests: dict[Labels, float] = {}
+    for (endpoint, lane, _, model, key), route in counts.routes.items():
+        for outcome, count in route.outcomes.items():
+            labels = (endpoint, lane, model, key, *outcome)
+            requests[labels] = requests.get(labels, 0) + count
     yield _counter(
         "laneway_requests",
         "Requests laneway recorded (answered, failed or refused; shadows apart), by outcome.",
         REQUEST,
-        counts.requests,
+        requests,
     )
     yield _counter(
         "laneway_shadow_requests",
@@ -103,11 +120,19 @@ def _requests(counts: Counts) -> Iterator[Metric]:
 
 
 def _spend(counts: Counts) -> Iterator[Metric]:
-    tokens = {
-        (*labels, kind): row[i]
-        for labels, row in counts.tokens.items()
-        for i, kind in enumerate(TOKEN_KINDS)
-    }
+    tokens: dict[Labels, float] = {}
+    pico: dict[Labels, int] = {}
+    unknown: dict[Labels, float] = {}
+    for (_, lane, _, model, key), route in counts.routes.items():
+        labels = (key, lane, model)
+        if sum(route.input_usage):
+            kinds = zip(TOKEN_KINDS, _tokens(route), strict=True)
+            for kind, count in kinds:
+                tokens[*labels, kind] = tokens.get((*labels, kind), 0) + count
+        if route.costed:
+            pico[labels] = pico.get(labels, 0) + route.fold()
+        if route.unknown:
+            unknown[labels] = unknown.get(labels, 0) + route.unknown
     yield _counter(
         "laneway_tokens",
         "Tokens by kind: cache_read is a part of input, reasoning a part of output.",
@@ -118,54 +143,99 @@ def _spend(counts: Counts) -> Iterator[Metric]:
         "laneway_cost_usd",
         "Cost in USD of answered requests whose cost is known (the ledger is the exact record).",
         SPEND,
-        {labels: pico / PICO_PER_USD for labels, pico in counts.cost_pico.items()},
+        {labels: value / PICO_PER_USD for labels, value in pico.items()},
     )
     yield _counter(
         "laneway_cost_unknown_requests",
         "Answered requests whose cost is unknown (no usage, or no price): never counted as 0.",
         SPEND,
-        counts.cost_unknown,
+        unknown,
     )
     yield _counter(
         "laneway_shadow_cost_usd",
         "Cost in USD of shadow copies.",
         ["lane", "model"],
-        {labels: pico / PICO_PER_USD for labels, pico in counts.shadow_cost_pico.items()},
+        {labels: value / PICO_PER_USD for labels, value in counts.shadow_pico.items()},
     )
 
 
+def _tokens(route: Route) -> tuple[int, ...]:
+    """In TOKEN_KINDS order."""
+    return (route.input, route.cache_read, route.cache_write, route.output, route.reasoning)
+
+
 def _histograms(counts: Counts) -> Iterator[Metric]:
+    duration: dict[Labels, list[float]] = {}
+    ttft: dict[Labels, list[float]] = {}
+    usage: dict[Labels, list[float]] = {}
+    for (endpoint, lane, asked, model, _), route in counts.routes.items():
+        _add(duration, (endpoint, lane, model), route.duration)
+        _add(ttft, (endpoint, lane, model), route.ttft)
+        operation = OPERATIONS.get(endpoint, endpoint)
+        gen_ai = (operation, PROVIDER_FLAVOUR, asked, model)
+        _add(usage, (*gen_ai, "input"), [*route.input_usage, route.input])
+        _add(usage, (*gen_ai, "output"), [*route.output_usage, route.output])
+    attempts: dict[Labels, list[float]] = {}
+    for (endpoint, provider, model, error), row in counts.attempts.items():
+        operation = OPERATIONS.get(endpoint, endpoint)
+        _add(attempts, (operation, PROVIDER_FLAVOUR, model, error, provider), row)
     yield _histogram(
         "laneway_request_duration_seconds",
         "From admission to the last byte, retries and fallbacks included (refusals apart).",
         ROUTE,
-        counts.duration,
+        DURATION_BUCKETS_S,
+        duration,
+        1000,
     )
     yield _histogram(
         "laneway_time_to_first_token_seconds",
         "Streamed requests: from admission to the first byte of the answering upstream.",
         ROUTE,
-        counts.ttft,
+        TTFT_BUCKETS_S,
+        ttft,
+        1000,
     )
     yield _histogram(
         "gen_ai_client_token_usage",
         "OpenTelemetry GenAI gen_ai.client.token.usage: tokens per answered request.",
         GEN_AI_TOKENS,
-        counts.token_usage,
+        TOKEN_BUCKETS,
+        usage,
     )
     yield _histogram(
         "gen_ai_client_operation_duration_seconds",
         "OpenTelemetry GenAI gen_ai.client.operation.duration: each upstream attempt sent.",
         GEN_AI_CALLS,
-        counts.attempt_duration,
+        DURATION_BUCKETS_S,
+        attempts,
+        1000,
     )
 
 
-def _histogram(name: str, doc: str, labels: Sequence[str], histogram: Histogram) -> Metric:
+def _add(into: dict[Labels, list[float]], labels: Labels, row: Sequence[float]) -> None:
+    """Sum `row` into the series `labels`, unless it counted nothing."""
+    if not any(row[:-1]):
+        return
+    held = into.get(labels)
+    if held is None:
+        into[labels] = list(row)
+    else:
+        for i, value in enumerate(row):
+            held[i] += value
+
+
+def _histogram(
+    name: str,
+    doc: str,
+    labels: Sequence[str],
+    bounds: Sequence[float],
+    series: Mapping[Labels, list[float]],
+    scale: float = 1,
+) -> Metric:
+    """`series`: per label values, bucket counts (the last +Inf), then the sum in 1/`scale`."""
     family = HistogramMetricFamily(name, doc, labels=labels)
-    scale = histogram.scale
-    edges = [_le(bound / scale) for bound in histogram.bounds] + ["+Inf"]
-    for label_values, row in histogram.series.items():
+    edges = [_le(bound) for bound in bounds] + ["+Inf"]
+    for label_values, row in series.items():
         total = 0.0
         buckets = []
         for edge, count in zip(edges, row, strict=False):

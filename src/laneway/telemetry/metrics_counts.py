@@ -1,15 +1,19 @@
 """What the metrics count per request, and the observer that counts it.
 
-The request path pays for plain Python: each settled or refused record bumps ints in dicts keyed
-by label tuples, and a histogram observation is one bisect into fixed bounds. No
-prometheus-client object is touched per request; `metrics_collector` turns these dicts into
-metric families when /metrics is scraped. Money is summed in integer pico-USD (1e-12 USD, exact
-for every catalog price) and shown as USD only at exposition.
+The request path pays for plain Python: each settled or refused record finds its `Route` (one
+dict lookup by endpoint, lane, requested model, model and key) and bumps ints in it; a histogram
+observation is a bisect into fixed bounds. No prometheus-client object is touched per request:
+`metrics_collector` turns the routes into metric families when /metrics is scraped.
+
+Money is exact: a route's costs are summed in integer pico-USD (1e-12 USD, exact for every
+catalog price), folded from the record's Decimal in batches (`FOLD_EVERY`, and at each scrape)
+since converting each one would cost more than the rest of the count; USD appears only at
+exposition.
 
 Labels are bounded: a model is a known name (the catalog's, one a provider lists, a lane), else
-"other"; a lane is a configured one; a key is its id (never its
-secret) for the first `top_keys` keys seen, "other" for the rest (`KeyLabels`). No request id and
-no string a client wrote ever becomes a label.
+"other"; a lane is a configured one; a key is its id (never its secret) for the first `top_keys`
+keys seen, "other" for the rest (`KeyLabels`). No request id and no string a client wrote ever
+becomes a label.
 """
 
 from __future__ import annotations
@@ -32,38 +36,63 @@ TTFT_BUCKETS_S = (
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )  # fmt: skip
 TOKEN_BUCKETS = tuple(4**i for i in range(14))  # 1, 4, 16, ... 67,108,864
+# Records carry milliseconds: bisected against these, summed in ms, shown in seconds.
+DURATION_MS = tuple(bound * 1000 for bound in DURATION_BUCKETS_S)
+TTFT_MS = tuple(bound * 1000 for bound in TTFT_BUCKETS_S)
 
 # gen_ai.operation.name per laneway endpoint: both text endpoints are chat-style generation.
 OPERATIONS = {"chat": "chat", "responses": "chat", "embeddings": "embeddings"}
-# gen_ai.provider.name: every upstream laneway calls speaks OpenAI's API.
-PROVIDER_FLAVOUR = "openai"
 # What an attempt that got no HTTP status ended with (the prefix of its error, a closed set).
 _NO_STATUS = ("not sent", "no answer", "body broken", "circuit open", "failed")
 _CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+_OK = ("ok", "2xx", "")
 PICO_PER_USD = 10**12
+FOLD_EVERY = 256  # costs held as Decimals before they are summed into pico-USD
 
 Labels = tuple[str, ...]
-# Token kinds, in the order a `tokens` row keeps them.
-TOKEN_KINDS = ("input", "cache_read", "cache_write", "output", "reasoning")
 
 
-class Histogram:
-    """Bucket counts (not cumulative; the last is +Inf) and the sum, per label tuple. Values are
-    observed in the record's unit (`scale` of the exposed one: ms for seconds)."""
+class Route:
+    """What one (endpoint, lane, requested model, model, key) has counted. Histograms are
+    bucket counts (not cumulative; the last is +Inf), then the sum where it is not kept apart;
+    a token histogram's sum is the route's token count."""
 
-    __slots__ = ("bounds", "scale", "series")
+    __slots__ = (
+        "cache_read",
+        "cache_write",
+        "costed",
+        "costs",
+        "duration",
+        "input",
+        "input_usage",
+        "outcomes",
+        "output",
+        "output_usage",
+        "pico",
+        "reasoning",
+        "ttft",
+        "unknown",
+    )
 
-    def __init__(self, bounds: Iterable[float], scale: float = 1.0) -> None:
-        self.scale = scale
-        self.bounds = tuple(bound * scale for bound in bounds)
-        self.series: dict[Labels, list[float]] = {}
+    def __init__(self) -> None:
+        self.outcomes: dict[Labels, int] = {}  # (status, status class, refusal) -> requests
+        self.input = self.cache_read = self.cache_write = self.output = self.reasoning = 0
+        self.costs: list[Decimal] = []  # not yet folded into `pico`
+        self.pico = 0
+        self.costed = 0  # answered with a known cost
+        self.unknown = 0  # answered, cost unknown
+        self.duration = [0.0] * (len(DURATION_MS) + 2)
+        self.ttft = [0.0] * (len(TTFT_MS) + 2)
+        self.input_usage = [0] * (len(TOKEN_BUCKETS) + 1)
+        self.output_usage = [0] * (len(TOKEN_BUCKETS) + 1)
 
-    def observe(self, labels: Labels, value: float) -> None:
-        row = self.series.get(labels)
-        if row is None:
-            row = self.series[labels] = [0.0] * (len(self.bounds) + 2)
-        row[bisect_left(self.bounds, value)] += 1
-        row[-1] += value
+    def fold(self) -> int:
+        """The costs counted so far in pico-USD, the pending ones folded in."""
+        costs = self.costs
+        if costs:
+            self.pico += _pico(sum(costs, Decimal(0)))
+            costs.clear()
+        return self.pico
 
 
 class KeyLabels:
@@ -90,25 +119,17 @@ class KeyLabels:
 
 
 class Counts:
-    """Every counter and histogram the observer keeps (see docs/observability.md)."""
+    """Every count the observer keeps (see docs/observability.md)."""
 
     def __init__(self, top_keys: int) -> None:
         self.keys = KeyLabels(top_keys)
-        # endpoint, lane, model, key, status, status_class, refusal
-        self.requests: dict[Labels, int] = {}
+        self.routes: dict[Labels, Route] = {}  # endpoint, lane, requested model, model, key
         self.shadow_requests: dict[Labels, int] = {}  # lane, model, status
-        self.tokens: dict[Labels, list[int]] = {}  # key, lane, model -> TOKEN_KINDS
-        self.cost_pico: dict[Labels, int] = {}  # key, lane, model
-        self.shadow_cost_pico: dict[Labels, int] = {}  # lane, model
-        self.cost_unknown: dict[Labels, int] = {}  # key, lane, model
+        self.shadow_pico: dict[Labels, int] = {}  # lane, model
         self.retries: dict[Labels, int] = {}  # provider, model
-        self.fallbacks: dict[Labels, int] = {}  # lane, from_model, to_model
-        self.duration = Histogram(DURATION_BUCKETS_S, 1000.0)  # endpoint, lane, model
-        self.ttft = Histogram(TTFT_BUCKETS_S, 1000.0)  # endpoint, lane, model
-        # gen_ai: operation, provider flavour, request model, response model, token type
-        self.token_usage = Histogram(TOKEN_BUCKETS)
-        # gen_ai: operation, provider flavour, request model, error type; laneway: provider
-        self.attempt_duration = Histogram(DURATION_BUCKETS_S, 1000.0)
+        self.fallbacks: dict[Labels, int] = {}  # lane, from model, to model
+        # endpoint, provider, model, error type -> duration buckets and sum (ms)
+        self.attempts: dict[Labels, list[float]] = {}
 
 
 class MetricsObserver(Observer):
@@ -116,6 +137,8 @@ class MetricsObserver(Observer):
 
     def __init__(self, counts: Counts, known_models: Iterable[str]) -> None:
         self.counts = counts
+        self._routes = counts.routes
+        self._key_of = counts.keys.of
         self._known = frozenset(known_models)
 
     def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
@@ -125,84 +148,84 @@ class MetricsObserver(Observer):
         self.count(record)
 
     def count(self, record: LedgerRecord) -> None:
-        counts = self.counts
         known = self._known
         requested = record.requested_model
         asked = requested if requested in known else OTHER
         answering = record.answering_model
         # A provider that serves any name answers under the name the client wrote: bounded too.
         model = asked if answering is None else answering if answering in known else OTHER
-        lane = record.lane or ""
-        status = record.status
         if record.shadow:
-            shadow = (lane, model, status)
-            counts.shadow_requests[shadow] = counts.shadow_requests.get(shadow, 0) + 1
-            cost = record.cost_usd
-            if cost is not None:
-                spent = counts.shadow_cost_pico
-                spent[lane, model] = spent.get((lane, model), 0) + _pico(cost)
+            self._shadow(record, model)
             return
-        key = counts.keys.of(record.key_id)
+        name = (record.endpoint, record.lane or "", asked, model, self._key_of(record.key_id))
+        route = self._routes.get(name)
+        if route is None:
+            route = self._routes[name] = Route()
+        status = record.status
         http = record.http_status
-        endpoint = record.endpoint
-        labels = (
-            endpoint,
-            lane,
-            model,
-            key,
-            status,
-            "" if http is None else _CLASSES.get(http // 100, ""),
-            record.refusal or "",
-        )
-        requests = counts.requests
-        requests[labels] = requests.get(labels, 0) + 1
+        if status == "ok" and http == 200:
+            outcome = _OK
+        else:
+            kind = "" if http is None else _CLASSES.get(http // 100, "")
+            outcome = (status, kind, record.refusal or "")
+        outcomes = route.outcomes
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if status == "refused":
             return
-        short = (endpoint, lane, model)
         latency = record.latency_ms
         if latency is not None:
-            counts.duration.observe(short, latency)
+            duration = route.duration
+            duration[bisect_left(DURATION_MS, latency)] += 1
+            duration[-1] += latency
         if record.stream and record.ttfb_ms is not None:
-            counts.ttft.observe(short, record.ttfb_ms)
-        if record.attempts:
-            self._attempts(record.attempts, OPERATIONS.get(endpoint, endpoint), lane)
-        self._spend(record, (key, lane, model), asked)
+            ttft = route.ttft
+            ttft[bisect_left(TTFT_MS, record.ttfb_ms)] += 1
+            ttft[-1] += record.ttfb_ms
+        self._spend(record, route)
+        attempts = record.attempts
+        if attempts:
+            self._attempts(record.endpoint, record.lane or "", attempts)
 
-    def _spend(self, record: LedgerRecord, labels: Labels, asked: str) -> None:
-        counts = self.counts
+    def _spend(self, record: LedgerRecord, route: Route) -> None:
         usage = record.usage
         if usage is not None:
-            row = counts.tokens.get(labels)
-            if row is None:
-                row = counts.tokens[labels] = [0, 0, 0, 0, 0]
-            row[0] += usage.input_tokens
-            row[1] += usage.cached_input_tokens
-            row[2] += usage.cache_write_tokens
-            row[3] += usage.output_tokens
-            row[4] += usage.reasoning_tokens
-            operation = OPERATIONS.get(record.endpoint, record.endpoint)
-            answered = labels[2]
-            usage_of = counts.token_usage.observe
-            usage_of((operation, PROVIDER_FLAVOUR, asked, answered, "input"), usage.input_tokens)
-            usage_of((operation, PROVIDER_FLAVOUR, asked, answered, "output"), usage.output_tokens)
+            tokens = usage.input_tokens
+            route.input += tokens
+            route.input_usage[_power_of_4(tokens)] += 1
+            tokens = usage.output_tokens
+            route.output += tokens
+            route.output_usage[_power_of_4(tokens)] += 1
+            route.cache_read += usage.cached_input_tokens
+            route.cache_write += usage.cache_write_tokens
+            route.reasoning += usage.reasoning_tokens
         cost = record.cost_usd
         if cost is not None:
-            counts.cost_pico[labels] = counts.cost_pico.get(labels, 0) + _pico(cost)
+            route.costed += 1
+            costs = route.costs
+            costs.append(cost)
+            if len(costs) >= FOLD_EVERY:
+                route.fold()
         elif record.status != "error":  # an answer came and its cost is unknown (never 0)
-            counts.cost_unknown[labels] = counts.cost_unknown.get(labels, 0) + 1
+            route.unknown += 1
 
-    def _attempts(self, attempts: tuple[Attempt, ...], operation: str, lane: str) -> None:
+    def _attempts(self, endpoint: str, lane: str, attempts: tuple[Attempt, ...]) -> None:
         counts = self.counts
+        known = self._known
         previous: tuple[str, str] | None = None  # the attempt before: provider, model
         before = ""  # its model's label
-        known = self._known
         for attempt in attempts:
             provider, model = attempt.provider, attempt.model
             if model not in known:
                 model = OTHER
             if attempt.latency_ms > 0:  # it was sent
-                labels = (operation, PROVIDER_FLAVOUR, model, _error_type(attempt), provider)
-                counts.attempt_duration.observe(labels, attempt.latency_ms)
+                status = attempt.status
+                error = "" if status is not None and status < 400 else _error_type(attempt)
+                labels = (endpoint, provider, model, error)
+                row = counts.attempts.get(labels)
+                if row is None:
+                    row = counts.attempts[labels] = [0.0] * (len(DURATION_MS) + 2)
+                row[bisect_left(DURATION_MS, attempt.latency_ms)] += 1
+                row[-1] += attempt.latency_ms
             if previous is not None:
                 if previous == (provider, attempt.model):
                     retries = counts.retries
@@ -212,12 +235,27 @@ class MetricsObserver(Observer):
                     counts.fallbacks[moved] = counts.fallbacks.get(moved, 0) + 1
             previous, before = (provider, attempt.model), model
 
+    def _shadow(self, record: LedgerRecord, model: str) -> None:
+        counts = self.counts
+        lane = record.lane or ""
+        shadow = (lane, model, record.status)
+        counts.shadow_requests[shadow] = counts.shadow_requests.get(shadow, 0) + 1
+        cost = record.cost_usd
+        if cost is not None:
+            spent = counts.shadow_pico
+            spent[lane, model] = spent.get((lane, model), 0) + _pico(cost)
+
+
+def _power_of_4(tokens: int) -> int:
+    """The TOKEN_BUCKETS bucket of a count: the least i with tokens <= 4**i (14: +Inf)."""
+    return min(((tokens - 1).bit_length() + 1) >> 1, len(TOKEN_BUCKETS)) if tokens > 0 else 0
+
 
 def _error_type(attempt: Attempt) -> str:
-    """OpenTelemetry's error.type: "" for a success, the status code, or how it failed."""
+    """OpenTelemetry's error.type: the status code, or how an attempt without one failed."""
     status = attempt.status
     if status is not None:
-        return "" if status < 400 else str(status)
+        return str(status)
     kind = (attempt.error or "").partition(":")[0]
     return kind if kind in _NO_STATUS else "_OTHER"
 
