@@ -13,11 +13,9 @@ from prometheus_client.registry import CollectorRegistry
 from laneway.ledger.record import Attempt, LedgerRecord
 from laneway.telemetry.metrics_collector import MetricsCollector
 from laneway.telemetry.metrics_counts import (
-    FOLD_EVERY,
     TOKEN_BUCKETS,
     Counts,
     MetricsObserver,
-    _power_of_4,
 )
 from laneway.usage import Usage
 from tests.telemetry.test_metrics_scrape import Samples, pick, samples, total
@@ -59,8 +57,8 @@ def observed(*records: LedgerRecord, top_keys: int = 20) -> Samples:
     return samples(generate_latest(registry).decode())
 
 
-def test_counts_tokens_and_cost_are_exact_over_many_folds() -> None:
-    n = FOLD_EVERY * 3 + 7  # costs folded into pico-USD in batches, and at the scrape
+def test_counts_tokens_and_cost_are_exact() -> None:
+    n = 1000
     found = observed(*(record() for _ in range(n)))
     assert total(found, "laneway_requests_total", status="ok", status_class="2xx") == n
     assert total(found, "laneway_tokens_total", type="input") == 100 * n
@@ -148,6 +146,12 @@ def test_histogram_buckets() -> None:
     ttft = "laneway_time_to_first_token_seconds_bucket"
     assert total(found, ttft, le="0.005") == 0
     assert total(found, ttft, le="0.01") == 1
-    for tokens in (0, 1, 2, 4, 5, 16, 17, 4**13, 4**13 + 1, 10**9):
-        want = next((i for i, bound in enumerate(TOKEN_BUCKETS) if tokens <= bound), 14)
-        assert _power_of_4(tokens) == want, tokens
+    counts = (0, 1, 2, 4, 5, 16, 17, 4**13, 4**13 + 1, 10**12)
+    found = observed(*(record(usage=Usage(100, tokens)) for tokens in counts))
+    output = {"gen_ai_token_type": "output"}
+    name = "gen_ai_client_token_usage_bucket"
+    for bound in (*TOKEN_BUCKETS, "+Inf"):
+        le = bound if isinstance(bound, str) else str(bound)
+        want = sum(1 for tokens in counts if bound == "+Inf" or tokens <= int(bound))
+        assert total(found, name, le=le, **output) == want, le
+    assert total(found, "gen_ai_client_token_usage_sum", **output) == sum(counts)

@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 from laneway.pricing.worst_case import NANO_PER_USD
 from laneway.telemetry.metrics_counts import (
     DURATION_BUCKETS_S,
+    OK,
     OPERATIONS,
     PICO_PER_USD,
     TOKEN_BUCKETS,
@@ -90,8 +91,9 @@ def _gauge(name: str, doc: str, labels: Sequence[str], values: Mapping[Labels, f
 def _requests(counts: Counts) -> Iterator[Metric]:
     requests: dict[Labels, float] = {}
     for (endpoint, lane, _, model, key), route in counts.routes.items():
-        for outcome, count in route.outcomes.items():
-            labels = (endpoint, lane, model, key, *outcome)
+        outcomes = route.outcomes.items()
+        for outcome, count in (*outcomes, (OK, route.ok)) if route.ok else outcomes:
+            labels: Labels = (endpoint, lane, model, key, *outcome)
             requests[labels] = requests.get(labels, 0) + count
     yield _counter(
         "laneway_requests",
@@ -129,8 +131,8 @@ def _spend(counts: Counts) -> Iterator[Metric]:
             kinds = zip(TOKEN_KINDS, _tokens(route), strict=True)
             for kind, count in kinds:
                 tokens[*labels, kind] = tokens.get((*labels, kind), 0) + count
-        if route.costed:
-            pico[labels] = pico.get(labels, 0) + route.fold()
+        if route.cost:
+            pico[labels] = pico.get(labels, 0) + route.pico
         if route.unknown:
             unknown[labels] = unknown.get(labels, 0) + route.unknown
     yield _counter(
@@ -168,14 +170,16 @@ def _histograms(counts: Counts) -> Iterator[Metric]:
     duration: dict[Labels, list[float]] = {}
     ttft: dict[Labels, list[float]] = {}
     usage: dict[Labels, list[float]] = {}
+    attempts: dict[Labels, list[float]] = {}
     for (endpoint, lane, asked, model, _), route in counts.routes.items():
         _add(duration, (endpoint, lane, model), route.duration)
         _add(ttft, (endpoint, lane, model), route.ttft)
         operation = OPERATIONS.get(endpoint, endpoint)
         gen_ai = (operation, PROVIDER_FLAVOUR, asked, model)
-        _add(usage, (*gen_ai, "input"), [*route.input_usage, route.input])
-        _add(usage, (*gen_ai, "output"), [*route.output_usage, route.output])
-    attempts: dict[Labels, list[float]] = {}
+        _add(usage, (*gen_ai, "input"), _tokens_row(route.input_usage, route.input))
+        _add(usage, (*gen_ai, "output"), _tokens_row(route.output_usage, route.output))
+        for provider, row in route.calls.items():  # answered at the first attempt
+            _add(attempts, (operation, PROVIDER_FLAVOUR, model, "", provider), row)
     for (endpoint, provider, model, error), row in counts.attempts.items():
         operation = OPERATIONS.get(endpoint, endpoint)
         _add(attempts, (operation, PROVIDER_FLAVOUR, model, error, provider), row)
@@ -210,6 +214,13 @@ def _histograms(counts: Counts) -> Iterator[Metric]:
         attempts,
         1000,
     )
+
+
+def _tokens_row(slots: list[int], tokens: int) -> list[float]:
+    """A route's token histogram as TOKEN_BUCKETS' buckets: the slots past the last bound are
+    +Inf; then the sum (the route's token count)."""
+    last = len(TOKEN_BUCKETS)
+    return [*slots[:last], sum(slots[last:]), tokens]
 
 
 def _add(into: dict[Labels, list[float]], labels: Labels, row: Sequence[float]) -> None:

@@ -5,10 +5,10 @@ dict lookup by endpoint, lane, requested model, model and key) and bumps ints in
 observation is a bisect into fixed bounds. No prometheus-client object is touched per request:
 `metrics_collector` turns the routes into metric families when /metrics is scraped.
 
-Money is exact: a route's costs are summed in integer pico-USD (1e-12 USD, exact for every
-catalog price), folded from the record's Decimal in batches (`FOLD_EVERY`, and at each scrape)
-since converting each one would cost more than the rest of the count; USD appears only at
-exposition.
+Money is exact: a route's costs are summed as the records' Decimals (exact while the sum holds
+28 significant digits: every cost of catalog prices has at most 12 decimals, so up to 10**16
+USD), made whole pico-USD (1e-12 USD) at the scrape, and shown as USD only in the exposition.
+Converting each cost to an integer as it comes would cost as much as the rest of the count.
 
 Labels are bounded: a model is a known name (the catalog's, one a provider lists, a lane), else
 "other"; a lane is a configured one; a key is its id (never its secret) for the first `top_keys`
@@ -45,9 +45,10 @@ OPERATIONS = {"chat": "chat", "responses": "chat", "embeddings": "embeddings"}
 # What an attempt that got no HTTP status ended with (the prefix of its error, a closed set).
 _NO_STATUS = ("not sent", "no answer", "body broken", "circuit open", "failed")
 _CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
-_OK = ("ok", "2xx", "")
+OK = ("ok", "2xx", "")  # the outcome of an answer: status, status class, refusal
 PICO_PER_USD = 10**12
-FOLD_EVERY = 256  # costs held as Decimals before they are summed into pico-USD
+_SEEN_MAX = 4096
+_USAGE_SLOTS = 34
 
 Labels = tuple[str, ...]
 
@@ -60,39 +61,38 @@ class Route:
     __slots__ = (
         "cache_read",
         "cache_write",
-        "costed",
-        "costs",
+        "calls",
+        "cost",
         "duration",
         "input",
         "input_usage",
+        "ok",
         "outcomes",
         "output",
         "output_usage",
-        "pico",
         "reasoning",
         "ttft",
         "unknown",
     )
 
     def __init__(self) -> None:
-        self.outcomes: dict[Labels, int] = {}  # (status, status class, refusal) -> requests
+        self.ok = 0  # answered 200: the outcome OK
+        self.outcomes: dict[Labels, int] = {}  # any other (status, status class, refusal)
         self.input = self.cache_read = self.cache_write = self.output = self.reasoning = 0
-        self.costs: list[Decimal] = []  # not yet folded into `pico`
-        self.pico = 0
-        self.costed = 0  # answered with a known cost
+        self.cost = Decimal(0)  # exact: see `pico`
         self.unknown = 0  # answered, cost unknown
         self.duration = [0.0] * (len(DURATION_MS) + 2)
         self.ttft = [0.0] * (len(TTFT_MS) + 2)
-        self.input_usage = [0] * (len(TOKEN_BUCKETS) + 1)
-        self.output_usage = [0] * (len(TOKEN_BUCKETS) + 1)
+        # Long enough for any count below 2**64: the extra slots are +Inf.
+        self.input_usage = [0] * _USAGE_SLOTS
+        self.output_usage = [0] * _USAGE_SLOTS
+        # Answered at the first attempt: provider -> that attempt's duration buckets and sum.
+        self.calls: dict[str, list[float]] = {}
 
-    def fold(self) -> int:
-        """The costs counted so far in pico-USD, the pending ones folded in."""
-        costs = self.costs
-        if costs:
-            self.pico += _pico(sum(costs, Decimal(0)))
-            costs.clear()
-        return self.pico
+    @property
+    def pico(self) -> int:
+        """The cost counted, in whole pico-USD."""
+        return _pico(self.cost)
 
 
 class KeyLabels:
@@ -137,9 +137,11 @@ class MetricsObserver(Observer):
 
     def __init__(self, counts: Counts, known_models: Iterable[str]) -> None:
         self.counts = counts
-        self._routes = counts.routes
-        self._key_of = counts.keys.of
         self._known = frozenset(known_models)
+        # The record's own (endpoint, lane, requested, answering model, key id) -> its Route:
+        # labels are worked out once per combination. Raw names may be a client's, so this
+        # cache is bounded and cleared when full (the routes themselves stay).
+        self._seen: dict[tuple[str | None, ...], Route] = {}
 
     def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
         self.count(exchange.record)
@@ -148,30 +150,26 @@ class MetricsObserver(Observer):
         self.count(record)
 
     def count(self, record: LedgerRecord) -> None:
-        known = self._known
-        requested = record.requested_model
-        asked = requested if requested in known else OTHER
-        answering = record.answering_model
-        # A provider that serves any name answers under the name the client wrote: bounded too.
-        model = asked if answering is None else answering if answering in known else OTHER
+        # Every line here runs for every request: plain attribute and list work, in one frame.
         if record.shadow:
-            self._shadow(record, model)
+            self._shadow(record)
             return
-        name = (record.endpoint, record.lane or "", asked, model, self._key_of(record.key_id))
-        route = self._routes.get(name)
-        if route is None:
-            route = self._routes[name] = Route()
+        seen = (
+            record.endpoint,
+            record.lane,
+            record.requested_model,
+            record.answering_model,
+            record.key_id,
+        )
+        route = self._seen.get(seen) or self._route(seen)
         status = record.status
-        http = record.http_status
-        if status == "ok" and http == 200:
-            outcome = _OK
+        if status == "ok" and record.http_status == 200:
+            route.ok += 1
         else:
-            kind = "" if http is None else _CLASSES.get(http // 100, "")
-            outcome = (status, kind, record.refusal or "")
-        outcomes = route.outcomes
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        if status == "refused":
-            return
+            outcome = _outcome(record)
+            route.outcomes[outcome] = route.outcomes.get(outcome, 0) + 1
+            if status == "refused":
+                return
         latency = record.latency_ms
         if latency is not None:
             duration = route.duration
@@ -181,32 +179,47 @@ class MetricsObserver(Observer):
             ttft = route.ttft
             ttft[bisect_left(TTFT_MS, record.ttfb_ms)] += 1
             ttft[-1] += record.ttfb_ms
-        self._spend(record, route)
-        attempts = record.attempts
-        if attempts:
-            self._attempts(record.endpoint, record.lane or "", attempts)
-
-    def _spend(self, record: LedgerRecord, route: Route) -> None:
         usage = record.usage
         if usage is not None:
+            # A token histogram's slot is the least i with tokens <= 4**i (arithmetic, no
+            # bisect); slots past the last bound are +Inf, folded at the scrape.
             tokens = usage.input_tokens
             route.input += tokens
-            route.input_usage[_power_of_4(tokens)] += 1
+            route.input_usage[((tokens - 1).bit_length() + 1) >> 1 if tokens else 0] += 1
             tokens = usage.output_tokens
             route.output += tokens
-            route.output_usage[_power_of_4(tokens)] += 1
+            route.output_usage[((tokens - 1).bit_length() + 1) >> 1 if tokens else 0] += 1
             route.cache_read += usage.cached_input_tokens
             route.cache_write += usage.cache_write_tokens
             route.reasoning += usage.reasoning_tokens
         cost = record.cost_usd
         if cost is not None:
-            route.costed += 1
-            costs = route.costs
-            costs.append(cost)
-            if len(costs) >= FOLD_EVERY:
-                route.fold()
-        elif record.status != "error":  # an answer came and its cost is unknown (never 0)
+            route.cost += cost
+        elif status != "error":  # an answer came and its cost is unknown (never 0)
             route.unknown += 1
+        attempts = record.attempts
+        if len(attempts) == 1 and (first := attempts[0]).status is not None and first.status < 400:
+            calls = route.calls.get(first.provider) or _calls(route, first.provider)
+            calls[bisect_left(DURATION_MS, first.latency_ms)] += 1
+            calls[-1] += first.latency_ms
+        elif attempts:
+            self._attempts(record.endpoint, record.lane or "", attempts)
+
+    def _route(self, seen: tuple[str | None, ...]) -> Route:
+        endpoint, lane, requested, answering, key_id = seen
+        known = self._known
+        asked = requested if requested in known else OTHER
+        # A provider that serves any name answers under the name the client wrote: bounded too.
+        model = asked if answering is None else answering if answering in known else OTHER
+        counts = self.counts
+        name = (str(endpoint), lane or "", asked, model, counts.keys.of(key_id))
+        route = counts.routes.get(name)
+        if route is None:
+            route = counts.routes[name] = Route()
+        if len(self._seen) >= _SEEN_MAX:
+            self._seen.clear()
+        self._seen[seen] = route
+        return route
 
     def _attempts(self, endpoint: str, lane: str, attempts: tuple[Attempt, ...]) -> None:
         counts = self.counts
@@ -235,20 +248,29 @@ class MetricsObserver(Observer):
                     counts.fallbacks[moved] = counts.fallbacks.get(moved, 0) + 1
             previous, before = (provider, attempt.model), model
 
-    def _shadow(self, record: LedgerRecord, model: str) -> None:
+    def _shadow(self, record: LedgerRecord) -> None:
         counts = self.counts
+        known = self._known
         lane = record.lane or ""
-        shadow = (lane, model, record.status)
+        model = record.answering_model or record.requested_model
+        shadow = (lane, model if model in known else OTHER, record.status)
         counts.shadow_requests[shadow] = counts.shadow_requests.get(shadow, 0) + 1
         cost = record.cost_usd
         if cost is not None:
             spent = counts.shadow_pico
-            spent[lane, model] = spent.get((lane, model), 0) + _pico(cost)
+            spent[shadow[:2]] = spent.get(shadow[:2], 0) + _pico(cost)
 
 
-def _power_of_4(tokens: int) -> int:
-    """The TOKEN_BUCKETS bucket of a count: the least i with tokens <= 4**i (14: +Inf)."""
-    return min(((tokens - 1).bit_length() + 1) >> 1, len(TOKEN_BUCKETS)) if tokens > 0 else 0
+def _calls(route: Route, provider: str) -> list[float]:
+    """The route's first-attempt durations at `provider`, made on first use."""
+    calls = route.calls[provider] = [0.0] * (len(DURATION_MS) + 2)
+    return calls
+
+
+def _outcome(record: LedgerRecord) -> Labels:
+    http = record.http_status
+    kind = "" if http is None else _CLASSES.get(http // 100, "")
+    return (record.status, kind, record.refusal or "")
 
 
 def _error_type(attempt: Attempt) -> str:
