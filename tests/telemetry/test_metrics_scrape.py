@@ -14,6 +14,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from laneway.emulator.config import EmulatorConfig, FaultRule
 from laneway.emulator.server import EmulatorServer
 from laneway.ledger.record import LedgerRecord
 from laneway.server.auth import key_id_of
@@ -228,3 +229,40 @@ def test_closed_open_and_off(emulator: EmulatorServer, tmp_path: Path) -> None: 
             assert answer.status_code == status, metrics
             if status == 403:
                 assert answer.json()["error"]["code"] == "metrics_closed"
+
+
+def test_an_upstream_429_and_a_cut_stream(tmp_path: Path) -> None:
+    faults = (
+        FaultRule(kind="status", status=429, models=("gpt-5.4-nano",)),
+        FaultRule(kind="cut", after_events=3, models=("gpt-5.4",)),
+    )
+    config = EmulatorConfig(seed=3, speed=0, tier="none", faults=faults)
+    with EmulatorServer(config) as upstream:
+        gateway = gateway_config(
+            upstream, tmp_path / "ledger.db", metrics={"enabled": True, "open": True}
+        )
+        server, sleep = start(gateway)
+        with server, sdk(server.base_url, "anyone") as client:
+            with pytest.raises(openai.RateLimitError):
+                client.chat.completions.create(
+                    model="gpt-5.4-nano", messages=[{"role": "user", "content": "hi"}]
+                )
+            with pytest.raises(openai.APIError):  # the stream ends on an error event
+                for _ in client.chat.completions.create(
+                    model="gpt-5.4", messages=[{"role": "user", "content": "hi"}], stream=True
+                ):
+                    pass
+            records = Running(server, sleep).records()
+            found = samples(scrape(server.base_url, None).text)
+    (limited,) = [r for r in records if r.requested_model == "gpt-5.4-nano"]
+    refused = pick(found, "laneway_requests_total", refusal="upstream:rate_limit_exceeded")
+    assert list(refused.values()) == [1]
+    ((labels, _),) = refused.items()
+    assert ("status", limited.status) in labels
+    assert ("status_class", "4xx") in labels
+    sent = len([a for a in limited.attempts if a.status == 429])
+    assert sent >= 1
+    calls = "gen_ai_client_operation_duration_seconds_count"
+    assert total(found, calls, error_type="429") == sent
+    broken = pick(found, "laneway_requests_total", status="broken", model="gpt-5.4")
+    assert list(broken.values()) == [1]
