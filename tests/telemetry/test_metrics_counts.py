@@ -18,7 +18,7 @@ from laneway.telemetry.metrics_counts import (
     MetricsObserver,
 )
 from laneway.usage import Usage
-from tests.telemetry.test_metrics_scrape import Samples, pick, samples, total
+from tests.telemetry.metrics_samples import Samples, pick, samples, total
 
 KNOWN = ("gpt-5.4", "gpt-5.4-mini", "lane:coding")
 

@@ -9,10 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import openai
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from laneway.emulator.config import EmulatorConfig, FaultRule
 from laneway.emulator.server import EmulatorServer
@@ -27,39 +25,11 @@ from tests.gateway.conftest import (
     start,
 )
 from tests.sdk import sdk
+from tests.telemetry.metrics_samples import TOKEN, pick, samples, scrape, total
 
 FIRST_KEY = "sk-metrics-first-0123456789"
 SECOND_KEY = "sk-metrics-second-0123456789"
 ADMIN_KEY = "admin-key-for-metrics-0123456789"
-TOKEN = "scrape-token-0123456789"  # noqa: S105 - a test's
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def scrape(base_url: str, bearer: str | None = TOKEN) -> httpx.Response:
-    headers = {} if bearer is None else {"authorization": f"Bearer {bearer}"}
-    root = base_url.removesuffix("/v1")
-    return httpx.get(f"{root}/metrics", headers=headers, timeout=10)
-
-
-def samples(text: str) -> Samples:
-    found: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            found[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
-    return found
-
-
-def pick(found: Samples, name: str, **labels: str) -> dict[tuple[tuple[str, str], ...], float]:
-    """The samples of `name` whose labels include `labels`."""
-    return {
-        key: value
-        for (sample, key), value in found.items()
-        if sample == name and all((k, v) in key for k, v in labels.items())
-    }
-
-
-def total(found: Samples, name: str, **labels: str) -> float:
-    return sum(pick(found, name, **labels).values())
 
 
 @pytest.fixture(scope="module")

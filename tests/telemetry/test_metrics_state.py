@@ -23,7 +23,7 @@ from tests.gateway.conftest import (
     start,
 )
 from tests.sdk import sdk
-from tests.telemetry.test_metrics_scrape import Samples, pick, samples, scrape, total
+from tests.telemetry.metrics_samples import Samples, pick, samples, scrape, total
 
 ADMIN_KEY = "admin-secret-for-metrics-0123456789"
 TPM = 2_000  # refills 33 tokens a second: the use is still there when scraped
