@@ -1,14 +1,15 @@
 """What the metrics count per request, and the observer that counts it.
 
 The request path pays for plain Python: each settled or refused record finds its `Route` (one
-dict lookup by endpoint, lane, requested model, model and key) and bumps ints in it; a histogram
-observation is a bisect into fixed bounds. No prometheus-client object is touched per request:
+dict lookup by the record's own endpoint, lane, model names and key id; labels are worked out
+once per such combination) and bumps numbers in it; a histogram observation is a bisect into
+fixed bounds. No prometheus-client object is touched per request:
 `metrics_collector` turns the routes into metric families when /metrics is scraped.
 
 Money is exact: a route's costs are summed as the records' Decimals (exact while the sum holds
 28 significant digits: every cost of catalog prices has at most 12 decimals, so up to 10**16
 USD), made whole pico-USD (1e-12 USD) at the scrape, and shown as USD only in the exposition.
-Converting each cost to an integer as it comes would cost as much as the rest of the count.
+A Decimal addition per request costs about a quarter of converting each cost to an integer.
 
 Labels are bounded: a model is a known name (the catalog's, one a provider lists, a lane), else
 "other"; a lane is a configured one; a key is its id (never its secret) for the first `top_keys`
@@ -39,6 +40,8 @@ TOKEN_BUCKETS = tuple(4**i for i in range(14))  # 1, 4, 16, ... 67,108,864
 # Records carry milliseconds: bisected against these, summed in ms, shown in seconds.
 DURATION_MS = tuple(bound * 1000 for bound in DURATION_BUCKETS_S)
 TTFT_MS = tuple(bound * 1000 for bound in TTFT_BUCKETS_S)
+_DURATION_SUM = len(DURATION_MS) + 1  # where a histogram row keeps its sum (after +Inf)
+_TTFT_SUM = len(TTFT_MS) + 1
 
 # gen_ai.operation.name per laneway endpoint: both text endpoints are chat-style generation.
 OPERATIONS = {"chat": "chat", "responses": "chat", "embeddings": "embeddings"}
@@ -49,6 +52,8 @@ OK = ("ok", "2xx", "")  # the outcome of an answer: status, status class, refusa
 PICO_PER_USD = 10**12
 _SEEN_MAX = 4096
 _USAGE_SLOTS = 34
+_SLOTTED = 4**7  # token counts below this find their slot in a table
+_SLOTS = (0, *(((tokens - 1).bit_length() + 1) >> 1 for tokens in range(1, _SLOTTED)))
 
 Labels = tuple[str, ...]
 
@@ -81,8 +86,8 @@ class Route:
         self.input = self.cache_read = self.cache_write = self.output = self.reasoning = 0
         self.cost = Decimal(0)  # exact: see `pico`
         self.unknown = 0  # answered, cost unknown
-        self.duration = [0.0] * (len(DURATION_MS) + 2)
-        self.ttft = [0.0] * (len(TTFT_MS) + 2)
+        self.duration = _histogram(DURATION_MS)
+        self.ttft = _histogram(TTFT_MS)
         # Long enough for any count below 2**64: the extra slots are +Inf.
         self.input_usage = [0] * _USAGE_SLOTS
         self.output_usage = [0] * _USAGE_SLOTS
@@ -174,21 +179,23 @@ class MetricsObserver(Observer):
         if latency is not None:
             duration = route.duration
             duration[bisect_left(DURATION_MS, latency)] += 1
-            duration[-1] += latency
+            duration[_DURATION_SUM] += latency  # a positive index: Python's fast path
         if record.stream and record.ttfb_ms is not None:
             ttft = route.ttft
             ttft[bisect_left(TTFT_MS, record.ttfb_ms)] += 1
-            ttft[-1] += record.ttfb_ms
+            ttft[_TTFT_SUM] += record.ttfb_ms
         usage = record.usage
         if usage is not None:
-            # A token histogram's slot is the least i with tokens <= 4**i (arithmetic, no
-            # bisect); slots past the last bound are +Inf, folded at the scrape.
+            # A token histogram's slot is the least i with tokens <= 4**i: looked up below
+            # _SLOTTED, else worked out; slots past the last bound are +Inf (folded at the scrape).
             tokens = usage.input_tokens
             route.input += tokens
-            route.input_usage[((tokens - 1).bit_length() + 1) >> 1 if tokens else 0] += 1
+            slot = _SLOTS[tokens] if tokens < _SLOTTED else ((tokens - 1).bit_length() + 1) >> 1
+            route.input_usage[slot] += 1
             tokens = usage.output_tokens
             route.output += tokens
-            route.output_usage[((tokens - 1).bit_length() + 1) >> 1 if tokens else 0] += 1
+            slot = _SLOTS[tokens] if tokens < _SLOTTED else ((tokens - 1).bit_length() + 1) >> 1
+            route.output_usage[slot] += 1
             route.cache_read += usage.cached_input_tokens
             route.cache_write += usage.cache_write_tokens
             route.reasoning += usage.reasoning_tokens
@@ -201,7 +208,7 @@ class MetricsObserver(Observer):
         if len(attempts) == 1 and (first := attempts[0]).status is not None and first.status < 400:
             calls = route.calls.get(first.provider) or _calls(route, first.provider)
             calls[bisect_left(DURATION_MS, first.latency_ms)] += 1
-            calls[-1] += first.latency_ms
+            calls[_DURATION_SUM] += first.latency_ms
         elif attempts:
             self._attempts(record.endpoint, record.lane or "", attempts)
 
@@ -236,7 +243,7 @@ class MetricsObserver(Observer):
                 labels = (endpoint, provider, model, error)
                 row = counts.attempts.get(labels)
                 if row is None:
-                    row = counts.attempts[labels] = [0.0] * (len(DURATION_MS) + 2)
+                    row = counts.attempts[labels] = _histogram(DURATION_MS)
                 row[bisect_left(DURATION_MS, attempt.latency_ms)] += 1
                 row[-1] += attempt.latency_ms
             if previous is not None:
@@ -261,9 +268,15 @@ class MetricsObserver(Observer):
             spent[shadow[:2]] = spent.get(shadow[:2], 0) + _pico(cost)
 
 
+def _histogram(bounds: tuple[float, ...]) -> list[float]:
+    """Bucket counts as ints, the sum a float: each `+=` then stays within one type (Python
+    adds int to int and float to float on a fast path, mixed types on a slow one)."""
+    return [*([0] * (len(bounds) + 1)), 0.0]
+
+
 def _calls(route: Route, provider: str) -> list[float]:
     """The route's first-attempt durations at `provider`, made on first use."""
-    calls = route.calls[provider] = [0.0] * (len(DURATION_MS) + 2)
+    calls = route.calls[provider] = _histogram(DURATION_MS)
     return calls
 
 
