@@ -52,7 +52,9 @@ OK = ("ok", "2xx", "")  # the outcome of an answer: status, status class, refusa
 PICO_PER_USD = 10**12
 _SEEN_MAX = 4096
 _USAGE_SLOTS = 34
-_SLOTTED = 4**7  # token counts below this find their slot in a table
+# A token histogram's slot is the least i with tokens <= 4**i (past the last bound: +Inf,
+# folded at the scrape); counts below _SLOTTED find it in a table.
+_SLOTTED = 4**7
 _SLOTS = (0, *(((tokens - 1).bit_length() + 1) >> 1 for tokens in range(1, _SLOTTED)))
 
 Labels = tuple[str, ...]
@@ -155,7 +157,7 @@ class MetricsObserver(Observer):
         self.count(record)
 
     def count(self, record: LedgerRecord) -> None:
-        # Every line here runs for every request: plain attribute and list work, in one frame.
+        """Runs for every request: plain attribute and list work, in one frame."""
         if record.shadow:
             self._shadow(record)
             return
@@ -186,8 +188,6 @@ class MetricsObserver(Observer):
             ttft[_TTFT_SUM] += record.ttfb_ms
         usage = record.usage
         if usage is not None:
-            # A token histogram's slot is the least i with tokens <= 4**i: looked up below
-            # _SLOTTED, else worked out; slots past the last bound are +Inf (folded at the scrape).
             tokens = usage.input_tokens
             route.input += tokens
             slot = _SLOTS[tokens] if tokens < _SLOTTED else ((tokens - 1).bit_length() + 1) >> 1
@@ -205,7 +205,12 @@ class MetricsObserver(Observer):
         elif status != "error":  # an answer came and its cost is unknown (never 0)
             route.unknown += 1
         attempts = record.attempts
-        if len(attempts) == 1 and (first := attempts[0]).status is not None and first.status < 400:
+        if (
+            len(attempts) == 1
+            and (first := attempts[0]).status is not None
+            and first.status < 400
+            and record.answering_model is not None
+        ):  # answered at the first attempt, by the route's model: the common case
             calls = route.calls.get(first.provider) or _calls(route, first.provider)
             calls[bisect_left(DURATION_MS, first.latency_ms)] += 1
             calls[_DURATION_SUM] += first.latency_ms
