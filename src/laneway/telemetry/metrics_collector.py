@@ -185,7 +185,7 @@ def _histograms(counts: Counts) -> Iterator[Metric]:
         _add(attempts, (operation, PROVIDER_FLAVOUR, model, error, provider), row)
     yield _histogram(
         "laneway_request_duration_seconds",
-        "From admission to the last byte, retries and fallbacks included (refusals apart).",
+        "From taking the request to the answer's last byte, retries included; not refusals.",
         ROUTE,
         DURATION_BUCKETS_S,
         duration,
@@ -193,7 +193,7 @@ def _histograms(counts: Counts) -> Iterator[Metric]:
     )
     yield _histogram(
         "laneway_time_to_first_token_seconds",
-        "Streamed requests: from admission to the first byte of the answering upstream.",
+        "Streamed requests: from taking the request to the answer's first whole event.",
         ROUTE,
         TTFT_BUCKETS_S,
         ttft,
@@ -208,7 +208,8 @@ def _histograms(counts: Counts) -> Iterator[Metric]:
     )
     yield _histogram(
         "gen_ai_client_operation_duration_seconds",
-        "OpenTelemetry GenAI gen_ai.client.operation.duration: each upstream attempt sent.",
+        "OpenTelemetry GenAI gen_ai.client.operation.duration: each upstream attempt sent, to "
+        "its whole answer (a stream: to its first event).",
         GEN_AI_CALLS,
         DURATION_BUCKETS_S,
         attempts,
