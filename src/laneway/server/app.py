@@ -128,9 +128,7 @@ class GatewayApp:
             tally=UnauthenticatedTally(assembly.writer, clock, loop.call_later),
             limits=config.server.connection_limits(),
             passthrough=_passthrough(assembly),
-            metrics=None
-            if assembly.metrics is None
-            else MetricsRoute.of(assembly.metrics, config, env),
+            metrics=_metrics(assembly),
         )
 
     def close(self) -> None:
@@ -338,6 +336,12 @@ def _passthrough(assembly: Assembly) -> Passthrough | None:
         static_keys=config.static_keys,
         is_revoked=getattr(assembly.admission.state, "is_revoked", None),
     )
+
+
+def _metrics(assembly: Assembly) -> MetricsRoute | None:
+    """/metrics when `[metrics] enabled`, else None: not served."""
+    metrics = assembly.metrics
+    return None if metrics is None else MetricsRoute.of(metrics, assembly.config, assembly.env)
 
 
 def _relayed(forwarded: Forwarded) -> StreamResponse:
