@@ -20,7 +20,10 @@ config, each with its own SQLite ledger and key store:
   CPU 1 (issue 6: redis/plain >= 0.70);
 - capture: the open gateway with `[capture]` on for every request at a share of 1% (issue 20:
   an unsampled request pays a hook and a draw; one in a hundred has its bodies gathered and
-  queued for the capture writer's thread), the plain arm's requests.
+  queued for the capture writer's thread), the plain arm's requests;
+- metrics: the open gateway with `[metrics] enabled = true` (issue 23: each settled record bumps
+  the Prometheus counts; /metrics is scraped once before the load and must answer 200), the
+  plain arm's requests.
 
 Checked before any load: every workload through every arm answers exactly 200 with the right kind
 of answer, `x-laneway-lane: bench3` on the lane's answers only, the same `x-laneway-model` and
@@ -104,9 +107,17 @@ STATE = {  # gateway config -> what it adds to the lane
     "memory": '\n[state]\nbackend = "memory"\n',
     "redis": '\n[state]\nbackend = "redis"\nurl = "{url}"\nnamespace = "{namespace}"\n',
     "capture": '\n[capture]\nlanes = ["*"]\nshare = 0.01\nper_day = 10000000\n',
+    "metrics": "\n[metrics]\nenabled = true\nopen = true\n",
 }
-ARMS = {"plain": "open", "lane": "open", "memory": "memory", "redis": "redis", "capture": "capture"}
-TARGETS = {"lane": 0.95, "memory": 0.90, "redis": 0.70, "capture": 0.97}
+ARMS = {
+    "plain": "open",
+    "lane": "open",
+    "memory": "memory",
+    "redis": "redis",
+    "capture": "capture",
+    "metrics": "metrics",
+}
+TARGETS = {"lane": 0.95, "memory": 0.90, "redis": 0.70, "capture": 0.97, "metrics": 0.97}
 KEYED = ("memory", "redis")  # gateways with the admin API and virtual keys
 BASELINE_BUDGET = 0.03  # after/before instructions per request at most +3%
 ADMIN_KEY = "bench-admin-key-not-a-secret-0123456789"
@@ -217,6 +228,10 @@ def preflight(
             seen[unit] = (headers.get("x-laneway-model", "?"), len(answer))
         if len(set(seen.values())) > 1:
             check(f"{workload}: the same upstream work", f"(model, bytes) differ: {seen}")
+    for gw in dict.fromkeys(each for each in of.values() if each.kind == "metrics"):
+        status, _, text = call(gw.port, "GET", "/metrics", gw.bearer)
+        counted = status == 200 and b"laneway_requests_total{" in text
+        check(f"{gw.side} metrics: /metrics", None if counted else f"{status}: nothing counted")
     path, body = requests["plain", "chat"]
     for gw in keyed:
         what = f"{gw.side} {gw.kind}"

@@ -46,6 +46,7 @@ from laneway.routing.lane_config import (
     RoutingConfig,
 )
 from laneway.routing.output_cap import DEFAULT_ALLOWANCE
+from laneway.telemetry.metrics_config import MetricsConfig
 from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.timeouts import TimeoutsConfig
 
@@ -254,6 +255,7 @@ class GatewayConfig(Strict):
     passthrough: PassthroughConfig = PassthroughConfig()
     background: BackgroundConfig = BackgroundConfig()
     capture: CaptureConfig = CaptureConfig()  # off unless it names lanes (docs/capture.md)
+    metrics: MetricsConfig = MetricsConfig()  # Prometheus /metrics (docs/observability.md)
 
     @classmethod
     def load(cls, path: Path | None) -> GatewayConfig:

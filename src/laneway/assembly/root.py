@@ -74,6 +74,7 @@ from laneway.routing.lanes import (
 )
 from laneway.routing.observations import HISTORY_S, Observations
 from laneway.routing.router import Router
+from laneway.telemetry.metrics import Metrics
 from laneway.upstream.breaker import BreakerSettings
 from laneway.upstream.breaker_board import BreakerBoard
 from laneway.upstream.health import Health
@@ -396,10 +397,31 @@ class Assembly:
         )
 
     @cached_property
+    def metrics(self) -> Metrics | None:
+        """The Prometheus metrics' observer and exposition when `[metrics] enabled`, else None:
+        no observer."""
+        config = self.config.metrics
+        if not config.enabled:
+            return None
+        listed = [name for provider in self.config.providers.values() for name in provider.models]
+        catalog = [name for spec in self.catalog for name in spec.names]
+        return Metrics.build(
+            config,
+            known_models=[*catalog, *listed, *self.lanes.names, "auto"],
+            admission=self.admission,
+            health=self.health,
+            backlog=lambda: self.writer.backlog,
+            count_unsettled=self.ledger.count_unsettled,
+            key_of=self.registry.by_id,
+            clock=self.clock,
+        )
+
+    @cached_property
     def gateway(self) -> Gateway:
         """The gateway, with the observers given and those routing learns from."""
         retry, background = self.config.retry, self.config.background
         capturing = () if self.capture is None else (self.capture.observer,)
+        counting = () if self.metrics is None else (self.metrics.observer,)
         gateway = Gateway(
             self.router,
             self.health,
@@ -417,7 +439,7 @@ class Assembly:
                 max_server_delay_s=retry.max_server_delay_s,
             ),
             pacer=self.pacer,
-            observers=(*self._observers, *capturing, *request_log()),
+            observers=(*self._observers, *capturing, *counting, *request_log()),
             durable_reservations=self.config.ledger.durable_reservations,
             learn=RoutingLearner(self.observations, self.response_homes).learn,
             lifecycle=_Lifecycle(self),

@@ -155,6 +155,16 @@ class Admission:
             held = self._key_limits(key)
         return held[1]
 
+    def key_rates(self, key: VirtualKey) -> tuple[RateLimit, ...]:
+        """A key's RPM and TPM limits as the state counts them (taking nothing: for reading
+        their use, `QuotaState.rate_use`)."""
+        rates = []
+        if key.rpm is not None:
+            rates.append(RateLimit(f"key:{key.id}:rpm", key.rpm, 0))  # as _key_limits
+        if key.tpm is not None:
+            rates.append(RateLimit(f"key:{key.id}:tpm", key.tpm, 0, tokens=True))  # as _tpm
+        return tuple(rates)
+
     def shared_charges(self) -> tuple[BudgetCharge, ...]:
         """Global and lane budgets."""
         charges = self._global

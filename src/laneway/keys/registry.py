@@ -47,6 +47,11 @@ class KeyRegistry:
     def cached(self, prefix: str) -> VirtualKey | None:
         return self._by_prefix.get(prefix)
 
+    def by_id(self, key_id: str) -> VirtualKey | None:
+        """The cached key with this id (its current prefix's)."""
+        prefix = self._prefix_of.get(key_id)
+        return None if prefix is None else self._by_prefix.get(prefix)
+
     def known_missing(self, prefix: str) -> bool:
         until = self._misses.get(prefix)
         return until is not None and until > self._clock.monotonic()

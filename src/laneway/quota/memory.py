@@ -253,6 +253,10 @@ class MemoryQuota:
         found.sort(key=lambda item: item.created_at)
         return found
 
+    async def rate_use(self, rates: Sequence[RateLimit], now: float) -> list[int]:
+        buckets = self._buckets
+        return [rate_used(_debt(buckets.get(rate.id), now)[1], rate.per_minute) for rate in rates]
+
     async def seed(self, budget: BudgetCharge, now: float, settled_nano: int) -> None:
         check_settlement(settled_nano, None)
         period = self._periods.get(budget.window, now)

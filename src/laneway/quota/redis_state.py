@@ -73,6 +73,7 @@ from laneway.quota.state import (
     SoftCrossing,
     Spend,
     check_settlement,
+    debt_at,
     log_crossings,
     rate_used,
 )
@@ -359,6 +360,24 @@ class RedisQuota:
                 )
             )
         return found
+
+    async def rate_use(self, rates: Sequence[RateLimit], now: float) -> list[int]:
+        if not rates:
+            return []
+        keys = [self._rate_parts(rate)[0] for rate in rates]
+
+        async def read(client: aioredis.Redis) -> Any:
+            return await client.mget(keys)
+
+        held = await self._clients.guarded(read)
+        used = []
+        for rate, value in zip(rates, held, strict=True):
+            debt = 0.0
+            if value:  # "<reference time> <seconds owed then>", as the scripts keep it
+                since, owed = value.split()
+                debt = debt_at(float(since), float(owed), now)
+            used.append(rate_used(debt, rate.per_minute))
+        return used
 
     async def seed(self, budget: BudgetCharge, now: float, settled_nano: int) -> None:
         check_settlement(settled_nano, None)

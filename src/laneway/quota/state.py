@@ -215,6 +215,11 @@ class QuotaState(Protocol):
         """Reservations created before `older_than`, oldest first (for reconciliation)."""
         ...
 
+    async def rate_use(self, rates: Sequence[RateLimit], now: float) -> list[int]:
+        """How much of each rate limit is in use at `now` (`rate_used`), charging nothing:
+        what metrics show."""
+        ...
+
     async def seed(self, budget: BudgetCharge, now: float, settled_nano: NanoUSD) -> None:
         """Set the settled spend of the budget's period at `now`, unless the state already has
         one (after a restart, from the ledger). A seeded spend at or above the soft threshold
@@ -265,6 +270,11 @@ def check_settlement(actual_nano: NanoUSD, tokens: int | None) -> None:
         raise ValueError(f"actual cost out of range: {actual_nano}")
     if tokens is not None and not 0 <= tokens * 60 < EXACT_LIMIT:
         raise ValueError(f"tokens out of range: {tokens}")
+
+
+def debt_at(since: float, debt: float, now: float) -> float:
+    """What a bucket that owed `debt` seconds of refill at `since` owes at `now`."""
+    return max(debt - (now - since), 0.0) if now > since else debt
 
 
 def rate_used(debt_s: float, per_minute: int) -> int:

@@ -35,6 +35,8 @@ from laneway.routing.listing import lanes_listing
 from laneway.server.admin import PREFIX as ADMIN_PREFIX
 from laneway.server.admin import AdminApi
 from laneway.server.auth import Authenticator, ClientKeys, InactiveKey
+from laneway.server.metrics_route import PATH as METRICS
+from laneway.server.metrics_route import MetricsRoute
 from laneway.server.readiness import Readiness
 from laneway.server.render import render_error, to_http
 from laneway.upstream.health import Health
@@ -68,10 +70,11 @@ class GatewayApp:
         tally: UnauthenticatedTally | None = None,
         limits: ConnectionLimits | None = None,
         passthrough: Passthrough | None = None,
+        metrics: MetricsRoute | None = None,
     ) -> None:
         """`tally`: where requests without a valid key are counted (None: nowhere); `limits`:
         its connections' deadlines and caps (None: the defaults); `passthrough`: the other
-        /v1/* paths it forwards (None: none)."""
+        /v1/* paths it forwards (None: none); `metrics`: /metrics (None: not served)."""
         self._gateway = gateway
         self._tally = tally
         self._auth = auth
@@ -82,6 +85,7 @@ class GatewayApp:
         self._lanes_table = lanes
         self._health = health
         self._passthrough = passthrough
+        self._metrics = metrics
         models = self._model_list()
         self._models = orjson.dumps({"object": "list", "data": models})
         self._model_by_id = {entry["id"]: orjson.dumps(entry) for entry in models}
@@ -124,6 +128,7 @@ class GatewayApp:
             tally=UnauthenticatedTally(assembly.writer, clock, loop.call_later),
             limits=config.server.connection_limits(),
             passthrough=_passthrough(assembly),
+            metrics=_metrics(assembly),
         )
 
     def close(self) -> None:
@@ -204,6 +209,8 @@ class GatewayApp:
             return Response(200, b'{"status":"ok"}')
         if path == "/readyz":
             return self._ready()
+        if path == METRICS and self._metrics is not None:
+            return self._metrics.handle(request)
         if path == "/laneway/lanes":
             return self._authenticated(request, self._lanes)
         if path == _MODELS or path.startswith(_MODELS + "/"):
@@ -329,6 +336,12 @@ def _passthrough(assembly: Assembly) -> Passthrough | None:
         static_keys=config.static_keys,
         is_revoked=getattr(assembly.admission.state, "is_revoked", None),
     )
+
+
+def _metrics(assembly: Assembly) -> MetricsRoute | None:
+    """/metrics when `[metrics] enabled`, else None: not served."""
+    metrics = assembly.metrics
+    return None if metrics is None else MetricsRoute.of(metrics, assembly.config, assembly.env)
 
 
 def _relayed(forwarded: Forwarded) -> StreamResponse:
