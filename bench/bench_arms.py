@@ -21,6 +21,11 @@ config, each with its own SQLite ledger and key store:
 - capture: the open gateway with `[capture]` on for every request at a share of 1% (issue 20:
   an unsampled request pays a hook and a draw; one in a hundred has its bodies gathered and
   queued for the capture writer's thread), the plain arm's requests.
+- tracing: the open gateway with `[tracing]` on, every request sampled, its spans built and
+  exported by OTLP/HTTP to a stand-in collector (bench/otlp_sink.py, CPU 1) that reads and drops
+  them (issue 23); traceids: `[tracing] exporter = "none"`, the request path's part alone (a
+  trace id per request, its annotation and header, no spans); jsonlog: `[server] log_format =
+  "json"`, the request line as a JSON object. All three with the plain arm's requests.
 
 Checked before any load: every workload through every arm answers exactly 200 with the right kind
 of answer, `x-laneway-lane: bench3` on the lane's answers only, the same `x-laneway-model` and
@@ -93,6 +98,7 @@ from bench.harness import (
 )
 
 EMULATOR_PORT, REDIS_PORT, CALLGRIND_PORT, FIRST_GATEWAY_PORT = 4441, 4442, 4443, 4444
+OTLP_PORT = 4439  # the tracing arm's stand-in collector
 LANE = "bench3"
 LANE_CONFIG = f"""
 [lanes.{LANE}]
@@ -104,9 +110,29 @@ STATE = {  # gateway config -> what it adds to the lane
     "memory": '\n[state]\nbackend = "memory"\n',
     "redis": '\n[state]\nbackend = "redis"\nurl = "{url}"\nnamespace = "{namespace}"\n',
     "capture": '\n[capture]\nlanes = ["*"]\nshare = 0.01\nper_day = 10000000\n',
+    "tracing": f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\n',
+    "traceids": '\n[tracing]\nexporter = "none"\n',
+    "jsonlog": '\n[server]\nlog_format = "json"\n',
 }
-ARMS = {"plain": "open", "lane": "open", "memory": "memory", "redis": "redis", "capture": "capture"}
-TARGETS = {"lane": 0.95, "memory": 0.90, "redis": 0.70, "capture": 0.97}
+ARMS = {
+    "plain": "open",
+    "lane": "open",
+    "memory": "memory",
+    "redis": "redis",
+    "capture": "capture",
+    "tracing": "tracing",
+    "traceids": "traceids",
+    "jsonlog": "jsonlog",
+}
+TARGETS = {
+    "lane": 0.95,
+    "memory": 0.90,
+    "redis": 0.70,
+    "capture": 0.97,
+    "tracing": 0.97,
+    "traceids": 0.97,
+    "jsonlog": 0.97,
+}
 KEYED = ("memory", "redis")  # gateways with the admin API and virtual keys
 BASELINE_BUDGET = 0.03  # after/before instructions per request at most +3%
 ADMIN_KEY = "bench-admin-key-not-a-secret-0123456789"
@@ -472,6 +498,8 @@ def main() -> None:
         gw.port = FIRST_GATEWAY_PORT + i
     of = {(gw.side, arm): gw for gw in gateways for arm in arms if ARMS[arm] == gw.kind}
     check_ports_free([EMULATOR_PORT, REDIS_PORT, CALLGRIND_PORT, *(gw.port for gw in gateways)])
+    if "tracing" in arms:
+        check_ports_free([OTLP_PORT])
     ns = "lwbench:" + uuid.uuid4().hex[:12]
     check = Checks()
     print(f"Python {sys.version.split()[0]}, wrk {wrk_version()}, redis-py {version_of('redis')}")
@@ -485,12 +513,7 @@ def main() -> None:
     counts: Counts = {}
     with tempfile.TemporaryDirectory(prefix="laneway-bench-") as tmp, contextlib.ExitStack() as up:
         workdir = Path(tmp)
-        helpers = [up.enter_context(emulator(EMULATOR_PORT, workdir / "emulator.log"))]
-        if redis_server:
-            argv = [redis_server, "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", ""]
-            redis_log = workdir / "redis.log"
-            argv += ["--appendonly", "no"]
-            helpers.append(up.enter_context(server(argv, REDIS_PORT, cpu=LOAD_CPU, log=redis_log)))
+        helpers = start_helpers(up, workdir, redis_server, "tracing" in arms)
         with contextlib.ExitStack() as running:
             for gw in gateways:
                 start(running, gw, workdir / f"{gw.side}-{gw.kind}", ns)
@@ -512,6 +535,24 @@ def main() -> None:
     if check.failed:
         print("\n".join(f"!! {line}" for line in check.failed))
         raise SystemExit("\n!! FAILED: a wrong answer, an error under load or unsettled spend")
+
+
+def start_helpers(
+    up: contextlib.ExitStack, workdir: Path, redis_server: str, collector: bool
+) -> list[int]:
+    """The emulator, and Redis and the stand-in OTLP collector when arms need them (CPU 1);
+    their PIDs, stopped with `up`."""
+    helpers = [up.enter_context(emulator(EMULATOR_PORT, workdir / "emulator.log"))]
+    if redis_server:
+        argv = [redis_server, "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", ""]
+        redis_log = workdir / "redis.log"
+        argv += ["--appendonly", "no"]
+        helpers.append(up.enter_context(server(argv, REDIS_PORT, cpu=LOAD_CPU, log=redis_log)))
+    if collector:
+        argv = [sys.executable, "-m", "bench.otlp_sink", "--port", str(OTLP_PORT)]
+        sink_log = workdir / "otlp.log"
+        helpers.append(up.enter_context(server(argv, OTLP_PORT, cpu=LOAD_CPU, log=sink_log)))
+    return helpers
 
 
 def arm_requests(gateways: list[Gateway], arms: list[str]) -> Requests:

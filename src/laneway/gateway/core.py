@@ -162,7 +162,7 @@ class Gateway:
         plan: Plan | None = None
         try:  # free unless raised (3.11): refusals are recorded on their own, rare, path
             request = read_request(endpoint, body)
-            if headers and self._traceparent:
+            if self._traceparent and headers:
                 request.traceparent = headers.get(b"traceparent")
             previous = request.previous_response_id
             if previous is not None and self._homes is not None:

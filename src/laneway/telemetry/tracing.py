@@ -71,18 +71,25 @@ class TraceIds(Observer):
         else:
             trace_id = parent.trace_id
             trace = Trace(trace_id, parent.span_id) if parent.sampled else None
-        exchange.annotate(TRACE_ID, trace_id_hex(trace_id))
+        _annotate(exchange.record, trace_id)
         return trace
 
     def refusal(self, record: LedgerRecord) -> Trace | None:
         """A refused request (no exchange, so no caller's traceparent reaches here): a trace of
         its own, annotated on its record; its Trace when it is sampled."""
         trace_id = self._draw(128) or 1
-        notes = record.annotations
-        if notes is None:
-            notes = record.annotations = {}
-        notes[TRACE_ID] = trace_id_hex(trace_id)
+        _annotate(record, trace_id)
         return Trace(trace_id) if (trace_id & _LOW64) < self._bound else None
+
+
+def _annotate(record: LedgerRecord, trace_id: int) -> None:
+    """What `Exchange.annotate(TRACE_ID, ...)` does, without checking on every request a name
+    and a value known to be valid (a constant, and 32 hex digits)."""
+    notes = record.annotations
+    if notes is None:
+        record.annotations = {TRACE_ID: trace_id_hex(trace_id)}
+    else:
+        notes[TRACE_ID] = trace_id_hex(trace_id)
 
 
 class SpanTracer(TraceIds):
