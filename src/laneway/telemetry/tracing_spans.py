@@ -72,29 +72,35 @@ class SpanMaker:
                 (start, end),
             )
         ]
+        made.extend(self._attempt_spans(trace, record, own, operation, end))
+        return made
+
+    def _attempt_spans(
+        self, trace: Trace, record: LedgerRecord, own: SpanContext, operation: str, end: int
+    ) -> list[ReadableSpan]:
+        """One CLIENT span per attempt, each ending when its hook noted (else with the
+        request), starting its latency before."""
+        made = []
         attempts = record.attempts
         ends = trace.attempt_ends
         for index, attempt in enumerate(attempts):
             finished = int(ends[index] * _NS) if index < len(ends) else end
-            began = finished - int(attempt.latency_ms * 1e6)
             following = attempts[index + 1] if index + 1 < len(attempts) else None
-            context = SpanContext(trace.trace_id, self._span_id(), False, _SAMPLED)
-            attempt_attributes = attempt_attributes_of(operation, index, attempt, following)
-            answered = following is None and record.answering_model is not None
-            if answered:
-                attempt_attributes.update(usage_attributes(record))
-            attempt_status = _UNSET
-            if "error.type" in attempt_attributes:
-                attempt_status = Status(StatusCode.ERROR, attempt.error or None)
+            attributes = attempt_attributes_of(operation, index, attempt, following)
+            if following is None and record.answering_model is not None:  # it answered
+                attributes.update(usage_attributes(record))
+            status = _UNSET
+            if "error.type" in attributes:
+                status = Status(StatusCode.ERROR, (attempt.error or "")[:_ERROR_TEXT_MAX] or None)
             made.append(
                 self._span(
                     f"{operation} {attempt.model}",
-                    context,
+                    SpanContext(trace.trace_id, self._span_id(), False, _SAMPLED),
                     own,
                     SpanKind.CLIENT,
-                    attempt_attributes,
-                    attempt_status,
-                    (began, finished),
+                    attributes,
+                    status,
+                    (finished - int(attempt.latency_ms * 1e6), finished),
                 )
             )
         return made
