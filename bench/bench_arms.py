@@ -21,11 +21,12 @@ config, each with its own SQLite ledger and key store:
 - capture: the open gateway with `[capture]` on for every request at a share of 1% (issue 20:
   an unsampled request pays a hook and a draw; one in a hundred has its bodies gathered and
   queued for the capture writer's thread), the plain arm's requests.
-- tracing: the open gateway with `[tracing]` on, every request sampled, its spans built and
-  exported by OTLP/HTTP to a stand-in collector (bench/otlp_sink.py, CPU 1) that reads and drops
-  them (issue 23); traceids: `[tracing] exporter = "none"`, the request path's part alone (a
-  trace id per request, its annotation and header, no spans); jsonlog: `[server] log_format =
-  "json"`, the request line as a JSON object. All three with the plain arm's requests.
+- tracing: the open gateway with `[tracing]` on at its default sample_ratio (1%), sampled
+  requests' spans built and exported by OTLP/HTTP to a stand-in collector (bench/otlp_sink.py,
+  CPU 1) that reads and drops them (issue 23); traceall: the same with every request sampled
+  (what one sampled request costs); traceids: `[tracing] exporter = "none"`, the request path's
+  part alone (a trace id per request, its annotation and header, no spans); jsonlog: `[server]
+  log_format = "json"`, the request line as a JSON object. All with the plain arm's requests.
 
 Checked before any load: every workload through every arm answers exactly 200 with the right kind
 of answer, `x-laneway-lane: bench3` on the lane's answers only, the same `x-laneway-model` and
@@ -111,6 +112,9 @@ STATE = {  # gateway config -> what it adds to the lane
     "redis": '\n[state]\nbackend = "redis"\nurl = "{url}"\nnamespace = "{namespace}"\n',
     "capture": '\n[capture]\nlanes = ["*"]\nshare = 0.01\nper_day = 10000000\n',
     "tracing": f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\n',
+    "traceall": (
+        f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\nsample_ratio = 1.0\n'
+    ),
     "traceids": '\n[tracing]\nexporter = "none"\n',
     "jsonlog": '\n[server]\nlog_format = "json"\n',
 }
@@ -121,6 +125,7 @@ ARMS = {
     "redis": "redis",
     "capture": "capture",
     "tracing": "tracing",
+    "traceall": "traceall",
     "traceids": "traceids",
     "jsonlog": "jsonlog",
 }
@@ -130,6 +135,7 @@ TARGETS = {
     "redis": 0.70,
     "capture": 0.97,
     "tracing": 0.97,
+    "traceall": 0.97,
     "traceids": 0.97,
     "jsonlog": 0.97,
 }
@@ -498,7 +504,8 @@ def main() -> None:
         gw.port = FIRST_GATEWAY_PORT + i
     of = {(gw.side, arm): gw for gw in gateways for arm in arms if ARMS[arm] == gw.kind}
     check_ports_free([EMULATOR_PORT, REDIS_PORT, CALLGRIND_PORT, *(gw.port for gw in gateways)])
-    if "tracing" in arms:
+    collector = bool({"tracing", "traceall"} & set(arms))
+    if collector:
         check_ports_free([OTLP_PORT])
     ns = "lwbench:" + uuid.uuid4().hex[:12]
     check = Checks()
@@ -513,7 +520,7 @@ def main() -> None:
     counts: Counts = {}
     with tempfile.TemporaryDirectory(prefix="laneway-bench-") as tmp, contextlib.ExitStack() as up:
         workdir = Path(tmp)
-        helpers = start_helpers(up, workdir, redis_server, "tracing" in arms)
+        helpers = start_helpers(up, workdir, redis_server, collector)
         with contextlib.ExitStack() as running:
             for gw in gateways:
                 start(running, gw, workdir / f"{gw.side}-{gw.kind}", ns)

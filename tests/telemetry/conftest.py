@@ -56,7 +56,7 @@ def traced_config(emulator: EmulatorServer, ledger: Path, **sections: Any) -> Ga
         "ledger": {"path": str(ledger)},
         "timeouts": {"first_byte_s": 2.0, "idle_s": 2.0, "total_s": 10.0},
         "server": {"port": 0},
-        "tracing": {"service_name": "laneway-test"},
+        "tracing": {"service_name": "laneway-test", "sample_ratio": 1.0},
     }
     raw.update(sections)
     return GatewayConfig.model_validate(raw)

@@ -75,6 +75,7 @@ def test_spans_go_to_the_otlp_endpoint_with_headers_from_the_environment(
         "endpoint": sink.endpoint,
         "headers_env": "TEST_OTLP_HEADERS",
         "service_name": "laneway-otlp",
+        "sample_ratio": 1.0,
     }
     config = traced_config(emulator, tmp_path / "ledger.db", tracing=tracing)
     env = {"EMU_KEY": PROVIDER_KEY, "TEST_OTLP_HEADERS": f"authorization={OTLP_SECRET}"}
@@ -108,6 +109,9 @@ def test_unknown_keys_and_bad_values_are_refused() -> None:
         with pytest.raises(ValidationError):
             GatewayConfig.model_validate({"tracing": section})
     assert GatewayConfig().tracing is None  # absent: off
+    on = GatewayConfig.model_validate({"tracing": {}}).tracing
+    assert on is not None
+    assert on.sample_ratio == 0.01  # each sampled request costs about twice its own CPU
 
 
 def test_serve_refuses_an_unknown_tracing_key(tmp_path: Path, run: Run) -> None:

@@ -56,14 +56,19 @@ class TraceIds(Observer):
         self._bound = round(sample_ratio * (1 << 64))
 
     def request_started(self, exchange: Exchange) -> None:
-        self.start(exchange)
+        # The id alone (no sampling decision: nothing is built here), the common case inline.
+        header = exchange.request.traceparent
+        parent = parse_traceparent(header) if header is not None else None
+        trace_id = (self._draw(128) or 1) if parent is None else parent.trace_id
+        _annotate(exchange.record, trace_id)
 
     def refused(self, record: LedgerRecord) -> None:
-        self.refusal(record)
+        _annotate(record, self._draw(128) or 1)
 
     def start(self, exchange: Exchange) -> Trace | None:
         """Annotate the exchange's trace id; its Trace when it is sampled."""
-        parent = parse_traceparent(exchange.request.traceparent)
+        header = exchange.request.traceparent
+        parent = parse_traceparent(header) if header is not None else None
         if parent is None:
             trace_id = self._draw(128) or 1  # all zeros is no trace id
             sampled = (trace_id & _LOW64) < self._bound

@@ -6,7 +6,7 @@ Absent, tracing is off and no OpenTelemetry module is imported.
     endpoint = "http://127.0.0.1:4318/v1/traces"     # OTLP over HTTP (protobuf)
     headers_env = "OTEL_EXPORTER_OTLP_HEADERS"       # "name=value,..." read from here, never logged
     service_name = "laneway"
-    sample_ratio = 1.0                               # of requests that start a trace here
+    sample_ratio = 0.01                              # of requests that start a trace here
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ class TracingConfig(Strict):
     service_name: Annotated[str, Field(min_length=1, max_length=200)] = "laneway"
     # The share of requests without a sampled-or-not caller that are sampled (decided by the
     # trace id, as OpenTelemetry's TraceIdRatioBased); a caller's `traceparent` flag decides
-    # for its own requests (parent-based).
-    sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
+    # for its own requests (parent-based). Low by default: a sampled request's spans cost about
+    # twice the request's own CPU to build and export (docs/tracing.md, "What it costs").
+    sample_ratio: Annotated[float, Field(ge=0, le=1)] = 0.01
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
     # Spans waiting for export past this many requests are dropped (and counted), never
     # queued without bound.
