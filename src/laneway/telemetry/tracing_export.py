@@ -1,9 +1,10 @@
 """Where sampled requests' spans are built and exported: a thread of its own, off the event loop.
 
-The request path only appends (trace, record) to a bounded queue (`SpanShipper.put`: no lock, no
-wake-up); the thread wakes every `flush_s`, builds the spans of what is waiting (tracing_spans)
-and hands them to the exporter in batches. A full queue drops the newest and counts it; an
-exporter that fails is logged once per `_LOGGED_EVERY` failures, and never reaches a request.
+The request path only appends (trace, record) to a bounded queue (`SpanShipper.put`: no lock;
+a wake-up only once a batch's worth waits). The thread wakes every `flush_s` (5 s) or on that
+wake-up, builds the spans of what is waiting (tracing_spans) and hands them to the exporter in
+batches. A full queue drops the newest and counts it; an exporter that fails is logged once per
+`_LOGGED_EVERY` failures, and never reaches a request.
 
 `tracing_observer` builds it all from `[tracing]`: the OTLP/HTTP exporter (OpenTelemetry's,
 from the `otel` extra) or any `SpanExporter` the caller gives (a test's in-memory one).
@@ -33,8 +34,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FLUSH_S = 1.0
-BATCH = 512  # spans per export call
+# As OpenTelemetry's BatchSpanProcessor (its defaults): every 5 s, up to 512 spans per export
+# call. Each call has a fixed cost (encoding the resource, an HTTP request) that a shorter delay
+# pays more often for fewer spans.
+FLUSH_S = 5.0
+BATCH = 512
 _LOGGED_EVERY = 100
 INSTALL_HINT = (
     "[tracing] exports spans over OTLP: install laneway[otel] (pip install 'laneway[otel]')"
@@ -58,18 +62,24 @@ class SpanShipper:
         self._flush_s = flush_s
         self._queue: deque[tuple[Trace, LedgerRecord]] = deque()
         self._shipping = threading.Lock()  # one batch at a time: the thread's, or flush()'s
-        self._stop = threading.Event()
+        self._due = threading.Event()  # a batch is waiting (or the shipper is closing)
+        self._stopping = False
         self.dropped = 0  # requests whose spans found the queue full
         self.failures = 0  # export calls that failed
         self._thread = threading.Thread(target=self._run, name="laneway-spans", daemon=True)
         self._thread.start()
 
     def put(self, trace: Trace, record: LedgerRecord) -> None:
-        """From the event loop: an append (atomic under the GIL), nothing else."""
-        if len(self._queue) >= self._max_queue:
+        """From the event loop: an append (atomic under the GIL); once a batch's worth waits,
+        the thread is woken rather than left to its timer."""
+        queue = self._queue
+        waiting = len(queue)
+        if waiting >= self._max_queue:
             self.dropped += 1
             return
-        self._queue.append((trace, record))
+        queue.append((trace, record))
+        if waiting == BATCH:
+            self._due.set()
 
     def flush(self) -> None:
         """Build and export everything waiting, now (tests; `close`)."""
@@ -78,15 +88,18 @@ class SpanShipper:
 
     def close(self) -> None:
         """Stop the thread, export what waits, shut the exporter down (idempotent)."""
-        if self._stop.is_set():
+        if self._stopping:
             return
-        self._stop.set()
+        self._stopping = True
+        self._due.set()
         self._thread.join(timeout=30)
         self.flush()
         self._exporter.shutdown()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._flush_s):
+        while not self._stopping:
+            self._due.wait(self._flush_s)
+            self._due.clear()
             self.flush()
 
     def _ship(self) -> None:
