@@ -30,6 +30,10 @@ from tests.sdk import sdk
 PROMPT = "MARKER-PROMPT-5b1e: tell me about herons."
 CLIENT_KEY = "sk-client-json-never-logged-0123"
 PROVIDER_KEY = "sk-provider-json-never-logged-0123"
+FIELDS = {
+    "ts", "level", "logger", "record_id", "trace_id", "status", "http", "lane", "model",
+    "answering_model", "attempts", "latency_ms", "ttfb_ms", "cost_usd", "key_id", "refusal",
+}  # fmt: skip
 
 
 def serve(config: Path, port: int, log: Path, *options: str) -> subprocess.Popen[bytes]:
@@ -158,8 +162,8 @@ def check_line(line: dict[str, Any], record: Any) -> None:
     else:
         assert line["cost_usd"] == usd_str(record.cost_usd)
         assert Decimal(line["cost_usd"]) == record.cost_usd
-    if record.usage is not None:
-        assert line["output_tokens"] == record.usage.output_tokens
+    assert line["ttfb_ms"] == (None if record.ttfb_ms is None else round(record.ttfb_ms, 1))
+    assert line.keys() == FIELDS
 
 
 def test_other_records_and_failures_are_objects_too() -> None:

@@ -3,10 +3,11 @@
 A request's line (one per request laneway records, from the request log observer):
 
     {"ts":1765000000.123,"level":"info","logger":"laneway.request","record_id":"req_...",
-     "trace_id":"4bf9...","status":"ok","http":200,"endpoint":"chat","stream":false,
-     "lane":"coding","model":"lane:coding","answering_model":"gpt-5.4-mini","provider":"openai",
-     "attempts":1,"latency_ms":412.3,"ttfb_ms":398.0,"input_tokens":120,"output_tokens":40,
+     "trace_id":"4bf9...","status":"ok","http":200,"lane":"coding","model":"lane:coding",
+     "answering_model":"gpt-5.4-mini","attempts":1,"latency_ms":412.3,"ttfb_ms":398.0,
      "cost_usd":"0.000231","key_id":"key_...","refusal":null}
+
+(The fields the text line has, and the trace id; the ledger holds the rest of the record.)
 
 Any other log record: {"ts", "level", "logger", "msg"} (and "exc" with its traceback). `ts` is
 unix seconds. Never a secret (a key appears only as its id) and never a prompt, an answer or an
@@ -32,7 +33,6 @@ MARKS = {MARK: True}
 
 def json_line(record: LedgerRecord) -> str:
     """A request's line: its record's facts as one JSON object."""
-    usage = record.usage
     cost = record.cost_usd
     notes = record.annotations
     latency = record.latency_ms
@@ -46,17 +46,12 @@ def json_line(record: LedgerRecord) -> str:
             "trace_id": notes.get("trace-id") if notes else None,
             "status": record.status,
             "http": record.http_status,
-            "endpoint": record.endpoint,
-            "stream": record.stream,
             "lane": record.lane,
             "model": record.requested_model,
             "answering_model": record.answering_model,
-            "provider": record.provider,
             "attempts": len(record.attempts),
             "latency_ms": None if latency is None else round(latency, 1),
             "ttfb_ms": None if ttfb is None else round(ttfb, 1),
-            "input_tokens": None if usage is None else usage.input_tokens,
-            "output_tokens": None if usage is None else usage.output_tokens,
             "cost_usd": None if cost is None else usd_str(cost),  # exact; null: unknown
             "key_id": record.key_id,
             "refusal": record.refusal,
