@@ -24,6 +24,14 @@ config, each with its own SQLite ledger and key store:
 - metrics: the open gateway with `[metrics] enabled = true` (issue 23: each settled record bumps
   the Prometheus counts; /metrics is scraped once before the load and must answer 200), the
   plain arm's requests.
+- tracing: the open gateway with `[tracing]` on at its default sample_ratio (1%), sampled
+  requests' spans built and exported by OTLP/HTTP to a stand-in collector (bench/otlp_sink.py,
+  CPU 1) that reads and drops them (issue 23); traceall: the same with every request sampled
+  (what one sampled request costs); traceids: `[tracing] exporter = "none"`, the request path's
+  part alone (a trace id per request, its annotation and header, no spans); jsonlog: `[server]
+  log_format = "json"`, the request line as a JSON object. All with the plain arm's requests.
+- telemetry: metrics, tracing as shipped and the JSON request line on together (the issue's
+  "on together" figure), the plain arm's requests.
 
 Checked before any load: every workload through every arm answers exactly 200 with the right kind
 of answer, `x-laneway-lane: bench3` on the lane's answers only, the same `x-laneway-model` and
@@ -96,6 +104,7 @@ from bench.harness import (
 )
 
 EMULATOR_PORT, REDIS_PORT, CALLGRIND_PORT, FIRST_GATEWAY_PORT = 4441, 4442, 4443, 4444
+OTLP_PORT = 4439  # the tracing arm's stand-in collector
 LANE = "bench3"
 LANE_CONFIG = f"""
 [lanes.{LANE}]
@@ -108,6 +117,17 @@ STATE = {  # gateway config -> what it adds to the lane
     "redis": '\n[state]\nbackend = "redis"\nurl = "{url}"\nnamespace = "{namespace}"\n',
     "capture": '\n[capture]\nlanes = ["*"]\nshare = 0.01\nper_day = 10000000\n',
     "metrics": "\n[metrics]\nenabled = true\nopen = true\n",
+    "tracing": f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\n',
+    "traceall": (
+        f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\nsample_ratio = 1.0\n'
+    ),
+    "traceids": '\n[tracing]\nexporter = "none"\n',
+    "jsonlog": '\n[server]\nlog_format = "json"\n',
+    "telemetry": (
+        "\n[metrics]\nenabled = true\nopen = true\n"
+        f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\n'
+        '\n[server]\nlog_format = "json"\n'
+    ),
 }
 ARMS = {
     "plain": "open",
@@ -116,8 +136,24 @@ ARMS = {
     "redis": "redis",
     "capture": "capture",
     "metrics": "metrics",
+    "tracing": "tracing",
+    "traceall": "traceall",
+    "traceids": "traceids",
+    "jsonlog": "jsonlog",
+    "telemetry": "telemetry",
 }
-TARGETS = {"lane": 0.95, "memory": 0.90, "redis": 0.70, "capture": 0.97, "metrics": 0.97}
+TARGETS = {
+    "lane": 0.95,
+    "memory": 0.90,
+    "redis": 0.70,
+    "capture": 0.97,
+    "metrics": 0.97,
+    "tracing": 0.97,
+    "traceall": 0.97,
+    "traceids": 0.97,
+    "jsonlog": 0.97,
+    "telemetry": 0.97,
+}
 KEYED = ("memory", "redis")  # gateways with the admin API and virtual keys
 BASELINE_BUDGET = 0.03  # after/before instructions per request at most +3%
 ADMIN_KEY = "bench-admin-key-not-a-secret-0123456789"
@@ -487,6 +523,9 @@ def main() -> None:
         gw.port = FIRST_GATEWAY_PORT + i
     of = {(gw.side, arm): gw for gw in gateways for arm in arms if ARMS[arm] == gw.kind}
     check_ports_free([EMULATOR_PORT, REDIS_PORT, CALLGRIND_PORT, *(gw.port for gw in gateways)])
+    collector = bool({"tracing", "traceall", "telemetry"} & set(arms))
+    if collector:
+        check_ports_free([OTLP_PORT])
     ns = "lwbench:" + uuid.uuid4().hex[:12]
     check = Checks()
     print(f"Python {sys.version.split()[0]}, wrk {wrk_version()}, redis-py {version_of('redis')}")
@@ -500,12 +539,7 @@ def main() -> None:
     counts: Counts = {}
     with tempfile.TemporaryDirectory(prefix="laneway-bench-") as tmp, contextlib.ExitStack() as up:
         workdir = Path(tmp)
-        helpers = [up.enter_context(emulator(EMULATOR_PORT, workdir / "emulator.log"))]
-        if redis_server:
-            argv = [redis_server, "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", ""]
-            redis_log = workdir / "redis.log"
-            argv += ["--appendonly", "no"]
-            helpers.append(up.enter_context(server(argv, REDIS_PORT, cpu=LOAD_CPU, log=redis_log)))
+        helpers = start_helpers(up, workdir, redis_server, collector)
         with contextlib.ExitStack() as running:
             for gw in gateways:
                 start(running, gw, workdir / f"{gw.side}-{gw.kind}", ns)
@@ -527,6 +561,24 @@ def main() -> None:
     if check.failed:
         print("\n".join(f"!! {line}" for line in check.failed))
         raise SystemExit("\n!! FAILED: a wrong answer, an error under load or unsettled spend")
+
+
+def start_helpers(
+    up: contextlib.ExitStack, workdir: Path, redis_server: str, collector: bool
+) -> list[int]:
+    """The emulator, and Redis and the stand-in OTLP collector when arms need them (CPU 1);
+    their PIDs, stopped with `up`."""
+    helpers = [up.enter_context(emulator(EMULATOR_PORT, workdir / "emulator.log"))]
+    if redis_server:
+        argv = [redis_server, "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", ""]
+        redis_log = workdir / "redis.log"
+        argv += ["--appendonly", "no"]
+        helpers.append(up.enter_context(server(argv, REDIS_PORT, cpu=LOAD_CPU, log=redis_log)))
+    if collector:
+        argv = [sys.executable, "-m", "bench.otlp_sink", "--port", str(OTLP_PORT)]
+        sink_log = workdir / "otlp.log"
+        helpers.append(up.enter_context(server(argv, OTLP_PORT, cpu=LOAD_CPU, log=sink_log)))
+    return helpers
 
 
 def arm_requests(gateways: list[Gateway], arms: list[str]) -> Requests:

@@ -47,6 +47,7 @@ from laneway.routing.lane_config import (
 )
 from laneway.routing.output_cap import DEFAULT_ALLOWANCE
 from laneway.telemetry.metrics_config import MetricsConfig
+from laneway.telemetry.tracing_config import TracingConfig
 from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.timeouts import TimeoutsConfig
 
@@ -81,6 +82,9 @@ class ServerConfig(Strict):
     idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 75.0
     max_connections: Annotated[int, Field(ge=1, le=1_000_000)] = 4096
     max_connections_per_client: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
+    # `laneway serve`'s log lines on stderr: "text", or "json" (one object per line, the
+    # request lines' fields in docs/tracing.md); --log-format overrides it.
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _deadlines_in_order(self) -> ServerConfig:
@@ -256,6 +260,7 @@ class GatewayConfig(Strict):
     background: BackgroundConfig = BackgroundConfig()
     capture: CaptureConfig = CaptureConfig()  # off unless it names lanes (docs/capture.md)
     metrics: MetricsConfig = MetricsConfig()  # Prometheus /metrics (docs/observability.md)
+    tracing: TracingConfig | None = None  # absent: off, no OpenTelemetry (docs/tracing.md)
 
     @classmethod
     def load(cls, path: Path | None) -> GatewayConfig:

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from laneway.assembly.upstream import (
     EMULATOR_PROVIDER,
@@ -74,13 +75,19 @@ from laneway.routing.lanes import (
 )
 from laneway.routing.observations import HISTORY_S, Observations
 from laneway.routing.router import Router
+from laneway.telemetry.json_log import MARKS, json_line
 from laneway.telemetry.metrics import Metrics
+from laneway.telemetry.tracing import TraceIds
+from laneway.telemetry.tracing_export import SpanShipper, tracing_observer
 from laneway.upstream.breaker import BreakerSettings
 from laneway.upstream.breaker_board import BreakerBoard
 from laneway.upstream.health import Health
 from laneway.upstream.provider_config import ProviderConfig
 from laneway.upstream.providers import Provider, TransportFactory, build_providers
 from laneway.upstream.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 
 class Assembly:
@@ -98,7 +105,10 @@ class Assembly:
         warn: Warn | None = None,
         transport: TransportFactory = default_transport,
         observers: Sequence[Observer] = (),
+        span_exporter: SpanExporter | None = None,
     ) -> None:
+        """`span_exporter`: where `[tracing]` sends spans instead of OTLP (a test's in-memory
+        exporter, a library caller's own)."""
         self.config = config
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
         self.clock = clock or SystemClock()
@@ -108,6 +118,7 @@ class Assembly:
         self._warn = warn or _quiet
         self._transport = transport
         self._observers = tuple(observers)
+        self._span_exporter = span_exporter
         self._built: set[str] = set()
         self._closed = False
 
@@ -168,6 +179,16 @@ class Assembly:
         shared = (state.resolved_url(self.env), state.namespace, state.timeout_s)
         store, rng = self.open_captures(), self._rng
         return Capture.start(capture, store, rng, self.clock, shared if self.shared_state else None)
+
+    @cached_property
+    def tracing(self) -> tuple[TraceIds, SpanShipper | None] | None:
+        """The tracing observer and its span shipper when `[tracing]` is on, else None (and no
+        OpenTelemetry module imported)."""
+        tracing = self.config.tracing
+        if tracing is None or not tracing.on:
+            return None
+        self._built.add("tracing")
+        return tracing_observer(tracing, self.env, self.clock, self._rng, self._span_exporter)
 
     @property
     def shared_state(self) -> bool:
@@ -422,6 +443,8 @@ class Assembly:
         retry, background = self.config.retry, self.config.background
         capturing = () if self.capture is None else (self.capture.observer,)
         counting = () if self.metrics is None else (self.metrics.observer,)
+        tracing = () if self.tracing is None else (self.tracing[0],)
+        lines = self.config.server.log_format == "json"
         gateway = Gateway(
             self.router,
             self.health,
@@ -439,7 +462,14 @@ class Assembly:
                 max_server_delay_s=retry.max_server_delay_s,
             ),
             pacer=self.pacer,
-            observers=(*self._observers, *capturing, *counting, *request_log()),
+            # Tracing first: the trace id it annotates is in the request log's line.
+            observers=(
+                *tracing,
+                *self._observers,
+                *capturing,
+                *counting,
+                *(request_log(json_line, MARKS) if lines else request_log()),
+            ),
             durable_reservations=self.config.ledger.durable_reservations,
             learn=RoutingLearner(self.observations, self.response_homes).learn,
             lifecycle=_Lifecycle(self),
@@ -489,6 +519,8 @@ class Assembly:
             self.writer.close()
         if "capture" in built and self.capture is not None:
             self.capture.close()
+        if "tracing" in built and self.tracing is not None and self.tracing[1] is not None:
+            self.tracing[1].close()
         self.close_stores()
         if "upstream" in built:
             self.upstream.close()

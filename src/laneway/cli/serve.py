@@ -10,8 +10,9 @@ import click
 from laneway.cli.config_option import config_option
 from laneway.cli.errors import CliError
 from laneway.config import GatewayConfig
-from laneway.server.log_level import DEFAULT, LEVELS, configure_logging
+from laneway.server.log_level import DEFAULT, FORMATS, LEVELS, configure_logging
 from laneway.server.run import serve_forever
+from laneway.telemetry.json_log import json_announce
 
 
 @click.command("serve")
@@ -26,29 +27,42 @@ from laneway.server.run import serve_forever
     show_default=True,
     help="info logs one line per request (id, status, lane, model, latency, cost).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="json: every line on stderr one JSON object (docs/tracing.md) [config: text].",
+)
 def serve_command(
     host: str | None,
     port: int | None,
     config_path: Path | None,
     workers: int | None,
     log_level: str,
+    log_format: str | None,
 ) -> None:
     """Serve the OpenAI-compatible gateway: POST /v1/responses, /v1/chat/completions,
     GET /v1/models, /healthz, /readyz. With no provider configured and no OPENAI_API_KEY it
     answers from the built-in emulator."""
-    configure_logging(log_level)
     config = GatewayConfig.load(config_path)
     overrides = {
         name: value
-        for name, value in (("host", host), ("port", port), ("workers", workers))
+        for name, value in (
+            ("host", host),
+            ("port", port),
+            ("workers", workers),
+            ("log_format", log_format),
+        )
         if value is not None
     }
     if overrides:
         server = config.server.model_copy(update=overrides)
         config = config.model_copy(update={"server": server})
+    json = config.server.log_format == "json"
+    configure_logging(log_level, config.server.log_format)
 
     def announce(line: str) -> None:
-        click.echo(line, err=True)
+        click.echo(json_announce(line) if json else line, err=True)
 
     try:
         serve_forever(config, os.environ, announce, log_level)

@@ -101,6 +101,7 @@ class Gateway:
         self.providers = tuple(providers)
         self.catalog = catalog
         self.observers = Observers(observers)
+        self._traceparent = self.observers.want_traceparent
         self._admission = admission
         self._clock = clock
         self._lifecycle = lifecycle
@@ -161,6 +162,8 @@ class Gateway:
         plan: Plan | None = None
         try:  # free unless raised (3.11): refusals are recorded on their own, rare, path
             request = read_request(endpoint, body)
+            if self._traceparent and headers:
+                request.traceparent = headers.get(b"traceparent")
             previous = request.previous_response_id
             if previous is not None and self._homes is not None:
                 await self._homes.check_follow_up(client, previous)  # the key's own, or 400

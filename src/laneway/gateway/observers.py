@@ -102,6 +102,8 @@ class Observer(Protocol):
     wants_bodies: ClassVar[bool] = False
     # With wants_bodies: only the exchanges this observer asks for (`Exchange.want_bodies`).
     bodies_per_exchange: ClassVar[bool] = False
+    # The caller's `traceparent` header, read into `ApiRequest.traceparent` (else left None).
+    wants_traceparent: ClassVar[bool] = False
 
     def request_started(self, exchange: Exchange) -> None:
         """Routed and admitted; its record is about to be reserved."""
@@ -157,6 +159,9 @@ class Observers:
         self.watch_starts = bool(self._started)
         self.watch_settled = bool(self._settled)
         self.watch_refused = bool(self._refused)
+        self.want_traceparent = any(
+            getattr(observer, "wants_traceparent", False) for observer in self.observers
+        )
         self.failures: Counter[str] = Counter()  # "observer.hook" -> times it raised
 
     def request_started(self, exchange: Exchange) -> None:

@@ -6,12 +6,15 @@ as the record is complete:
 
 Never a secret (a key appears only as its id), never a prompt or an answer. It costs nothing
 when INFO is off: `request_log()` gives no observer then, and the gateway calls no hook.
+Another line format (laneway.telemetry.json_log: one JSON object) is a `line` function given to
+`request_log`, with what its records carry for its formatter (`marks`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 
 from laneway.gateway.observers import Bodies, Exchange, Observer
 from laneway.ledger.record import LedgerRecord
@@ -25,8 +28,14 @@ _new_record = object.__new__
 _started = logging._startTime  # type: ignore[attr-defined]
 
 
+Line = Callable[[LedgerRecord], str]
+
+
 class RequestLog(Observer):
-    def __init__(self) -> None:
+    def __init__(self, line: Line | None = None, marks: Mapping[str, object] | None = None) -> None:
+        """`line`: the record's line (default: `text`); `marks`: attributes set on each line's
+        LogRecord (what a formatter tells request lines by)."""
+        self._line = line or text
         # A LogRecord's fields that are the same for every line, made once (Logger.makeRecord
         # computes them all again for each); each line's record is a copy of them with its
         # message and time. Only for the standard record class: a factory set by someone
@@ -36,6 +45,8 @@ class RequestLog(Observer):
             if logging.getLogRecordFactory() is logging.LogRecord
             else None
         )
+        if self._fields is not None and marks:
+            self._fields.update(marks)
 
     def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
         self.write(exchange.record)
@@ -44,7 +55,7 @@ class RequestLog(Observer):
         self.write(record)
 
     def write(self, record: LedgerRecord) -> None:
-        line = text(record)
+        line = self._line(record)
         fields = self._fields
         if fields is None:
             log.info(line)
@@ -64,10 +75,12 @@ class RequestLog(Observer):
             log.callHandlers(entry)
 
 
-def request_log() -> tuple[RequestLog, ...]:
+def request_log(
+    line: Line | None = None, marks: Mapping[str, object] | None = None
+) -> tuple[RequestLog, ...]:
     """The observer to register: one when INFO is on for this logger, else none (so a
     quieter level costs nothing per request). Decided once, at start-up."""
-    return (RequestLog(),) if log.isEnabledFor(logging.INFO) else ()
+    return (RequestLog(line, marks),) if log.isEnabledFor(logging.INFO) else ()
 
 
 def text(record: LedgerRecord) -> str:

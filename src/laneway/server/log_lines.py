@@ -43,10 +43,16 @@ class LineBuffer(logging.StreamHandler):  # type: ignore[type-arg]
     """A StreamHandler (stderr by default) writing its lines in batches, as the module says."""
 
     def __init__(
-        self, stream: TextIO | None = None, *, flush_s: float = FLUSH_S, lines_max: int = LINES_MAX
+        self,
+        stream: TextIO | None = None,
+        *,
+        flush_s: float = FLUSH_S,
+        lines_max: int = LINES_MAX,
+        formatter: logging.Formatter | None = None,
     ) -> None:
+        """`formatter`: LineFormatter's text unless another is given (JSON lines)."""
         super().__init__(stream)
-        self.setFormatter(LineFormatter())
+        self.setFormatter(formatter or LineFormatter())
         self._flush_s = flush_s
         self._lines_max = lines_max
         self._lines: list[str] = []

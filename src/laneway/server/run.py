@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import uvloop
 
@@ -23,6 +24,9 @@ from laneway.gateway.attempts import Sleep
 from laneway.http.listener import bind
 from laneway.server.app import GatewayApp
 from laneway.server.log_level import configure_logging, flush_logs
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 _START_TIMEOUT_S = 15.0
 DRAIN_S = 30.0  # at shutdown, requests in flight get this long to finish
@@ -87,7 +91,7 @@ def _worker(
     """One serving process: its own socket on the shared port, until SIGINT or SIGTERM.
     `log_level`: set up logging (a spawned worker inherits none)."""
     if log_level is not None:
-        configure_logging(log_level)
+        configure_logging(log_level, config.server.log_format)
     sock = bind(host, port, reuse_port=config.server.workers > 1)
 
     async def main() -> None:
@@ -196,10 +200,13 @@ class GatewayServer:
         env: Mapping[str, str] | None = None,
         *,
         sleep: Sleep | None = None,
+        span_exporter: SpanExporter | None = None,
     ) -> None:
+        """`span_exporter`: where `[tracing]` sends spans instead of OTLP (tests)."""
         self._config = config
         self._env = dict(os.environ if env is None else env)
         self._sleep = sleep
+        self._span_exporter = span_exporter
         self._socket = bind(config.server.host, config.server.port)
         self.host, self.port = self._socket.getsockname()[:2]
         self._loop = uvloop.new_event_loop()
@@ -219,7 +226,9 @@ class GatewayServer:
 
         async def main() -> None:
             self._stop = asyncio.Event()
-            self.assembly = Assembly(self._config, self._env, sleep=self._sleep)
+            self.assembly = Assembly(
+                self._config, self._env, sleep=self._sleep, span_exporter=self._span_exporter
+            )
             await self.assembly.gateway.start()
             await _serve(self.assembly, self._socket, self._stop, self._ready.set)
 

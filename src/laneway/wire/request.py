@@ -31,6 +31,9 @@ class ApiRequest:
     effort: str | None
     previous_response_id: str | None
     client_wants_usage: bool  # Chat streams: the client asked for the usage chunk itself
+    # The caller's W3C `traceparent` header as it came, read only when an observer wants it
+    # (tracing continues the caller's trace); None otherwise.
+    traceparent: bytes | None = None
 
     def upstream_body(
         self, model: str, effort: str | None = None, output_cap: int | None = None
