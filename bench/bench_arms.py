@@ -71,6 +71,7 @@ from typing import Any
 
 import redis
 
+from bench.arm_configs import ARMS, LANE, LANE_CONFIG, OTLP_PORT, STATE, TARGETS
 from bench.harness import (
     BEARER,
     CALLGRIND_CONNECTIONS,
@@ -104,56 +105,6 @@ from bench.harness import (
 )
 
 EMULATOR_PORT, REDIS_PORT, CALLGRIND_PORT, FIRST_GATEWAY_PORT = 4441, 4442, 4443, 4444
-OTLP_PORT = 4439  # the tracing arm's stand-in collector
-LANE = "bench3"
-LANE_CONFIG = f"""
-[lanes.{LANE}]
-policy = "cheapest"
-candidates = ["gpt-5.4-nano", "gpt-5.4-mini", "gpt-5.4"]
-"""
-STATE = {  # gateway config -> what it adds to the lane
-    "open": "",
-    "memory": '\n[state]\nbackend = "memory"\n',
-    "redis": '\n[state]\nbackend = "redis"\nurl = "{url}"\nnamespace = "{namespace}"\n',
-    "capture": '\n[capture]\nlanes = ["*"]\nshare = 0.01\nper_day = 10000000\n',
-    "metrics": "\n[metrics]\nenabled = true\nopen = true\n",
-    "tracing": f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\n',
-    "traceall": (
-        f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\nsample_ratio = 1.0\n'
-    ),
-    "traceids": '\n[tracing]\nexporter = "none"\n',
-    "jsonlog": '\n[server]\nlog_format = "json"\n',
-    "telemetry": (
-        "\n[metrics]\nenabled = true\nopen = true\n"
-        f'\n[tracing]\nendpoint = "http://127.0.0.1:{OTLP_PORT}/v1/traces"\n'
-        '\n[server]\nlog_format = "json"\n'
-    ),
-}
-ARMS = {
-    "plain": "open",
-    "lane": "open",
-    "memory": "memory",
-    "redis": "redis",
-    "capture": "capture",
-    "metrics": "metrics",
-    "tracing": "tracing",
-    "traceall": "traceall",
-    "traceids": "traceids",
-    "jsonlog": "jsonlog",
-    "telemetry": "telemetry",
-}
-TARGETS = {
-    "lane": 0.95,
-    "memory": 0.90,
-    "redis": 0.70,
-    "capture": 0.97,
-    "metrics": 0.97,
-    "tracing": 0.97,
-    "traceall": 0.97,
-    "traceids": 0.97,
-    "jsonlog": 0.97,
-    "telemetry": 0.97,
-}
 KEYED = ("memory", "redis")  # gateways with the admin API and virtual keys
 BASELINE_BUDGET = 0.03  # after/before instructions per request at most +3%
 ADMIN_KEY = "bench-admin-key-not-a-secret-0123456789"
