@@ -5,6 +5,7 @@ models' quality)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,7 @@ def summary_value(summary: RunSummary) -> dict[str, Any]:
     value: dict[str, Any] = {"version": VERSION, **asdict(summary)}
     value["cells"] = [_cell(cell) for cell in summary.cells]
     value["pass_marks"] = {"default": FULL_MARKS, **PASS_MARKS}
-    plain: dict[str, Any] = _plain(value)
+    plain: dict[str, Any] = plain_value(value)
     return plain
 
 
@@ -40,13 +41,17 @@ def _cell(cell: CellSummary) -> dict[str, Any]:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """`value` as JSON values: money as exact decimal text, a figure that could not be computed
+    (NaN: no line to compare on) as null, paths as text."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [plain_value(item) for item in value]
     if isinstance(value, Decimal):
         return usd_str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, Path):
         return str(value)
     return value

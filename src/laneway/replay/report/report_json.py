@@ -5,18 +5,15 @@ beside it. The latency charts' samples are left out (their percentiles are in)."
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from laneway.pricing.money import usd_str
 from laneway.replay.cell_summary import TOKEN_KINDS
 from laneway.replay.recommend_text import recommendation_value
 from laneway.replay.report.model import VERSION, Report, ReportCell
+from laneway.replay.summary_json import plain_value
 
 
 def report_value(report: Report) -> dict[str, Any]:
@@ -41,7 +38,7 @@ def report_value(report: Report) -> dict[str, Any]:
         "seed": report.seed,
         "notes": list(report.notes),
     }
-    plain: dict[str, Any] = _plain(value)
+    plain: dict[str, Any] = plain_value(value)
     return plain
 
 
@@ -63,17 +60,3 @@ def _cell(cell: ReportCell) -> dict[str, Any]:
         "summary": summary,
         "intervals": asdict(cell.stats),
     }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, Decimal):
-        return usd_str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # a figure that could not be computed (no line to compare on)
-    if isinstance(value, Path):
-        return str(value)
-    return value
