@@ -21,15 +21,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import orjson
 
+from bench.synthetic_run import write_run_frame
 from laneway.pricing.catalog import SHIPPED_CATALOG
 from laneway.replay.experiment import Cell
 from laneway.replay.graders import Grade
 from laneway.replay.report.build import build_report
 from laneway.replay.report.files import write_report
 from laneway.replay.rows import ResultRow, RowUsage
-from laneway.replay.run_dir import CATALOG, MANIFEST, RESULTS, WORKLOAD, RunDir, RunManifest
+from laneway.replay.run_dir import CATALOG, RESULTS, RunDir
 from laneway.wire.answers import AnswerView
 
 BUILD_TARGET_S = 10.0
@@ -46,20 +46,6 @@ _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hote
 
 def _text(rng: np.random.Generator, words: int) -> str:
     return " ".join(_WORDS[i] for i in rng.integers(0, len(_WORDS), words))
-
-
-def _workload(path: Path, ids: list[str], rng: np.random.Generator) -> None:
-    with (path / WORKLOAD).open("wb") as file:
-        for custom_id in ids:
-            body = {"model": "gpt-5.2", "input": f"{custom_id}: {_text(rng, 50)}"}
-            line = {
-                "custom_id": custom_id,
-                "method": "POST",
-                "url": "/v1/responses",
-                "body": body,
-                "expect": {"json_fields": {"a": 1, "b": 2}},
-            }
-            file.write(orjson.dumps(line) + b"\n")
 
 
 def _row(
@@ -102,23 +88,9 @@ def build(path: Path, lines: int, seed: int) -> RunDir:
     """A finished run directory of `lines` lines x the four CELLS, seeded."""
     rng = np.random.default_rng(seed)
     ids = [f"q{n:05d}" for n in range(lines)]
-    manifest = RunManifest(
-        "run_bench",
-        1000.0,
-        tuple(cell for cell, _, _ in CELLS),
-        (),
-        1,
-        16,
-        None,
-        "replay",
-        "emulator",
-        "tier-1",
-        ("bench.jsonl",),
-        lines,
-    )
-    (path / MANIFEST).write_bytes(manifest.to_json())
+    write_run_frame(path, [cell for cell, _, _ in CELLS], ids,
+                    lambda custom_id: f"{custom_id}: {_text(rng, 50)}")  # fmt: skip
     (path / CATALOG).write_bytes(SHIPPED_CATALOG.read_bytes())
-    _workload(path, ids, rng)
     difficulty = rng.beta(4, 1, lines)
     with (path / RESULTS).open("wb") as file:
         for cell, skill, cost in CELLS:

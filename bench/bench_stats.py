@@ -19,12 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import orjson
 
+from bench.synthetic_run import write_run_frame
 from laneway.replay.experiment import Cell
 from laneway.replay.graders import Grade
 from laneway.replay.rows import ResultRow, RowUsage
-from laneway.replay.run_dir import MANIFEST, RESULTS, WORKLOAD, RunDir, RunManifest
+from laneway.replay.run_dir import RESULTS, RunDir
 from laneway.replay.stats.analysis import analyse
 from laneway.replay.stats.run_samples import run_samples
 from laneway.wire.answers import AnswerView
@@ -41,32 +41,7 @@ CELLS = (
 def build(path: Path, lines: int, seed: int) -> RunDir:
     rng = np.random.default_rng(seed)
     ids = [f"q{n}" for n in range(lines)]
-    manifest = RunManifest(
-        "run_bench",
-        1000.0,
-        tuple(cell for cell, _ in CELLS),
-        (),
-        1,
-        16,
-        None,
-        "replay",
-        "emulator",
-        "tier-1",
-        ("bench.jsonl",),
-        lines,
-    )
-    (path / MANIFEST).write_bytes(manifest.to_json())
-    with (path / WORKLOAD).open("wb") as file:
-        for custom_id in ids:
-            body = {"model": "gpt-5.2", "input": f"question {custom_id}"}
-            line = {
-                "custom_id": custom_id,
-                "method": "POST",
-                "url": "/v1/responses",
-                "body": body,
-                "expect": {"json_fields": {"a": 1, "b": 2}},
-            }
-            file.write(orjson.dumps(line) + b"\n")
+    write_run_frame(path, [cell for cell, _ in CELLS], ids, lambda i: f"question {i}")
     difficulty = rng.beta(4, 1, lines)
     with (path / RESULTS).open("wb") as file:
         for cell, skill in CELLS:
