@@ -9,6 +9,7 @@ from typing import Final
 
 import numpy as np
 
+from laneway.replay.percentiles import percentiles
 from laneway.replay.report.model import LatencySpread
 
 SAMPLE_POINTS: Final = 2_000
@@ -27,9 +28,12 @@ POINTS: Final = (
 def latency_spread(label: str, values: list[float], points: int = SAMPLE_POINTS) -> LatencySpread:
     if not values:
         return LatencySpread(label, 0, {}, ())
+    # The summary's own percentiles (laneway.replay.percentiles), so the figures agree.
+    found = percentiles(values, [at for _, at in POINTS])
+    shown = {
+        name: value for (name, _), value in zip(POINTS, found, strict=True) if value is not None
+    }
     ordered = np.sort(np.asarray(values, dtype=np.float64))
-    found = np.percentile(ordered, [at for _, at in POINTS])
-    shown = {name: float(value) for (name, _), value in zip(POINTS, found, strict=True)}
     if ordered.size > points:
         ranks = np.rint(np.linspace(0, ordered.size - 1, points)).astype(np.intp)
         ordered = ordered[ranks]
