@@ -40,6 +40,7 @@ REFUSALS = ledger_migrations.SQLITE.steps[3]
 RESPONSES = ledger_migrations.SQLITE.steps[4]
 RUNS = ledger_migrations.SQLITE.steps[5]
 CAPTURES = ledger_migrations.SQLITE.steps[6]
+TRACES = ledger_migrations.SQLITE.steps[7]
 PASSTHROUGH = keys_migrations.SQLITE.steps[1]
 
 
@@ -109,8 +110,8 @@ def test_opening_upgrades_the_release_stores(release: Release) -> None:
     ledger = Assembly(release.config, NO_ENV).open_ledger()
     keys = Assembly(release.config, NO_ENV).open_key_store()
     try:
-        assert (ledger.migration.from_version, ledger.migration.to_version) == (2, 7)
-        assert [step.version for step in ledger.migration.applied] == [3, 4, 5, 6, 7]
+        assert (ledger.migration.from_version, ledger.migration.to_version) == (2, 8)
+        assert [step.version for step in ledger.migration.applied] == [3, 4, 5, 6, 7, 8]
         assert (keys.migration.from_version, keys.migration.to_version) == (1, 2)
         assert [step.version for step in keys.migration.applied] == [2]
     finally:
@@ -126,35 +127,37 @@ def test_laneway_migrate_upgrades_the_release_stores(release: Release, run: Run)
     assert checked.code == 1, checked.err
     lines = checked.out.splitlines()
     assert lines[0].startswith(f"ledger ({release.backend}, ")
-    assert lines[0].endswith("): at version 2, 5 pending to version 7")
+    assert lines[0].endswith("): at version 2, 6 pending to version 8")
     assert lines[1] == f"  3: {ANNOTATIONS.summary}"
     assert lines[2] == f"  4: {REFUSALS.summary}"
     assert lines[3] == f"  5: {RESPONSES.summary}"
     assert lines[4] == f"  6: {RUNS.summary}"
     assert lines[5] == f"  7: {CAPTURES.summary}"
-    assert lines[6].startswith(f"keys ({release.backend}, ")
-    assert lines[6].endswith("): at version 1, 1 pending to version 2")
-    assert lines[7] == f"  2: {PASSTHROUGH.summary}"
-    assert len(lines) == 8
-    assert "6 pending migration(s); laneway migrate applies them" in checked.err
+    assert lines[6] == f"  8: {TRACES.summary}"
+    assert lines[7].startswith(f"keys ({release.backend}, ")
+    assert lines[7].endswith("): at version 1, 1 pending to version 2")
+    assert lines[8] == f"  2: {PASSTHROUGH.summary}"
+    assert len(lines) == 9
+    assert "7 pending migration(s); laneway migrate applies them" in checked.err
     assert release.snapshot() == before  # checking changed nothing
     applied = run("migrate", "--config", config)
     assert applied.code == 0, applied.err
-    assert applied.out.splitlines()[0].endswith("): migrated from version 2 to 7")
+    assert applied.out.splitlines()[0].endswith("): migrated from version 2 to 8")
     assert applied.out.splitlines()[1] == f"  3: {ANNOTATIONS.summary}"
     assert applied.out.splitlines()[2] == f"  4: {REFUSALS.summary}"
     assert applied.out.splitlines()[3] == f"  5: {RESPONSES.summary}"
     assert applied.out.splitlines()[4] == f"  6: {RUNS.summary}"
     assert applied.out.splitlines()[5] == f"  7: {CAPTURES.summary}"
+    assert applied.out.splitlines()[6] == f"  8: {TRACES.summary}"
     assert applied.err == ""
     again = run("migrate", "--config", config, "--check")
     assert again.code == 0, again.err
-    assert again.out.splitlines()[0].endswith("): at version 7, up to date")
+    assert again.out.splitlines()[0].endswith("): at version 8, up to date")
     check_upgraded(release, before)
 
 
 def check_upgraded(release: Release, before: dict[str, list[tuple[Any, ...]]]) -> None:
-    assert release.versions() == [("7",), ("2",)]
+    assert release.versions() == [("8",), ("2",)]
     assert release.tables() == fresh_tables()
     # As stored: every old row, column by column, with the new columns after them, NULL.
     after = release.snapshot()
@@ -163,7 +166,7 @@ def check_upgraded(release: Release, before: dict[str, list[tuple[Any, ...]]]) -
         width = len(rows[0])
         assert [row[:width] for row in after[name]] == rows, name
         if name == "requests":
-            assert {row[width:] for row in after[name]} == {(None,) * 7}
+            assert {row[width:] for row in after[name]} == {(None,) * 8}
         else:  # virtual_keys: passthrough, off (0 in SQLite, false in PostgreSQL)
             assert [row[width:] for row in after[name]] == [(False,)] * len(rows)
     # As read: every record and key the release wrote, unchanged.

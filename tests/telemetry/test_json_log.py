@@ -109,7 +109,7 @@ exporter = "none"
         for record_id, sent in headers.items():
             line, record = requests[record_id], ledger.get(record_id)
             assert record is not None
-            assert line["trace_id"] == (record.annotations or {}).get("trace-id")
+            assert line["trace_id"] == record.trace_id
             assert line["trace_id"] is not None
             if sent:  # a refusal before routing has only x-laneway-request-id
                 assert line["trace_id"] == sent["x-laneway-trace-id"]

@@ -38,7 +38,8 @@ def test_a_chat_has_a_request_span_and_an_attempt_span(traced: Traced) -> None:
         raw.parse()
     record = traced.record(raw.headers["x-laneway-request-id"])
     trace_hex = raw.headers["x-laneway-trace-id"]
-    assert record.annotations == {"trace-id": trace_hex}
+    assert record.trace_id == trace_hex
+    assert record.annotations is None  # a column of its own
     request, attempt = traced.spans_of(record.id, 2)
 
     assert f"{request.context.trace_id:032x}" == trace_hex
@@ -95,7 +96,7 @@ def test_a_callers_traceparent_is_continued(traced: Traced) -> None:
         response = raw.parse()
     assert raw.headers["x-laneway-trace-id"] == f"{CALLER_TRACE:032x}"
     record = traced.record(raw.headers["x-laneway-request-id"])
-    assert record.annotations == {"trace-id": f"{CALLER_TRACE:032x}"}
+    assert record.trace_id == f"{CALLER_TRACE:032x}"
     request, attempt = traced.spans_of(record.id, 2)
     assert request.context.trace_id == attempt.context.trace_id == CALLER_TRACE
     assert request.parent is not None
@@ -209,7 +210,7 @@ def test_a_refusal_is_a_span_without_attempts(traced: Traced) -> None:
     record = traced.record(headers["x-laneway-request-id"])
     assert record.status == "refused"
     assert record.refusal == "budget"
-    assert record.annotations == {"trace-id": headers["x-laneway-trace-id"]}
+    assert record.trace_id == headers["x-laneway-trace-id"]
     (request,) = traced.spans_of(record.id, 1)
     assert f"{request.context.trace_id:032x}" == headers["x-laneway-trace-id"]
     assert request.status.status_code is StatusCode.UNSET  # laneway refused, as designed
@@ -218,6 +219,28 @@ def test_a_refusal_is_a_span_without_attempts(traced: Traced) -> None:
     assert attributes(request)["http.response.status_code"] == 429
     assert attributes(request)["laneway.attempts"] == 0
     assert "laneway.cost_usd" not in attributes(request)  # unknown is absent, never 0
+
+
+def test_a_refusal_before_routing_continues_the_callers_trace(traced: Traced) -> None:
+    trace_id = CALLER_TRACE + 2
+    with (
+        sdk(traced.base_url, "sk-client-key") as client,
+        pytest.raises(openai.NotFoundError) as refused,
+    ):
+        client.chat.completions.create(
+            model="lane:no-such-lane",
+            messages=[{"role": "user", "content": "Hello."}],
+            extra_headers={"traceparent": traceparent(trace_id, CALLER_SPAN, True)},
+        )
+    headers = refused.value.response.headers
+    assert headers["x-laneway-trace-id"] == f"{trace_id:032x}"  # in the error response too
+    record = traced.record(headers["x-laneway-request-id"])
+    assert (record.status, record.route) == ("refused", None)  # refused before routing
+    assert record.trace_id == f"{trace_id:032x}"
+    (request,) = traced.spans_of(record.id, 1)
+    assert request.context.trace_id == trace_id
+    assert request.parent is not None
+    assert request.parent.span_id == CALLER_SPAN
 
 
 def test_a_stream_is_traced_once_it_ends(traced: Traced) -> None:

@@ -1,6 +1,7 @@
 """Sampling by trace id: a request that starts a trace is sampled when the low 64 bits of its id
 fall under `sample_ratio` of their range (as OpenTelemetry's TraceIdRatioBased decides), and
-every request, sampled or not, has its trace id on its record."""
+every request, sampled or not, has its trace id on its record; a caller's `traceparent` is
+continued, refusals included."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from opentelemetry.sdk.trace.sampling import Decision, TraceIdRatioBased
 
 from laneway.ledger.record import LedgerRecord
-from laneway.telemetry.tracing import TRACE_ID, TraceIds
+from laneway.telemetry.trace_context import traceparent
+from laneway.telemetry.tracing import TraceIds
 
 
 def record() -> LedgerRecord:
@@ -24,8 +26,9 @@ def test_the_share_sampled_and_the_decision_agree_with_opentelemetrys(ratio: flo
     sampled = 0
     for _ in range(4000):
         made = record()
-        trace = ids.refusal(made)
-        trace_id = int((made.annotations or {})[TRACE_ID], 16)
+        trace = ids.begin(made, None)
+        assert made.trace_id is not None
+        trace_id = int(made.trace_id, 16)
         expected = sdk.should_sample(None, trace_id, "x").decision is Decision.RECORD_AND_SAMPLE
         assert (trace is not None) is expected
         if trace is not None:
@@ -34,10 +37,30 @@ def test_the_share_sampled_and_the_decision_agree_with_opentelemetrys(ratio: flo
     assert sampled / 4000 == pytest.approx(ratio, abs=0.03)
 
 
-def test_an_annotation_already_there_is_kept() -> None:
+def test_the_trace_id_is_a_field_of_its_own_and_annotations_are_left_alone() -> None:
     made = record()
     made.annotations = {"other": "x"}
-    TraceIds(random.Random(1)).refusal(made)
-    assert made.annotations is not None
-    assert made.annotations.keys() == {"other", TRACE_ID}
-    assert len(made.annotations[TRACE_ID]) == 32
+    TraceIds(random.Random(1)).refused(made)
+    assert made.annotations == {"other": "x"}
+    assert made.trace_id is not None
+    assert len(made.trace_id) == 32
+    assert made.trace_id == f"{int(made.trace_id, 16):032x}"  # lower-case, zero-padded
+
+
+@pytest.mark.parametrize("sampled", [True, False])
+def test_a_refusal_continues_the_callers_traceparent(sampled: bool) -> None:
+    caller_trace, caller_span = 0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331
+    made = record()
+    trace = TraceIds(random.Random(1), 0.0).begin(
+        made, traceparent(caller_trace, caller_span, sampled).encode()
+    )
+    assert made.trace_id == f"{caller_trace:032x}"
+    if sampled:  # parent-based: the caller's flag decides, whatever the ratio
+        assert trace is not None
+        assert (trace.trace_id, trace.parent_span_id) == (caller_trace, caller_span)
+    else:
+        assert trace is None
+    other = record()
+    TraceIds(random.Random(1)).refused(other, b"garbage")  # ignored: a trace of its own
+    assert other.trace_id is not None
+    assert other.trace_id != f"{caller_trace:032x}"

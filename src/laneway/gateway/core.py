@@ -177,7 +177,8 @@ class Gateway:
             if hold is not None and not isinstance(hold, Hold):
                 hold = await hold
         except ApiError as error:
-            self._settler.refused(endpoint, request, plan, client, error, started)
+            traceparent = headers.get(b"traceparent") if self._traceparent and headers else None
+            self._settler.refused(endpoint, request, plan, client, error, started, traceparent)
             raise
         settler = self._settler
         exchange, reserved = settler.open(request, client, plan, record_id, started, hold)

@@ -102,7 +102,8 @@ class Observer(Protocol):
     wants_bodies: ClassVar[bool] = False
     # With wants_bodies: only the exchanges this observer asks for (`Exchange.want_bodies`).
     bodies_per_exchange: ClassVar[bool] = False
-    # The caller's `traceparent` header, read into `ApiRequest.traceparent` (else left None).
+    # The caller's `traceparent` header, read into `ApiRequest.traceparent` (else left None),
+    # and given to `refused` as a second argument (a refusal may have no ApiRequest).
     wants_traceparent: ClassVar[bool] = False
 
     def request_started(self, exchange: Exchange) -> None:
@@ -124,7 +125,8 @@ class Observer(Protocol):
 
     def refused(self, record: LedgerRecord) -> None:
         """A request refused before its record was opened: the record, complete, about to be
-        written."""
+        written. An observer that `wants_traceparent` is called `refused(record, traceparent)`
+        (the header's bytes, or None)."""
         return
 
 
@@ -151,7 +153,10 @@ class Observers:
         self._attempt_started = [(name, hook) for name, hook, _ in hooks["attempt_started"]]
         self._attempt_ended = [(name, hook) for name, hook, _ in hooks["attempt_ended"]]
         self._settled = hooks["settled"]
-        self._refused = [(name, hook) for name, hook, _ in hooks["refused"]]
+        self._refused = [
+            (name, hook, bool(getattr(hook.__self__, "wants_traceparent", False)))
+            for name, hook, _ in hooks["refused"]
+        ]
         # Whether every exchange's bytes must be gathered for someone (`Exchange.gather` at
         # its start; an observer with `bodies_per_exchange` sets it on those it wants).
         self.want_bodies = always and any(wanted for _, _, wanted in self._settled)
@@ -195,10 +200,13 @@ class Observers:
             except Exception:  # noqa: BLE001
                 self._failed(name, "settled")
 
-    def refused(self, record: LedgerRecord) -> None:
-        for name, hook in self._refused:
+    def refused(self, record: LedgerRecord, traceparent: bytes | None = None) -> None:
+        for name, hook, wants_traceparent in self._refused:
             try:
-                hook(record)
+                if wants_traceparent:
+                    hook(record, traceparent)
+                else:
+                    hook(record)
             except Exception:  # noqa: BLE001
                 self._failed(name, "refused")
 

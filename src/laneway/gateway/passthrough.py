@@ -208,7 +208,7 @@ class Passthrough:
         record.latency_ms = self._since(started)
         record.settled_at = self._clock.time()
         self._ledger.settle(record, wait=False)
-        error.meta = record.id
+        error.meta = record
 
     def _since(self, started: float) -> float:
         return (self._clock.monotonic() - started) * 1000

@@ -207,11 +207,12 @@ class Settler:
         client: Client,
         error: ApiError,
         started: float,
+        traceparent: bytes | None = None,
     ) -> LedgerRecord:
         """Record a request refused before its record was opened (`request` None: its body
         could not be read; `plan` None: it was refused before routing chose). One write,
         settled: nothing was reserved, and no budget hold is open. The error's `meta` names
-        the record."""
+        the record. `traceparent`: the caller's header, for observers that want it."""
         clock = self._clock
         now = clock.time()
         lane = plan.lane if plan is not None else None
@@ -233,9 +234,9 @@ class Settler:
             run_id=client.run,
         )
         if self._observers.watch_refused:
-            self._observers.refused(record)
+            self._observers.refused(record, traceparent)
         self._ledger.settle(record, wait=False)
-        error.meta = AnswerMeta(record, plan.route) if plan is not None else record.id
+        error.meta = AnswerMeta(record, plan.route) if plan is not None else record
         return record
 
     def learn(self, exchange: Exchange) -> None:

@@ -119,6 +119,11 @@ SQLITE = StoreSchema(
                 "CREATE INDEX captures_lane ON captures (lane, created_at)",
             ),
         ),
+        Step(
+            8,
+            "trace_id column: the request's W3C trace id when [tracing] is on",
+            ("ALTER TABLE requests ADD COLUMN trace_id TEXT",),
+        ),
     ),
 )
 
@@ -229,6 +234,11 @@ POSTGRES = StoreSchema(
                 "CREATE INDEX captures_created ON captures (created_at)",
                 "CREATE INDEX captures_lane ON captures (lane, created_at)",
             ),
+        ),
+        Step(
+            8,
+            "trace_id column: the request's W3C trace id when [tracing] is on",
+            ("ALTER TABLE requests ADD COLUMN trace_id TEXT",),
         ),
     ),
 )

@@ -85,6 +85,7 @@ _CASTS = {
     "response_id": "text",
     "path": "text",
     "run_id": "text",
+    "trace_id": "text",
 }
 # One statement for both kinds, so that a batch is one executemany in one id order: the last
 # parameter says whether the row replaces a stored one (a settlement) or leaves it (a

@@ -79,6 +79,11 @@ class LedgerRecord:
     # The replay run that made it (laneway.replay): its spend is shown apart and it is no
     # lane's traffic. None for every request a client sent.
     run_id: str | None = None
+    # The request's W3C trace id (32 lower-case hex digits) when `[tracing]` is on: the
+    # caller's, from its `traceparent`, or one laneway drew. A column of its own rather than an
+    # annotation: it is on every request then, and JSON per row cost more than the request's
+    # whole share of tracing.
+    trace_id: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -97,7 +102,7 @@ COLUMNS = (
     "ttfb_ms", "latency_ms", "error", "settled_at",
     "lane", "route", "pair_id", "shadow",
     "annotations", "refusal", "cost_basis", "output_cap", "response_id", "path",
-    "run_id",
+    "run_id", "trace_id",
 )  # fmt: skip
 
 
@@ -148,4 +153,5 @@ def to_row(record: LedgerRecord) -> Row:
         record.response_id,
         record.path,
         record.run_id,
+        record.trace_id,
     )

@@ -344,4 +344,5 @@ def from_row(row: Sequence[Any]) -> LedgerRecord:
         response_id=values["response_id"],
         path=values["path"],
         run_id=values["run_id"],
+        trace_id=values["trace_id"],
     )

@@ -211,8 +211,8 @@ def _error_row(call: Call, started_at: float, latency_ms: float, error: ApiError
     if kind is None:
         kind = "server_error" if error.status >= 500 else "bad_request"
     fields = _from_record(record) if record is not None else {}
-    if record is None and isinstance(meta, str):
-        fields["record_id"] = meta  # refused before routing: the record's id alone
+    if record is None and isinstance(meta, LedgerRecord):
+        fields["record_id"] = meta.id  # refused before routing: the record's id alone
     fields["http_status"] = error.status
     return ResultRow(
         **_keyed(call, started_at, "refused" if refused else "error"),

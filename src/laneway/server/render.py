@@ -10,7 +10,8 @@ x-laneway-model        the model that answered, and x-laneway-provider where
 x-laneway-cost-usd     the exact cost of a whole answer ("unknown" when it is)
 x-laneway-output-cap   the output cap laneway set on the request (a budget applied and the
                        request set none), in tokens
-x-laneway-<name>       each annotation an observer attached (e.g. a trace id)
+x-laneway-trace-id     the request's W3C trace id, when [tracing] is on (a refusal's too)
+x-laneway-<name>       each annotation an observer attached
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from laneway.gateway.answer import Answer, AnswerMeta
 from laneway.http.messages import HeaderList, Response, StreamResponse
 from laneway.ids import new_id
+from laneway.ledger.record import LedgerRecord
 from laneway.pricing.money import usd_str
 from laneway.wire.errors import as_api_error
 
@@ -41,8 +43,12 @@ def render_error(error: Exception) -> Response:
     meta = api_error.meta
     if isinstance(meta, AnswerMeta):
         headers += laneway_headers(meta, answered=False)
-    else:  # a refusal recorded before routing names its record; else no record has this id
-        headers.append(("x-laneway-request-id", meta if isinstance(meta, str) else new_id("req")))
+    elif isinstance(meta, LedgerRecord):  # a refusal recorded before routing
+        headers.append(("x-laneway-request-id", meta.id))
+        if meta.trace_id is not None:
+            headers.append(("x-laneway-trace-id", meta.trace_id))
+    else:  # no record has this id
+        headers.append(("x-laneway-request-id", new_id("req")))
     return Response(api_error.status, api_error.body(), headers)
 
 
@@ -69,6 +75,9 @@ def laneway_headers(meta: AnswerMeta, *, answered: bool) -> HeaderList:
         if record.settled:  # a whole answer: its cost is known
             cost = record.cost_usd
             headers.append(("x-laneway-cost-usd", usd_str(cost) if cost is not None else "unknown"))
+    trace_id = record.trace_id
+    if trace_id is not None:
+        headers.append(("x-laneway-trace-id", trace_id))
     annotations = record.annotations
     if annotations:
         headers += [(f"x-laneway-{name}", value) for name, value in annotations.items()]

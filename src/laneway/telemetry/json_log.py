@@ -34,14 +34,13 @@ MARKS = {MARK: True}
 def json_line(record: LedgerRecord) -> str:
     """A request's line: its record's facts as one JSON object."""
     cost = record.cost_usd
-    notes = record.annotations
     return orjson.dumps(
         {
             "ts": record.settled_at,
             "level": "info",
             "logger": REQUEST_LOGGER,
             "record_id": record.id,
-            "trace_id": notes.get("trace-id") if notes else None,
+            "trace_id": record.trace_id,
             "status": record.status,
             "http": record.http_status,
             "lane": record.lane,

@@ -40,8 +40,8 @@ class ApiError(LanewayError):
         self.code = code
         self.headers = headers or {}
         # The request's metadata (laneway.gateway.answer.AnswerMeta) once it has a ledger
-        # record, or only the record's id (a refusal recorded before routing): the server
-        # sends it as x-laneway-* headers.
+        # record, or only the record (laneway.ledger.record.LedgerRecord: a refusal recorded
+        # before routing): the server sends it as x-laneway-* headers.
         self.meta: object = None
 
     def to_json(self) -> dict[str, Any]:

@@ -100,7 +100,10 @@ class GatewayAsk:
         except ApiError as error:
             meta = error.meta
             record = meta.record if isinstance(meta, AnswerMeta) else None
-            record_id = record.id if record is not None else meta if isinstance(meta, str) else None
+            if record is None and isinstance(meta, LedgerRecord):  # refused before routing
+                record_id: str | None = meta.id
+            else:
+                record_id = record.id if record is not None else None
             raise JudgeCallError(
                 f"the judge call failed: {error.status} {error.message}",
                 record_id,
