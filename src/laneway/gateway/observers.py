@@ -154,7 +154,7 @@ class Observers:
         self._attempt_ended = [(name, hook) for name, hook, _ in hooks["attempt_ended"]]
         self._settled = hooks["settled"]
         self._refused = [
-            (name, hook, bool(getattr(hook.__self__, "wants_traceparent", False)))
+            (name, hook, bool(getattr(getattr(hook, "__self__", None), "wants_traceparent", 0)))
             for name, hook, _ in hooks["refused"]
         ]
         # Whether every exchange's bytes must be gathered for someone (`Exchange.gather` at
