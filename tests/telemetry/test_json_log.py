@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -191,3 +192,58 @@ def test_the_config_key_chooses_json_too(tmp_path: Path) -> None:
     assert process.wait(30) == 0
     lines = [orjson.loads(line) for line in log.read_text().splitlines()]
     assert any(line["logger"] == "laneway.serve" for line in lines)
+
+
+@pytest.mark.parametrize("chosen_by", ["flag", "config"])
+def test_a_start_up_error_is_a_json_line_too(tmp_path: Path, chosen_by: str) -> None:
+    config = tmp_path / "laneway.toml"
+    log_format = '[server]\nlog_format = "json"\n' if chosen_by == "config" else ""
+    config.write_text(
+        f'{log_format}[ledger]\npath = "{tmp_path / "l.db"}"\n[tracing]\nsample_ratio = 2\n'
+    )
+    flags = ["--log-format", "json"] if chosen_by == "flag" else []
+    done = subprocess.run(
+        [sys.executable, "-m", "laneway", "serve", "--config", str(config), "--port", "0", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    if chosen_by == "config":  # the config cannot be read, so its choice is not known
+        assert done.stderr.startswith("laneway: error: ")
+        return
+    lines = [orjson.loads(line) for line in done.stderr.splitlines()]
+    assert lines
+    assert all(line["level"] == "error" and line["logger"] == "laneway.serve" for line in lines)
+    assert any("sample_ratio" in line["msg"] for line in lines)
+
+
+def test_a_port_in_use_is_a_json_line_when_the_config_chose_json(tmp_path: Path) -> None:
+    config = tmp_path / "laneway.toml"
+    config.write_text(f'[server]\nlog_format = "json"\n[ledger]\npath = "{tmp_path / "l.db"}"\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "laneway",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    last = orjson.loads(done.stderr.splitlines()[-1])
+    assert last["level"] == "error"
+    assert last["msg"].startswith(f"cannot listen on 127.0.0.1:{port}")
+    assert all(orjson.loads(line) for line in done.stderr.splitlines())  # every line JSON

@@ -9,3 +9,8 @@ EXIT_USAGE = 2
 
 class CliError(LanewayError):
     """A problem with what the user typed or pointed us at; the message is the whole report."""
+
+
+class JsonLinesError(CliError):
+    """A CliError from `laneway serve --log-format json`: reported as JSON objects, one per
+    line of the message, as every other line the server writes."""

@@ -9,7 +9,7 @@ import click
 
 from laneway.cli.cost import cost_command
 from laneway.cli.emulate import emulate_command
-from laneway.cli.errors import EXIT_USAGE, CliError
+from laneway.cli.errors import EXIT_USAGE, CliError, JsonLinesError
 from laneway.cli.keys import keys_command
 from laneway.cli.lanes import lanes_command
 from laneway.cli.migrate import migrate_command
@@ -23,6 +23,7 @@ from laneway.cli.tune_effort import tune_effort_command
 from laneway.cli.usage import usage_command
 from laneway.cli.workload import workload_command
 from laneway.errors import LanewayError
+from laneway.telemetry.json_log import json_error
 
 
 @click.group(
@@ -51,12 +52,13 @@ cli.add_command(usage_command)
 cli.add_command(workload_command)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, *, json: bool = False) -> int:
     # One line a person can act on per problem (a config file may have several); never a
     # traceback for something the user can fix.
     for line in message.split("\n"):
         if line.strip():
-            sys.stderr.write(f"laneway: error: {' '.join(line.split())}\n")
+            text = " ".join(line.split())
+            sys.stderr.write(json_error(text) + "\n" if json else f"laneway: error: {text}\n")
     return EXIT_USAGE
 
 
@@ -76,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         return _fail("aborted")
     except (CliError, LanewayError) as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), json=isinstance(exc, JsonLinesError))
     return result if isinstance(result, int) else 0
 
 

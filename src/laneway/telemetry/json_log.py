@@ -80,7 +80,16 @@ class JsonFormatter(logging.Formatter):
 def json_announce(line: str) -> str:
     """One of `laneway serve`'s own lines (where it listens, what it answers from), as the
     other lines are."""
-    level = "warning" if line.startswith("warning:") else "info"
+    return _serve_line("warning" if line.startswith("warning:") else "info", line)
+
+
+def json_error(message: str) -> str:
+    """Why `laneway serve` stopped at start (a bad config, a port in use), as the other lines
+    are: the text a person would have read after `laneway: error:`."""
+    return _serve_line("error", message)
+
+
+def _serve_line(level: str, msg: str) -> str:
     return orjson.dumps(
-        {"ts": time.time(), "level": level, "logger": "laneway.serve", "msg": line}
+        {"ts": time.time(), "level": level, "logger": "laneway.serve", "msg": msg}
     ).decode()
