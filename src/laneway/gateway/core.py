@@ -329,7 +329,14 @@ class Gateway:
             exchange, committed, usage, problem, status=status, estimated=estimated
         )
 
-    def refuse(self, endpoint: Endpoint, body: bytes, client: Client, error: ApiError) -> None:
+    def refuse(
+        self,
+        endpoint: Endpoint,
+        body: bytes,
+        client: Client,
+        error: ApiError,
+        headers: Mapping[bytes, bytes] | None = None,
+    ) -> None:
         """Record `error`, answered to an identified client before `handle` was called (the
         server's 401 for a revoked or expired virtual key): a settled "refused" record under
         the key's id, as `handle` records its own refusals."""
@@ -337,7 +344,9 @@ class Gateway:
             request: ApiRequest | None = read_request(endpoint, body)
         except ApiError:
             request = None
-        self._settler.refused(endpoint, request, None, client, error, self._clock.monotonic())
+        traceparent = headers.get(b"traceparent") if self._traceparent and headers else None
+        started = self._clock.monotonic()
+        self._settler.refused(endpoint, request, None, client, error, started, traceparent)
 
     async def start(self) -> None:
         """Before serving: what it was built on is started (budgets seeded from the ledger,

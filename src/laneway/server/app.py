@@ -285,7 +285,7 @@ class GatewayApp:
         """A 401 at authentication, on record: an identified key's API call as a record, any
         other as a count (a listing's, too: it is no API call, so it has no record)."""
         if isinstance(error, InactiveKey) and endpoint is not None:
-            self._gateway.refuse(endpoint, request.body, error.client, error)
+            self._gateway.refuse(endpoint, request.body, error.client, error, request.headers)
             return
         tally = self._tally
         if tally is not None:
