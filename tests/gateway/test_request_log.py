@@ -4,6 +4,7 @@ latency, cost), never a secret or a prompt; no observer at all when INFO is off;
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -11,16 +12,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import openai
+import orjson
 import pytest
 
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
-from laneway.gateway.request_log import RequestLog
+from laneway.gateway.request_log import RequestLog, direct_writer, request_log
+from laneway.ledger.record import LedgerRecord, RecordStatus
 from laneway.pricing.money import usd_str
+from laneway.server.log_lines import LineBuffer
+from laneway.telemetry.json_log import MARKS, JsonFormatter, json_line
 from tests.gateway.conftest import Running, gateway_config, start
 from tests.sdk import sdk
 
@@ -161,3 +169,85 @@ def test_serve_writes_every_buffered_line_in_order_at_sigterm(tmp_path: Path) ->
             assert process.wait(20) == 0
     lines = [line for line in log.read_text().splitlines() if "request_log: " in line]
     assert [line.split("request_log: ")[1].split(" ")[0] for line in lines] == ids
+
+
+def _record(record_id: str, model: str, status: RecordStatus, **fields: Any) -> LedgerRecord:
+    return LedgerRecord(record_id, 1.0, "key_1", "chat", model, False, status=status, **fields)
+
+
+def _records() -> list[LedgerRecord]:
+    return [
+        _record("req_a", "gpt-5.4-mini", "ok", http_status=200, answering_model="gpt-5.4-mini",
+                latency_ms=412.4, settled_at=2.5, cost_usd=Decimal("0.000231"),
+                trace_id="4bf92f3577b34da6a3ce929d0e0e4736"),
+        _record("req_b", "lane:x", "refused", http_status=429, lane="x", refusal="budget",
+                latency_ms=0.2, settled_at=2.0),
+        _record("req_c", "gpt-5.4", "ok", http_status=200, answering_model="gpt-5.4",
+                settled_at=3.0),  # cost unknown
+        _record("req_d", "gpt-5.4", "error", settled_at=3.5),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def only_a_line_buffer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The root logger as `laneway serve` sets it up (its one handler a LineBuffer), with
+    laneway's tree at INFO; pytest's own handlers put back afterwards."""
+    monkeypatch.setattr(logging.root, "handlers", [])
+    tree = logging.getLogger("laneway")
+    level = tree.level
+    tree.setLevel(logging.INFO)
+    yield
+    tree.setLevel(level)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_direct_path_writes_the_lines_logging_would(
+    only_a_line_buffer: None, log_format: str
+) -> None:
+    json = log_format == "json"
+    line, marks = (json_line, MARKS) if json else (None, None)
+    written = []
+    for direct in (True, False):
+        stream = io.StringIO()
+        handler = LineBuffer(stream, formatter=JsonFormatter() if json else None)
+        logging.root.handlers[:] = [handler]
+        (observer,) = request_log(line, marks)
+        assert (observer._direct is not None) is True  # what serve's set-up gets
+        if not direct:
+            observer = RequestLog(line, marks)  # through logging: a LogRecord per line
+        for record in _records():
+            observer.write(record)
+        handler.flush()
+        written.append(stream.getvalue())
+    through_direct, through_logging = written
+    assert through_direct == through_logging
+    assert len(through_direct.splitlines()) == len(_records())
+    if json:
+        assert [orjson.loads(x)["record_id"] for x in through_direct.splitlines()] == [
+            "req_a", "req_b", "req_c", "req_d"
+        ]  # fmt: skip
+    else:
+        assert through_direct.startswith("laneway: INFO laneway.gateway.request_log: req_a ")
+
+
+def test_anything_else_on_the_way_keeps_loggings_path(only_a_line_buffer: None) -> None:
+    handler = LineBuffer(io.StringIO())
+    logging.root.handlers[:] = [handler]
+    logger = logging.getLogger("laneway.gateway.request_log")
+    assert direct_writer(logger, {}) is not None
+    logging.root.handlers.append(logging.NullHandler())  # e.g. a test's capture
+    assert direct_writer(logger, {}) is None
+    logging.root.handlers[:] = [handler]
+    handler.addFilter(lambda record: True)
+    assert direct_writer(logger, {}) is None
+    handler.filters.clear()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))  # a format it cannot make
+    assert direct_writer(logger, {}) is None
+    handler.setFormatter(JsonFormatter())
+    assert direct_writer(logger, {}) is None  # unmarked records: JsonFormatter builds objects
+    assert direct_writer(logger, MARKS) is not None
+    logging.getLogger("laneway.gateway").addFilter(lambda record: True)
+    try:
+        assert direct_writer(logger, MARKS) is None
+    finally:
+        logging.getLogger("laneway.gateway").filters.clear()

@@ -14,9 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from laneway.telemetry.json_log import MARK, JsonFormatter
+
 FORMAT = "laneway: %(levelname)s %(name)s: %(message)s"
+LineWriter = Callable[[str], None]
 FLUSH_S = 0.1
 LINES_MAX = 64
 
@@ -75,22 +79,52 @@ class LineBuffer(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         # Called with the handler's lock held (Handler.handle).
         try:
-            lines = self._lines
             formatter = self.formatter
-            lines.append(self.format(record) if formatter is None else formatter.format(record))
-            if record.levelno >= logging.WARNING or len(lines) >= self._lines_max:
-                self.flush()
-                return
-            loop = asyncio._get_running_loop()
-            if loop is None:
-                self.flush()
-            elif self._due_on is not loop:
-                self._due_on = loop
-                loop.call_later(self._flush_s, self._due)
+            line = self.format(record) if formatter is None else formatter.format(record)
+            self._queue(line, record.levelno >= logging.WARNING)
         except RecursionError:  # as StreamHandler.emit: logging's own recursion guard
             raise
         except Exception:  # noqa: BLE001 - logging's contract: a failed line never raises
             self.handleError(record)
+
+    def line_writer(self, logger: str, marks: Mapping[str, object]) -> LineWriter | None:
+        """A writer of INFO messages from `logger` straight into this handler, each line the
+        text `emit` would write for the LogRecord `logger.info(message)` makes (with
+        `marks` set on it): no record made, no handler walk (gateway.request_log uses it;
+        a test checks that both give the same lines). None for a formatter it does not know.
+        """
+        formatter = self.formatter
+        if type(formatter) is LineFormatter:
+            prefix = f"laneway: INFO {logger}: "
+        elif type(formatter) is JsonFormatter and marks.get(MARK):
+            prefix = ""  # a marked message is already its JSON object
+        else:
+            return None
+        held, queue = self._held, self._queue
+
+        def write(message: str) -> None:
+            with held:
+                try:
+                    queue(prefix + message if prefix else message, False)
+                except Exception:  # noqa: BLE001 - as emit: a failed line never raises
+                    self.handleError(_failed_line(logger, message))
+
+        return write
+
+    def _queue(self, line: str, urgent: bool) -> None:
+        """Called with the lock held: `line` waits for the next write; `urgent` (a WARNING or
+        worse), a full buffer, or no event loop to time a flush writes at once."""
+        lines = self._lines
+        lines.append(line)
+        if urgent or len(lines) >= self._lines_max:
+            self.flush()
+            return
+        loop = asyncio._get_running_loop()
+        if loop is None:
+            self.flush()
+        elif self._due_on is not loop:
+            self._due_on = loop
+            loop.call_later(self._flush_s, self._due)
 
     def _due(self) -> None:
         self.acquire()
@@ -113,3 +147,8 @@ class LineBuffer(logging.StreamHandler):  # type: ignore[type-arg]
             stream.flush()
         finally:
             self.release()
+
+
+def _failed_line(logger: str, message: str) -> logging.LogRecord:
+    """What handleError reports for a line that could not be queued."""
+    return logging.LogRecord(logger, logging.INFO, "", 0, message, (), None)
