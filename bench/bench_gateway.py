@@ -1,7 +1,8 @@
 """The gateway's overhead: laneway beside a minimal aiohttp proxy and LiteLLM, one emulator behind.
 
     .venv/bin/python -m bench.bench_gateway [--seconds 5] [--repeat 2] [--skip-litellm]
-        [--targets emulator,aiohttp,laneway,litellm] [--litellm-seconds 15] [--quiet-wait 30]
+        [--targets emulator,aiohttp,laneway,litellm[,telemetry]] [--litellm-seconds 15]
+        [--quiet-wait 30]
 
 Issue 4. One emulator (`laneway emulate --speed 0 --tier none`, CPU 1) answers for every target:
 
@@ -10,7 +11,9 @@ Issue 4. One emulator (`laneway emulate --speed 0 --tier none`, CPU 1) answers f
 - laneway: `laneway serve`, one worker, its ledger on (SQLite), the emulator as an
   `openai-compatible` provider, no client keys;
 - litellm: the LiteLLM proxy 1.106.2 from its own venv (bench/litellm_setup.sh), one worker, no
-  database, a master key, its cost map local, its logging at ERROR.
+  database, a master key, its cost map local, its logging at ERROR;
+- telemetry (only when named): laneway as above with metrics, tracing (1% of requests' spans
+  sent to bench/otlp_sink.py on CPU 1) and JSON logs on: bench_arms' `telemetry` arm.
 
 Before any load one request of each workload goes through each target and is checked (exactly
 200, the right kind of answer; how a stream differs from the emulator's is noted). Then each
@@ -32,7 +35,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from statistics import median
 
+from bench.arm_configs import OTLP_PORT, STATE
 from bench.harness import (
+    LOAD_CPU,
     NOISY,
     SATURATED,
     WORKLOADS,
@@ -59,7 +64,9 @@ from bench.harness import (
     wrk_version,
 )
 
-TARGETS = {"emulator": 4411, "aiohttp": 4412, "laneway": 4413, "litellm": 4414}  # name -> port
+# name -> port; "telemetry" runs only when named
+TARGETS = {"emulator": 4411, "aiohttp": 4412, "laneway": 4413, "litellm": 4414, "telemetry": 4415}
+DEFAULT_TARGETS = ("emulator", "aiohttp", "laneway", "litellm")
 LITELLM_VERSION = "1.106.2"  # never 1.107.x (a compromised release of that line is reported)
 LITELLM_VENV = os.environ.get("LANEWAY_BENCH_LITELLM_VENV", "~/.cache/laneway-bench/litellm-venv")
 LITELLM_KEY = "sk-bench"  # its master key; wrk sends "Authorization: Bearer sk-bench" to all
@@ -81,13 +88,18 @@ def start(stack: ExitStack, names: list[str], workdir: Path, venv: Path) -> dict
     """Start the emulator (CPU 1) and the proxies (CPU 0); name -> PID."""
     upstream = f"http://127.0.0.1:{TARGETS['emulator']}/v1"
     pids = {"emulator": stack.enter_context(emulator(TARGETS["emulator"], workdir / "emu.log"))}
+    if "telemetry" in names:  # its spans' collector, on the emulator's CPU
+        argv = [sys.executable, "-m", "bench.otlp_sink", "--port", str(OTLP_PORT)]
+        sink = server(argv, OTLP_PORT, cpu=LOAD_CPU, log=workdir / "otlp.log")
+        stack.enter_context(sink)
     for name in names:
         port, log = TARGETS[name], workdir / f"{name}.log"
         if name == "aiohttp":
             argv = [sys.executable, "-m", "bench.aiohttp_proxy", "--port", str(port)]
             pids[name] = stack.enter_context(server([*argv, "--upstream", upstream], port, log=log))
-        elif name == "laneway":
-            config = gateway_config(workdir / "laneway", TARGETS["emulator"])
+        elif name in ("laneway", "telemetry"):
+            extra = STATE["telemetry"] if name == "telemetry" else ""
+            config = gateway_config(workdir / name, TARGETS["emulator"], extra)
             argv, env = gateway_command(sys.executable, config, port)
             pids[name] = stack.enter_context(server(argv, port, env=env, log=log))
         elif name == "litellm":
@@ -201,7 +213,13 @@ def report(reps: Reps, names: list[str], rss: dict[str, tuple[float, float]]) ->
 
 def ratios(reps: Reps, names: list[str]) -> dict[tuple[str, str, str, int], float]:
     """Print each pair's median requests/s ratio over the repetitions; return them."""
-    candidates = (("laneway", "aiohttp"), ("laneway", "litellm"), ("aiohttp", "litellm"))
+    candidates = (
+        ("laneway", "aiohttp"),
+        ("laneway", "litellm"),
+        ("aiohttp", "litellm"),
+        ("telemetry", "aiohttp"),
+        ("telemetry", "laneway"),
+    )
     pairs = [(a, b) for a, b in candidates if a in names and b in names]
     out = {}
     print("\nRequests/s ratios, median over repetitions (each repetition's):")
@@ -236,7 +254,9 @@ def verdicts(reps: Reps, ratio: dict[tuple[str, str, str, int], float], idle_mb:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_run_options(parser, seconds=5, repeat=2)
-    parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated subset")
+    parser.add_argument(
+        "--targets", default=",".join(DEFAULT_TARGETS), help=f"comma-separated, of {list(TARGETS)}"
+    )
     parser.add_argument("--skip-litellm", action="store_true", help="leave LiteLLM out")
     parser.add_argument("--litellm-venv", type=Path, default=Path(LITELLM_VENV).expanduser())
     parser.add_argument("--litellm-seconds", type=int, default=15, help="its runs at 64 conns")
@@ -247,11 +267,11 @@ def main() -> None:
     if args.skip_litellm and "litellm" in names:
         names.remove("litellm")
     require("wrk", "wrk")
-    if "laneway" in names and (why := serve_problem(sys.executable)):
+    if {"laneway", "telemetry"} & set(names) and (why := serve_problem(sys.executable)):
         parser.exit(1, f"`laneway serve` is not available ({why})\n")
     if "litellm" in names and (why := litellm_problem(args.litellm_venv)):
         parser.exit(1, f"{why}; or leave LiteLLM out: --skip-litellm\n")
-    check_ports_free([TARGETS[n] for n in names])
+    check_ports_free([TARGETS[n] for n in names] + ([OTLP_PORT] if "telemetry" in names else []))
     check = Checks()
     print(
         f"Python {sys.version.split()[0]}, laneway {version_of('laneway')}, aiohttp "
