@@ -1,0 +1,24 @@
+"""What the span thread hands its batches to: laneway's OTLP/HTTP exporter (otlp_http), or an
+OpenTelemetry SDK `SpanExporter` behind its adapter (sdk_export)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from laneway.telemetry.tracing_spans import SpanFacts
+
+
+class ExportFailed(Exception):
+    """A batch did not arrive; the message says why (never a header's value)."""
+
+
+class SpanExport(Protocol):
+    def export(self, spans: Sequence[SpanFacts]) -> None:
+        """Deliver the batch, or raise (ExportFailed when the reason is known)."""
+        ...
+
+    def shutdown(self) -> None:
+        """Release what it holds (a connection); called once, after the last export."""
+        ...
