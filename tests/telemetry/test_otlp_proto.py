@@ -86,7 +86,8 @@ def test_values_of_every_kind_and_edge_encode_as_opentelemetrys() -> None:
     parsed, ours, theirs = both([span, child])
     assert ours == theirs
     spans = parsed.resource_spans[0].scope_spans[0].spans
-    assert spans[0].flags == 0x300 and spans[1].flags == 0x100  # the parent remote, or not
+    assert spans[0].flags == 0x300  # its parent is remote
+    assert spans[1].flags == 0x100  # its parent is not
     assert spans[0].attributes[6].value.int_value == 2**63 - 1
 
 

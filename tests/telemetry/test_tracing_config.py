@@ -27,8 +27,8 @@ from laneway.config import GatewayConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.server.run import GatewayServer
 from laneway.telemetry.tracing_export import INSTALL_HINT
-from tests.gateway.serve_process import free_port
 from tests.cli.conftest import Run, assert_one_line_error
+from tests.gateway.serve_process import free_port
 from tests.sdk import sdk
 from tests.telemetry.conftest import PROVIDER_KEY, traced_config
 
@@ -236,10 +236,10 @@ def test_serve_exports_spans_without_opentelemetry_installed(
     port = free_port()
     env = {**os.environ, "EMU_KEY": PROVIDER_KEY}
     env.pop("LANEWAY_API_KEYS", None)
+    command = ["-c", _WITHOUT_OTEL, "serve", "--config", str(config), "--port", str(port)]
     with (tmp_path / "serve.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-c", _WITHOUT_OTEL, "serve", "--config", str(config)]
-            + ["--port", str(port)],
+            [sys.executable, *command],
             env=env,
             stdout=log,
             stderr=log,

@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from laneway.ledger.record import LedgerRecord
-from laneway.telemetry.tracing import Trace
 from laneway.telemetry.sdk_export import SdkExport
+from laneway.telemetry.tracing import Trace
 from laneway.telemetry.tracing_export import BATCH, SpanShipper
 from laneway.telemetry.tracing_spans import SpanMaker
 

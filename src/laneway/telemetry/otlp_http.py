@@ -51,7 +51,7 @@ def parse_headers(text: str, env_name: str) -> dict[str, str]:
             raise ConfigError(
                 f"[tracing] headers_env: entry {position} of ${env_name} is not name=value"
             )
-        if any(ord(char) < 0x20 and char != "\t" or ord(char) == 0x7F for char in value):
+        if any((ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F for char in value):
             raise ConfigError(
                 f"[tracing] headers_env: entry {position} of ${env_name} has a control "
                 "character in its value"

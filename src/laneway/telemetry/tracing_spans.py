@@ -185,9 +185,9 @@ def usage_attributes(record: LedgerRecord) -> Attributes:
 
 
 def request_status(record: LedgerRecord) -> tuple[int, str | None, str | None]:
-    """The request span's status code and message, and its `error.type`. A refusal laneway made (budget, rate limit,
-    bad input, ...) is the request handled as designed: status unset, `error.type` its origin.
-    A request that got no answer, or whose stream broke, is an error."""
+    """The request span's status code and message, and its `error.type`. A refusal laneway
+    made (budget, rate limit, bad input, ...) is the request handled as designed: status unset,
+    `error.type` its origin. A request that got no answer, or whose stream broke, is an error."""
     if record.status == "ok":
         return UNSET, None, None
     if record.status == "refused":
