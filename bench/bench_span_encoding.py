@@ -11,7 +11,7 @@ stand in for building ReadableSpans from the record; both fill the same attribut
 `build` is the SpanFacts alone, what both paths share. `--only` runs one path once per round
 (for `valgrind --tool=callgrind`, instructions rather than time: run it with two round counts
 and divide the difference by the extra rounds' spans).
-Needs the `otel` extra for the old path.
+Needs the `dev` extra for the old path (OpenTelemetry's SDK and encoder).
 """
 
 from __future__ import annotations
@@ -35,38 +35,41 @@ BATCH_SPANS = 512
 VERSION = "0.1.0"
 
 
-def typical() -> tuple[Trace, LedgerRecord]:
-    """An answered chat through a lane, with usage and a cost: 20 + 11 attributes."""
-    start = 1_767_225_600.0
+def typical(index: int) -> tuple[Trace, LedgerRecord]:
+    """An answered chat through a lane, with usage and a cost: 20 + 11 attributes. What varies
+    from request to request does here too (ids, token counts, the cost, times)."""
+    start = 1_767_225_600.0 + index * 0.01
     record = LedgerRecord(
-        "req_01JX7Q4W9ZK3M2N8P5R6S7T8V9", start, "key_3f9a2b", "chat", "lane:support", False,
-        status="ok", answering_model="gpt-5.4-mini", provider="openai",
-        upstream_request_id="req_4f1c2d3e5a6b7c8d9e0f", http_status=200,
-        attempts=(Attempt("openai", "gpt-5.4-mini", 200, 412.3),),
-        usage=Usage(1250, 87, cached_input_tokens=1024), cost_usd=Decimal("0.000231"),
-        latency_ms=430.1, settled_at=start + 0.43, lane="support",
+        f"req_01JX7Q4W9ZK3M2N8P5R6S{index:06d}", start, "key_3f9a2b", "chat", "lane:support",
+        False, status="ok", answering_model="gpt-5.4-mini", provider="openai",
+        upstream_request_id=f"req_4f1c2d3e5a6b7c8d9e{index:06d}", http_status=200,
+        attempts=(Attempt("openai", "gpt-5.4-mini", 200, 412.3 + index),),
+        usage=Usage(1250 + index, 87 + index % 50, cached_input_tokens=1024),
+        cost_usd=Decimal("0.000231") + Decimal(index) / 1_000_000, latency_ms=430.1 + index,
+        settled_at=start + 0.43, lane="support",
     )  # fmt: skip
-    return Trace(random.Random(1).getrandbits(128), None, [start + 0.42]), record
+    trace_id = random.Random(index).getrandbits(128)
+    return Trace(trace_id, None, [start + 0.42]), record
 
 
 def paths() -> dict[str, Callable[[], bytes]]:
-    """Each path: build and encode one batch of BATCH_SPANS spans."""
-    trace, record = typical()
+    """Each path: build and encode one batch of BATCH_SPANS spans (from as many requests as
+    make it, each different)."""
+    requests = [typical(index) for index in range(BATCH_SPANS // 2)]
     maker = SpanMaker(random.Random(2))
     encoder = TraceEncoder(resource_attributes("laneway", VERSION), SCOPE, VERSION, SCHEMA_URL)
     sdk = SdkSpans("laneway", VERSION)
-    requests = BATCH_SPANS // 2
 
     def build() -> bytes:  # the spans alone, what both paths share
-        spans = [span for _ in range(requests) for span in maker.spans(trace, record)]
+        spans = [span for trace, record in requests for span in maker.spans(trace, record)]
         return b"" if spans else b"-"
 
     def new() -> bytes:
-        spans = [span for _ in range(requests) for span in maker.spans(trace, record)]
+        spans = [span for trace, record in requests for span in maker.spans(trace, record)]
         return encoder.encode(spans)
 
     def old() -> bytes:
-        facts = [span for _ in range(requests) for span in maker.spans(trace, record)]
+        facts = [span for trace, record in requests for span in maker.spans(trace, record)]
         return encode_spans([sdk.readable(span) for span in facts]).SerializeToString()
 
     return {"build": build, "new": new, "old": old}

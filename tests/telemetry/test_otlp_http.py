@@ -222,8 +222,10 @@ def test_retries_stop_when_the_timeout_is_spent_and_the_shipper_counts_a_failure
     shipper.flush()
     shipper.close()
     assert shipper.failures == 1
-    assert sum(waits.seconds) == pytest.approx(10.0)  # the last wait: what remained
-    assert len(waits.seconds) == len(collector.bodies) - 1 >= 3  # 1 + 2 + 4 + the rest
+    # About 1, 2 and 4 s; the next (about 8 s) would pass the 10 s, so the batch is given up.
+    assert len(waits.seconds) == 3
+    assert sum(waits.seconds) < 10.0
+    assert len(collector.bodies) == 4
 
 
 def test_a_retry_after_past_the_timeout_gives_up_at_once(
@@ -253,8 +255,8 @@ def test_a_collector_that_is_not_there_is_retried_then_given_up(
     exporter, waits = exporters(collector.endpoint, timeout_s=5.0)
     with pytest.raises(ExportFailed, match="ConnectionRefusedError"):
         exporter.export(some_spans())
-    assert len(waits.seconds) >= 2
-    assert sum(waits.seconds) == pytest.approx(5.0)
+    assert len(waits.seconds) == 2  # about 1 and 2 s; about 4 more would pass the 5 s
+    assert sum(waits.seconds) < 5.0
 
 
 def test_gzip_bodies_when_configured(collectors: Collectors, exporters: Exporters) -> None:

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Sequence
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -78,3 +79,16 @@ def test_a_failing_exporter_loses_spans_and_nothing_else() -> None:
     shipper.close()
     assert failing.calls == 2
     assert shipper.failures == 2
+
+
+class Refusing(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.FAILURE
+
+
+def test_an_sdk_exporters_failure_result_is_counted(caplog: pytest.LogCaptureFixture) -> None:
+    shipper = SpanShipper(maker(), sdk(Refusing()), flush_s=3600)
+    shipper.put(*refused(0))
+    shipper.close()
+    assert shipper.failures == 1
+    assert "Refusing answered FAILURE" in caplog.text

@@ -30,6 +30,7 @@ RETRYABLE = frozenset({429, 502, 503, 504})  # as OTLP/HTTP's specification list
 _BASE_DELAY_S = 1.0
 _MAX_DELAY_S = 16.0
 _JITTER = 0.2  # a backoff delay is scaled by U[0.8, 1.2)
+_ANSWER_MAX = 1 << 16
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 _BACKOFF = -1.0  # retry after a backoff of laneway's choosing
@@ -92,6 +93,7 @@ class OtlpHttpExporter:
         self._rng = rng
         self._wait = wait
         self._connection: http.client.HTTPConnection | None = None
+        self._tls: ssl.SSLContext | None = None
         self.connections = 0  # connections opened (tests: keep-alive reuse)
 
     def export(self, spans: Sequence[SpanFacts]) -> None:
@@ -108,8 +110,9 @@ class OtlpHttpExporter:
             remaining = deadline - self._clock.monotonic()
             if delay == _BACKOFF:
                 delay = min(_BASE_DELAY_S * 2**retries, _MAX_DELAY_S)
-                delay = min(delay * (1 - _JITTER + 2 * _JITTER * self._rng.random()), remaining)
-            if delay is None or delay > remaining or remaining <= 0:
+                delay *= 1 - _JITTER + 2 * _JITTER * self._rng.random()
+            # A wait past the deadline would end in an attempt with no time left: given up now.
+            if delay is None or delay >= remaining:
                 raise ExportFailed(f"{len(spans)} spans: {problem} (gave up after {retries + 1})")
             retries += 1
             if self._wait(delay):
@@ -154,17 +157,20 @@ class OtlpHttpExporter:
             connection.sock.settimeout(timeout_s)
         connection.request("POST", self._path, body, self._headers)
         response = connection.getresponse()
-        response.read()  # the whole answer, so the connection can carry the next request
+        # The whole answer (an OTLP answer is small), so the connection can carry the next
+        # request; one that is not small, or says it closes, is not kept.
+        response.read(_ANSWER_MAX)
         headers = {name.lower(): value for name, value in response.getheaders()}
-        if response.will_close:
+        if response.will_close or not response.isclosed():
             self._close()
         return response.status, headers
 
     def _connect(self, timeout_s: float) -> http.client.HTTPConnection:
         if self._https:
-            context = ssl.create_default_context()
+            if self._tls is None:
+                self._tls = ssl.create_default_context()  # the system's certificates
             return http.client.HTTPSConnection(
-                self._host, self._port, timeout=timeout_s, context=context
+                self._host, self._port, timeout=timeout_s, context=self._tls
             )
         return http.client.HTTPConnection(self._host, self._port, timeout=timeout_s)
 

@@ -32,7 +32,8 @@ class TracingConfig(Strict):
     # The share of requests without a sampled-or-not caller that are sampled (decided by the
     # trace id, as OpenTelemetry's TraceIdRatioBased); a caller's `traceparent` flag decides
     # for its own requests (parent-based). Low by default: a sampled request's spans cost about
-    # twice the request's own CPU to build and export (docs/tracing.md, "What it costs").
+    # a fifth of the request's own CPU to build and encode, and more to send at low rates
+    # (docs/tracing.md, "What it costs").
     sample_ratio: Annotated[float, Field(ge=0, le=1)] = 0.01
     # Per batch, its retries (429, 502, 503, 504, connection failures) included.
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
