@@ -70,7 +70,7 @@ def paths() -> dict[str, Callable[[], bytes]]:
 
     def old() -> bytes:
         facts = [span for trace, record in requests for span in maker.spans(trace, record)]
-        return encode_spans([sdk.readable(span) for span in facts]).SerializeToString()
+        return bytes(encode_spans([sdk.readable(span) for span in facts]).SerializeToString())
 
     return {"build": build, "new": new, "old": old}
 

@@ -149,7 +149,10 @@ from laneway.cli.main import cli
 from laneway.config import GatewayConfig
 
 async def main(tracing):
-    config = GatewayConfig.model_validate({"tracing": tracing} if tracing is not None else {})
+    sections = {"ledger": {"path": LEDGER}}  # never the user's own (the default path)
+    if tracing is not None:
+        sections["tracing"] = tracing
+    config = GatewayConfig.model_validate(sections)
     assembly = Assembly(config, {}, upstream=None)
     assembly.gateway
     await assembly.close()
@@ -170,7 +173,8 @@ _CASES = {"None": False, "{'exporter': 'none'}": False, "{'enabled': False}": Fa
 def imported_by(tracing: str, tmp_path: Path) -> tuple[set[str], set[str]]:
     """The OpenTelemetry modules and laneway's span modules a gateway with `tracing` loads."""
     script = _IMPORTS.replace("TRACING", tracing).replace("SPAN_MODULES", repr(SPAN_MODULES))
-    env = {"LANEWAY_LEDGER": str(tmp_path / f"{len(tracing)}.db"), "PATH": ""}
+    script = script.replace("LEDGER", repr(str(tmp_path / f"{len(tracing)}.db")))
+    env = {"HOME": str(tmp_path), "PATH": ""}
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
     )
