@@ -5,6 +5,7 @@ same, since both write fields in field-number order."""
 
 from __future__ import annotations
 
+import enum
 import random
 
 import pytest
@@ -102,3 +103,21 @@ def test_varints_and_lengths() -> None:
         b"\x00", b"\x01", b"\x7f", b"\x80\x01", b"\xac\x02", b"\xff" * 9 + b"\x01",
     ]  # fmt: skip
     assert field(0x0A, b"x" * 200)[:3] == b"\x0a\xc8\x01"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+def test_an_enums_member_encodes_as_its_plain_value_as_opentelemetrys() -> None:
+    span = SpanFacts(
+        "s", 1, 2, None, False, SERVER, 1, 2, {"level": Level.HIGH, "colour": Colour.RED}
+    )
+    parsed, ours, theirs = both([span])
+    assert ours == theirs
+    values = parsed.resource_spans[0].scope_spans[0].spans[0].attributes
+    assert (values[0].value.int_value, values[1].value.string_value) == (3, "red")

@@ -106,6 +106,8 @@ def test_spans_go_to_the_otlp_endpoint_with_headers_from_the_environment(
     assert names["laneway.record_id"].value.string_value == raw.headers["x-laneway-request-id"]
     assert names["gen_ai.usage.output_tokens"].value.int_value > 0
     assert all(headers["authorization"] == OTLP_SECRET for headers in sink.headers)
+    assert sink.headers[0]["content-type"] == "application/x-protobuf"
+    assert sink.headers[0]["user-agent"].startswith("laneway/")
 
 
 def test_unknown_keys_and_bad_values_are_refused() -> None:

@@ -25,9 +25,8 @@ from collections.abc import Mapping, Sequence
 
 from laneway.telemetry.tracing_spans import AttributeValue, SpanFacts
 
-# A field's tag: its number << 3 | its wire type (0 varint, 1 fixed64, 2 length-delimited,
-# 5 fixed32).
-_LEN = 2
+# A field's tag (the 0x.. constants below): its number << 3 | its wire type (0 varint,
+# 1 fixed64, 2 length-delimited, 5 fixed32); Span.flags (16) takes two bytes, 0x85 0x01.
 _BYTE = [bytes((value,)) for value in range(256)]
 # Span.flags: SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK, and SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK when
 # the parent is remote: what OpenTelemetry's encoder sets on every span.
