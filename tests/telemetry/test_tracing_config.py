@@ -111,13 +111,20 @@ def test_spans_go_to_the_otlp_endpoint_with_headers_from_the_environment(
 
 
 def test_unknown_keys_and_bad_values_are_refused() -> None:
-    for section in ({"sampel_ratio": 0.5}, {"sample_ratio": 1.5}, {"exporter": "zipkin"}):
+    bad = (
+        {"sampel_ratio": 0.5},
+        {"sample_ratio": 1.5},
+        {"exporter": "zipkin"},
+        {"compression": "br"},
+    )
+    for section in bad:
         with pytest.raises(ValidationError):
             GatewayConfig.model_validate({"tracing": section})
     assert GatewayConfig().tracing is None  # absent: off
     on = GatewayConfig.model_validate({"tracing": {}}).tracing
     assert on is not None
-    assert on.sample_ratio == 0.01  # each sampled request costs about twice its own CPU
+    assert on.sample_ratio == 0.01  # each sampled request's spans cost a share of its own CPU
+    assert on.compression == "none"  # a local collector is better served uncompressed
 
 
 def test_serve_refuses_an_unknown_tracing_key(tmp_path: Path, run: Run) -> None:

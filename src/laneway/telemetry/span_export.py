@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from laneway.errors import LanewayError
+
 if TYPE_CHECKING:
     from laneway.telemetry.tracing_spans import SpanFacts
 
 
-class ExportFailed(Exception):
-    """A batch did not arrive; the message says why (never a header's value)."""
+class ExportFailed(LanewayError):
+    """A batch did not arrive; the message says why (never a header's value). Caught by the
+    span thread, which counts and logs it: it never reaches a request."""
 
 
 class SpanExport(Protocol):
