@@ -72,6 +72,8 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     │                                                                      be compared
     ├── UnsupportedSchema              -       emulator.schema_values      a schema it cannot fill
     ├── CaptureStoreError              503     ledger.captures             captures unreachable
+    ├── ExportFailed                   -       telemetry.span_export       a batch of spans not
+    │                                                                      delivered (counted)
     ├── WorkloadFileError              -       workloads.lines             a workload file the
     │                                                                      tools cannot use
     ├── SampleError                    -       workloads.sample            a sample or split

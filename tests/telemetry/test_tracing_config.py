@@ -1,22 +1,24 @@
-"""`[tracing]` from config: validated (unknown keys rejected); spans sent by OTLP/HTTP to a real
-collector endpoint (a loopback sink decoding OpenTelemetry's protobuf), with headers read from
-the environment; no OpenTelemetry module imported unless tracing exports; and without the
-`otel` extra, `laneway serve` says what to install and exits 2.
-
-(redis-py imports OpenTelemetry's API and metrics SDK on its own when they are installed: what
-laneway must not import is its span building, the trace SDK and the exporter.)"""
+"""`[tracing]` from config: validated (unknown keys rejected); spans sent by laneway's own
+OTLP/HTTP exporter to a real collector endpoint (a loopback sink decoding with OpenTelemetry's
+protobuf classes), with headers read from the environment; no OpenTelemetry module imported by
+laneway, even exporting; `laneway serve` exports spans with OpenTelemetry not installed at all;
+only an SDK exporter given in-process needs the `otel` extra."""
 
 from __future__ import annotations
 
 import ast
+import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from pydantic import ValidationError
@@ -24,7 +26,9 @@ from pydantic import ValidationError
 from laneway.config import GatewayConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.server.run import GatewayServer
+from laneway.telemetry.tracing_export import INSTALL_HINT
 from tests.cli.conftest import Run, assert_one_line_error
+from tests.gateway.serve_process import free_port
 from tests.sdk import sdk
 from tests.telemetry.conftest import PROVIDER_KEY, traced_config
 
@@ -102,16 +106,25 @@ def test_spans_go_to_the_otlp_endpoint_with_headers_from_the_environment(
     assert names["laneway.record_id"].value.string_value == raw.headers["x-laneway-request-id"]
     assert names["gen_ai.usage.output_tokens"].value.int_value > 0
     assert all(headers["authorization"] == OTLP_SECRET for headers in sink.headers)
+    assert sink.headers[0]["content-type"] == "application/x-protobuf"
+    assert sink.headers[0]["user-agent"].startswith("laneway/")
 
 
 def test_unknown_keys_and_bad_values_are_refused() -> None:
-    for section in ({"sampel_ratio": 0.5}, {"sample_ratio": 1.5}, {"exporter": "zipkin"}):
+    bad = (
+        {"sampel_ratio": 0.5},
+        {"sample_ratio": 1.5},
+        {"exporter": "zipkin"},
+        {"compression": "br"},
+    )
+    for section in bad:
         with pytest.raises(ValidationError):
             GatewayConfig.model_validate({"tracing": section})
     assert GatewayConfig().tracing is None  # absent: off
     on = GatewayConfig.model_validate({"tracing": {}}).tracing
     assert on is not None
-    assert on.sample_ratio == 0.01  # each sampled request costs about twice its own CPU
+    assert on.sample_ratio == 0.01  # each sampled request's spans cost a share of its own CPU
+    assert on.compression == "none"  # a local collector is better served uncompressed
 
 
 def test_serve_refuses_an_unknown_tracing_key(tmp_path: Path, run: Run) -> None:
@@ -122,6 +135,21 @@ def test_serve_refuses_an_unknown_tracing_key(tmp_path: Path, run: Run) -> None:
     )
 
 
+def test_serve_refuses_a_bad_header_entry_without_showing_it(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BAD_OTLP_HEADERS", "authorization=ok,Bearer s3cret-token")
+    config = tmp_path / "laneway.toml"
+    ledger = tmp_path / "ledger.db"
+    config.write_text(f"[ledger]\npath = '{ledger}'\n[tracing]\nheaders_env = 'BAD_OTLP_HEADERS'\n")
+    result = run("serve", "--config", str(config), "--port", "0")
+    assert result.code == 2
+    assert result.err.splitlines()[-1] == (
+        "laneway: error: [tracing] headers_env: entry 2 of $BAD_OTLP_HEADERS is not name=value"
+    )  # serve's notes on the built-in emulator come before it
+    assert "s3cret" not in result.err
+
+
 # Run in a fresh interpreter: which modules an import pulls in is process-wide.
 _IMPORTS = """
 import asyncio, sys
@@ -130,44 +158,54 @@ from laneway.cli.main import cli
 from laneway.config import GatewayConfig
 
 async def main(tracing):
-    config = GatewayConfig.model_validate({"tracing": tracing} if tracing is not None else {})
+    sections = {"ledger": {"path": LEDGER}}  # never the user's own (the default path)
+    if tracing is not None:
+        sections["tracing"] = tracing
+    config = GatewayConfig.model_validate(sections)
     assembly = Assembly(config, {}, upstream=None)
     assembly.gateway
     await assembly.close()
 
 asyncio.run(main(TRACING))
-# redis-py imports OpenTelemetry's API and metrics SDK itself when they are installed; laneway's
-# spans need the trace SDK and the exporter, never imported here.
-print(sorted(
-    name for name in sys.modules
-    if name.startswith(("opentelemetry.sdk.trace", "opentelemetry.exporter"))
-    or name == "laneway.telemetry.tracing_spans"
-))
+print(sorted(name for name in sys.modules if name.startswith("opentelemetry")))
+print(sorted(name for name in sys.modules if name in SPAN_MODULES))
 """
+SPAN_MODULES = {
+    "laneway.telemetry.tracing_spans",
+    "laneway.telemetry.otlp_proto",
+    "laneway.telemetry.otlp_http",
+    "laneway.telemetry.sdk_export",
+}
+_CASES = {"None": False, "{'exporter': 'none'}": False, "{'enabled': False}": False}
 
 
-@pytest.mark.parametrize(
-    ("tracing", "imported"),
-    [
-        ("None", False),
-        ("{'exporter': 'none'}", False),
-        ("{'enabled': False}", False),
-        ("{'exporter': 'otlp'}", True),  # the control: exporting spans does import them
-    ],
-)
-def test_no_tracing_module_is_imported_unless_spans_are_exported(
-    tmp_path: Path, tracing: str, imported: bool
-) -> None:
-    script = _IMPORTS.replace("TRACING", tracing)
-    env = {"LANEWAY_LEDGER": str(tmp_path / "ledger.db"), "PATH": ""}
+def imported_by(tracing: str, tmp_path: Path) -> tuple[set[str], set[str]]:
+    """The OpenTelemetry modules and laneway's span modules a gateway with `tracing` loads."""
+    script = _IMPORTS.replace("TRACING", tracing).replace("SPAN_MODULES", repr(SPAN_MODULES))
+    script = script.replace("LEDGER", repr(str(tmp_path / f"{len(tracing)}.db")))
+    env = {"HOME": str(tmp_path), "PATH": ""}
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
     )
     assert done.returncode == 0, done.stderr
-    modules = ast.literal_eval(done.stdout.strip())
-    assert bool(modules) is imported, modules
-    if imported:
-        assert "laneway.telemetry.tracing_spans" in modules
+    opentelemetry, spans = done.stdout.strip().splitlines()
+    return set(ast.literal_eval(opentelemetry)), set(ast.literal_eval(spans))
+
+
+def test_no_opentelemetry_module_is_imported_by_laneway_even_exporting_over_otlp(
+    tmp_path: Path,
+) -> None:
+    """redis-py imports OpenTelemetry's API and metrics SDK on its own when they are installed:
+    the same set whatever `[tracing]` says, and never OpenTelemetry's trace SDK, exporters or
+    protobuf classes. Span building and export are loaded only when spans are exported."""
+    baseline, _ = imported_by("None", tmp_path)
+    for tracing, exports in {**_CASES, "{'exporter': 'otlp'}": True}.items():
+        opentelemetry, spans = imported_by(tracing, tmp_path)
+        assert opentelemetry == baseline, tracing
+        never = ("opentelemetry.sdk.trace", "opentelemetry.exporter", "opentelemetry.proto")
+        assert not [name for name in opentelemetry if name.startswith(never)]
+        expected = SPAN_MODULES - {"laneway.telemetry.sdk_export"} if exports else set()
+        assert spans == expected, tracing
 
 
 _WITHOUT_OTEL = """
@@ -186,28 +224,85 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_serve_without_the_otel_extra_says_what_to_install(tmp_path: Path) -> None:
+def test_serve_exports_spans_without_opentelemetry_installed(
+    emulator: EmulatorServer, sink: Sink, tmp_path: Path
+) -> None:
+    """`laneway serve` in a process where no OpenTelemetry module can be imported: its spans
+    reach the collector, and stopping it ships what waits."""
     config = tmp_path / "laneway.toml"
     config.write_text(
         textwrap.dedent(
             f"""
+            [providers.emu]
+            kind = "openai-compatible"
+            base_url = "{emulator.base_url}"
+            api_key_env = "EMU_KEY"
             [ledger]
             path = "{tmp_path / "ledger.db"}"
             [tracing]
             service_name = "no-otel"
+            endpoint = "{sink.endpoint}"
+            sample_ratio = 1.0
             """
         )
     )
+    port = free_port()
+    env = {**os.environ, "EMU_KEY": PROVIDER_KEY}
+    env.pop("LANEWAY_API_KEYS", None)
+    command = ["-c", _WITHOUT_OTEL, "serve", "--config", str(config), "--port", str(port)]
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, *command],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        answered = _first_answer(f"http://127.0.0.1:{port}/v1/chat/completions")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(30)
+    assert code == 0, (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
+    spans = [s for r in sink.requests for rs in r.resource_spans for ss in rs.scope_spans
+             for s in ss.spans]  # fmt: skip
+    assert [span.name for span in spans] == ["chat gpt-5.4-mini", "chat gpt-5.4-mini"]
+    assert spans[0].trace_id.hex() == answered.headers["x-laneway-trace-id"]
+
+
+def _first_answer(url: str) -> httpx.Response:
+    """A chat completion from the gateway at `url`, once it is up."""
+    body = {"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "Hi."}]}
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            answered = httpx.post(url, json=body, timeout=10)
+            assert answered.status_code == 200, answered.text
+            return answered
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_an_sdk_exporter_without_the_otel_extra_says_what_to_install() -> None:
+    """Only a caller that hands laneway an OpenTelemetry `SpanExporter` needs the extra."""
+    script = _WITHOUT_OTEL.replace(
+        "from laneway.cli.main import main\nsys.exit(main(sys.argv[1:]))",
+        """
+import random
+from laneway.clock import SystemClock
+from laneway.errors import ConfigError
+from laneway.telemetry.tracing_config import TracingConfig
+from laneway.telemetry.tracing_export import tracing_observer
+try:
+    tracing_observer(TracingConfig(), {}, SystemClock(), random.Random(), exporter=object())
+except ConfigError as refused:
+    print(refused)
+""",
+    )
     done = subprocess.run(
-        [sys.executable, "-c", _WITHOUT_OTEL, "serve", "--config", str(config), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
-    assert done.returncode == 2, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith(
-        "laneway: error: [tracing] exports spans over OTLP: install laneway[otel]"
-    )
-    assert "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(INSTALL_HINT), done.stdout

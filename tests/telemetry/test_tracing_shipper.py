@@ -1,5 +1,6 @@
 """The span thread: woken by a full batch before its timer, bounded (the newest dropped and
-counted past `max_queue`), and an exporter that fails costs spans, never an exception."""
+counted past `max_queue`), an exporter that fails costs spans, never an exception, and closing
+ends an exporter's backoff at once. An SDK exporter is reached through sdk_export."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import random
 import time
 from collections.abc import Sequence
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from laneway.ledger.record import LedgerRecord
+from laneway.telemetry.sdk_export import SdkExport
 from laneway.telemetry.tracing import Trace
 from laneway.telemetry.tracing_export import BATCH, SpanShipper
 from laneway.telemetry.tracing_spans import SpanMaker
@@ -26,12 +29,16 @@ def refused(index: int) -> tuple[Trace, LedgerRecord]:
 
 
 def maker() -> SpanMaker:
-    return SpanMaker("laneway-test", "0", random.Random(3))
+    return SpanMaker(random.Random(3))
+
+
+def sdk(exporter: SpanExporter) -> SdkExport:
+    return SdkExport(exporter, "laneway-test", "0")
 
 
 def test_a_full_batch_wakes_the_thread_before_its_timer() -> None:
     exporter = InMemorySpanExporter()
-    shipper = SpanShipper(maker(), exporter, flush_s=3600)
+    shipper = SpanShipper(maker(), sdk(exporter), flush_s=3600)
     try:
         for index in range(BATCH + 1):
             shipper.put(*refused(index))
@@ -45,7 +52,7 @@ def test_a_full_batch_wakes_the_thread_before_its_timer() -> None:
 
 def test_past_max_queue_the_newest_are_dropped_and_counted() -> None:
     exporter = InMemorySpanExporter()
-    shipper = SpanShipper(maker(), exporter, max_queue=10, flush_s=3600)
+    shipper = SpanShipper(maker(), sdk(exporter), max_queue=10, flush_s=3600)
     for index in range(15):
         shipper.put(*refused(index))
     assert shipper.dropped == 5
@@ -65,10 +72,23 @@ class Failing(SpanExporter):
 
 def test_a_failing_exporter_loses_spans_and_nothing_else() -> None:
     failing = Failing()
-    shipper = SpanShipper(maker(), failing, flush_s=3600)
+    shipper = SpanShipper(maker(), sdk(failing), flush_s=3600)
     shipper.put(*refused(0))
     shipper.flush()
     shipper.put(*refused(1))
     shipper.close()
     assert failing.calls == 2
     assert shipper.failures == 2
+
+
+class Refusing(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.FAILURE
+
+
+def test_an_sdk_exporters_failure_result_is_counted(caplog: pytest.LogCaptureFixture) -> None:
+    shipper = SpanShipper(maker(), sdk(Refusing()), flush_s=3600)
+    shipper.put(*refused(0))
+    shipper.close()
+    assert shipper.failures == 1
+    assert "Refusing answered FAILURE" in caplog.text

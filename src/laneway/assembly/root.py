@@ -107,8 +107,8 @@ class Assembly:
         observers: Sequence[Observer] = (),
         span_exporter: SpanExporter | None = None,
     ) -> None:
-        """`span_exporter`: where `[tracing]` sends spans instead of OTLP (a test's in-memory
-        exporter, a library caller's own)."""
+        """`span_exporter`: an OpenTelemetry SDK exporter `[tracing]` sends spans to instead of
+        OTLP (a test's in-memory exporter, a library caller's own; needs the `otel` extra)."""
         self.config = config
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
         self.clock = clock or SystemClock()

@@ -202,7 +202,8 @@ class GatewayServer:
         sleep: Sleep | None = None,
         span_exporter: SpanExporter | None = None,
     ) -> None:
-        """`span_exporter`: where `[tracing]` sends spans instead of OTLP (tests)."""
+        """`span_exporter`: an OpenTelemetry SDK exporter `[tracing]` sends spans to instead
+        of OTLP (tests; needs the `otel` extra)."""
         self._config = config
         self._env = dict(os.environ if env is None else env)
         self._sleep = sleep

@@ -1,5 +1,6 @@
 """The `[tracing]` section: OpenTelemetry spans for each request and attempt (docs/tracing.md).
-Absent, tracing is off and no OpenTelemetry module is imported.
+Absent, tracing is off. laneway encodes and sends the spans itself: no OpenTelemetry module is
+imported either way.
 
     [tracing]
     exporter = "otlp"                                # or "none": trace ids only, no spans
@@ -7,6 +8,7 @@ Absent, tracing is off and no OpenTelemetry module is imported.
     headers_env = "OTEL_EXPORTER_OTLP_HEADERS"       # "name=value,..." read from here, never logged
     service_name = "laneway"
     sample_ratio = 0.01                              # of requests that start a trace here
+    compression = "none"                             # or "gzip": the request bodies
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from laneway.config_file import ENV_NAME, Strict
 
 class TracingConfig(Strict):
     enabled: bool = True
-    # "otlp": spans exported over OTLP/HTTP (needs `pip install laneway[otel]`). "none": every
+    # "otlp": spans exported over OTLP/HTTP (laneway's own protobuf encoder). "none": every
     # request still gets a trace id (header, ledger, logs), continuing an incoming traceparent,
     # but no span is built or sent.
     exporter: Literal["otlp", "none"] = "otlp"
@@ -30,9 +32,13 @@ class TracingConfig(Strict):
     # The share of requests without a sampled-or-not caller that are sampled (decided by the
     # trace id, as OpenTelemetry's TraceIdRatioBased); a caller's `traceparent` flag decides
     # for its own requests (parent-based). Low by default: a sampled request's spans cost about
-    # twice the request's own CPU to build and export (docs/tracing.md, "What it costs").
+    # a fifth of the request's own CPU to build and encode, and more to send at low rates
+    # (docs/tracing.md, "What it costs").
     sample_ratio: Annotated[float, Field(ge=0, le=1)] = 0.01
+    # Per batch, its retries (429, 502, 503, 504, connection failures) included.
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+    # "gzip": smaller bodies for a remote collector, for some CPU; "none" suits a local agent.
+    compression: Literal["none", "gzip"] = "none"
     # Spans waiting for export past this many requests are dropped (and counted), never
     # queued without bound.
     max_queue: Annotated[int, Field(ge=1, le=1_000_000)] = 8192

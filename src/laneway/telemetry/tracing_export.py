@@ -6,8 +6,9 @@ wake-up, builds the spans of what is waiting (tracing_spans) and hands them to t
 batches. A full queue drops the newest and counts it; an exporter that fails is logged once per
 `_LOGGED_EVERY` failures, and never reaches a request.
 
-`tracing_observer` builds it all from `[tracing]`: the OTLP/HTTP exporter (OpenTelemetry's,
-from the `otel` extra) or any `SpanExporter` the caller gives (a test's in-memory one).
+`tracing_observer` builds it all from `[tracing]`: laneway's own OTLP/HTTP exporter
+(otlp_http; no OpenTelemetry module involved), or any OpenTelemetry SDK `SpanExporter` the
+caller gives (a test's in-memory one), behind its adapter (sdk_export, the `otel` extra).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from typing import TYPE_CHECKING
 from laneway.clock import Clock
 from laneway.errors import ConfigError
 from laneway.ledger.record import LedgerRecord
+from laneway.telemetry.span_export import ExportFailed, SpanExport
 from laneway.telemetry.tracing import SpanTracer, Trace, TraceIds
 from laneway.telemetry.tracing_config import TracingConfig
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.trace.export import SpanExporter
 
-    from laneway.telemetry.tracing_spans import SpanMaker
+    from laneway.telemetry.otlp_http import OtlpHttpExporter
+    from laneway.telemetry.tracing_spans import SpanFacts, SpanMaker
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ FLUSH_S = 5.0
 BATCH = 512
 _LOGGED_EVERY = 100
 INSTALL_HINT = (
-    "[tracing] exports spans over OTLP: install laneway[otel] (pip install 'laneway[otel]')"
+    "an OpenTelemetry SpanExporter was given: install laneway[otel] (pip install 'laneway[otel]')"
 )
 
 
@@ -51,11 +53,13 @@ class SpanShipper:
     def __init__(
         self,
         maker: SpanMaker,
-        exporter: SpanExporter,
+        exporter: SpanExport,
         *,
         max_queue: int = 8192,
         flush_s: float = FLUSH_S,
+        stopping: threading.Event | None = None,
     ) -> None:
+        """`stopping`: set by `close`; the exporter's waits (its backoff) end when it is."""
         self._maker = maker
         self._exporter = exporter
         self._max_queue = max_queue
@@ -63,7 +67,7 @@ class SpanShipper:
         self._queue: deque[tuple[Trace, LedgerRecord]] = deque()
         self._shipping = threading.Lock()  # one batch at a time: the thread's, or flush()'s
         self._due = threading.Event()  # a batch is waiting (or the shipper is closing)
-        self._stopping = False
+        self._stopping = stopping or threading.Event()
         self.dropped = 0  # requests whose spans found the queue full
         self.failures = 0  # export calls that failed
         self._thread = threading.Thread(target=self._run, name="laneway-spans", daemon=True)
@@ -88,16 +92,16 @@ class SpanShipper:
 
     def close(self) -> None:
         """Stop the thread, export what waits, shut the exporter down (idempotent)."""
-        if self._stopping:
+        if self._stopping.is_set():
             return
-        self._stopping = True
+        self._stopping.set()
         self._due.set()
         self._thread.join(timeout=30)
         self.flush()
         self._exporter.shutdown()
 
     def _run(self) -> None:
-        while not self._stopping:
+        while not self._stopping.is_set():
             self._due.wait(self._flush_s)
             self._due.clear()
             self.flush()
@@ -105,16 +109,23 @@ class SpanShipper:
     def _ship(self) -> None:
         queue, maker = self._queue, self._maker
         while queue:
-            batch: list[ReadableSpan] = []
+            batch: list[SpanFacts] = []
             while queue and len(batch) < BATCH:
                 trace, record = queue.popleft()
                 batch.extend(maker.spans(trace, record))
             try:
                 self._exporter.export(batch)
-            except Exception:  # spans are lost, never a request
+            except Exception as failed:  # spans are lost, never a request
                 self.failures += 1
                 if self.failures % _LOGGED_EVERY == 1:
-                    log.exception("exporting spans failed (%d times so far)", self.failures)
+                    # A known reason in a line; anything else with its traceback.
+                    known = isinstance(failed, ExportFailed)
+                    log.warning(
+                        "exporting spans failed (%d times so far): %s",
+                        self.failures,
+                        failed if known else type(failed).__name__,
+                        exc_info=not known,
+                    )
 
 
 def tracing_observer(
@@ -128,27 +139,52 @@ def tracing_observer(
     not exported). `exporter`: instead of OTLP (tests, library callers with their own)."""
     if exporter is None and not config.exports:
         return TraceIds(rng, config.sample_ratio), None
-    try:
-        from laneway.telemetry.tracing_spans import SpanMaker  # noqa: PLC0415 - the otel extra
+    # Span building and export are imported only by a gateway that exports spans.
+    from laneway.telemetry.tracing_spans import SpanMaker  # noqa: PLC0415
 
-        if exporter is None:
-            exporter = _otlp(config, env)
-    except ImportError as missing:
-        raise ConfigError(f"{INSTALL_HINT} ({missing.name} is missing)") from None
-    # The span thread draws span ids from its own source, seeded from the gateway's, so that a
-    # seeded gateway makes the same ids and the request path's draws are not interleaved.
-    maker = SpanMaker(config.service_name, version("laneway"), random.Random(rng.getrandbits(64)))  # noqa: S311
-    shipper = SpanShipper(maker, exporter, max_queue=config.max_queue)
+    # The span thread draws span ids (and its backoff's jitter) from its own sources, seeded
+    # from the gateway's, so that a seeded gateway makes the same ids and the request path's
+    # draws are not interleaved.
+    maker = SpanMaker(random.Random(rng.getrandbits(64)))  # noqa: S311
+    stopping = threading.Event()
+    export: SpanExport
+    if exporter is None:
+        export = _otlp(config, env, clock, random.Random(rng.getrandbits(64)), stopping)  # noqa: S311
+    else:
+        try:
+            from laneway.telemetry.sdk_export import SdkExport  # noqa: PLC0415 - the otel extra
+        except ImportError as missing:
+            raise ConfigError(f"{INSTALL_HINT} ({missing.name} is missing)") from None
+        export = SdkExport(exporter, config.service_name, version("laneway"))
+    shipper = SpanShipper(maker, export, max_queue=config.max_queue, stopping=stopping)
     return SpanTracer(shipper, rng, clock, config.sample_ratio), shipper
 
 
-def _otlp(config: TracingConfig, env: Mapping[str, str]) -> SpanExporter:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
-        OTLPSpanExporter,
-    )
-    from opentelemetry.util.re import parse_env_headers  # noqa: PLC0415
+def _otlp(
+    config: TracingConfig,
+    env: Mapping[str, str],
+    clock: Clock,
+    jitter: random.Random,
+    stopping: threading.Event,
+) -> OtlpHttpExporter:
+    from laneway.telemetry.otlp_http import OtlpHttpExporter, parse_headers  # noqa: PLC0415
+    from laneway.telemetry.otlp_proto import TraceEncoder  # noqa: PLC0415
+    from laneway.telemetry.tracing_spans import SCHEMA_URL, SCOPE, resource_attributes  # noqa: PLC0415
 
-    headers = parse_env_headers(env.get(config.headers_env, ""), liberal=True)
-    return OTLPSpanExporter(
-        endpoint=config.endpoint, headers=headers or None, timeout=config.timeout_s
+    laneway = version("laneway")
+    encoder = TraceEncoder(
+        resource_attributes(config.service_name, laneway), SCOPE, laneway, SCHEMA_URL
+    )
+    return OtlpHttpExporter(
+        config.endpoint,
+        encoder,
+        headers={
+            "user-agent": f"laneway/{laneway}",
+            **parse_headers(env.get(config.headers_env, ""), config.headers_env),
+        },
+        timeout_s=config.timeout_s,
+        gzip_body=config.compression == "gzip",
+        clock=clock,
+        rng=jitter,
+        wait=stopping.wait,
     )

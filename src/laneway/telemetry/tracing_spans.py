@@ -1,83 +1,108 @@
 """A request's spans, built from its complete ledger record after the fact (on the span thread,
-never the event loop), with OpenTelemetry's SDK types:
+never the event loop), as laneway's own small value type (`SpanFacts`), no OpenTelemetry type:
 
     {operation} {requested model}   SERVER  the request, as laneway served it (its caller's
                                             span its parent, when a `traceparent` came)
       {operation} {model}           CLIENT  one per attempt at an upstream, in order
 
 Names and attributes follow the GenAI semantic conventions (docs/tracing.md names the
-revision); laneway's own facts are `laneway.*`. The spans are made as finished spans
-(`ReadableSpan`), with the times the record and the attempt hooks noted and ids drawn here:
-cheaper than starting and ending live spans through a tracer, which would only copy them into
-the same type, and the trace id is the one the client was already given.
+revision); laneway's own facts are `laneway.*`. The spans are made finished, with the times the
+record and the attempt hooks noted and ids drawn here: the trace id is the one the client was
+already given. otlp_proto encodes them for OTLP; sdk_export turns them into OpenTelemetry SDK
+spans for an in-process `SpanExporter`.
 """
 
 from __future__ import annotations
 
 import random
-
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
-from opentelemetry.util.types import AttributeValue
+from dataclasses import dataclass
 
 from laneway.ledger.record import Attempt, LedgerRecord
 from laneway.pricing.money import usd_str
 from laneway.telemetry.trace_context import trace_id_hex
 from laneway.telemetry.tracing import Trace
 
+SCOPE = "laneway"  # the instrumentation scope's name
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 # laneway speaks OpenAI's API to every upstream: the GenAI conventions' "openai" flavour.
 PROVIDER = "openai"
+# OTLP's enums (opentelemetry/proto/trace/v1/trace.proto): Span.SpanKind, Status.StatusCode.
+SERVER = 2
+CLIENT = 3
+UNSET = 0
+ERROR = 2
 _OPERATIONS = {"chat": "chat", "responses": "chat", "embeddings": "embeddings"}
-_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_UNSET = Status(StatusCode.UNSET)
 _NS = 1_000_000_000
 _ERROR_TEXT_MAX = 200
 
+AttributeValue = str | bool | int | float
 Attributes = dict[str, AttributeValue]
 
 
-class SpanMaker:
-    """Spans of one process: its resource (service name, version) and instrumentation scope,
-    and the random source span ids are drawn from (the span thread's own)."""
+@dataclass(slots=True)
+class SpanFacts:
+    """One finished span: what OTLP's `Span` carries of it. `parent_remote`: the parent is the
+    caller's span (from its `traceparent`), not one of laneway's."""
 
-    def __init__(self, service_name: str, version: str, ids: random.Random) -> None:
-        self.resource = Resource.create({"service.name": service_name, "service.version": version})
-        self._scope = InstrumentationScope("laneway", version, SCHEMA_URL)
+    name: str
+    trace_id: int
+    span_id: int
+    parent_span_id: int | None
+    parent_remote: bool
+    kind: int  # SERVER or CLIENT
+    start_ns: int
+    end_ns: int
+    attributes: Attributes
+    status_code: int = UNSET  # UNSET or ERROR
+    status_message: str | None = None
+
+
+def resource_attributes(service_name: str, version: str) -> Attributes:
+    """The spans' resource. `telemetry.sdk.*` names laneway, which builds and encodes its spans
+    itself (no OpenTelemetry SDK involved)."""
+    return {
+        "service.name": service_name,
+        "service.version": version,
+        "telemetry.sdk.language": "python",
+        "telemetry.sdk.name": "laneway",
+        "telemetry.sdk.version": version,
+    }
+
+
+class SpanMaker:
+    """Spans of one process, span ids drawn from the span thread's own random source."""
+
+    def __init__(self, ids: random.Random) -> None:
         self._ids = ids
 
-    def spans(self, trace: Trace, record: LedgerRecord) -> list[ReadableSpan]:
+    def spans(self, trace: Trace, record: LedgerRecord) -> list[SpanFacts]:
         """The request's span, then one per attempt."""
-        parent = None
-        if trace.parent_span_id is not None:
-            parent = SpanContext(trace.trace_id, trace.parent_span_id, True, _SAMPLED)
-        own = SpanContext(trace.trace_id, self._span_id(), False, _SAMPLED)
         end = int((record.settled_at or record.created_at) * _NS)
         start = end - int((record.latency_ms or 0.0) * 1e6)
         attributes = request_attributes(record)
-        status, error = request_status(record)
+        code, message, error = request_status(record)
         if error is not None:
             attributes["error.type"] = error
         operation = _OPERATIONS.get(record.endpoint, record.endpoint)
-        made = [
-            self._span(
-                f"{operation} {record.requested_model}",
-                own,
-                parent,
-                SpanKind.SERVER,
-                attributes,
-                status,
-                (start, end),
-            )
-        ]
-        made.extend(self._attempt_spans(trace, record, own, operation, end))
-        return made
+        parent = trace.parent_span_id
+        own = SpanFacts(
+            f"{operation} {record.requested_model}",
+            trace.trace_id,
+            self._span_id(),
+            parent,
+            parent is not None,
+            SERVER,
+            start,
+            end,
+            attributes,
+            code,
+            message,
+        )
+        return [own, *self._attempt_spans(trace, record, own.span_id, operation, end)]
 
     def _attempt_spans(
-        self, trace: Trace, record: LedgerRecord, own: SpanContext, operation: str, end: int
-    ) -> list[ReadableSpan]:
+        self, trace: Trace, record: LedgerRecord, own: int, operation: str, end: int
+    ) -> list[SpanFacts]:
         """One CLIENT span per attempt, each ending when its hook noted (else with the
         request), starting its latency before."""
         made = []
@@ -89,47 +114,25 @@ class SpanMaker:
             attributes = attempt_attributes_of(operation, index, attempt, following)
             if following is None and record.answering_model is not None:  # it answered
                 attributes.update(usage_attributes(record))
-            status = _UNSET
-            if "error.type" in attributes:
-                status = Status(StatusCode.ERROR, (attempt.error or "")[:_ERROR_TEXT_MAX] or None)
-            made.append(
-                self._span(
-                    f"{operation} {attempt.model}",
-                    SpanContext(trace.trace_id, self._span_id(), False, _SAMPLED),
-                    own,
-                    SpanKind.CLIENT,
-                    attributes,
-                    status,
-                    (finished - int(attempt.latency_ms * 1e6), finished),
-                )
+            span = SpanFacts(
+                f"{operation} {attempt.model}",
+                trace.trace_id,
+                self._span_id(),
+                own,
+                False,
+                CLIENT,
+                finished - int(attempt.latency_ms * 1e6),
+                finished,
+                attributes,
             )
+            if "error.type" in attributes:
+                span.status_code = ERROR
+                span.status_message = (attempt.error or "")[:_ERROR_TEXT_MAX] or None
+            made.append(span)
         return made
 
     def _span_id(self) -> int:
         return self._ids.getrandbits(64) or 1
-
-    def _span(
-        self,
-        name: str,
-        context: SpanContext,
-        parent: SpanContext | None,
-        kind: SpanKind,
-        attributes: Attributes,
-        status: Status,
-        times: tuple[int, int],
-    ) -> ReadableSpan:
-        return ReadableSpan(
-            name,
-            context,
-            parent,
-            self.resource,
-            attributes,
-            kind=kind,
-            status=status,
-            start_time=times[0],
-            end_time=times[1],
-            instrumentation_scope=self._scope,
-        )
 
 
 def request_attributes(record: LedgerRecord) -> Attributes:
@@ -145,20 +148,7 @@ def request_attributes(record: LedgerRecord) -> Attributes:
         "laneway.stream": record.stream,
         "laneway.attempts": len(record.attempts),
     }
-    optional: dict[str, AttributeValue | None] = {
-        "gen_ai.response.model": record.answering_model,
-        "gen_ai.response.id": record.response_id,
-        "http.response.status_code": record.http_status,
-        "laneway.lane": record.lane,
-        "laneway.key_id": record.key_id,
-        "laneway.provider": record.provider,
-        "laneway.refusal": record.refusal,
-        "laneway.cost_basis": record.cost_basis,
-        "laneway.upstream_request_id": record.upstream_request_id,
-        "laneway.pair_id": record.pair_id,
-        "laneway.run_id": record.run_id,
-    }
-    attributes.update((name, value) for name, value in optional.items() if value is not None)
+    _add_known(attributes, record)
     # Exact, as text (an attribute has no decimal type); absent when unknown, never 0.
     if record.cost_usd is not None:
         attributes["laneway.cost_usd"] = usd_str(record.cost_usd)
@@ -166,6 +156,33 @@ def request_attributes(record: LedgerRecord) -> Attributes:
         attributes["laneway.shadow"] = True
     attributes.update(usage_attributes(record))
     return attributes
+
+
+def _add_known(attributes: Attributes, record: LedgerRecord) -> None:
+    """The record's optional facts, each when known (a straight run of tests, no mapping to
+    filter: this runs for every sampled request)."""
+    if record.answering_model is not None:
+        attributes["gen_ai.response.model"] = record.answering_model
+    if record.response_id is not None:
+        attributes["gen_ai.response.id"] = record.response_id
+    if record.http_status is not None:
+        attributes["http.response.status_code"] = record.http_status
+    if record.lane is not None:
+        attributes["laneway.lane"] = record.lane
+    if record.key_id is not None:
+        attributes["laneway.key_id"] = record.key_id
+    if record.provider is not None:
+        attributes["laneway.provider"] = record.provider
+    if record.refusal is not None:
+        attributes["laneway.refusal"] = record.refusal
+    if record.cost_basis is not None:
+        attributes["laneway.cost_basis"] = record.cost_basis
+    if record.upstream_request_id is not None:
+        attributes["laneway.upstream_request_id"] = record.upstream_request_id
+    if record.pair_id is not None:
+        attributes["laneway.pair_id"] = record.pair_id
+    if record.run_id is not None:
+        attributes["laneway.run_id"] = record.run_id
 
 
 def usage_attributes(record: LedgerRecord) -> Attributes:
@@ -181,19 +198,19 @@ def usage_attributes(record: LedgerRecord) -> Attributes:
     }
 
 
-def request_status(record: LedgerRecord) -> tuple[Status, str | None]:
-    """The request span's status and `error.type`. A refusal laneway made (budget, rate limit,
-    bad input, ...) is the request handled as designed: status unset, `error.type` its origin.
-    A request that got no answer, or whose stream broke, is an error."""
+def request_status(record: LedgerRecord) -> tuple[int, str | None, str | None]:
+    """The request span's status code and message, and its `error.type`. A refusal laneway
+    made (budget, rate limit, bad input, ...) is the request handled as designed: status unset,
+    `error.type` its origin. A request that got no answer, or whose stream broke, is an error."""
     if record.status == "ok":
-        return _UNSET, None
+        return UNSET, None, None
     if record.status == "refused":
-        return _UNSET, record.refusal or str(record.http_status)
+        return UNSET, None, record.refusal or str(record.http_status)
     if record.status == "broken":
-        return Status(StatusCode.ERROR, "the stream broke after bytes were sent"), "broken_stream"
+        return ERROR, "the stream broke after bytes were sent", "broken_stream"
     http = record.http_status
     error = record.refusal or (str(http) if http is not None else "error")
-    return Status(StatusCode.ERROR, f"no answer (HTTP {http})"), error
+    return ERROR, f"no answer (HTTP {http})", error
 
 
 def attempt_attributes_of(
@@ -222,4 +239,4 @@ def attempt_attributes_of(
     return attributes
 
 
-__all__ = ["SpanMaker", "trace_id_hex"]
+__all__ = ["SpanFacts", "SpanMaker", "trace_id_hex"]
