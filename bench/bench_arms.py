@@ -474,7 +474,7 @@ def main() -> None:
         gw.port = FIRST_GATEWAY_PORT + i
     of = {(gw.side, arm): gw for gw in gateways for arm in arms if ARMS[arm] == gw.kind}
     check_ports_free([EMULATOR_PORT, REDIS_PORT, CALLGRIND_PORT, *(gw.port for gw in gateways)])
-    collector = bool({"tracing", "traceall", "telemetry"} & set(arms))
+    collector = bool({"tracing", "traceall", "tracenone", "telemetry"} & set(arms))
     if collector:
         check_ports_free([OTLP_PORT])
     ns = "lwbench:" + uuid.uuid4().hex[:12]
