@@ -27,8 +27,9 @@ config, each with its own SQLite ledger and key store:
 - tracing: the open gateway with `[tracing]` on at its default sample_ratio (1%), sampled
   requests' spans built and exported by OTLP/HTTP to a stand-in collector (bench/otlp_sink.py,
   CPU 1) that reads and drops them (issue 23); traceall: the same with every request sampled
-  (what one sampled request costs); traceids: `[tracing] exporter = "none"`, the request path's
-  part alone (a trace id per request, its annotation and header, no spans); jsonlog: `[server]
+  (what one sampled request costs); tracenone: spans exported but none sampled (sample_ratio 0:
+  the span machinery's own cost); traceids: `[tracing] exporter = "none"`, the request path's
+  part alone (a trace id per request, its column and header, no spans); jsonlog: `[server]
   log_format = "json"`, the request line as a JSON object. All with the plain arm's requests.
 - telemetry: metrics, tracing as shipped and the JSON request line on together (the issue's
   "on together" figure), the plain arm's requests.

@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import click
+
+from laneway.cli.main import COMMANDS, cli
 from tests.cli.conftest import Run
 
 
@@ -59,3 +62,30 @@ def test_module_entry_point_exit_statuses() -> None:
     assert bad.returncode == 2
     assert bad.stderr.startswith("laneway: error: unknown model 'nope'")
     assert "Traceback" not in bad.stderr
+
+
+def test_every_command_is_found_under_its_own_name() -> None:
+    for name in COMMANDS:
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None
+        assert command.name == name
+
+
+def test_serve_loads_none_of_replays_libraries() -> None:
+    """Commands are imported on use: a `laneway serve` process never loads numpy, scipy or
+    jinja2 (replay's), which would add ~70 MB to its idle memory."""
+    script = (
+        "import sys, click\n"
+        "from laneway.cli.main import cli\n"
+        "cli.get_command(click.Context(cli), 'serve')\n"
+        "print(sorted(m for m in ('numpy', 'scipy', 'jinja2') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+    control = script.replace("'serve'", "'replay'")  # the check can see them load
+    done = subprocess.run(
+        [sys.executable, "-c", control], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "numpy" in done.stdout

@@ -2,31 +2,54 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
 import click
 
-from laneway.cli.cost import cost_command
-from laneway.cli.emulate import emulate_command
 from laneway.cli.errors import EXIT_USAGE, CliError, JsonLinesError
-from laneway.cli.keys import keys_command
-from laneway.cli.lanes import lanes_command
-from laneway.cli.migrate import migrate_command
-from laneway.cli.models import models_command
-from laneway.cli.reconcile import reconcile_command
-from laneway.cli.replay import replay_command
-from laneway.cli.route import route_command
-from laneway.cli.serve import serve_command
-from laneway.cli.tokens import tokens_command
-from laneway.cli.tune_effort import tune_effort_command
-from laneway.cli.usage import usage_command
-from laneway.cli.workload import workload_command
 from laneway.errors import LanewayError
 from laneway.telemetry.json_log import json_error
 
+# Each command's module, imported only when that command runs (or --help lists them all): a
+# `laneway serve` process then never loads replay's numpy, scipy and jinja2 (~70 MB of RSS).
+COMMANDS = {
+    "cost": "laneway.cli.cost:cost_command",
+    "emulate": "laneway.cli.emulate:emulate_command",
+    "keys": "laneway.cli.keys:keys_command",
+    "lanes": "laneway.cli.lanes:lanes_command",
+    "migrate": "laneway.cli.migrate:migrate_command",
+    "models": "laneway.cli.models:models_command",
+    "reconcile": "laneway.cli.reconcile:reconcile_command",
+    "replay": "laneway.cli.replay:replay_command",
+    "route": "laneway.cli.route:route_command",
+    "serve": "laneway.cli.serve:serve_command",
+    "tokens": "laneway.cli.tokens:tokens_command",
+    "tune-effort": "laneway.cli.tune_effort:tune_effort_command",
+    "usage": "laneway.cli.usage:usage_command",
+    "workload": "laneway.cli.workload:workload_command",
+}
+
+
+class LazyGroup(click.Group):
+    """click's group, its commands imported by name on first use (click's documented pattern
+    for lazily loaded subcommands)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, _, name = where.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), name)
+        return command
+
 
 @click.group(
+    cls=LazyGroup,
     name="laneway",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -34,22 +57,6 @@ from laneway.telemetry.json_log import json_error
 @click.version_option(package_name="laneway")
 def cli() -> None:
     """laneway: an OpenAI-compatible LLM gateway with lanes, exact cost and budgets."""
-
-
-cli.add_command(cost_command)
-cli.add_command(emulate_command)
-cli.add_command(keys_command)
-cli.add_command(lanes_command)
-cli.add_command(migrate_command)
-cli.add_command(models_command)
-cli.add_command(reconcile_command)
-cli.add_command(replay_command)
-cli.add_command(route_command)
-cli.add_command(serve_command)
-cli.add_command(tokens_command)
-cli.add_command(tune_effort_command)
-cli.add_command(usage_command)
-cli.add_command(workload_command)
 
 
 def _fail(message: str, *, json: bool = False) -> int:
