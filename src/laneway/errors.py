@@ -79,6 +79,8 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── SampleError                    -       workloads.sample            a sample or split
     │                                                                      that cannot be made
     └── CliError                       - (exit 2) cli.errors               what the user typed
+        └── JsonLinesError             - (exit 2) cli.errors               the same, written
+                                                                           as JSON lines
 """
 
 from __future__ import annotations
