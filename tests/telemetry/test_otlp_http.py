@@ -7,12 +7,10 @@ environment are parsed by laneway; a bad entry is refused without showing its va
 
 from __future__ import annotations
 
-import gzip
 import random
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -30,51 +28,8 @@ from laneway.telemetry.tracing_spans import (
     SpanMaker,
     resource_attributes,
 )
+from tests.telemetry.collector import Answer, Collector
 from tests.telemetry.span_records import samples
-
-Answer = tuple[int, dict[str, str]]
-
-
-class Collector:
-    """An OTLP/HTTP traces endpoint on loopback answering `script` in order, then 200."""
-
-    def __init__(self, script: list[Answer] | None = None, drop_after_first: bool = False) -> None:
-        self.script = list(script or [])
-        self.bodies: list[ExportTraceServiceRequest] = []
-        self.headers: list[dict[str, str]] = []
-        self.peers: list[tuple[str, int]] = []
-        collector = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                if headers.get("content-encoding") == "gzip":
-                    body = gzip.decompress(body)
-                collector.bodies.append(ExportTraceServiceRequest.FromString(body))
-                collector.headers.append(headers)
-                collector.peers.append(self.client_address)
-                status, extra = collector.script.pop(0) if collector.script else (200, {})
-                self.send_response(status)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", "0")
-                self.end_headers()
-                # Closed without saying so, as an idle connection a collector timed out is.
-                self.close_connection = drop_after_first and len(collector.bodies) == 1
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Waits:

@@ -12,15 +12,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from pydantic import ValidationError
 
 from laneway.config import GatewayConfig
@@ -30,50 +27,21 @@ from laneway.telemetry.tracing_export import INSTALL_HINT
 from tests.cli.conftest import Run, assert_one_line_error
 from tests.gateway.serve_process import free_port
 from tests.sdk import sdk
+from tests.telemetry.collector import Collector
 from tests.telemetry.conftest import PROVIDER_KEY, traced_config
 
 OTLP_SECRET = "Bearer otlp-token-never-logged"  # noqa: S105 - a test value
 
 
-class Sink:
-    """An OTLP/HTTP traces endpoint on loopback: what it was sent, decoded."""
-
-    def __init__(self) -> None:
-        self.requests: list[ExportTraceServiceRequest] = []
-        self.headers: list[dict[str, str]] = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                sink.requests.append(ExportTraceServiceRequest.FromString(body))
-                sink.headers.append({k.lower(): v for k, v in self.headers.items()})
-                self.send_response(200)
-                self.send_header("content-type", "application/x-protobuf")
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def sink() -> Iterator[Sink]:
-    running = Sink()
+def sink() -> Iterator[Collector]:
+    running = Collector()
     yield running
     running.close()
 
 
 def test_spans_go_to_the_otlp_endpoint_with_headers_from_the_environment(
-    emulator: EmulatorServer, sink: Sink, tmp_path: Path
+    emulator: EmulatorServer, sink: Collector, tmp_path: Path
 ) -> None:
     tracing = {
         "endpoint": sink.endpoint,
@@ -92,7 +60,7 @@ def test_spans_go_to_the_otlp_endpoint_with_headers_from_the_environment(
         server.stop()  # closing the gateway ships what waits
     spans = [
         (resource.resource, span)
-        for request in sink.requests
+        for request in sink.bodies
         for resource in request.resource_spans
         for scope in resource.scope_spans
         for span in scope.spans
@@ -225,7 +193,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 def test_serve_exports_spans_without_opentelemetry_installed(
-    emulator: EmulatorServer, sink: Sink, tmp_path: Path
+    emulator: EmulatorServer, sink: Collector, tmp_path: Path
 ) -> None:
     """`laneway serve` in a process where no OpenTelemetry module can be imported: its spans
     reach the collector, and stopping it ships what waits."""
@@ -264,7 +232,7 @@ def test_serve_exports_spans_without_opentelemetry_installed(
         code = process.wait(30)
     assert code == 0, (tmp_path / "serve.log").read_text()
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
-    spans = [s for r in sink.requests for rs in r.resource_spans for ss in rs.scope_spans
+    spans = [s for r in sink.bodies for rs in r.resource_spans for ss in rs.scope_spans
              for s in ss.spans]  # fmt: skip
     assert [span.name for span in spans] == ["chat gpt-5.4-mini", "chat gpt-5.4-mini"]
     assert spans[0].trace_id.hex() == answered.headers["x-laneway-trace-id"]
