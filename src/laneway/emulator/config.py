@@ -113,8 +113,11 @@ class EmulatorConfig(Strict):
     latency: dict[str, Latency] = Field(default_factory=lambda: dict(DEFAULT_LATENCY))
     output_tokens: OutputLength = OutputLength()
     faults: tuple[FaultRule, ...] = ()
-    # Stored responses kept for previous_response_id (oldest forgotten first).
-    stored_responses: Annotated[int, Field(gt=0)] = 100_000
+    # Stored responses kept for previous_response_id (oldest forgotten first). Each holds its
+    # prompt, answer, response and input (~15 KB in the benches): 100,000 made the emulator
+    # 1.5-1.8 GB after a bench's load; 10,000 bounds it near 150 MB, far more than a
+    # conversation's follow-ups look back.
+    stored_responses: Annotated[int, Field(gt=0)] = 10_000
     # How long a `background: true` response runs on the emulator's clock before it completes;
     # None: its modelled time (time to first token, then its output at the model's rate).
     background_s: Annotated[float, Field(ge=0)] | None = None
