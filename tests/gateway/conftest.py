@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from openai import OpenAI
 
@@ -87,6 +88,19 @@ class Running:
         assert assembly is not None
         assembly.writer.flush(5)
         return list(assembly.ledger.between(None, None))
+
+
+def create_key(server: GatewayServer, admin_key: str, **fields: Any) -> tuple[str, str]:
+    """A virtual key made through the admin API: its secret and its id."""
+    answer = httpx.post(
+        f"http://127.0.0.1:{server.port}/admin/keys",
+        headers={"authorization": f"Bearer {admin_key}"},
+        json=fields,
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    view = answer.json()
+    return view["key"], view["id"]
 
 
 def start(

@@ -25,6 +25,7 @@ from laneway.ledger.record import Attempt, LedgerRecord
 from laneway.ledger.sqlite import SQLiteLedger
 from laneway.server.render import render_error
 from laneway.server.run import GatewayServer
+from laneway.telemetry.trace_context import traceparent
 from laneway.wire.errors import (
     ApiError,
     insufficient_quota,
@@ -251,6 +252,26 @@ def test_a_revoked_key_is_recorded_under_its_id_and_unknown_bearers_only_counted
     for secret in (unknown, "sk-some-other-secret-0123456789"):
         assert secret.encode() not in stored
         assert secret not in caplog.text
+
+
+def test_a_revoked_keys_401_continues_the_callers_trace(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """The server's 401 for a revoked key is recorded with the request's headers: with
+    `[tracing]` on, its record and its error response carry the caller's trace id."""
+    caller = 0x0AF7651916CD43DD8448EB211C80319C
+    sections = {"keys": {"refresh_s": 0.2}, "tracing": {"exporter": "none"}}
+    config = gateway_config(emulator, tmp_path / "ledger.db", **sections)
+    with GatewayServer(config, ENV) as server:
+        key, key_id = create_key(server, name="gone")
+        assert admin(server, "POST", "keys/gone/revoke").status_code == 200
+        header = {"traceparent": traceparent(caller, 0xB7AD6B7169203331, True)}
+        with pytest.raises(openai.AuthenticationError) as refused:
+            ask(server, key, extra_headers=header)
+        (record,) = records_of(server, key_id)
+    assert record.refusal == "revoked"
+    assert record.trace_id == f"{caller:032x}"
+    assert refused.value.response.headers["x-laneway-trace-id"] == f"{caller:032x}"
 
 
 def test_the_unauthenticated_table_is_written_through_the_writer_as_upserts(

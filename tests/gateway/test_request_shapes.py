@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from laneway.emulator.server import EmulatorServer
 from laneway.ledger.record import LedgerRecord
 from laneway.server.run import GatewayServer
-from tests.gateway.conftest import BROKEN_MODEL, PROVIDER_KEY, gateway_config
+from tests.gateway.conftest import BROKEN_MODEL, PROVIDER_KEY, create_key, gateway_config
 from tests.gateway.test_virtual_keys import burst
 from tests.sdk import sdk
 
@@ -40,18 +40,6 @@ def server(
         yield running
 
 
-def create_key(server: GatewayServer, **fields: Any) -> tuple[str, str]:
-    answer = httpx.post(
-        f"http://127.0.0.1:{server.port}/admin/keys",
-        headers={"authorization": f"Bearer {ADMIN_KEY}"},
-        json=fields,
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    view = answer.json()
-    return view["key"], view["id"]
-
-
 def records_of(server: GatewayServer, key_id: str) -> list[LedgerRecord]:
     assembly = server.assembly
     assert assembly is not None
@@ -69,7 +57,7 @@ def spent(records: list[LedgerRecord]) -> Decimal:
 def test_chat_n_counts_every_choice_in_the_worst_case(server: GatewayServer) -> None:
     # The reproduction: 10 of 30 were admitted and settled $0.034 against $0.01.
     budget = Decimal("0.01")
-    key, key_id = create_key(server, name="n-choices", budgets=[f"{budget}/lifetime"])
+    key, key_id = create_key(server, ADMIN_KEY, name="n-choices", budgets=[f"{budget}/lifetime"])
 
     async def send(client: openai.AsyncOpenAI) -> object:
         return await client.chat.completions.create(
@@ -99,7 +87,7 @@ def test_chat_n_counts_every_choice_in_the_worst_case(server: GatewayServer) -> 
 def test_an_output_cap_above_the_models_max_is_openais_400(
     server: GatewayServer, endpoint: str, field: str
 ) -> None:
-    key, _ = create_key(server, name=f"huge-{endpoint}-{field}", budgets=["1/day"])
+    key, _ = create_key(server, ADMIN_KEY, name=f"huge-{endpoint}-{field}", budgets=["1/day"])
     body: dict[str, Any] = {"model": MINI, field: 10**18}
     body.update(
         {"input": "hi"}
@@ -172,7 +160,7 @@ def _json_big(body: dict[str, Any]) -> bytes:
 
 @pytest.fixture(scope="module")
 def fuzz_key(server: GatewayServer) -> tuple[str, str]:
-    key, _ = create_key(server, name="fuzz", budgets=["1000/day"], tpm=10**9)
+    key, _ = create_key(server, ADMIN_KEY, name="fuzz", budgets=["1000/day"], tpm=10**9)
     return server.base_url, key
 
 
@@ -182,7 +170,7 @@ def fuzz_key(server: GatewayServer) -> tuple[str, str]:
 def test_a_few_cents_serve_dozens_of_short_requests(server: GatewayServer) -> None:
     # Before: the whole 128K max output was reserved ($0.58 on gpt-5.4-mini): the first refused.
     budget = Decimal("0.03")
-    key, key_id = create_key(server, name="few-cents", budgets=[f"{budget}/day"])
+    key, key_id = create_key(server, ADMIN_KEY, name="few-cents", budgets=[f"{budget}/day"])
     with sdk(server.base_url, key) as client:
         for _ in range(36):
             answer = client.responses.with_raw_response.create(model=MINI, input="Say hi.")
@@ -203,12 +191,12 @@ def test_a_few_cents_serve_dozens_of_short_requests(server: GatewayServer) -> No
 def test_no_cap_is_set_without_a_budget_or_when_the_client_set_one(
     server: GatewayServer,
 ) -> None:
-    free, free_id = create_key(server, name="no-budget")
+    free, free_id = create_key(server, ADMIN_KEY, name="no-budget")
     with sdk(server.base_url, free) as client:
         answer = client.responses.with_raw_response.create(model=MINI, input="Say hi.")
         assert "x-laneway-output-cap" not in answer.headers
         assert answer.parse().max_output_tokens is None
-    budgeted, budgeted_id = create_key(server, name="own-cap", budgets=["1/day"])
+    budgeted, budgeted_id = create_key(server, ADMIN_KEY, name="own-cap", budgets=["1/day"])
     with sdk(server.base_url, budgeted) as client:
         answer = client.responses.with_raw_response.create(
             model=MINI, input="Say hi.", max_output_tokens=300
@@ -222,7 +210,7 @@ def test_no_cap_is_set_without_a_budget_or_when_the_client_set_one(
 def test_an_answer_cut_by_laneways_cap_is_marked_as_openai_marks_it(
     server: GatewayServer,
 ) -> None:
-    key, key_id = create_key(server, name="terse", budgets=["1/day"])
+    key, key_id = create_key(server, ADMIN_KEY, name="terse", budgets=["1/day"])
     lane = "lane:terse"
     with sdk(server.base_url, key) as client:
         whole = client.responses.with_raw_response.create(model=lane, input="Write an essay.")
@@ -254,7 +242,7 @@ def test_an_answer_cut_by_laneways_cap_is_marked_as_openai_marks_it(
 
 
 def test_a_refusal_says_what_was_reserved_why_and_how_to_fit(server: GatewayServer) -> None:
-    key, key_id = create_key(server, name="tenth-of-a-cent", budgets=["0.001/day"])
+    key, key_id = create_key(server, ADMIN_KEY, name="tenth-of-a-cent", budgets=["0.001/day"])
     with sdk(server.base_url, key) as client, pytest.raises(openai.RateLimitError) as refused:
         client.responses.create(model="gpt-5.4", input="hi")
     error = refused.value
@@ -283,7 +271,7 @@ def test_a_refusal_says_what_was_reserved_why_and_how_to_fit(server: GatewayServ
 def test_the_cap_rides_a_fallback_to_another_model(server: GatewayServer) -> None:
     # gpt-5.2 always answers 503 here and falls back to gpt-5.4: the body is written again for
     # the new model, with the cap in it.
-    key, key_id = create_key(server, name="fallback", budgets=["1/day"])
+    key, key_id = create_key(server, ADMIN_KEY, name="fallback", budgets=["1/day"])
     with sdk(server.base_url, key) as client:
         answer = client.responses.with_raw_response.create(model=BROKEN_MODEL, input="Say hi.")
     assert answer.headers["x-laneway-model"] == "gpt-5.4"

@@ -15,15 +15,18 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from laneway.config import GatewayConfig
 from laneway.emulator.config import EmulatorConfig, FaultRule
 from laneway.emulator.server import EmulatorServer
-from laneway.ledger.record import LedgerRecord
 from laneway.server.run import GatewayServer
 from tests.cli.conftest import run
-from tests.gateway.conftest import RecordedSleep
+from tests.gateway.conftest import (
+    BROKEN_MODEL,
+    PROVIDER_KEY,
+    RecordedSleep,
+    Running,
+    gateway_config,
+)
 
-__all__ = ["run"]  # the `laneway` command in-process, as a fixture here too
-
-PROVIDER_KEY = "sk-provider-secret-0123456789"
-BROKEN_MODEL = "gpt-5.2"  # the emulator answers 503 to every request for it
+# The `laneway` command in-process, as a fixture here too; the gateway tests' names.
+__all__ = ["BROKEN_MODEL", "PROVIDER_KEY", "run"]
 
 
 @pytest.fixture(scope="module")
@@ -39,47 +42,29 @@ def emulator() -> Iterator[EmulatorServer]:
 
 
 def traced_config(emulator: EmulatorServer, ledger: Path, **sections: Any) -> GatewayConfig:
+    """The gateway tests' config, with two lanes (one with a budget nothing fits) and
+    `[tracing]` sampling every request."""
     raw: dict[str, Any] = {
-        "providers": {
-            "emu": {
-                "kind": "openai-compatible",
-                "base_url": emulator.base_url,
-                "api_key_env": "EMU_KEY",
-            }
-        },
-        "models": {BROKEN_MODEL: {"fallbacks": ["gpt-5.4"]}},
         "lanes": {
             "support": {"candidates": ["gpt-5.4-mini"], "effort": "low"},
             "tiny": {"candidates": ["gpt-5.4-mini"]},
         },
         "budgets": {"lanes": {"tiny": "0.000000001/day"}},
-        "ledger": {"path": str(ledger)},
-        "timeouts": {"first_byte_s": 2.0, "idle_s": 2.0, "total_s": 10.0},
-        "server": {"port": 0},
         "tracing": {"service_name": "laneway-test", "sample_ratio": 1.0},
     }
     raw.update(sections)
-    return GatewayConfig.model_validate(raw)
+    return gateway_config(emulator, ledger, **raw)
 
 
-class Traced:
-    """A started gateway and the spans it exported."""
+class Traced(Running):
+    """A started gateway (records read as the gateway tests read them) and the spans it
+    exported."""
 
-    def __init__(self, server: GatewayServer, exporter: InMemorySpanExporter) -> None:
-        self.server = server
+    def __init__(
+        self, server: GatewayServer, sleep: RecordedSleep, exporter: InMemorySpanExporter
+    ) -> None:
+        super().__init__(server, sleep)
         self.exporter = exporter
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    def record(self, record_id: str) -> LedgerRecord:
-        assembly = self.server.assembly
-        assert assembly is not None
-        assembly.writer.flush(5)
-        found = assembly.ledger.get(record_id)
-        assert found is not None
-        return found
 
     def spans_of(self, record_id: str, count: int, wait_s: float = 5.0) -> list[ReadableSpan]:
         """The request's span and its attempts' (`count` in all), waiting for a stream to
@@ -107,11 +92,9 @@ class Traced:
 
 
 def start_traced(config: GatewayConfig) -> Traced:
-    exporter = InMemorySpanExporter()
-    server = GatewayServer(
-        config, {"EMU_KEY": PROVIDER_KEY}, sleep=RecordedSleep(), span_exporter=exporter
-    )
-    return Traced(server.start(), exporter)
+    exporter, sleep = InMemorySpanExporter(), RecordedSleep()
+    server = GatewayServer(config, {"EMU_KEY": PROVIDER_KEY}, sleep=sleep, span_exporter=exporter)
+    return Traced(server.start(), sleep, exporter)
 
 
 @pytest.fixture(scope="module")

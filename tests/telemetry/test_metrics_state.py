@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
 from laneway.emulator.server import EmulatorServer
@@ -18,6 +17,7 @@ from laneway.server.run import GatewayServer
 from tests.gateway.conftest import (
     PROVIDER_KEY,
     Running,
+    create_key,
     emulator,  # noqa: F401 - the module's emulator, as a fixture here
     gateway_config,
     start,
@@ -28,18 +28,6 @@ from tests.telemetry.metrics_samples import Samples, pick, samples, scrape, tota
 ADMIN_KEY = "admin-secret-for-metrics-0123456789"
 TPM = 2_000  # refills 33 tokens a second: the use is still there when scraped
 ENV = {"EMU_KEY": PROVIDER_KEY, "LANEWAY_ADMIN_KEY": ADMIN_KEY}
-
-
-def create_key(server: GatewayServer, **fields: Any) -> tuple[str, str]:
-    answer = httpx.post(
-        f"http://127.0.0.1:{server.port}/admin/keys",
-        headers={"authorization": f"Bearer {ADMIN_KEY}"},
-        json=fields,
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    view = answer.json()
-    return view["key"], view["id"]
 
 
 def scraped(server: GatewayServer) -> Samples:
@@ -61,7 +49,9 @@ def test_a_keys_budget_and_rate_limits_in_use(
     )
     server, sleep = start(config, ENV)
     with server:
-        secret, key_id = create_key(server, name="metered", budgets=["5/day"], rpm=10, tpm=TPM)
+        secret, key_id = create_key(
+            server, ADMIN_KEY, name="metered", budgets=["5/day"], rpm=10, tpm=TPM
+        )
         sent = time.monotonic()  # the buckets refill from here at the latest
         with sdk(server.base_url, secret) as client:
             for _ in range(3):

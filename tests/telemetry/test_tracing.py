@@ -14,7 +14,6 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from laneway.emulator.server import EmulatorServer
-from laneway.ledger.record import LedgerRecord
 from laneway.pricing.money import usd_str
 from laneway.telemetry.trace_context import traceparent
 from tests.sdk import sdk
@@ -190,7 +189,7 @@ def test_a_request_that_gets_no_answer_is_an_error_span(traced: Traced) -> None:
             extra_headers={"x-emulator-fault": "status=500"},
         )
     (record,) = [
-        r for r in _records(traced) if r.requested_model == "gpt-5.4-nano" and r.status == "error"
+        r for r in traced.records() if r.requested_model == "gpt-5.4-nano" and r.status == "error"
     ]
     request, *attempts = traced.spans_of(record.id, 1 + len(record.attempts))
     assert request.status.status_code is StatusCode.ERROR
@@ -285,10 +284,3 @@ def test_sample_ratio_zero_gives_trace_ids_and_no_spans(
         assert all(len(i) == 32 and int(i, 16) for i in ids)
     finally:
         running.server.stop()
-
-
-def _records(traced: Traced) -> list[LedgerRecord]:
-    assembly = traced.server.assembly
-    assert assembly is not None
-    assembly.writer.flush(5)
-    return list(assembly.ledger.between(None, None))

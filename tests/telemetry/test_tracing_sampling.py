@@ -6,18 +6,13 @@ continued, refusals included."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace.sampling import Decision, TraceIdRatioBased
 
-from laneway.gateway.client import Client
 from laneway.ledger.record import LedgerRecord
-from laneway.server.render import render_error
 from laneway.telemetry.trace_context import traceparent
 from laneway.telemetry.tracing import TraceIds
-from laneway.wire.errors import ApiError
-from tests.gateway.test_core_in_memory import CHAT, FakeTransport, Harness
 
 
 def record() -> LedgerRecord:
@@ -69,17 +64,3 @@ def test_a_refusal_continues_the_callers_traceparent(sampled: bool) -> None:
     TraceIds(random.Random(1)).refused(other, b"garbage")  # ignored: a trace of its own
     assert other.trace_id is not None
     assert other.trace_id != f"{caller_trace:032x}"
-
-
-def test_a_refusal_at_authentication_continues_the_callers_trace(tmp_path: Path) -> None:
-    """The server's 401 for a revoked key is recorded through `Gateway.refuse`, given the
-    request's headers: the record's trace id is the caller's, and the error response says so."""
-    caller = 0x0AF7651916CD43DD8448EB211C80319C
-    harness = Harness(tmp_path, FakeTransport(), observers=[TraceIds(random.Random(1))])
-    error = ApiError(401, "the key was revoked", code="revoked_api_key")
-    headers = {b"traceparent": traceparent(caller, 0xB7AD6B7169203331, True).encode()}
-    harness.gateway.refuse("chat", CHAT, Client("key_gone"), error, headers)
-    (record,) = harness.records()
-    harness.close()
-    assert record.trace_id == f"{caller:032x}"
-    assert dict(render_error(error).headers)["x-laneway-trace-id"] == f"{caller:032x}"

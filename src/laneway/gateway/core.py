@@ -177,7 +177,7 @@ class Gateway:
             if hold is not None and not isinstance(hold, Hold):
                 hold = await hold
         except ApiError as error:
-            traceparent = headers.get(b"traceparent") if self._traceparent and headers else None
+            traceparent = self._refused_traceparent(headers)
             self._settler.refused(endpoint, request, plan, client, error, started, traceparent)
             raise
         settler = self._settler
@@ -344,9 +344,12 @@ class Gateway:
             request: ApiRequest | None = read_request(endpoint, body)
         except ApiError:
             request = None
-        traceparent = headers.get(b"traceparent") if self._traceparent and headers else None
-        started = self._clock.monotonic()
+        started, traceparent = self._clock.monotonic(), self._refused_traceparent(headers)
         self._settler.refused(endpoint, request, None, client, error, started, traceparent)
+
+    def _refused_traceparent(self, headers: Mapping[bytes, bytes] | None) -> bytes | None:
+        """The caller's `traceparent`, for the observers of a refusal that want it."""
+        return headers.get(b"traceparent") if self._traceparent and headers else None
 
     async def start(self) -> None:
         """Before serving: what it was built on is started (budgets seeded from the ledger,

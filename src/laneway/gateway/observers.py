@@ -145,18 +145,19 @@ class Observers:
         for observer in self.observers:
             wanted = bool(getattr(observer, "wants_bodies", False))
             always |= wanted and not getattr(observer, "bodies_per_exchange", False)
+            traceparent = bool(getattr(observer, "wants_traceparent", False))
             for name in _HOOKS:
                 method = getattr(type(observer), name, None)
                 if method is not None and method is not getattr(Observer, name):
-                    hooks[name].append((_name(observer), getattr(observer, name), wanted))
+                    # The flag a hook is called by: bodies for `settled`, the caller's
+                    # traceparent for `refused`.
+                    flag = traceparent if name == "refused" else wanted
+                    hooks[name].append((_name(observer), getattr(observer, name), flag))
         self._started = [(name, hook) for name, hook, _ in hooks["request_started"]]
         self._attempt_started = [(name, hook) for name, hook, _ in hooks["attempt_started"]]
         self._attempt_ended = [(name, hook) for name, hook, _ in hooks["attempt_ended"]]
         self._settled = hooks["settled"]
-        self._refused = [
-            (name, hook, bool(getattr(getattr(hook, "__self__", None), "wants_traceparent", 0)))
-            for name, hook, _ in hooks["refused"]
-        ]
+        self._refused = hooks["refused"]
         # Whether every exchange's bytes must be gathered for someone (`Exchange.gather` at
         # its start; an observer with `bodies_per_exchange` sets it on those it wants).
         self.want_bodies = always and any(wanted for _, _, wanted in self._settled)

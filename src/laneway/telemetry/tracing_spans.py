@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from laneway.ledger.record import Attempt, LedgerRecord
 from laneway.pricing.money import usd_str
-from laneway.telemetry.trace_context import trace_id_hex
 from laneway.telemetry.tracing import Trace
 
 SCOPE = "laneway"  # the instrumentation scope's name
@@ -239,4 +238,4 @@ def attempt_attributes_of(
     return attributes
 
 
-__all__ = ["SpanFacts", "SpanMaker", "trace_id_hex"]
+__all__ = ["SpanFacts", "SpanMaker"]

@@ -100,10 +100,9 @@ class GatewayAsk:
         except ApiError as error:
             meta = error.meta
             record = meta.record if isinstance(meta, AnswerMeta) else None
-            if record is None and isinstance(meta, LedgerRecord):  # refused before routing
-                record_id: str | None = meta.id
-            else:
-                record_id = record.id if record is not None else None
+            record_id = None if record is None else record.id
+            if isinstance(meta, LedgerRecord):  # a refusal before routing: its record alone
+                record_id = meta.id
             raise JudgeCallError(
                 f"the judge call failed: {error.status} {error.message}",
                 record_id,
