@@ -231,3 +231,76 @@ def test_a_shadow_copy_is_observed_as_its_own_settled_record(tmp_path: Path) -> 
     assert shadow.pair_id == primary.id == primary.pair_id
     started = [e[1] for e in recorder.events if e[0] == "started"]
     assert sorted(started) == sorted([primary.id, shadow.id])
+
+
+class EveryOther(Recorder):
+    """Follows every second request it sees start, as a sampling observer would."""
+
+    follows_per_exchange = True
+
+    def __init__(self, *, fail: bool = False) -> None:
+        super().__init__()
+        self.seen = 0
+        self.fail = fail
+
+    def request_started(self, exchange: Exchange) -> None:
+        super().request_started(exchange)
+        self.seen += 1
+        if self.seen % 2 == 0:
+            exchange.follow(self)
+
+    def attempt_ended(self, exchange: Exchange, attempt: Attempt) -> None:
+        super().attempt_ended(exchange, attempt)
+        if self.fail:
+            raise RuntimeError("observer bug")
+
+
+def test_a_following_observer_is_told_only_of_the_exchanges_it_follows(tmp_path: Path) -> None:
+    follower, everyone = EveryOther(), Recorder()
+    # The second request is retried once: its two attempts reach the follower, in order.
+    transport = FakeTransport(Answer(body=chat_body()), DOWN, *[Answer(body=chat_body())] * 2)
+    harness = Harness(tmp_path, transport, observers=[follower, everyone])
+    for _ in range(3):
+        harness.call()
+    first, second, third = (r.id for r in harness.records())
+    observers = harness.gateway.observers
+    harness.close()
+    assert follower.events == [
+        ("started", first, "reserved"),
+        ("started", second, "reserved"),
+        ("attempt", "gpt-5.4-mini@p0"),
+        ("ended", "p0", "503"),
+        ("attempt", "gpt-5.4-mini@p0"),
+        ("ended", "p0", "200"),
+        ("settled", "ok", "True"),
+        ("started", third, "reserved"),
+    ]
+    assert [e[0] for e in everyone.events].count("settled") == 3
+    assert follower.bodies == [None]  # it did not ask for them
+    assert observers.watch_settled  # the follower's settled hook may be due
+
+
+def test_attempts_reach_a_follower_when_no_observer_watches_every_attempt(
+    tmp_path: Path,
+) -> None:
+    follower = EveryOther()
+    transport = FakeTransport(*[Answer(body=chat_body())] * 2)
+    harness = Harness(tmp_path, transport, observers=[follower])
+    harness.call()
+    harness.call()
+    observers = harness.gateway.observers
+    harness.close()
+    assert not observers.watch_attempts  # nobody wants every attempt: the first is told none
+    assert [e[0] for e in follower.events] == ["started", "started", "attempt", "ended", "settled"]
+
+
+def test_a_failing_follower_is_counted_and_never_fails_the_request(tmp_path: Path) -> None:
+    follower, everyone = EveryOther(fail=True), Recorder()
+    transport = FakeTransport(*[Answer(body=chat_body())] * 2)
+    harness = Harness(tmp_path, transport, observers=[follower, everyone])
+    answers = [harness.call() for _ in range(2)]
+    failures = dict(harness.gateway.observers.failures)
+    harness.close()
+    assert [answer.status for answer in answers] == [200, 200]
+    assert failures == {"EveryOther.attempt_ended": 1}
+    assert [e[0] for e in follower.events].count("settled") == 1

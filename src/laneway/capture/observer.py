@@ -1,6 +1,7 @@
 """The capture observer: at a request's start it decides, cheaply, whether to sample it (the
 lane, then one draw of the gateway's random generator against the share); only a sampled
-exchange has its bodies gathered (`Exchange.want_bodies`), and at its settlement the observer
+exchange has its bodies gathered (`Exchange.want_bodies`) and is followed (`Exchange.follow`:
+the observer is told of its settlement, and of no other's), and at its settlement the observer
 hands a `Pending` to the capture writer. An unsampled request costs a few attribute reads and,
 in a captured lane, one draw.
 
@@ -24,12 +25,12 @@ from laneway.gateway.observers import Bodies, Exchange, Observer
 from laneway.wire.batch_lines import ENDPOINTS
 
 _ENDPOINTS = frozenset(ENDPOINTS.values())
-_MAX_OPEN = 100_000  # sampled and not yet settled: a bound, should settlements ever be lost
 
 
 class CaptureObserver(Observer):
     wants_bodies: ClassVar[bool] = True
     bodies_per_exchange: ClassVar[bool] = True
+    follows_per_exchange: ClassVar[bool] = True  # settled: only the sampled
 
     def __init__(
         self,
@@ -46,7 +47,6 @@ class CaptureObserver(Observer):
         self._share = share
         self._rng = rng
         self._clock = clock
-        self._open: set[str] = set()  # record ids sampled, until they settle
 
     def request_started(self, exchange: Exchange) -> None:
         record = exchange.record
@@ -64,17 +64,11 @@ class CaptureObserver(Observer):
             return
         if int(self._clock.time() // DAY_S) == self._writer.full_day:
             return
-        if len(self._open) >= _MAX_OPEN:
-            self._open.clear()
-        self._open.add(record.id)
         exchange.want_bodies()
+        exchange.follow(self)
 
     def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
         record = exchange.record
-        open_ = self._open
-        if record.id not in open_:
-            return
-        open_.discard(record.id)
         if bodies is None or record.status != "ok":
             return
         self._writer.put(

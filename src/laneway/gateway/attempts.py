@@ -201,7 +201,7 @@ class Attempts:
 
     def _ended(self, exchange: Exchange, attempt: Attempt) -> None:
         exchange.attempts.append(attempt)
-        if self._observers.watch_attempts:
+        if self._observers.watch_attempts or exchange.followers is not None:
             self._observers.attempt_ended(exchange, attempt)
 
     async def _once(
@@ -213,7 +213,7 @@ class Attempts:
         if ticket is None:  # opened since the plan was made (or no probe slot is free)
             self._ended(exchange, Attempt(provider, model, None, 0.0, "circuit open"))
             return _Failed(no_answer(candidate, "circuit open", timed_out=False), skipped=True)
-        if self._observers.watch_attempts:
+        if self._observers.watch_attempts or exchange.followers is not None:
             self._observers.attempt_started(exchange, candidate)
         started = self._clock.monotonic()
         status: int | None = None
@@ -230,7 +230,7 @@ class Attempts:
                 self._breakers.record(ticket, True)
                 attempt = self._attempt(candidate, status, started)
                 exchange.attempts.append(attempt)  # `_ended`, inline on the common path
-                if self._observers.watch_attempts:
+                if self._observers.watch_attempts or exchange.followers is not None:
                     self._observers.attempt_ended(exchange, attempt)
                 return committed
             error_body = await response.read()

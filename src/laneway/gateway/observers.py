@@ -21,8 +21,10 @@ carried on the answer's metadata. `bodies` (the request's and the answer's bytes
 to observers that set `wants_bodies`, and a stream's body is only gathered when one does: metrics
 never pay for it. An observer that also sets `bodies_per_exchange` wants them only for the
 exchanges it asks for (`exchange.want_bodies()` in `request_started`, e.g. a sample): the others'
-bodies are not gathered for it, and it is given None for them. An observer that raises is
-counted and logged, and never fails the request.
+bodies are not gathered for it, and it is given None for them. An observer that sets
+`follows_per_exchange` is told of a request's attempts and settlement only when it followed it
+(`exchange.follow(observer)` in `request_started`, e.g. a sample): the others cost it no call
+at all. An observer that raises is counted and logged, and never fails the request.
 
 Hooks run on the event loop, inside the request: they must be quick and must not block. An
 observer need implement only the hooks it wants; subclassing `Observer` gives no-ops for the
@@ -76,11 +78,21 @@ class Exchange:
     response_id: str | None = None  # a Responses answer's id, once read
     chunks: list[bytes] | None = None  # a stream's relayed bytes, gathered for `bodies` only
     gather: bool = False  # whether the answer's bytes are gathered (for `bodies`)
+    # Observers that follow this exchange (`follow`), None while none does.
+    followers: list[object] | None = None
 
     def want_bodies(self) -> None:
         """Gather this exchange's bodies (from `request_started`, by an observer that sets
         `bodies_per_exchange`)."""
         self.gather = True
+
+    def follow(self, observer: object) -> None:
+        """Tell `observer` (one that sets `follows_per_exchange`) of this exchange's attempts
+        and settlement (from its `request_started`)."""
+        if self.followers is None:
+            self.followers = [observer]
+        else:
+            self.followers.append(observer)
 
     def annotate(self, name: str, value: str) -> None:
         """Attach `name = value` to the record and the answer's metadata (the server sends it
@@ -105,6 +117,9 @@ class Observer(Protocol):
     # The caller's `traceparent` header, read into `ApiRequest.traceparent` (else left None),
     # and given to `refused` as a second argument (a refusal may have no ApiRequest).
     wants_traceparent: ClassVar[bool] = False
+    # Its attempt_started, attempt_ended and settled hooks are called only for the exchanges
+    # it follows (`Exchange.follow`).
+    follows_per_exchange: ClassVar[bool] = False
 
     def request_started(self, exchange: Exchange) -> None:
         """Routed and admitted; its record is about to be reserved."""
@@ -131,6 +146,10 @@ class Observer(Protocol):
 
 
 _HOOKS = ("request_started", "attempt_started", "attempt_ended", "settled", "refused")
+# The hooks a `follows_per_exchange` observer is called by only for the exchanges it follows.
+_FOLLOWED = frozenset(("attempt_started", "attempt_ended", "settled"))
+
+Hook = tuple[str, Callable[..., None], bool]  # observer's name, the hook, its flag
 
 
 class Observers:
@@ -138,32 +157,42 @@ class Observers:
 
     def __init__(self, observers: Sequence[object] = ()) -> None:
         self.observers = tuple(observers)
-        hooks: dict[str, list[tuple[str, Callable[..., None], bool]]] = {
-            name: [] for name in _HOOKS
-        }
+        hooks: dict[str, list[Hook]] = {name: [] for name in _HOOKS}
+        # A following observer -> its followed hooks by name (None: not implemented).
+        self._following: dict[object, dict[str, Hook | None]] = {}
         always = False
         for observer in self.observers:
             wanted = bool(getattr(observer, "wants_bodies", False))
             always |= wanted and not getattr(observer, "bodies_per_exchange", False)
             traceparent = bool(getattr(observer, "wants_traceparent", False))
+            follows = bool(getattr(observer, "follows_per_exchange", False))
+            if follows:
+                self._following[observer] = dict.fromkeys(_FOLLOWED)
             for name in _HOOKS:
                 method = getattr(type(observer), name, None)
                 if method is not None and method is not getattr(Observer, name):
                     # The flag a hook is called by: bodies for `settled`, the caller's
                     # traceparent for `refused`.
                     flag = traceparent if name == "refused" else wanted
-                    hooks[name].append((_name(observer), getattr(observer, name), flag))
+                    hook = (_name(observer), getattr(observer, name), flag)
+                    if follows and name in _FOLLOWED:
+                        self._following[observer][name] = hook
+                    else:
+                        hooks[name].append(hook)
         self._started = [(name, hook) for name, hook, _ in hooks["request_started"]]
         self._attempt_started = [(name, hook) for name, hook, _ in hooks["attempt_started"]]
         self._attempt_ended = [(name, hook) for name, hook, _ in hooks["attempt_ended"]]
         self._settled = hooks["settled"]
         self._refused = hooks["refused"]
+        followed = [each for hooks_of in self._following.values() for each in hooks_of.values()]
         # Whether every exchange's bytes must be gathered for someone (`Exchange.gather` at
         # its start; an observer with `bodies_per_exchange` sets it on those it wants).
         self.want_bodies = always and any(wanted for _, _, wanted in self._settled)
+        # Attempts are told of when someone always wants them, or when the exchange has
+        # followers (the gateway checks `Exchange.followers` too).
         self.watch_attempts = bool(self._attempt_started or self._attempt_ended)
         self.watch_starts = bool(self._started)
-        self.watch_settled = bool(self._settled)
+        self.watch_settled = bool(self._settled) or any(followed)
         self.watch_refused = bool(self._refused)
         self.want_traceparent = any(
             getattr(observer, "wants_traceparent", False) for observer in self.observers
@@ -183,6 +212,8 @@ class Observers:
                 hook(exchange, target)
             except Exception:  # noqa: BLE001
                 self._failed(name, "attempt_started")
+        if exchange.followers is not None:
+            self._tell_followers(exchange, "attempt_started", target)
 
     def attempt_ended(self, exchange: Exchange, attempt: Attempt) -> None:
         for name, hook in self._attempt_ended:
@@ -190,6 +221,8 @@ class Observers:
                 hook(exchange, attempt)
             except Exception:  # noqa: BLE001
                 self._failed(name, "attempt_ended")
+        if exchange.followers is not None:
+            self._tell_followers(exchange, "attempt_ended", attempt)
 
     def settled(self, exchange: Exchange) -> None:
         bodies = None
@@ -200,6 +233,8 @@ class Observers:
                 hook(exchange, bodies if wanted else None)
             except Exception:  # noqa: BLE001
                 self._failed(name, "settled")
+        if exchange.followers is not None:
+            self._tell_followers(exchange, "settled", None)
 
     def refused(self, record: LedgerRecord, traceparent: bytes | None = None) -> None:
         for name, hook, wants_traceparent in self._refused:
@@ -210,6 +245,23 @@ class Observers:
                     hook(record)
             except Exception:  # noqa: BLE001
                 self._failed(name, "refused")
+
+    def _tell_followers(self, exchange: Exchange, event: str, argument: object) -> None:
+        """`event`'s hook of each observer following the exchange (bodies for `settled`, to
+        those that want them)."""
+        for observer in exchange.followers or ():
+            hooks = self._following.get(observer)
+            found = None if hooks is None else hooks.get(event)
+            if found is None:
+                continue
+            name, hook, wanted = found
+            given = argument
+            if event == "settled":
+                given = _bodies(exchange) if wanted and exchange.gather else None
+            try:
+                hook(exchange, given)
+            except Exception:  # noqa: BLE001
+                self._failed(name, event)
 
     def _failed(self, observer: str, hook: str) -> None:
         where = f"{observer}.{hook}"

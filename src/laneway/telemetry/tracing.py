@@ -83,7 +83,10 @@ def _set_trace_id(record: LedgerRecord, trace_id: int) -> None:
 
 
 class SpanTracer(TraceIds):
-    """Trace ids, and spans: a sampled request's facts go to `sink` when it settles."""
+    """Trace ids, and spans: a sampled request's facts go to `sink` when it settles. It follows
+    only the sampled exchanges: the others cost no attempt or settlement hook."""
+
+    follows_per_exchange: ClassVar[bool] = True
 
     def __init__(
         self, sink: SpanSink, rng: random.Random, clock: Clock, sample_ratio: float = 1.0
@@ -97,6 +100,7 @@ class SpanTracer(TraceIds):
         trace = self.begin(exchange.record, exchange.request.traceparent)
         if trace is not None:
             self._open[exchange] = trace
+            exchange.follow(self)
 
     def attempt_ended(self, exchange: Exchange, attempt: Attempt) -> None:
         trace = self._open.get(exchange)
