@@ -108,6 +108,18 @@ class Exchange:
         record.annotations[name] = value
 
 
+class RecordOnly:
+    """A refused request's record in place of an exchange, for an observer whose `settled`
+    reads nothing but `exchange.record`: its `refused` can then run the same frame
+    (`settled(RecordOnly(record), None)`), one call less per settled request than both
+    calling a third method."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: LedgerRecord) -> None:
+        self.record = record
+
+
 class Observer(Protocol):
     """What the gateway tells about each request. Every hook is optional."""
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
-from laneway.gateway.observers import Bodies, Exchange, Observer
+from laneway.gateway.observers import Bodies, Exchange, Observer, RecordOnly
 from laneway.ledger.record import LedgerRecord
 from laneway.pricing.money import usd_str
 
@@ -72,14 +72,13 @@ class RequestLog(Observer):
         if self._fields is not None and marks:
             self._fields.update(marks)
 
-    def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
-        self.write(exchange.record)
-
     def refused(self, record: LedgerRecord) -> None:
-        self.write(record)
+        self.settled(RecordOnly(record), None)
 
-    def write(self, record: LedgerRecord) -> None:
-        line = self._line(record)
+    write = refused  # a record's line, settled or refused
+
+    def settled(self, exchange: Exchange | RecordOnly, bodies: Bodies | None) -> None:
+        line = self._line(exchange.record)
         direct = self._direct
         if direct is not None:
             direct(line)

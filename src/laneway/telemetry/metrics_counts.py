@@ -23,7 +23,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from decimal import Decimal
 
-from laneway.gateway.observers import Bodies, Exchange, Observer
+from laneway.gateway.observers import Bodies, Exchange, Observer, RecordOnly
 from laneway.ledger.record import Attempt, LedgerRecord
 
 OTHER = "other"
@@ -150,14 +150,14 @@ class MetricsObserver(Observer):
         # cache is bounded and cleared when full (the routes themselves stay).
         self._seen: dict[tuple[str | None, ...], Route] = {}
 
-    def settled(self, exchange: Exchange, bodies: Bodies | None) -> None:
-        self.count(exchange.record)
-
     def refused(self, record: LedgerRecord) -> None:
-        self.count(record)
+        self.settled(RecordOnly(record), None)
 
-    def count(self, record: LedgerRecord) -> None:
+    count = refused  # a record, settled or refused
+
+    def settled(self, exchange: Exchange | RecordOnly, bodies: Bodies | None) -> None:
         """Runs for every request: plain attribute and list work, in one frame."""
+        record = exchange.record
         if record.shadow:
             self._shadow(record)
             return
