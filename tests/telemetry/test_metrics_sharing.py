@@ -4,6 +4,7 @@ exactly, counters never go backwards when scrapes alternate between workers (two
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,7 @@ from prometheus_client.registry import CollectorRegistry
 from laneway.ledger.record import Attempt, LedgerRecord
 from laneway.telemetry.metrics_collector import MetricsCollector
 from laneway.telemetry.metrics_counts import Counts, MetricsObserver
-from laneway.telemetry.metrics_sharing import SharedCounts, snapshot_name
+from laneway.telemetry.metrics_sharing import SharedCounts, publishing, snapshot_name
 from laneway.telemetry.metrics_snapshot import SnapshotError, dump, load, merge
 from laneway.usage import Usage
 from tests.telemetry.metrics_samples import samples, total
@@ -194,3 +195,29 @@ def test_an_unchanged_worker_does_not_write_again(tmp_path: Path) -> None:
     MetricsObserver(worker.counts, KNOWN).count(record())
     worker.publish()
     assert load(worker.path.read_bytes()).routes.keys() == worker.counts.routes.keys()
+
+
+def requests_in(path: Path) -> int:
+    return sum(route.ok for route in load(path.read_bytes()).routes.values())
+
+
+def test_publishing_ticks_and_publishes_once_more_at_the_end(tmp_path: Path) -> None:
+    worker = SharedCounts(tmp_path, 0, Counts(20))
+    observer = MetricsObserver(worker.counts, KNOWN)
+    periods: list[float] = []
+
+    async def tick(period_s: float) -> None:
+        periods.append(period_s)
+        await asyncio.sleep(0)
+
+    async def serving() -> None:
+        async with publishing(worker, sleep=tick):
+            observer.count(record())
+            while len(periods) < 3:  # a tick has passed since the count
+                await asyncio.sleep(0)
+            assert requests_in(worker.path) == 1
+            observer.count(record())  # no tick after it: only the last publish writes it
+
+    asyncio.run(serving())
+    assert set(periods) == {1.0}
+    assert requests_in(worker.path) == 2

@@ -18,7 +18,8 @@ every other worker's file as it reads it. A later scrape answered by worker B us
 file (at least what the earlier scrape used), for B, B's live counts (at least anything B's file
 ever held), and for every other worker its file (at least what was read earlier). Each part is
 at least what it was, and the parts are added in index order, so even a histogram's float sum
-rounds the same way: every series is at least what any earlier scrape showed. A worker that
+rounds the same way: every series is at least what any earlier scrape showed (unless a write
+fails: logged, and that worker's figure is then used unwritten). A worker that
 crashes leaves its last file, which is still counted. Two things reset series, as a restart
 would: a file that cannot be read (skipped, with one warning per file, never a 500) and the
 gateway itself restarting (the directory is new).
@@ -128,13 +129,16 @@ class SharedCounts:
 
 
 @contextlib.asynccontextmanager
-async def publishing(shared: SharedCounts | None) -> AsyncIterator[None]:
+async def publishing(
+    shared: SharedCounts | None, sleep: Sleep = asyncio.sleep
+) -> AsyncIterator[None]:
     """While serving: `shared` published every second, and once more at the end (None:
     nothing, the one-worker case)."""
     if shared is None:
         yield
         return
-    task = asyncio.create_task(shared.publish_every(), name="laneway-metrics-publish")
+    ticking = shared.publish_every(PUBLISH_EVERY_S, sleep)
+    task = asyncio.create_task(ticking, name="laneway-metrics-publish")
     try:
         yield
     finally:
