@@ -74,6 +74,9 @@ carries the upstream's. The server answers any of them in OpenAI's error shape w
     ├── CaptureStoreError              503     ledger.captures             captures unreachable
     ├── ExportFailed                   -       telemetry.span_export       a batch of spans not
     │                                                                      delivered (counted)
+    ├── SnapshotError                  -       telemetry.metrics_snapshot  a worker's metrics
+    │                                                                      file unreadable
+    │                                                                      (skipped, logged)
     ├── WorkloadFileError              -       workloads.lines             a workload file the
     │                                                                      tools cannot use
     ├── SampleError                    -       workloads.sample            a sample or split

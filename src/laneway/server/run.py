@@ -9,10 +9,13 @@ import gc
 import ipaddress
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -24,6 +27,7 @@ from laneway.gateway.attempts import Sleep
 from laneway.http.listener import bind
 from laneway.server.app import GatewayApp
 from laneway.server.log_level import configure_logging, flush_logs
+from laneway.telemetry.metrics_sharing import publishing
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -87,45 +91,57 @@ def _worker(
     port: int,
     announce: Announce | None,
     log_level: str | None = None,
+    shared: tuple[Path, int] | None = None,
 ) -> None:
     """One serving process: its own socket on the shared port, until SIGINT or SIGTERM.
-    `log_level`: set up logging (a spawned worker inherits none)."""
+    `log_level`: set up logging (a spawned worker inherits none). `shared`: the directory the
+    workers share their metrics in, and this worker's index there (None: one worker)."""
     if log_level is not None:
         configure_logging(log_level, config.server.log_format)
     sock = bind(host, port, reuse_port=config.server.workers > 1)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        assembly = Assembly(config, upstream.env, upstream=upstream, warn=announce)
-        await assembly.gateway.start()
-        lost = assembly.ledger.count_unsettled()
-        if lost and announce is not None:
-            announce(
-                f"warning: the ledger holds {lost} request(s) reserved but never settled (an "
-                "earlier crash): `laneway usage` counts them"
-            )
-
-        def ready() -> None:
-            if announce is not None:
-                shown = f"[{host}]" if ":" in host else host
-                announce(f"laneway gateway on http://{shown}:{sock.getsockname()[1]}/v1")
-
-        # What start-up made (modules, config, catalog: ~60K objects) lives as long as the
-        # process: kept out of the collector, full collections no longer walk it (~30 ms each),
-        # and collections cost 5-10 us less per request (measured 2026-12-05: bench/README.md
-        # at commit c333d48).
-        gc.collect()
-        gc.freeze()
-        await _serve(assembly, sock, stop, ready)
-
     try:
-        uvloop.run(main())
+        uvloop.run(_main(config, upstream, host, sock, announce, shared))
     finally:
         sock.close()
         flush_logs()  # the lines the loop's last timer would have written
+
+
+async def _main(
+    config: GatewayConfig,
+    upstream: Upstream,
+    host: str,
+    sock: socket.socket,
+    announce: Announce | None,
+    shared: tuple[Path, int] | None,
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    assembly = Assembly(config, upstream.env, upstream=upstream, warn=announce)
+    await assembly.gateway.start()
+    lost = assembly.ledger.count_unsettled()
+    if lost and announce is not None:
+        announce(
+            f"warning: the ledger holds {lost} request(s) reserved but never settled (an "
+            "earlier crash): `laneway usage` counts them"
+        )
+
+    def ready() -> None:
+        if announce is not None:
+            shown = f"[{host}]" if ":" in host else host
+            announce(f"laneway gateway on http://{shown}:{sock.getsockname()[1]}/v1")
+
+    metrics = assembly.metrics
+    sharing = None if shared is None or metrics is None else metrics.share(*shared)
+    # What start-up made (modules, config, catalog: ~60K objects) lives as long as the
+    # process: kept out of the collector, full collections no longer walk it (~30 ms each),
+    # and collections cost 5-10 us less per request (measured 2026-12-05: bench/README.md
+    # at commit c333d48).
+    gc.collect()
+    gc.freeze()
+    async with publishing(sharing):
+        await _serve(assembly, sock, stop, ready)
 
 
 def serve_forever(
@@ -162,18 +178,33 @@ def _run_workers(
     config: GatewayConfig, upstream: Upstream, announce: Announce, log_level: str | None
 ) -> None:
     server = config.server
+    # The workers' metrics, merged at each scrape (laneway.telemetry.metrics_sharing): private
+    # to this user (mkdtemp makes it 0700), removed once the workers are gone.
+    shared = Path(tempfile.mkdtemp(prefix="laneway-metrics-")) if config.metrics.enabled else None
     context = multiprocessing.get_context("spawn")  # no threads or loops inherited
     processes = [
         context.Process(
             target=_worker,
             args=(config, upstream, server.host, server.port, None, log_level),
+            kwargs={"shared": None if shared is None else (shared, index)},
             name=f"laneway-worker-{index}",
         )
         for index in range(server.workers)
     ]
-    for process in processes:
-        process.start()
-    announce(f"laneway gateway on http://{server.host}:{server.port}/v1 ({server.workers} workers)")
+    try:
+        for process in processes:
+            process.start()
+        announce(
+            f"laneway gateway on http://{server.host}:{server.port}/v1 ({server.workers} workers)"
+        )
+        _wait_for(processes)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def _wait_for(processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """Until every worker has exited, or SIGINT or SIGTERM (then passed on to each)."""
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:

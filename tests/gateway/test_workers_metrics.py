@@ -1,0 +1,171 @@
+"""`laneway serve` with two workers and `[metrics]` on, as real processes: every scrape, whichever
+worker answers it, shows both workers' requests, tokens and cost exactly; a damaged snapshot
+file is skipped; the shared directory is private and gone once the gateway stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx2 as httpx
+
+from laneway.emulator.config import EmulatorConfig
+from laneway.emulator.server import EmulatorServer
+from laneway.ledger.sqlite import SQLiteLedger
+from tests.gateway.serve_process import start_serve
+from tests.telemetry.metrics_samples import Samples, samples, total
+
+_PUBLISHED_S = 15.0  # a worker publishes every second: far longer means it never will
+
+
+def send_until_both_answered(port: int) -> tuple[set[str], int, int]:
+    """Requests on fresh connections (the kernel spreads them) until each worker has answered
+    some: their ids, and the input and output tokens the answers reported."""
+    ids: set[str] = set()
+    tokens_in = tokens_out = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10) as client:
+        for index in range(400):
+            if index >= 40 and len({request_id[:28] for request_id in ids}) == 2:
+                break
+            answer = client.post(
+                "/chat/completions",
+                json={
+                    "model": "gpt-5.4-mini",
+                    "messages": [{"role": "user", "content": f"n{index}"}],
+                },
+                headers={"authorization": "Bearer sk-client", "connection": "close"},
+            )
+            assert answer.status_code == 200
+            ids.add(answer.headers["x-laneway-request-id"])
+            usage = answer.json()["usage"]
+            tokens_in += usage["prompt_tokens"]
+            tokens_out += usage["completion_tokens"]
+    # Each worker has its own id prefix: both answered.
+    assert len({request_id[:28] for request_id in ids}) == 2
+    return ids, tokens_in, tokens_out
+
+
+def scrape(port: int) -> Samples:
+    answer = httpx.get(
+        f"http://127.0.0.1:{port}/metrics", headers={"connection": "close"}, timeout=10
+    )
+    assert answer.status_code == 200
+    return samples(answer.text)
+
+
+def scrape_until(port: int, requests: int) -> None:
+    """Until a scrape shows every request: the other worker's last ones are in its file once it
+    has published (within a second)."""
+    deadline = time.monotonic() + _PUBLISHED_S
+    while total(scrape(port), "laneway_requests_total") != requests:
+        assert time.monotonic() < deadline, "the workers' counts were never merged"
+        time.sleep(0.05)
+
+
+def test_every_scrape_shows_both_workers_counts(tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"  # where the gateway makes its shared directory
+    temporary.mkdir()
+    with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
+        config = tmp_path / "laneway.toml"
+        config.write_text(
+            f"""
+[server]
+workers = 2
+
+[metrics]
+enabled = true
+open = true
+
+[providers.emu]
+kind = "openai-compatible"
+base_url = "{emulator.base_url}"
+api_key_env = "EMU_KEY"
+
+[ledger]
+path = "{tmp_path / "ledger.db"}"
+"""
+        )
+        env = {**os.environ, "EMU_KEY": "sk-workers-test", "TMPDIR": str(temporary)}
+        env.pop("LANEWAY_API_KEYS", None)
+        log = tmp_path / "workers.log"
+        gateway, port = start_serve(["--config", str(config)], log, env)
+        try:
+            ids, tokens_in, tokens_out = send_until_both_answered(port)
+            (shared,) = temporary.iterdir()
+            assert stat.S_IMODE(shared.stat().st_mode) == 0o700
+            scrape_until(port, len(ids))
+            (shared / "worker-7.json").write_bytes(b'{"version": 1, "routes": [[')  # mid-crash
+            costs = []
+            for _ in range(12):  # on fresh connections: both workers answer some
+                found = scrape(port)
+                assert total(found, "laneway_requests_total") == len(ids)
+                assert total(found, "laneway_requests_total", status="ok") == len(ids)
+                assert total(found, "laneway_tokens_total", type="input") == tokens_in
+                assert total(found, "laneway_tokens_total", type="output") == tokens_out
+                assert total(found, "laneway_request_duration_seconds_count") == len(ids)
+                costs.append(total(found, "laneway_cost_usd_total"))
+            assert sorted(path.name for path in shared.iterdir()) == [
+                "worker-0.json",
+                "worker-1.json",
+                "worker-7.json",
+            ]
+            gateway.send_signal(signal.SIGTERM)
+            assert gateway.wait(30) == 0
+        finally:
+            gateway.kill()
+    assert list(temporary.iterdir()) == []  # removed once the workers were gone
+    said = log.read_text()
+    assert "(2 workers)" in said
+    assert 1 <= said.count("skipped the worker's metrics in") <= 2  # once per worker at most
+    store = SQLiteLedger(tmp_path / "ledger.db")
+    try:
+        records = list(store.between(None, None))
+    finally:
+        store.close()
+    assert {record.id for record in records} == ids
+    spent = sum((record.cost_usd or Decimal(0) for record in records), Decimal(0))
+    assert spent > 0
+    assert {Decimal(repr(cost)) for cost in costs} == {spent}  # pico-exact, then one float
+
+
+def test_one_worker_shares_nothing(tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
+        config = tmp_path / "laneway.toml"
+        config.write_text(
+            f"""
+[metrics]
+enabled = true
+open = true
+
+[providers.emu]
+kind = "openai-compatible"
+base_url = "{emulator.base_url}"
+api_key_env = "EMU_KEY"
+
+[ledger]
+path = "{tmp_path / "ledger.db"}"
+"""
+        )
+        env = {**os.environ, "EMU_KEY": "sk-workers-test", "TMPDIR": str(temporary)}
+        env.pop("LANEWAY_API_KEYS", None)
+        gateway, port = start_serve(["--config", str(config)], tmp_path / "one.log", env)
+        try:
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+                json={"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "hi"}]},
+                headers={"authorization": "Bearer sk-client"},
+                timeout=10,
+            )
+            assert answer.status_code == 200
+            assert total(scrape(port), "laneway_requests_total") == 1
+            assert list(temporary.iterdir()) == []  # no directory, no files
+            gateway.send_signal(signal.SIGTERM)
+            assert gateway.wait(30) == 0
+        finally:
+            gateway.kill()
