@@ -56,6 +56,7 @@ path = "ledger.db"
                 first.wait(10)
         finally:
             first.kill()
+            first.wait()
 
         second, _ = serve(config, tmp_path / "second.log")
         try:
@@ -63,6 +64,7 @@ path = "ledger.db"
             assert second.wait(20) == 0
         finally:
             second.kill()
+            second.wait()
         assert "1 request(s) reserved but never settled" in (tmp_path / "second.log").read_text()
 
     report = subprocess.run(
@@ -125,6 +127,7 @@ path = "ledger.db"
             assert gateway.wait(30) == 0
         finally:
             gateway.kill()
+            gateway.wait()
     assert "(2 workers)" in (tmp_path / "workers.log").read_text()
     # Each worker has its own id prefix: both served (the kernel spreads new connections).
     assert len({request_id[:28] for request_id in ids}) == 2

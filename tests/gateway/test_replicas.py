@@ -166,6 +166,7 @@ def cluster_of(
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
         redis_server.stop()
         database.close()
 

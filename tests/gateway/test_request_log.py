@@ -97,6 +97,7 @@ def serve(config: Path, log: Path, *flags: str) -> tuple[subprocess.Popen[bytes]
             break
         time.sleep(0.05)
     process.kill()
+    process.wait()
     raise AssertionError("laneway serve did not start: " + log.read_text())
 
 

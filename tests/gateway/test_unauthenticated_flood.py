@@ -114,6 +114,7 @@ def flood_beside_legitimate(
         assert gateway.wait(30) == 0
     finally:
         gateway.kill()
+        gateway.wait()
     ledger = SQLiteLedger(tmp_path / "ledger.db")
     rows = ledger.unauthenticated(None, None)
     records = len(list(ledger.between(None, None)))

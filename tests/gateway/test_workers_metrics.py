@@ -117,6 +117,7 @@ path = "{tmp_path / "ledger.db"}"
             assert gateway.wait(30) == 0
         finally:
             gateway.kill()
+            gateway.wait()
     assert list(temporary.iterdir()) == []  # removed once the workers were gone
     said = log.read_text()
     assert "(2 workers)" in said
@@ -169,3 +170,4 @@ path = "{tmp_path / "ledger.db"}"
             assert gateway.wait(30) == 0
         finally:
             gateway.kill()
+            gateway.wait()

@@ -56,6 +56,7 @@ def serve(config: Path, port: int, log: Path, *options: str) -> subprocess.Popen
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()
+    process.wait()
     raise AssertionError("laneway serve did not start: " + log.read_text())
 
 

@@ -155,8 +155,8 @@ class MetricsObserver(Observer):
 
     count = refused  # a record, settled or refused
 
+    # Runs for every request: plain attribute and list work, in one frame.
     def settled(self, exchange: Exchange | RecordOnly, bodies: Bodies | None) -> None:
-        """Runs for every request: plain attribute and list work, in one frame."""
         record = exchange.record
         if record.shadow:
             self._shadow(record)
