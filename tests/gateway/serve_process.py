@@ -56,3 +56,27 @@ def _healthy(process: subprocess.Popen[bytes], port: int, timeout_s: float) -> b
         except httpx.TransportError:
             time.sleep(0.05)
     return False
+
+
+def until_both_workers_answered(port: int, model: str) -> tuple[set[str], int, int]:
+    """Chat requests on fresh connections (the kernel spreads them over the workers) until
+    each of two workers has answered some (each has its own request-id prefix; the second may
+    bind a moment after the first): their ids, and the input and output tokens reported."""
+    ids: set[str] = set()
+    tokens_in = tokens_out = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10) as client:
+        for index in range(400):
+            if index >= 40 and len({request_id[:28] for request_id in ids}) == 2:
+                break
+            answer = client.post(
+                "/chat/completions",
+                json={"model": model, "messages": [{"role": "user", "content": f"n{index}"}]},
+                headers={"authorization": "Bearer sk-client", "connection": "close"},
+            )
+            assert answer.status_code == 200
+            ids.add(answer.headers["x-laneway-request-id"])
+            usage = answer.json()["usage"]
+            tokens_in += usage["prompt_tokens"]
+            tokens_out += usage["completion_tokens"]
+    assert len({request_id[:28] for request_id in ids}) == 2
+    return ids, tokens_in, tokens_out

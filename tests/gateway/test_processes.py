@@ -13,7 +13,7 @@ import httpx2 as httpx
 
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
-from tests.gateway.serve_process import start_serve
+from tests.gateway.serve_process import start_serve, until_both_workers_answered
 
 
 def serve(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -107,22 +107,7 @@ path = "ledger.db"
         )
         gateway, port = serve(config, tmp_path / "workers.log")
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10) as client:
-                ids: set[str] = set()
-                # Until both workers have answered: the second may bind a moment after the first.
-                for index in range(400):
-                    if index >= 40 and len({request_id[:28] for request_id in ids}) == 2:
-                        break
-                    answer = client.post(
-                        "/chat/completions",
-                        json={
-                            "model": "gpt-5.4-nano",
-                            "messages": [{"role": "user", "content": f"n{index}"}],
-                        },
-                        headers={"authorization": "Bearer sk-client", "connection": "close"},
-                    )
-                    assert answer.status_code == 200
-                    ids.add(answer.headers["x-laneway-request-id"])
+            ids, _, _ = until_both_workers_answered(port, "gpt-5.4-nano")
             gateway.send_signal(signal.SIGTERM)
             assert gateway.wait(30) == 0
         finally:

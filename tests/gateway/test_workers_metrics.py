@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -16,37 +17,10 @@ import httpx2 as httpx
 from laneway.emulator.config import EmulatorConfig
 from laneway.emulator.server import EmulatorServer
 from laneway.ledger.sqlite import SQLiteLedger
-from tests.gateway.serve_process import start_serve
+from tests.gateway.serve_process import start_serve, until_both_workers_answered
 from tests.telemetry.metrics_samples import Samples, samples, total
 
 _PUBLISHED_S = 15.0  # a worker publishes every second: far longer means it never will
-
-
-def send_until_both_answered(port: int) -> tuple[set[str], int, int]:
-    """Requests on fresh connections (the kernel spreads them) until each worker has answered
-    some: their ids, and the input and output tokens the answers reported."""
-    ids: set[str] = set()
-    tokens_in = tokens_out = 0
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=10) as client:
-        for index in range(400):
-            if index >= 40 and len({request_id[:28] for request_id in ids}) == 2:
-                break
-            answer = client.post(
-                "/chat/completions",
-                json={
-                    "model": "gpt-5.4-mini",
-                    "messages": [{"role": "user", "content": f"n{index}"}],
-                },
-                headers={"authorization": "Bearer sk-client", "connection": "close"},
-            )
-            assert answer.status_code == 200
-            ids.add(answer.headers["x-laneway-request-id"])
-            usage = answer.json()["usage"]
-            tokens_in += usage["prompt_tokens"]
-            tokens_out += usage["completion_tokens"]
-    # Each worker has its own id prefix: both answered.
-    assert len({request_id[:28] for request_id in ids}) == 2
-    return ids, tokens_in, tokens_out
 
 
 def scrape(port: int) -> Samples:
@@ -66,15 +40,18 @@ def scrape_until(port: int, requests: int) -> None:
         time.sleep(0.05)
 
 
-def test_every_scrape_shows_both_workers_counts(tmp_path: Path) -> None:
-    temporary = tmp_path / "tmp"  # where the gateway makes its shared directory
+def serve_with_metrics(
+    tmp_path: Path, emulator: EmulatorServer, workers: int, log: Path
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """`laneway serve` with `[metrics]` open on the emulator: the process, its port, and the
+    directory it makes its shared one in (its TMPDIR)."""
+    temporary = tmp_path / "tmp"
     temporary.mkdir()
-    with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
-        config = tmp_path / "laneway.toml"
-        config.write_text(
-            f"""
+    config = tmp_path / "laneway.toml"
+    config.write_text(
+        f"""
 [server]
-workers = 2
+workers = {workers}
 
 [metrics]
 enabled = true
@@ -88,13 +65,19 @@ api_key_env = "EMU_KEY"
 [ledger]
 path = "{tmp_path / "ledger.db"}"
 """
-        )
-        env = {**os.environ, "EMU_KEY": "sk-workers-test", "TMPDIR": str(temporary)}
-        env.pop("LANEWAY_API_KEYS", None)
-        log = tmp_path / "workers.log"
-        gateway, port = start_serve(["--config", str(config)], log, env)
+    )
+    env = {**os.environ, "EMU_KEY": "sk-workers-test", "TMPDIR": str(temporary)}
+    env.pop("LANEWAY_API_KEYS", None)
+    gateway, port = start_serve(["--config", str(config)], log, env)
+    return gateway, port, temporary
+
+
+def test_every_scrape_shows_both_workers_counts(tmp_path: Path) -> None:
+    log = tmp_path / "workers.log"
+    with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
+        gateway, port, temporary = serve_with_metrics(tmp_path, emulator, 2, log)
         try:
-            ids, tokens_in, tokens_out = send_until_both_answered(port)
+            ids, tokens_in, tokens_out = until_both_workers_answered(port, "gpt-5.4-mini")
             (shared,) = temporary.iterdir()
             assert stat.S_IMODE(shared.stat().st_mode) == 0o700
             scrape_until(port, len(ids))
@@ -134,28 +117,9 @@ path = "{tmp_path / "ledger.db"}"
 
 
 def test_one_worker_shares_nothing(tmp_path: Path) -> None:
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
     with EmulatorServer(EmulatorConfig(speed=0, tier="none")) as emulator:
-        config = tmp_path / "laneway.toml"
-        config.write_text(
-            f"""
-[metrics]
-enabled = true
-open = true
-
-[providers.emu]
-kind = "openai-compatible"
-base_url = "{emulator.base_url}"
-api_key_env = "EMU_KEY"
-
-[ledger]
-path = "{tmp_path / "ledger.db"}"
-"""
-        )
-        env = {**os.environ, "EMU_KEY": "sk-workers-test", "TMPDIR": str(temporary)}
-        env.pop("LANEWAY_API_KEYS", None)
-        gateway, port = start_serve(["--config", str(config)], tmp_path / "one.log", env)
+        log = tmp_path / "one.log"
+        gateway, port, temporary = serve_with_metrics(tmp_path, emulator, 1, log)
         try:
             answer = httpx.post(
                 f"http://127.0.0.1:{port}/v1/chat/completions",
