@@ -304,3 +304,18 @@ def test_a_failing_follower_is_counted_and_never_fails_the_request(tmp_path: Pat
     assert [answer.status for answer in answers] == [200, 200]
     assert failures == {"EveryOther.attempt_ended": 1}
     assert [e[0] for e in follower.events].count("settled") == 1
+
+
+def test_a_follower_that_wants_bodies_gets_those_of_the_exchanges_it_follows(
+    tmp_path: Path,
+) -> None:
+    class Reader(EveryOther):
+        wants_bodies = True  # every exchange's, not only some: gathered for all
+
+    follower = Reader()
+    transport = FakeTransport(*[Answer(body=chat_body())] * 2)
+    harness = Harness(tmp_path, transport, observers=[follower])
+    harness.call()
+    harness.call()
+    harness.close()
+    assert follower.bodies == [Bodies(CHAT, chat_body())]  # the second, followed, only

@@ -196,15 +196,16 @@ class Observers:
         self._attempt_ended = [(name, hook) for name, hook, _ in hooks["attempt_ended"]]
         self._settled = hooks["settled"]
         self._refused = hooks["refused"]
-        followed = [each for hooks_of in self._following.values() for each in hooks_of.values()]
+        # Every settled hook, followers' too.
+        settling = [*self._settled, *(of["settled"] for of in self._following.values())]
         # Whether every exchange's bytes must be gathered for someone (`Exchange.gather` at
         # its start; an observer with `bodies_per_exchange` sets it on those it wants).
-        self.want_bodies = always and any(wanted for _, _, wanted in self._settled)
+        self.want_bodies = always and any(hook[2] for hook in settling if hook is not None)
         # Attempts are told of when someone always wants them, or when the exchange has
         # followers (the gateway checks `Exchange.followers` too).
         self.watch_attempts = bool(self._attempt_started or self._attempt_ended)
         self.watch_starts = bool(self._started)
-        self.watch_settled = bool(self._settled) or any(followed)
+        self.watch_settled = any(hook is not None for hook in settling)
         self.watch_refused = bool(self._refused)
         self.want_traceparent = any(
             getattr(observer, "wants_traceparent", False) for observer in self.observers
